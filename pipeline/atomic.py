@@ -1,0 +1,59 @@
+"""Atomic writes: everything goes to a temporary name in the same folder, then `os.replace`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+TMP_MARK = ".tmp-"
+
+
+@contextlib.contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `final`; rename it into place only if the block succeeds."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_MARK, suffix=final.suffix, dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_bytes(final: Path, data: bytes) -> None:
+    with atomic_path(final) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_json(final: Path, obj) -> None:
+    write_bytes(final, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def write_png(final: Path, image) -> None:
+    """Write an RGB (H, W, 3) or grey (H, W) uint8 array as a lossless PNG, atomically."""
+    import cv2
+
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise OSError(f"could not encode PNG for {final}")
+    write_bytes(final, buf.tobytes())
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Delete temporary files a killed run left behind below `folder`; returns how many."""
+    count = 0
+    if folder.exists():
+        for p in folder.rglob(f"{TMP_MARK}*"):
+            p.unlink(missing_ok=True)
+            count += 1
+    return count

@@ -1,0 +1,124 @@
+"""Run a stage's units of work in parallel (joblib), record each result, print one summary line.
+
+The shape follows img2dataset: a planner lists Tasks (key, fingerprint, payload), workers take
+payloads (paths and small parameters) and return small UnitResults, and only this coordinating
+process writes the run state, as results arrive, so a killed run keeps every finished unit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pipeline.errors import one_line
+from pipeline.runstate import DONE, FAILED, RunState, UnitResult
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    fingerprint: str
+    payload: Any
+
+
+@dataclass
+class Summary:
+    """Counts of one stage run, printed as a single line."""
+
+    stage: str
+    unit: str = "videos"
+    item: str = "items"
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    items: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def line(self) -> str:
+        rate = self.items / self.seconds if self.seconds > 0 else 0.0
+        return (
+            f"{self.stage}: {self.unit} done {self.done} / skipped {self.skipped} / failed {self.failed}, "
+            f"{self.items} {self.item}, {self.seconds:.1f} s ({rate:.1f} {self.item}/s)"
+        )
+
+    def merge(self, other: "Summary") -> None:
+        self.done += other.done
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.items += other.items
+        self.seconds += other.seconds
+        self.failures += other.failures
+
+
+def safe_call(fn: Callable[[Any], UnitResult], task: Task) -> UnitResult:
+    """Run one unit; any exception becomes a failed result with a one-line reason."""
+    try:
+        result = fn(task.payload)
+    except Exception as exc:  # noqa: BLE001 - a worker must never take the run down
+        return UnitResult(task.key, task.fingerprint, FAILED, one_line(exc))
+    result.key, result.fingerprint = task.key, task.fingerprint
+    return result
+
+
+def _init_worker() -> None:
+    """One torch / OpenCV thread per worker process: the parallelism is across videos."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    with contextlib.suppress(ImportError):
+        import torch
+
+        torch.set_num_threads(1)
+
+
+def _call(fn, task):
+    _init_worker()
+    return safe_call(fn, task)
+
+
+def run_tasks(
+    stage: str,
+    tasks: list[Task],
+    fn: Callable[[Any], UnitResult],
+    state: RunState,
+    jobs: int = 1,
+    unit: str = "videos",
+    item: str = "items",
+    count: Callable[[UnitResult], int] = lambda r: 0,
+    progress: bool = True,
+) -> Summary:
+    """Run every task whose fingerprint is not recorded as done; record results as they arrive."""
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    summary = Summary(stage, unit, item)
+    todo = [t for t in tasks if not state.is_fresh(stage, t.key, t.fingerprint)]
+    summary.skipped = len(tasks) - len(todo)
+    start = time.perf_counter()
+    if todo:
+        if jobs == 1:
+            results = (safe_call(fn, t) for t in todo)
+        else:
+            results = Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(_call)(fn, t) for t in todo)
+        bar = tqdm(total=len(todo), desc=stage, unit=unit[:-1] if unit.endswith("s") else unit,
+                   disable=not progress, leave=False)
+        for result in results:
+            state.record(stage, result)
+            _tally(summary, result, count)
+            bar.update(1)
+            bar.set_postfix_str(f"{summary.items / max(time.perf_counter() - start, 1e-9):.1f} {item}/s")
+        bar.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _tally(summary: Summary, result: UnitResult, count) -> None:
+    if result.status == DONE:
+        summary.done += 1
+        summary.items += count(result)
+    else:
+        summary.failed += 1
+        summary.failures.append((result.key, result.reason or "unknown reason"))
