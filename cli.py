@@ -110,3 +110,48 @@ def status(work):
 
     click.echo(status_report(work))
 
+
+
+def config_options(fn):
+    """One --option per TrainConfig field (default None: only the flags given override the file)."""
+    from dataclasses import fields
+
+    from model.training.config import TrainConfig
+
+    for f in reversed(fields(TrainConfig)):
+        if f.name in ("shards", "out"):
+            continue
+        name = f.name.replace("_", "-")
+        if isinstance(f.default, bool):
+            fn = click.option(f"--{name}/--no-{name}", f.name, default=None)(fn)
+        else:
+            kind = type(f.default) if f.default is not None else str
+            fn = click.option(f"--{name}", f.name, type=kind, default=None, help=f"default: {f.default}")(fn)
+    return fn
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--shards", type=PATH, help="Shards folder (WORK/shards).")
+@click.option("--out", type=PATH, help="Run folder: config, log.jsonl, checkpoints, metrics, plots.")
+@click.option("--config", "config_file", type=EXISTING, help="YAML or TOML file of options.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--evaluate", "ckpt", type=PATH, help="Evaluate this checkpoint instead of training.")
+@click.option("--split", default="test", show_default=True, help="Split to evaluate with --evaluate.")
+@config_options
+@friendly
+def train(shards, out, config_file, resume, ckpt, split, **options):
+    """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint."""
+    from model.training.config import resolve
+
+    if ckpt:
+        from model.training.run_eval import evaluate_checkpoint
+
+        click.echo(evaluate_checkpoint(ckpt, split, shards, out))
+        return
+    options.update(shards=str(shards) if shards else None, out=str(out) if out else None)
+    cfg = resolve(config_file, options)
+    if not cfg.shards or not cfg.out:
+        raise LrlError("--shards and --out are required (on the command line or in --config)")
+    from model.training.loop import train as run_training
+
+    run_training(cfg, resume=resume, echo=click.echo)

@@ -1,0 +1,74 @@
+"""Torch view of the shards: normalised tensors, identical flips of rgb / freq / mask, samplers.
+
+Normalisation: RGB to [-1, 1] as FaceForensics++ does ((x / 255 - 0.5) / 0.5); the frequency image
+(zero-mean high-pass grey levels) divided by the shard set's `freq_std`, so it reaches the network
+with unit spread (unlike the peers' constant -1). Random choices derive from (seed, epoch, index),
+so an epoch is reproducible after `--resume` whatever the worker layout.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from pipeline.reader import ShardDataset, normalise_freq
+
+
+def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, epoch, index])
+
+
+class LRLSamples(Dataset):
+    """Samples of one split as tensors: rgb (3,H,W), freq (1,H,W), mask (1,H,W), label ()."""
+
+    def __init__(self, shards: ShardDataset, hflip: bool = False, seed: int = 0):
+        self.shards = shards
+        self.hflip = hflip
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.shards)
+
+    def __getitem__(self, index: int) -> dict:
+        s = self.shards[index]
+        rgb, freq, mask = s["rgb"], s["freq"], s["mask"]
+        if self.hflip and sample_rng(self.seed, self.epoch, index).random() < 0.5:
+            rgb, freq, mask = rgb[:, ::-1], freq[:, ::-1], mask[:, ::-1]
+        return {
+            "rgb": torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float().div_(127.5).sub_(1.0),
+            "freq": torch.from_numpy(normalise_freq(np.ascontiguousarray(freq), self.shards.freq_std)[None]),
+            "mask": torch.from_numpy(np.ascontiguousarray(mask)[None].astype(np.float32)),
+            "label": torch.tensor(float(s["label"])),
+            "index": index,
+        }
+
+
+class BalancedSampler(Sampler[int]):
+    """Draws real and fake samples equally often (with replacement), split across ranks."""
+
+    def __init__(self, labels: np.ndarray, num_replicas: int = 1, rank: int = 0, seed: int = 0):
+        self.labels = np.asarray(labels)
+        self.num_replicas, self.rank, self.seed = num_replicas, rank, seed
+        self.epoch = 0
+        self.num_samples = math.ceil(len(self.labels) / num_replicas)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self):
+        counts = np.bincount(self.labels, minlength=2).astype(float)
+        weights = 1.0 / counts[self.labels]
+        g = np.random.default_rng([self.seed, self.epoch])
+        total = self.num_samples * self.num_replicas
+        drawn = g.choice(len(self.labels), size=total, replace=True, p=weights / weights.sum())
+        return iter(drawn[self.rank :: self.num_replicas].tolist())

@@ -1,0 +1,95 @@
+"""Evaluation: fake probabilities and decoder masks over a split -> frame / video metrics and mask IoU."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from model.training import metrics
+from model.training.data import LRLSamples
+
+
+@dataclass
+class Predictions:
+    """Per-sample outputs over one split, aligned with the shard reader's order."""
+
+    probs: np.ndarray
+    labels: np.ndarray
+    ious: np.ndarray
+    videos: list[str]
+    methods: list[str]
+
+
+@torch.no_grad()
+def predict(net, samples: LRLSamples, device, batch_size: int, workers: int = 0, bf16: bool = False) -> Predictions:
+    net.eval()
+    loader = DataLoader(samples, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda")
+    probs, ious, order = [], [], []
+    for batch in loader:
+        rgb = batch["rgb"].to(device, non_blocking=True)
+        freq = batch["freq"].to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = net(rgb, freq)
+        probs.append(torch.sigmoid(out.logit.float()).cpu().numpy())
+        pred_mask = (out.mask_logit.float() > 0).cpu().numpy()
+        ious.append(metrics.mask_iou(pred_mask, batch["mask"].numpy() > 0.5))
+        order.append(batch["index"].numpy())
+    order = np.concatenate(order) if order else np.zeros(0, int)
+    shards = samples.shards
+    return Predictions(
+        probs=np.concatenate(probs) if probs else np.zeros(0),
+        labels=shards.labels[order].astype(int),
+        ious=np.concatenate(ious) if ious else np.zeros(0),
+        videos=[shards.videos[i] for i in order],
+        methods=[shards.methods[i] for i in order],
+    )
+
+
+def _clean(value: float):
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def report(pred: Predictions) -> dict:
+    """Frame- and video-level ACC / AUC / EER per method and overall, and decoder mask IoU."""
+    video_labels, video_scores, names = metrics.video_level(pred.videos, pred.labels, pred.probs)
+    method_of = dict(zip(pred.videos, pred.methods, strict=True))
+    out = {
+        "frame": {k: v.to_dict() for k, v in metrics.per_method(pred.methods, pred.labels, pred.probs).items()},
+        "video": {
+            k: v.to_dict()
+            for k, v in metrics.per_method([method_of[v] for v in names], video_labels, video_scores).items()
+        },
+        "mask_iou": {
+            "fake": float(pred.ious[pred.labels == 1].mean()) if (pred.labels == 1).any() else None,
+            "all": float(pred.ious.mean()) if len(pred.ious) else None,
+        },
+    }
+    return {level: {k: {m: _clean(x) for m, x in v.items()} if isinstance(v, dict) else _clean(v)
+                    for k, v in d.items()} for level, d in out.items()}
+
+
+def summary_line(split: str, rep: dict) -> str:
+    f, v = rep["frame"]["overall"], rep["video"]["overall"]
+
+    def fmt(x):
+        return "n/a" if x is None else f"{x:.4f}"
+
+    return (
+        f"{split}: frame ACC {fmt(f['acc'])} AUC {fmt(f['auc'])} EER {fmt(f['eer'])} | "
+        f"video ACC {fmt(v['acc'])} AUC {fmt(v['auc'])} EER {fmt(v['eer'])} | "
+        f"mask IoU (fakes) {fmt(rep['mask_iou']['fake'])}"
+    )
+
+
+def save_report(run: Path, split: str, pred: Predictions, rep: dict) -> None:
+    from model.training.plots import roc_png
+    from pipeline.atomic import write_json
+
+    write_json(Path(run) / f"metrics-{split}.json", rep)
+    vl, vs, _ = metrics.video_level(pred.videos, pred.labels, pred.probs)
+    roc_png(Path(run) / f"roc-{split}.png", {"frame": (pred.labels, pred.probs), "video": (vl, vs)})

@@ -1,0 +1,168 @@
+"""The training loop, in the shape of torchvision's reference scripts: one epoch, evaluate, checkpoint."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from model.training import checkpoint, distributed
+from model.training.config import TrainConfig, save
+from model.training.data import BalancedSampler, LRLSamples
+from model.training.evaluate import predict, report
+from pipeline.atomic import write_bytes
+from pipeline.errors import LrlError
+from pipeline.reader import ShardDataset
+
+LOSS_KEYS = ("loss", "ce", "sim", "seg")
+
+
+def build_net(cfg: TrainConfig):
+    from model import ModelConfig, build_model
+
+    return build_model(
+        ModelConfig(backbone=cfg.backbone, variant=cfg.variant, k=cfg.k, pretrained=cfg.pretrained)
+    )
+
+
+def compute_loss(out, batch, cfg: TrainConfig):
+    from model.losses import lrl_loss
+
+    return lrl_loss(out, batch["label"], batch["mask"], lambda1=cfg.lambda1, lambda2=cfg.lambda2)
+
+
+def make_loader(samples: LRLSamples, cfg: TrainConfig, dist, device) -> DataLoader:
+    if cfg.balanced:
+        sampler = BalancedSampler(samples.shards.labels, dist.world, dist.rank, cfg.seed)
+    else:
+        sampler = DistributedSampler(samples, dist.world, dist.rank, shuffle=True, seed=cfg.seed)
+    return DataLoader(
+        samples,
+        batch_size=cfg.batch_size,
+        sampler=sampler,
+        num_workers=cfg.workers,
+        pin_memory=device.type == "cuda",
+        drop_last=len(sampler) > cfg.batch_size,
+    )
+
+
+def to_device(batch: dict, device, channels_last: bool) -> dict:
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    return {
+        k: v.to(device, non_blocking=True, memory_format=fmt) if v.dim() == 4 else v.to(device, non_blocking=True)
+        for k, v in batch.items()
+    }
+
+
+def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> dict:
+    """One pass over the training loader; returns the mean loss components and samples/s."""
+    net.train()
+    sums = torch.zeros(len(LOSS_KEYS) + 1, dtype=torch.float64)
+    bf16 = cfg.bf16 and device.type == "cuda"
+    channels_last = cfg.channels_last and device.type == "cuda"
+    start = time.perf_counter()
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not dist.main)
+    for i, batch in enumerate(bar):
+        if cfg.max_batches and i >= cfg.max_batches:
+            break
+        batch = to_device(batch, device, channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = net(batch["rgb"], batch["freq"])
+        terms = compute_loss(out, batch, cfg)
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        optimizer.step()
+        n = len(batch["label"])
+        values = [terms.total, terms.ce, terms.sim, terms.seg]
+        sums += torch.tensor([float(v.detach()) * n for v in values] + [n], dtype=torch.float64)
+        bar.set_postfix(loss=f"{float(terms.total):.4f}")
+    if dist.enabled:
+        torch.distributed.all_reduce(sums)
+    seconds = time.perf_counter() - start
+    count = max(sums[-1].item(), 1.0)
+    stats = {k: sums[j].item() / count for j, k in enumerate(LOSS_KEYS)}
+    stats["samples_per_s"] = sums[-1].item() / seconds
+    return stats
+
+
+def epoch_line(h: dict) -> str:
+    val = f"val ACC {h['val_acc']:.4f} AUC {h['val_auc']:.4f}" if "val_auc" in h else "val n/a"
+    return (
+        f"epoch {h['epoch']:>3} loss {h['loss']:.4f} (ce {h['ce']:.4f} sim {h['sim']:.4f} seg {h['seg']:.4f}) "
+        f"lr {h['lr']:.2e} {h['samples_per_s']:.1f} samples/s {val}"
+    )
+
+
+def validate(net, cfg: TrainConfig, device) -> dict:
+    samples = LRLSamples(ShardDataset(cfg.shards, cfg.val_split))
+    if len(samples) == 0:
+        return {}
+    rep = report(predict(net, samples, device, cfg.batch_size, cfg.workers, cfg.bf16 and device.type == "cuda"))
+    frame = rep["frame"]["overall"]
+    return {"val_acc": frame["acc"], "val_auc": frame["auc"] if frame["auc"] is not None else float("nan")}
+
+
+def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
+    """Train for cfg.epochs (continuing from RUN/last.pt with resume); returns the epoch history."""
+    dist = distributed.init(cfg.device)
+    device = distributed.pick_device(cfg.device, dist)
+    torch.manual_seed(cfg.seed)
+    run = Path(cfg.out)
+    samples = LRLSamples(ShardDataset(cfg.shards, cfg.train_split), hflip=cfg.hflip, seed=cfg.seed)
+    if len(samples) == 0:
+        raise LrlError(f"{cfg.shards}: no samples in split {cfg.train_split!r}")
+    loader = make_loader(samples, cfg, dist, device)
+    net = build_net(cfg).to(device)
+    if cfg.channels_last and device.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
+    history, start_epoch = _start(run, cfg, resume, net, optimizer, scheduler, dist)
+    ids = [device.index] if device.type == "cuda" else None
+    model = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids) if dist.enabled else net
+    for epoch in range(start_epoch, cfg.epochs):
+        loader.sampler.set_epoch(epoch)
+        samples.set_epoch(epoch)
+        stats = train_one_epoch(model, loader, optimizer, cfg, device, dist, epoch)
+        stats.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"])
+        scheduler.step()  # once per epoch, after its optimizer steps: halves every lr_step epochs
+        if dist.main:
+            stats.update(validate(net, cfg, device))
+            history.append(stats)
+            _save_epoch(run, cfg, net, optimizer, scheduler, history)
+            echo(epoch_line(stats))
+        distributed.barrier(dist)
+    if dist.main and history:
+        from model.training.plots import curves_png
+
+        curves_png(run / "curves.png", history)
+    distributed.shutdown(dist)
+    return history
+
+
+def _start(run: Path, cfg, resume: bool, net, optimizer, scheduler, dist) -> tuple[list[dict], int]:
+    if not resume:
+        if dist.main:
+            run.mkdir(parents=True, exist_ok=True)
+            save(cfg, run)
+        return [], 0
+    state = checkpoint.load(run / "last.pt")
+    net.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    checkpoint.restore_rng(state)
+    return list(state["metrics"].get("history", [])), int(state["epoch"])
+
+
+def _save_epoch(run: Path, cfg, net, optimizer, scheduler, history: list[dict]) -> None:
+    h = history[-1]
+    write_bytes(run / "log.jsonl", "".join(json.dumps(x) + "\n" for x in history).encode())
+    best = max((x.get("val_auc", float("-inf")) for x in history[:-1]), default=float("-inf"))
+    metrics = {"history": history}
+    checkpoint.save(run / "last.pt", net, optimizer, scheduler, h["epoch"], cfg.to_dict(), metrics)
+    if h.get("val_auc", float("-inf")) > best or len(history) == 1:
+        checkpoint.save(run / "best.pt", net, optimizer, scheduler, h["epoch"], cfg.to_dict(), metrics)
