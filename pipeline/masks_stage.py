@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.atomic import remove_stale_temps, write_png
+from pipeline.backends import Backend
 from pipeline.errors import LrlError
 from pipeline.layout import VIDEO_EXTS, WorkLayout, frame_name, mask_video_dir
 from pipeline.masks import cut_level, diff_mask, mask_stats, warp_mask
@@ -159,8 +160,8 @@ def _checked_pair(extract: dict, video: VideoRecord, quality: str):
 
 
 def _check_frames(target, rec, who: str, key: str) -> None:
-    theirs = dict(zip(rec.data["frames"], rec.data["transforms"]))
-    for frame, transform in zip(target.data["frames"], target.data["transforms"]):
+    theirs = dict(zip(rec.data["frames"], rec.data["transforms"], strict=True))
+    for frame, transform in zip(target.data["frames"], target.data["transforms"], strict=True):
         if frame not in theirs:
             raise Unusable(f"{who} crops missing: {key} has no crop of frame {frame}")
         if not np.allclose(transform, theirs[frame], atol=1e-6, rtol=0):
@@ -191,10 +192,10 @@ def work(job: MaskJob) -> UnitResult:
         return UnitResult(job.key, "", FAILED, str(exc))
     out = Path(job.out_dir)
     stats = [mask_stats(m) for m in masks]
-    for frame, mask in zip(job.frames, masks):
+    for frame, mask in zip(job.frames, masks, strict=True):
         write_png(out / frame_name(frame), mask)
     _remove_others(out, job.frames)
-    empty = [f for f, (area, _) in zip(job.frames, stats) if area == 0.0]
+    empty = [f for f, (area, _) in zip(job.frames, stats, strict=True) if area == 0.0]
     data = {
         "frames": list(job.frames),
         "reference_quality": job.reference_quality,
@@ -231,7 +232,7 @@ def _diff_masks(job: MaskJob) -> list[np.ndarray]:
 
 def _official_masks(job: MaskJob) -> list[np.ndarray]:
     grays = read_gray_frames(Path(job.mask_video), job.frames)
-    return [warp_mask(grays[f], t, job.size) for f, t in zip(job.frames, job.transforms)]
+    return [warp_mask(grays[f], t, job.size) for f, t in zip(job.frames, job.transforms, strict=True)]
 
 
 def read_gray_frames(path: Path, frames) -> dict[int, np.ndarray]:
@@ -239,22 +240,22 @@ def read_gray_frames(path: Path, frames) -> dict[int, np.ndarray]:
     import av
 
     wanted, found = set(frames), {}
-    last = max(wanted, default=-1)
-    count = 0
+    last, decoded = max(wanted, default=-1), 0
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            for count, frame in enumerate(container.decode(stream), start=1):
-                if count - 1 in wanted:
-                    found[count - 1] = frame.to_ndarray(format="gray")
-                if count - 1 >= last:
+            for index, frame in enumerate(container.decode(stream)):
+                decoded = index + 1
+                if index in wanted:
+                    found[index] = frame.to_ndarray(format="gray")
+                if index >= last:
                     break
     except av.FFmpegError as exc:
         raise LrlError(f"{path}: cannot decode ({exc})") from None
     missing = sorted(wanted - found.keys())
     if missing:
-        raise LrlError(f"{path}: mask video has {count} frames, crop frame {missing[0]} is beyond it")
+        raise LrlError(f"{path}: mask video has {decoded} frames, crop frame {missing[0]} is beyond it")
     return found
 
 
@@ -269,7 +270,7 @@ def _remove_others(out: Path, frames) -> None:
 
 
 def run(root: Path, work: Path, params: MasksParams = MasksParams(), selection: Selection = Selection(),
-        jobs: int = 1, progress: bool = True) -> Summary:
+        jobs: int = 1, progress: bool = True, backend: Backend | None = None) -> Summary:
     """Make the masks of every extracted fake; skip units already done with the same fingerprint."""
     layout = WorkLayout(Path(work))
     if not layout.state_db.exists():
@@ -283,7 +284,7 @@ def run(root: Path, work: Path, params: MasksParams = MasksParams(), selection: 
             raise LrlError(f"{work}: no extracted fake video to make masks for (run `lrl-prep extract` first)")
         remove_stale_temps(layout.masks)
         return run_tasks(STAGE, tasks, work, state, jobs=jobs, unit="videos", item="masks",
-                         count=lambda r: r.counts.get("masks", 0), progress=progress)
+                         count=lambda r: r.counts.get("masks", 0), progress=progress, backend=backend or Backend())
 
 
 def status_tasks(work: Path, state: RunState) -> list[Task]:

@@ -7,13 +7,16 @@ process writes the run state, as results arrive, so a killed run keeps every fin
 
 from __future__ import annotations
 
-import contextlib
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from pipeline.backends import Backend, backend_context
 from pipeline.errors import one_line
 from pipeline.runstate import DONE, FAILED, RunState, UnitResult
+
+LOCAL = Backend()
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,15 @@ def safe_call(fn: Callable[[Any], UnitResult], task: Task) -> UnitResult:
 
 
 def _init_worker() -> None:
-    """One torch / OpenCV thread per worker process: the parallelism is across videos."""
+    """One OpenCV / torch thread per worker process: the parallelism is across units.
+
+    (loky also caps OpenMP threads in its workers, which torch reads when a worker imports it.)
+    """
     import cv2
 
     cv2.setNumThreads(1)
-    with contextlib.suppress(ImportError):
-        import torch
-
+    torch = sys.modules.get("torch")
+    if torch is not None:
         torch.set_num_threads(1)
 
 
@@ -89,30 +94,40 @@ def run_tasks(
     item: str = "items",
     count: Callable[[UnitResult], int] = lambda r: 0,
     progress: bool = True,
+    backend: Backend = LOCAL,
 ) -> Summary:
     """Run every task whose fingerprint is not recorded as done; record results as they arrive."""
-    from joblib import Parallel, delayed
-    from tqdm import tqdm
-
     summary = Summary(stage, unit, item)
     todo = [t for t in tasks if not state.is_fresh(stage, t.key, t.fingerprint)]
     summary.skipped = len(tasks) - len(todo)
     start = time.perf_counter()
     if todo:
-        if jobs == 1:
-            results = (safe_call(fn, t) for t in todo)
-        else:
-            results = Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(_call)(fn, t) for t in todo)
-        bar = tqdm(total=len(todo), desc=stage, unit=unit[:-1] if unit.endswith("s") else unit,
-                   disable=not progress, leave=False)
-        for result in results:
-            state.record(stage, result)
-            _tally(summary, result, count)
-            bar.update(1)
-            bar.set_postfix_str(f"{summary.items / max(time.perf_counter() - start, 1e-9):.1f} {item}/s")
-        bar.close()
+        with backend_context(backend):
+            _consume(summary, stage, todo, fn, state, jobs, backend, count, progress, start)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _results(todo: list[Task], fn, jobs: int, backend: Backend):
+    from joblib import Parallel, delayed
+
+    if jobs == 1 and not backend.remote:
+        return (safe_call(fn, t) for t in todo)
+    n_jobs = -1 if backend.remote else jobs
+    return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(_call)(fn, t) for t in todo)
+
+
+def _consume(summary: Summary, stage, todo, fn, state, jobs, backend, count, progress, start) -> None:
+    from tqdm import tqdm
+
+    unit = summary.unit[:-1] if summary.unit.endswith("s") else summary.unit
+    bar = tqdm(total=len(todo), desc=stage, unit=unit, disable=not progress, leave=False)
+    for result in _results(todo, fn, jobs, backend):
+        state.record(stage, result)
+        _tally(summary, result, count)
+        bar.update(1)
+        bar.set_postfix_str(f"{summary.items / max(time.perf_counter() - start, 1e-9):.1f} {summary.item}/s")
+    bar.close()
 
 
 def _tally(summary: Summary, result: UnitResult, count) -> None:

@@ -103,3 +103,25 @@ def test_meta_round_trip(tmp_path):
     with RunState(tmp_path / "s.sqlite") as state:
         assert state.get_meta("params:copy") == {"alpha": 0.33}
         assert state.get_meta("missing", 5) == 5
+
+
+def test_dask_backend_runs_the_same_units(setup):
+    pytest.importorskip("dask.distributed")
+    from pipeline.backends import Backend
+
+    inputs, out, state = setup
+    summary = run_tasks("copy", plan(inputs, out, {}), copy_upper, state, progress=False,
+                        backend=Backend("dask", workers=2))
+    assert summary.done == 2 and (out / "b.txt").read_text() == "B.TXT"
+
+
+def test_unknown_or_missing_backend_is_a_clear_error(setup, monkeypatch):
+    from pipeline.backends import Backend
+    from pipeline.errors import LrlError
+
+    inputs, out, state = setup
+    with pytest.raises(LrlError, match="unknown backend"):
+        run_tasks("copy", plan(inputs, out, {}), copy_upper, state, progress=False, backend=Backend("spark"))
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)
+    with pytest.raises(LrlError, match="pip install"):
+        run_tasks("copy", plan(inputs, out, {}), copy_upper, state, progress=False, backend=Backend("ray"))

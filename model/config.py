@@ -1,0 +1,67 @@
+"""ModelConfig: backbone, Table 4 variant, k, loss weights, pretrained file, feature levels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.errors import LrlError
+
+# Table 4 ablation variants -> (frequency stream, RFAM, MPSM).
+VARIANTS: dict[str, tuple[bool, bool, bool]] = {
+    "rgb": (False, False, False),  # (1) RGB only, L_ce + L_seg
+    "rgb_freq": (True, False, False),  # (2) two streams, final features concatenated
+    "rgb_freq_rfam": (True, True, False),  # (3) two streams fused by RFAM, no MPSM
+    "rgb_mpsm": (False, False, True),  # (4) MPSM on the RGB stream alone
+    "full": (True, True, True),  # (5) the paper's model
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that defines an LRL network (paper defaults: Xception, k = 5, lambda1 = 10, lambda2 = 1).
+
+    backbone: a timm model name with feature taps (`legacy_xception` as in FaceForensics++; a small one such
+        as `resnet18` for CPU tests and the demo).
+    variant: one of VARIANTS.
+    strides: output strides of the backbone taps used as the low, mid and high levels. For Xception
+        8/16/32 are its `block2`, `block11` and exit-flow outputs (256, 728 and 2048 channels; 37, 19 and
+        10 px at 299 input, so MPSM cuts the 10x10 map into 5x5 patches of 2x2, no partial patch).
+    pretrained: a local timm state-dict file for the backbone, loaded into both streams; None = random init.
+        Nothing is ever downloaded.
+    decoder_width: channels of the mask decoder.
+    """
+
+    backbone: str = "legacy_xception"
+    variant: str = "full"
+    k: int = 5
+    lambda1: float = 10.0
+    lambda2: float = 1.0
+    strides: tuple[int, int, int] = (8, 16, 32)
+    pretrained: str | None = None
+    decoder_width: int = 64
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise LrlError(f"unknown model variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        if self.k < 1:
+            raise LrlError(f"model k must be >= 1, got {self.k}")
+        strides = tuple(self.strides)
+        if len(strides) != 3 or any(b <= a for a, b in zip(strides, strides[1:], strict=False)):
+            raise LrlError(f"model strides must be 3 increasing values (low, mid, high), got {self.strides}")
+        if self.lambda1 < 0 or self.lambda2 < 0:
+            raise LrlError(f"loss weights must be >= 0, got lambda1={self.lambda1}, lambda2={self.lambda2}")
+        if self.decoder_width < 1:
+            raise LrlError(f"decoder_width must be >= 1, got {self.decoder_width}")
+        object.__setattr__(self, "strides", strides)
+
+    @property
+    def use_freq(self) -> bool:
+        return VARIANTS[self.variant][0]
+
+    @property
+    def use_rfam(self) -> bool:
+        return VARIANTS[self.variant][1]
+
+    @property
+    def use_mpsm(self) -> bool:
+        return VARIANTS[self.variant][2]

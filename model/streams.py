@@ -1,0 +1,128 @@
+"""One stream of the two-stream network: a timm backbone cut into three stages at its feature taps.
+
+The network must feed RFAM's attended features back into each stream (Fig. 2), which timm's `features_only`
+wrappers cannot do: they only read taps out. So the plain timm model is built (always `pretrained=False`),
+optionally loaded from a local file, and its top-level modules are regrouped into three `nn.Sequential`
+stages that end exactly at the chosen taps; modules past the high tap are dropped (no unused parameters).
+Taps named inside a `nn.Sequential` child (`blocks.2` of EfficientNet / MobileNet) cut that child. Xception
+taps the ReLU that starts the next block (`block3.rep.0`); its stage ends at the previous block's output
+instead, i.e. before that ReLU, which the next block still applies to its residual branch (the skip branch
+sees the un-ReLU'd features, as in timm's own Xception).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from pathlib import Path
+
+import timm
+import torch
+from torch import nn
+
+from pipeline.errors import LrlError, one_line
+
+log = logging.getLogger(__name__)
+
+_XCEPTION_TAP = re.compile(r"^block(\d+)\.rep\.0$")
+
+
+def _cut_name(model: nn.Module, tap: str) -> str:
+    """The module after which a stage must end to produce the features of timm tap `tap`."""
+    match = _XCEPTION_TAP.match(tap)
+    if type(model).__name__ == "Xception" and match:
+        return f"block{int(match.group(1)) - 1}"
+    return tap
+
+
+def _ordered_modules(model: nn.Module, cuts: list[str]) -> list[tuple[str, nn.Module]]:
+    """Top-level modules in order, Sequential children flattened one level where a cut lies inside."""
+    out = []
+    for name, child in model.named_children():
+        if isinstance(child, nn.Sequential) and any(c.startswith(name + ".") for c in cuts):
+            out += [(f"{name}.{sub}", grandchild) for sub, grandchild in child.named_children()]
+        else:
+            out.append((name, child))
+    return out
+
+
+def split_stages(model: nn.Module, cuts: list[str], backbone: str) -> nn.ModuleList:
+    """Regroup `model` into len(cuts) sequential stages, stage i ending with module cuts[i]."""
+    stages, current = [], []
+    for name, module in _ordered_modules(model, cuts):
+        current.append((name.replace(".", "_"), module))
+        if name == cuts[len(stages)]:
+            stages.append(nn.Sequential(OrderedDict(current)))
+            current = []
+            if len(stages) == len(cuts):
+                return nn.ModuleList(stages)
+    raise LrlError(f"backbone {backbone}: cannot cut it at feature taps {cuts} (unsupported tap layout)")
+
+
+def _tap_infos(model: nn.Module, strides: tuple[int, ...], backbone: str) -> list[dict]:
+    """The feature_info entry of each requested stride (the deepest tap with that stride)."""
+    infos = getattr(model, "feature_info", None)
+    if not isinstance(infos, list) or not infos:
+        raise LrlError(f"backbone {backbone} has no feature taps (timm feature_info); choose a CNN backbone")
+    by_stride = {info["reduction"]: info for info in infos}
+    missing = [s for s in strides if s not in by_stride]
+    if missing:
+        raise LrlError(f"backbone {backbone} has no feature tap at stride(s) {missing}; it has {sorted(by_stride)}")
+    return [by_stride[s] for s in strides]
+
+
+def load_backbone_weights(model: nn.Module, path: str, in_chans: int, backbone: str) -> list[str]:
+    """Load a local timm state dict into `model` (not strict); returns the model keys it did not provide.
+
+    The first convolution is adapted to `in_chans` with timm's rule (1 channel: sum over RGB), so one
+    ImageNet checkpoint serves both streams. Classifier weights are ignored (the model has none).
+    """
+    if not Path(path).is_file():
+        raise LrlError(f"pretrained weights not found: {path}")
+    try:
+        state = timm.models.load_state_dict(path)
+    except Exception as exc:
+        raise LrlError(f"{path}: cannot read pretrained weights ({one_line(exc)})") from exc
+    cfg = getattr(model, "pretrained_cfg", {}) or {}
+    first = f"{cfg.get('first_conv', '')}.weight"
+    if first in state and state[first].ndim == 4 and state[first].shape[1] != in_chans:
+        state[first] = timm.models.adapt_input_conv(in_chans, state[first].float())
+    head = cfg.get("classifier", "")
+    heads = head if isinstance(head, (list, tuple)) else [head]
+    state = {k: v for k, v in state.items() if not any(h and k.startswith(h + ".") for h in heads)}
+    own = model.state_dict()
+    bad = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    if bad:
+        raise LrlError(f"{path}: weights do not fit backbone {backbone} (shape mismatch at {bad[0]})")
+    result = model.load_state_dict(state, strict=False)
+    if len(result.missing_keys) == len(own):
+        raise LrlError(f"{path}: no weight matches backbone {backbone}")
+    if result.missing_keys:
+        log.warning("%s: %d backbone keys missing, e.g. %s", path, len(result.missing_keys), result.missing_keys[0])
+    return list(result.missing_keys)
+
+
+class Stream(nn.Module):
+    """A timm backbone as three stages ending at the low, mid and high taps (`strides`).
+
+    `forward` is not used by LRLNet (it interleaves RFAM between stages); it returns the three tap features.
+    """
+
+    def __init__(self, backbone: str, in_chans: int, strides: tuple[int, int, int], pretrained: str | None):
+        super().__init__()
+        try:
+            model = timm.create_model(backbone, pretrained=False, num_classes=0, in_chans=in_chans)
+        except RuntimeError as exc:  # timm raises RuntimeError for unknown model names
+            raise LrlError(f"cannot build backbone {backbone!r}: {one_line(exc)}") from exc
+        self.missing_keys = load_backbone_weights(model, pretrained, in_chans, backbone) if pretrained else []
+        infos = _tap_infos(model, strides, backbone)
+        self.channels = tuple(int(i["num_chs"]) for i in infos)
+        self.stages = split_stages(model, [_cut_name(model, i["module"]) for i in infos], backbone)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
