@@ -124,6 +124,9 @@ def config_options(fn):
         name = f.name.replace("_", "-")
         if isinstance(f.default, bool):
             fn = click.option(f"--{name}/--no-{name}", f.name, default=None)(fn)
+        elif isinstance(f.default, tuple):
+            fn = click.option(f"--{name}", f.name, type=int, nargs=len(f.default), default=None,
+                              help=f"default: {' '.join(map(str, f.default))}")(fn)
         else:
             kind = type(f.default) if f.default is not None else str
             fn = click.option(f"--{name}", f.name, type=kind, default=None, help=f"default: {f.default}")(fn)
@@ -155,3 +158,104 @@ def train(shards, out, config_file, resume, ckpt, split, **options):
     from model.training.loop import train as run_training
 
     run_training(cfg, resume=resume, echo=click.echo)
+
+
+@prep.command()
+@click.option("--root", type=EXISTING, required=True, help="FaceForensics++ tree (official mask videos).")
+@click.option("--work", type=EXISTING, required=True, help="Work directory, after `lrl-prep extract`.")
+@click.option("--threshold", type=click.FloatRange(0, 1, max_open=True), default=0.15, show_default=True,
+              help="Forged where grey(|fake - real|) / 255 > threshold (strictly).")
+@click.option("--reference-quality", type=click.Choice(["auto", "raw", "same"]), default="auto",
+              show_default=True,
+              help="Pair the masks come from: raw crops applied to every quality, or the same quality; "
+                   "auto = raw when the raw fake and raw real crops exist.")
+@click.option("--source", type=click.Choice(["diff", "official"]), default="diff", show_default=True,
+              help="diff: fake vs real crops (the paper); official: FF++ mask videos, warped to the crops.")
+@click.option("--jobs", type=click.IntRange(1), default=None, help="Parallel workers (default: all cores).")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@with_filters
+@friendly
+def masks(root, work, threshold, reference_quality, source, jobs, progress, methods, qualities, splits):
+    """Masks of every extracted fake (paper 3.3), 0/255 PNGs under WORK/masks; exit 1 if any video failed."""
+    from pipeline.masks_stage import MasksParams, Selection, run
+
+    params = MasksParams(threshold, reference_quality, source)
+    summary = run(root, work, params, Selection(methods, qualities, splits), jobs=jobs, progress=progress)
+    click.echo(summary.line())
+    for key, reason in summary.failures:
+        click.echo(f"failed: {key}: {reason}")
+    if summary.failed:
+        sys.exit(1)
+
+
+@prep.command()
+@click.option("--work", type=EXISTING, required=True, help="Work directory, after `lrl-prep extract` and `masks`.")
+@click.option("--alpha", type=click.FloatRange(0, 2, max_open=True), default=0.33, show_default=True,
+              help="Frequency cue: zero DCT coefficient (u, v) where u/H + v/W < alpha (paper eq. 2).")
+@click.option("--shard-samples", type=click.IntRange(1), default=4096, show_default=True,
+              help="Target samples per shard (each video stays whole in one shard).")
+@click.option("--compression", default="blosc-lz4", show_default=True,
+              help="Compression of rgb and mask: blosc-lz4, lzf or none (freq is stored plain).")
+@click.option("--jobs", type=click.IntRange(1), default=2, show_default=True, help="Parallel workers, one shard each.")
+@click.option("--verify", is_flag=True, help="Check every shard against index.json instead; exit 1 when any is bad.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@friendly
+def shards(work, alpha, shard_samples, compression, jobs, verify, progress):
+    """HDF5 shards of crops, frequency cues (paper eq. 1-3), masks and labels; WORK/shards/index.json last."""
+    if verify:
+        from pipeline.shards_index import verify as verify_shards
+
+        good, bad = verify_shards(work)
+        for name, reason in bad:
+            click.echo(f"bad: {name}: {reason}")
+        click.echo(f"verify: {good} shards ok, {len(bad)} bad")
+        sys.exit(1 if bad else 0)
+    from pipeline.shards import ShardsParams
+    from pipeline.shards_stage import run
+
+    summary = run(work, ShardsParams(alpha, shard_samples, compression), jobs=jobs, progress=progress)
+    click.echo(summary.line())
+    for key, reason in summary.failures:
+        click.echo(f"failed: {key}: {reason}")
+    if summary.failed:
+        raise LrlError(f"{summary.failed} shard(s) failed; {work / 'shards' / 'index.json'} left as it was")
+
+
+def frames_option(_ctx, _param, value):
+    """--frames: a positive count, or "all" (None)."""
+    if value.lower() == "all":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise click.BadParameter(f"{value!r} is neither a positive number of frames nor 'all'")
+    return int(value)
+
+
+@prep.command()
+@click.option("--root", type=EXISTING, required=True, help="FaceForensics++ tree.")
+@click.option("--work", type=PATH, required=True, help="Work directory (created when missing).")
+@click.option("--frames", default="32", show_default=True, callback=frames_option,
+              help="Frames per video, evenly spaced over its length; 'all' keeps every frame.")
+@click.option("--size", type=click.IntRange(16), default=299, show_default=True, help="Crop side in pixels.")
+@click.option("--align", is_flag=True, help="Align the 5 landmarks to a template (similarity) instead of "
+                                            "the FF++ square crop of 1.3x the face box.")
+@click.option("--jobs", type=click.IntRange(1), default=None, help="Parallel workers (default: all cores).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where MTCNN runs.")
+@click.option("--dataset", default="ffpp", show_default=True, help="Dataset name used in WORK paths.")
+@click.option("--split-dir", type=EXISTING, help="Folder of {train,val,test}.json (default ROOT/splits or the official ones).")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@with_filters
+@friendly
+def extract(root, work, frames, size, align, jobs, device, dataset, split_dir, progress, methods, qualities, splits):
+    """Face crops (PNG) of every video: MTCNN once per real, shared by its fakes; exit 1 if any video failed."""
+    from pipeline.crop import CropParams
+    from pipeline.extract import ExtractParams, Scope, run
+
+    params = ExtractParams(frames=frames, crop=CropParams(size=size, align=align))
+    scope = Scope(dataset, str(split_dir) if split_dir else None, methods, qualities, splits)
+    summary = run(root, work, params, scope, jobs=jobs, device=device, progress=progress)
+    click.echo(summary.line())
+    for key, reason in summary.failures:
+        click.echo(f"failed: {key}: {reason}")
+    if summary.failed:
+        sys.exit(1)

@@ -92,12 +92,12 @@ def load_backbone_weights(model: nn.Module, path: str, in_chans: int, backbone: 
     heads = head if isinstance(head, (list, tuple)) else [head]
     state = {k: v for k, v in state.items() if not any(h and k.startswith(h + ".") for h in heads)}
     own = model.state_dict()
+    if not any(k in own for k in state):
+        raise LrlError(f"{path}: no weight matches backbone {backbone}")
     bad = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     if bad:
         raise LrlError(f"{path}: weights do not fit backbone {backbone} (shape mismatch at {bad[0]})")
     result = model.load_state_dict(state, strict=False)
-    if len(result.missing_keys) == len(own):
-        raise LrlError(f"{path}: no weight matches backbone {backbone}")
     if result.missing_keys:
         log.warning("%s: %d backbone keys missing, e.g. %s", path, len(result.missing_keys), result.missing_keys[0])
     return list(result.missing_keys)

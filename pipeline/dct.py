@@ -40,6 +40,12 @@ def keep_mask(height: int, width: int, alpha: float) -> np.ndarray:
     return keep
 
 
+def _filter(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    coeffs = scipy.fft.dctn(x, axes=(-2, -1), norm="ortho")  # eq. 1
+    coeffs *= keep  # eq. 2
+    return scipy.fft.idctn(coeffs, axes=(-2, -1), norm="ortho", overwrite_x=True)  # eq. 3
+
+
 def highpass(images: np.ndarray, alpha: float = DEFAULT_ALPHA, dtype=np.float32) -> np.ndarray:
     """Eq. 1-3 on grey images (H, W) or (N, H, W): DCT, zero the low-frequency triangle, inverse DCT."""
     x = np.asarray(images, dtype=dtype)
@@ -49,12 +55,17 @@ def highpass(images: np.ndarray, alpha: float = DEFAULT_ALPHA, dtype=np.float32)
     keep = keep_mask(x.shape[-2], x.shape[-1], float(alpha)).astype(dtype, copy=False)
     out = np.empty_like(batch)
     for start in range(0, len(batch), CHUNK):
-        coeffs = scipy.fft.dctn(batch[start : start + CHUNK], axes=(-2, -1), norm="ortho")  # eq. 1
-        coeffs *= keep  # eq. 2
-        out[start : start + CHUNK] = scipy.fft.idctn(coeffs, axes=(-2, -1), norm="ortho", overwrite_x=True)  # eq. 3
+        out[start : start + CHUNK] = _filter(batch[start : start + CHUNK], keep)
     return out.reshape(x.shape)
 
 
 def frequency_cue(rgb: np.ndarray, alpha: float = DEFAULT_ALPHA) -> np.ndarray:
-    """The frequency input x2 of (..., H, W, 3) uint8 RGB crops, float32 (..., H, W) in grey levels."""
-    return highpass(gray(rgb), alpha)
+    """The frequency input x2 of (H, W, 3) or (N, H, W, 3) RGB crops: float32 (H, W) or (N, H, W), grey levels."""
+    if rgb.ndim not in (3, 4) or rgb.shape[-1] != 3:
+        raise ValueError(f"expected (H, W, 3) or (N, H, W, 3) RGB crops, got shape {rgb.shape}")
+    batch = rgb.reshape((-1,) + rgb.shape[-3:])
+    keep = keep_mask(rgb.shape[-3], rgb.shape[-2], float(alpha))
+    out = np.empty(batch.shape[:3], np.float32)
+    for start in range(0, len(batch), CHUNK):  # grey per chunk too: the chunk stays in cache
+        out[start : start + CHUNK] = _filter(gray(batch[start : start + CHUNK]), keep)
+    return out.reshape(rgb.shape[:-1])

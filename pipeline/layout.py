@@ -89,3 +89,11 @@ class WorkLayout:
 
     def shard_path(self, split: str, bucket: int) -> Path:
         return self.shards / f"{split}-{bucket:04d}.h5"
+
+
+DEMO_TRUTH = "demo_truth.json"
+
+
+def demo_truth_path(root: Path) -> Path:
+    """The demo tree's sidecar of true face boxes and landmarks (pipeline.demo)."""
+    return Path(root) / DEMO_TRUTH

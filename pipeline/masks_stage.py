@@ -10,6 +10,7 @@ their all-zero masks are implied.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from pipeline.masks import cut_level, diff_mask, mask_stats, warp_mask
 from pipeline.records import VideoRecord
 from pipeline.runner import Summary, Task, run_tasks
 from pipeline.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
+from pipeline.video import Decoding, iter_frames
 
 STAGE = "masks"
 UPSTREAM = "extract"
@@ -236,26 +238,14 @@ def _official_masks(job: MaskJob) -> list[np.ndarray]:
 
 
 def read_gray_frames(path: Path, frames) -> dict[int, np.ndarray]:
-    """Grey frames of a video at the given indices, decoded in order; LrlError when some are missing."""
-    import av
+    """Grey frames of a video (upright, as the crops) at the given indices; LrlError when some are missing."""
+    import cv2
 
-    wanted, found = set(frames), {}
-    last, decoded = max(wanted, default=-1), 0
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for index, frame in enumerate(container.decode(stream)):
-                decoded = index + 1
-                if index in wanted:
-                    found[index] = frame.to_ndarray(format="gray")
-                if index >= last:
-                    break
-    except av.FFmpegError as exc:
-        raise LrlError(f"{path}: cannot decode ({exc})") from None
-    missing = sorted(wanted - found.keys())
+    status = Decoding()
+    found = {i: cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for i, f in iter_frames(path, sorted(set(frames)), status=status)}
+    missing = sorted(set(frames) - found.keys())
     if missing:
-        raise LrlError(f"{path}: mask video has {decoded} frames, crop frame {missing[0]} is beyond it")
+        raise LrlError(f"{path}: mask video has {status.decoded} frames, crop frame {missing[0]} is beyond it")
     return found
 
 
@@ -269,19 +259,20 @@ def _remove_others(out: Path, frames) -> None:
 # ---------------------------------------------------------------- running
 
 
-def run(root: Path, work: Path, params: MasksParams = MasksParams(), selection: Selection = Selection(),
-        jobs: int = 1, progress: bool = True, backend: Backend | None = None) -> Summary:
+def run(root: Path, work_dir: Path, params: MasksParams = MasksParams(), selection: Selection = Selection(),
+        jobs: int | None = None, progress: bool = True, backend: Backend | None = None) -> Summary:
     """Make the masks of every extracted fake; skip units already done with the same fingerprint."""
-    layout = WorkLayout(Path(work))
+    jobs = jobs or os.cpu_count() or 1
+    layout = WorkLayout(Path(work_dir))
     if not layout.state_db.exists():
-        raise LrlError(f"{work}: no run state here (run `lrl-prep extract` first)")
+        raise LrlError(f"{work_dir}: no run state here (run `lrl-prep extract` first)")
     with RunState(layout.state_db) as state:
         state.set_meta(f"params:{STAGE}", asdict(params))
         state.set_meta(f"selection:{STAGE}", asdict(selection))
         state.set_meta("root", str(root))
         tasks = plan(layout.work, state, params, selection, Path(root))
         if not tasks:
-            raise LrlError(f"{work}: no extracted fake video to make masks for (run `lrl-prep extract` first)")
+            raise LrlError(f"{work_dir}: no extracted fake video to make masks for (run `lrl-prep extract` first)")
         remove_stale_temps(layout.masks)
         return run_tasks(STAGE, tasks, work, state, jobs=jobs, unit="videos", item="masks",
                          count=lambda r: r.counts.get("masks", 0), progress=progress, backend=backend or Backend())

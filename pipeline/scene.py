@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -111,18 +112,27 @@ def sample_spec(rng: np.random.Generator, video: str, photo: str, frames: int) -
     )
 
 
+@functools.lru_cache(maxsize=8)
+def package_image(name: str) -> np.ndarray:
+    """An image shipped with scikit-image (read straight from its data folder) or matplotlib; RGB or grey."""
+    if name == "grace_hopper":
+        import matplotlib.cbook
+
+        path = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    else:
+        import skimage.data
+
+        path = Path(skimage.data.__file__).parent / f"{name}.png"
+        if not path.is_file():
+            return getattr(skimage.data, name)()
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
+
+
 @functools.lru_cache(maxsize=4)
 def load_photo(name: str, flip: bool) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
     """(RGB uint8 image, (5, 2) landmarks, face box) of a shipped photograph, mirrored when `flip`."""
-    if name == "astronaut":
-        from skimage.data import astronaut
-
-        image = astronaut()
-    else:
-        import matplotlib.cbook
-
-        path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
-        image = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    image = package_image(name)
     p = PHOTOS[name]
     marks = np.array(p.landmarks, dtype=np.float64)
     box = p.box
@@ -171,9 +181,7 @@ def background(spec: RealSpec) -> np.ndarray:
     c1, c2 = rng.uniform(20, 235, 3), rng.uniform(20, 235, 3)
     bg = c1 + ramp[..., None] * (c2 - c1)
     if spec.background != "gradient":
-        from skimage import data
-
-        tex = getattr(data, spec.background)().astype(np.float32)
+        tex = package_image(spec.background).astype(np.float32)
         tex = cv2.resize(tex, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR)
         bg = 0.45 * bg + 0.55 * tex[..., None] * rng.uniform(0.6, 1.2, 3)
     noise = cv2.resize(rng.normal(0, 25, (6, 8, 3)).astype(np.float32), (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)

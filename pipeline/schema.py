@@ -1,5 +1,7 @@
 """The HDF5 shard schema: the one module that knows dataset names, dtypes, chunks and attributes.
 
+(h5py is imported inside the functions that need it, so the CLI can read COMPRESSIONS cheaply.)
+
 One shard file holds N samples (face crops of one split):
     rgb    (N, H, W, 3) uint8    RGB crop x1
     freq   (N, H, W)    float16  frequency cue x2 (pipeline.dct), grey-level units, mean 0
@@ -23,7 +25,6 @@ import json
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from pipeline import __version__
@@ -72,7 +73,8 @@ class ShardWriter:
         self.count = 0
         self.meta: dict[str, list] = {name: [] for name in META}
         self.labels: list[int] = []
-        self.freq_sum = self.freq_sumsq = 0.0
+        import h5py
+
         packed = compression_options(compression)
         self.file = h5py.File(path, "w")
         for name in IMAGES:
@@ -83,7 +85,7 @@ class ShardWriter:
             )
 
     def append(self, rgb: np.ndarray, freq: np.ndarray, mask: np.ndarray, label: int, meta: dict) -> None:
-        """Add n samples of one video: rgb (n, H, W, 3) uint8, freq (n, H, W), mask (n, H, W) in {0, 1}.
+        """Add n samples of one video: rgb (n, H, W, 3) uint8, freq (n, H, W) float16, mask (n, H, W) in {0, 1}.
 
         `meta` maps every name of META to a scalar (same for all n) or a sequence of n values.
         """
@@ -95,9 +97,6 @@ class ShardWriter:
             dset = self.file[name]
             dset.resize(self.count + n, axis=0)
             dset[self.count :] = array.astype(_image_dtype(name), copy=False)
-        stored = freq.astype(np.float16, copy=False).astype(np.float64)
-        self.freq_sum += float(stored.sum())
-        self.freq_sumsq += float(np.square(stored).sum())
         for name in META:
             value = meta[name]
             self.meta[name] += list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value] * n
@@ -105,7 +104,9 @@ class ShardWriter:
         self.count += n
 
     def close(self, attrs: dict) -> None:
-        """Write labels, metadata and file attributes (plus the generic ones), then close the file."""
+        """Write labels, metadata, the generic attributes and `attrs` (the rest of REQUIRED_ATTRS), close."""
+        import h5py
+
         f = self.file
         f.create_dataset(LABEL, data=np.asarray(self.labels, dtype=np.uint8).reshape(-1))
         for name in STRING_META:
@@ -115,8 +116,7 @@ class ShardWriter:
             f.create_dataset(name, data=np.asarray(self.meta[name], dtype=dtype).reshape(-1))
         full = {
             "schema_version": SCHEMA_VERSION, "size": self.size, "code_version": __version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "freq_sum": self.freq_sum,
-            "freq_sumsq": self.freq_sumsq, "freq_count": self.count * self.size * self.size, **attrs,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **attrs,
         }
         for key, value in full.items():
             f.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
@@ -127,7 +127,7 @@ class ShardWriter:
         self.file.close()
 
 
-def check(f: h5py.File) -> list[str]:
+def check(f) -> list[str]:
     """Schema problems of an open shard file (empty when it conforms)."""
     problems = [f"missing attribute {a}" for a in REQUIRED_ATTRS if a not in f.attrs]
     if f.attrs.get("schema_version") != SCHEMA_VERSION:
@@ -142,7 +142,7 @@ def check(f: h5py.File) -> list[str]:
         expected = (n,) + _image_shape(name, size)
         if dset.shape != expected or dset.dtype != _image_dtype(name):
             problems.append(f"{name}: {dset.dtype} {dset.shape}, expected {_image_dtype(name)} {expected}")
-        elif n and dset.chunks != (1,) + expected[1:]:
+        elif dset.chunks != (1,) + expected[1:]:
             problems.append(f"{name}: chunks {dset.chunks}, expected one sample per chunk")
     for name in (LABEL,) + META:
         if f[name].shape != (n,):

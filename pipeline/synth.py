@@ -103,16 +103,29 @@ def face_hull(marks: np.ndarray) -> np.ndarray:
 
 
 def deepfakes(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
-    """Donor face through a 64x64 bottleneck, Poisson-blended over an ellipse on the face."""
+    """Donor face through a 64x64 bottleneck, Poisson-blended over an ellipse, then its colour drifted."""
     (cx, cy), (w, h) = geom.center, geom.size
+    centre, axes = (round(cx), round(cy + 0.06 * h)), (round(0.40 * w), round(0.47 * h))
     region = np.zeros(real.shape[:2], np.uint8)
-    axes = (round(0.40 * w), round(0.47 * h))
-    cv2.ellipse(region, (round(cx), round(cy + 0.06 * h)), axes, geom.angle, 0, 360, 255, -1)
+    cv2.ellipse(region, centre, axes, geom.angle, 0, 360, 255, -1)
     x, y, rw, rh = cv2.boundingRect(region)
     src = donor.copy()
     small = cv2.resize(src[y : y + rh, x : x + rw], (64, 64), interpolation=cv2.INTER_AREA)
     src[y : y + rh, x : x + rw] = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_CUBIC)
-    fake = cv2.seamlessClone(src, real, region, (x + rw // 2, y + rh // 2), cv2.NORMAL_CLONE)
+    blended = cv2.seamlessClone(src, real, region.copy(), (x + rw // 2, y + rh // 2), cv2.NORMAL_CLONE)
+    roi = (slice(y, y + rh), slice(x, x + rw))
+    xx, yy = _grid(roi)
+    a = math.radians(geom.angle)
+    u = ((xx - centre[0]) * math.cos(a) + (yy - centre[1]) * math.sin(a)) / axes[0]
+    v = (-(xx - centre[0]) * math.sin(a) + (yy - centre[1]) * math.cos(a)) / axes[1]
+    flat = np.clip((1 - np.sqrt(u * u + v * v)) / 0.15, 0, 1)
+    face, base = blended[roi].astype(np.float32), real[roi].astype(np.float32)
+    inside = region[roi] > 0
+    ramp = (flat * flat * (3 - 2 * flat))[..., None] * np.array([1.0, 0.85, 0.7], np.float32)
+    drifted = [np.clip(np.rint(face + d * ramp), 0, 255) for d in (70.0, -70.0)]  # the autoencoder's colour drift
+    drifted = max(drifted, key=lambda f: (np.abs(f - base)[inside].sum(-1) > 3 * 38).sum()).astype(np.uint8)
+    fake = real.copy()
+    fake[roi][inside] = drifted[inside]  # keep the blend inside the ellipse only
     return fake, region > 0
 
 
@@ -128,8 +141,8 @@ def faceswap(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float
     low = cv2.resize(low, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
     inside = hull[roi] > 0
     target = real[roi][inside].astype(np.float32)
-    mu_s, sd_s = low[inside].mean(0), low[inside].std(0) + 1.0
-    low = (low - mu_s) / sd_s * target.std(0) + target.mean(0)  # Reinhard colour transfer
+    mu_s, mu_t = low[inside].mean(0), target.mean(0)
+    low = low - mu_s + (mu_s + mu_t) / 2  # colour transfer half-way to the target (Reinhard, means only)
     alpha = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 1.5)
     return _paste(real, roi, low, np.where(alpha > 1e-3, alpha, 0))
 
@@ -150,10 +163,10 @@ def face2face(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: floa
         we = window(xx, yy, eye, (0.42 * iod, 0.35 * iod))
         dy = dy - amount * 0.10 * iod * we
         support = np.maximum(support, we)
-    map_x = xx - roi[1].start - dx
-    map_y = yy - roi[0].start - dy
+    map_x = (xx - roi[1].start - dx).astype(np.float32)
+    map_y = (yy - roi[0].start - dy).astype(np.float32)
     warped = cv2.remap(real[roi], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    shaded = warped.astype(np.float32) * (1 + 0.12 * amount * support[..., None])
+    shaded = warped.astype(np.float32) * (1 + (0.15 + 0.25 * amount) * np.minimum(1, 3 * support)[..., None])
     return _paste(real, roi, shaded, (support > 0).astype(np.float32))
 
 
@@ -168,12 +181,12 @@ def neural_textures(
     ax = np.clip((hx - np.abs(xx - cx)) / feather, 0, 1)
     ay = np.clip((hy - np.abs(yy - cy)) / feather, 0, 1)
     alpha = (ax * ax * (3 - 2 * ax)) * (ay * ay * (3 - 2 * ay))  # smoothstep edges
-    render = cv2.GaussianBlur(real[roi].astype(np.float32), (0, 0), 1.6)
-    opening = window(xx, yy, mouth, (0.42 * mw, (0.05 + 0.12 * amount) * mw))
-    render *= 1 - 0.6 * opening[..., None]
+    render = cv2.GaussianBlur(real[roi].astype(np.float32), (0, 0), 1.6) * 0.75
+    opening = window(xx, yy, mouth, (0.45 * mw, (0.08 + 0.16 * amount) * mw))
+    render *= 1 - 0.75 * np.sqrt(opening)[..., None]
     lips = window(xx, yy, mouth, (0.6 * mw, 0.3 * mw))
-    render += np.stack([25 * lips, 0 * lips, -10 * lips], -1)
-    render += (6 * np.cos(math.pi * (xx - mouth[0]) / 2) * np.cos(math.pi * (yy - mouth[1]) / 2))[..., None]
+    render += np.stack([30 * lips, -10 * lips, -10 * lips], -1)
+    render += (8 * np.cos(math.pi * (xx - mouth[0]) / 2) * np.cos(math.pi * (yy - mouth[1]) / 2))[..., None]
     return _paste(real, roi, render, alpha)
 
 
@@ -188,4 +201,5 @@ SWAPS = ("Deepfakes", "FaceSwap")  # the methods that use the donor's face
 
 def change_mask(real: np.ndarray, fake: np.ndarray, region: np.ndarray) -> np.ndarray:
     """Ground truth: every pixel where fake != real (any channel), united with the intended region."""
-    return np.any(real != fake, axis=2) | region
+    ne = real != fake
+    return ne[..., 0] | ne[..., 1] | ne[..., 2] | region

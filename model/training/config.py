@@ -17,6 +17,7 @@ class TrainConfig:
     backbone: str = "legacy_xception"
     pretrained: str | None = None  # local weights file for both streams' backbones; nothing downloads
     variant: str = "full"
+    strides: tuple[int, int, int] = (8, 16, 32)  # output strides of the low / mid / high feature taps
     k: int = 5  # MPSM patches per side
     lambda1: float = 10.0  # eq. 13, similarity loss
     lambda2: float = 1.0  # eq. 13, segmentation loss
@@ -48,6 +49,9 @@ class TrainConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise LrlError(f"unknown config keys: {', '.join(unknown)}")
+        d = dict(d)
+        if "strides" in d:
+            d["strides"] = tuple(int(s) for s in d["strides"])
         return cls(**d)
 
 

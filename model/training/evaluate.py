@@ -36,7 +36,7 @@ def predict(net, samples: LRLSamples, device, batch_size: int, workers: int = 0,
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             out = net(rgb, freq)
         probs.append(torch.sigmoid(out.logit.float()).cpu().numpy())
-        pred_mask = (out.mask_logit.float() > 0).cpu().numpy()
+        pred_mask = (out.mask_logits.float() > 0).cpu().numpy()
         ious.append(metrics.mask_iou(pred_mask, batch["mask"].numpy() > 0.5))
         order.append(batch["index"].numpy())
     order = np.concatenate(order) if order else np.zeros(0, int)

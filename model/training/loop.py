@@ -21,18 +21,19 @@ from pipeline.reader import ShardDataset
 LOSS_KEYS = ("loss", "ce", "sim", "seg")
 
 
-def build_net(cfg: TrainConfig):
-    from model import ModelConfig, build_model
+def model_config(cfg: TrainConfig):
+    from model import ModelConfig
 
-    return build_model(
-        ModelConfig(backbone=cfg.backbone, variant=cfg.variant, k=cfg.k, pretrained=cfg.pretrained)
+    return ModelConfig(
+        backbone=cfg.backbone, variant=cfg.variant, strides=cfg.strides, k=cfg.k, lambda1=cfg.lambda1, lambda2=cfg.lambda2,
+        pretrained=cfg.pretrained,
     )
 
 
-def compute_loss(out, batch, cfg: TrainConfig):
-    from model.losses import lrl_loss
+def build_net(cfg: TrainConfig):
+    from model import build_model
 
-    return lrl_loss(out, batch["label"], batch["mask"], lambda1=cfg.lambda1, lambda2=cfg.lambda2)
+    return build_model(model_config(cfg))
 
 
 def make_loader(samples: LRLSamples, cfg: TrainConfig, dist, device) -> DataLoader:
@@ -60,7 +61,10 @@ def to_device(batch: dict, device, channels_last: bool) -> dict:
 
 def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> dict:
     """One pass over the training loader; returns the mean loss components and samples/s."""
+    from model import lrl_loss
+
     net.train()
+    mcfg = model_config(cfg)
     sums = torch.zeros(len(LOSS_KEYS) + 1, dtype=torch.float64)
     bf16 = cfg.bf16 and device.type == "cuda"
     channels_last = cfg.channels_last and device.type == "cuda"
@@ -72,14 +76,14 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
         batch = to_device(batch, device, channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             out = net(batch["rgb"], batch["freq"])
-        terms = compute_loss(out, batch, cfg)
+        terms = lrl_loss(out, batch["label"], batch["mask"], mcfg)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
         n = len(batch["label"])
         values = [terms.total, terms.ce, terms.sim, terms.seg]
         sums += torch.tensor([float(v.detach()) * n for v in values] + [n], dtype=torch.float64)
-        bar.set_postfix(loss=f"{float(terms.total):.4f}")
+        bar.set_postfix(loss=f"{float(terms.total.detach()):.4f}")
     if dist.enabled:
         torch.distributed.all_reduce(sums)
     seconds = time.perf_counter() - start

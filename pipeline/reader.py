@@ -1,0 +1,116 @@
+"""Random access to the samples of one split across all its shards (numpy only; the trainer wraps it).
+
+Labels and metadata of every sample are read once, without any image, when the dataset is built;
+the files are then closed. Image reads open each shard lazily in the process that reads (a
+DataLoader worker reopens its own handles after a fork and never uses the parent's).
+
+The frequency image is stored in grey levels with mean 0 (DC removed): feed the network
+`normalise_freq(sample["freq"], dataset.freq_std)`, i.e. divided by the shard set's constant
+standard deviation (index.json "freq_std"), never (x / 255 - 0.5) / 0.5.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import LrlError
+from pipeline.schema import IMAGES, INT_META, LABEL, SCHEMA_VERSION, STRING_META
+from pipeline.shards_index import load_index
+
+
+def normalise_freq(freq: np.ndarray, freq_std: float) -> np.ndarray:
+    """The network's frequency input: the stored high-pass values over their constant spread, float32."""
+    return np.asarray(freq, dtype=np.float32) / np.float32(freq_std)
+
+
+def _open(path: Path):
+    import h5py
+    import hdf5plugin  # noqa: F401 - registers the blosc filter
+
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise LrlError(f"{path}: cannot open shard ({exc})") from None
+
+
+class ShardDataset:
+    """Samples of one split: ds[i] -> dict(rgb, freq, mask, label, metadata); len(ds); ds.labels.
+
+    `source` is WORK/shards or its index.json; `fields` the images to read (any of rgb, freq,
+    mask); `methods` / `qualities` keep only those samples (None keeps all).
+    """
+
+    def __init__(self, source, split: str, fields=IMAGES, methods=None, qualities=None):
+        self.source = Path(source)
+        folder = self.source if self.source.is_dir() else self.source.parent
+        index = load_index(self.source)
+        self.split = split
+        self.fields = tuple(fields)
+        unknown = set(self.fields) - set(IMAGES)
+        if unknown:
+            raise ValueError(f"unknown fields {sorted(unknown)}: choose from {IMAGES}")
+        self.freq_std = float(index["freq_std"])
+        self.size = int(index.get("size", 0))
+        self.paths = [folder / e["file"] for e in index["shards"] if e["split"] == split]
+        columns = [self._columns(i, path) for i, path in enumerate(self.paths)]
+        meta = {name: np.concatenate([c[name] for c in columns]) if columns else np.zeros(0, object)
+                for name in (LABEL, "shard", "local") + STRING_META + tuple(INT_META)}
+        keep = np.ones(len(meta[LABEL]), bool)
+        if methods:
+            keep &= np.isin(meta["method"], list(methods))
+        if qualities:
+            keep &= np.isin(meta["quality"], list(qualities))
+        self.meta = {name: values[keep] for name, values in meta.items()}
+        self.labels = self.meta[LABEL].astype(np.uint8)
+        self.methods = self.meta["method"]
+        self.videos = np.array(["/".join(v) for v in zip(*(self.meta[k] for k in ("dataset", "method", "quality",
+                                                                                  "video")), strict=True)], object)
+        self._pid: int | None = None
+        self._files: dict[int, tuple] = {}  # shard -> (h5py.File, {field: dataset}), this process's
+
+    @staticmethod
+    def _columns(shard: int, path: Path) -> dict[str, np.ndarray]:
+        with _open(path) as f:
+            if f.attrs.get("schema_version") != SCHEMA_VERSION:
+                raise LrlError(f"{path}: shard schema {f.attrs.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+            n = f[LABEL].shape[0]
+            cols = {LABEL: f[LABEL][:], "local": np.arange(n, dtype=np.int64)}
+            cols.update({name: f[name].asstr()[:].astype(object) for name in STRING_META})
+            cols.update({name: f[name][:] for name in INT_META})
+        cols["shard"] = np.full(n, shard, np.int32)
+        return cols
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def _datasets(self, shard: int) -> dict:
+        if self._pid != os.getpid():  # first use in this process (or after a fork): own handles
+            self._pid, self._files = os.getpid(), {}
+        if shard not in self._files:
+            f = _open(self.paths[shard])
+            self._files[shard] = (f, {name: f[name] for name in self.fields})
+        return self._files[shard][1]
+
+    def __getitem__(self, index: int) -> dict:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"sample {index} out of range for {len(self)} samples")
+        m = {name: values[index] for name, values in self.meta.items()}
+        local = int(m["local"])
+        sample = {name: dset[local] for name, dset in self._datasets(int(m["shard"])).items()}
+        sample.update({name: str(m[name]) for name in STRING_META})
+        sample.update(label=int(m[LABEL]), frame=int(m["frame"]), interpolated=bool(m["interpolated"]),
+                      key=self.videos[index])
+        return sample
+
+    def close(self) -> None:
+        """Close the files this process opened."""
+        if self._pid == os.getpid():
+            for f, _ in self._files.values():
+                f.close()
+        self._files = {}
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_files": {}, "_pid": None}

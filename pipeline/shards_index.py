@@ -1,0 +1,158 @@
+"""WORK/shards/index.json: what every shard holds and its checksum; `--verify` checks files against it.
+
+The index is written last, atomically, and only when every shard unit of the run is done, so it
+always describes one complete set of files. Its `freq_std` is the standard deviation of the stored
+frequency images over the train split (all splits when there is no train split): the constant the
+trainer divides them by (pipeline.reader.normalise_freq). The mean is 0 by construction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import mmap
+import os
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.atomic import write_json
+from pipeline.errors import LrlError
+from pipeline.layout import WorkLayout
+from pipeline.runstate import UnitResult
+from pipeline.schema import LABEL, SCHEMA_VERSION, check
+
+SHARD_NAME = re.compile(r"^[A-Za-z0-9_]+-\d{4}\.h5$")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes (mapped, not copied: the hash runs at its own speed)."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return hashlib.sha256().hexdigest()
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return hashlib.sha256(data).hexdigest()
+
+
+def sample_counts(labels, methods, qualities) -> dict:
+    """Samples per label ("0" real, "1" fake), per method and per quality."""
+    return {
+        "label": dict(sorted(Counter(str(int(x)) for x in labels).items())),
+        "method": dict(sorted(Counter(str(m) for m in methods).items())),
+        "quality": dict(sorted(Counter(str(q) for q in qualities).items())),
+    }
+
+
+def _add_counts(total: dict, counts: dict) -> None:
+    for kind, values in counts.items():
+        bucket = total.setdefault(kind, {})
+        for name, n in values.items():
+            bucket[name] = bucket.get(name, 0) + n
+
+
+def _freq_stats(records: list[UnitResult]) -> dict:
+    n = sum(r.data["freq"]["count"] for r in records)
+    if n == 0:
+        return {"count": 0, "mean": 0.0, "std": 0.0}
+    mean = sum(r.data["freq"]["sum"] for r in records) / n
+    var = sum(r.data["freq"]["sumsq"] for r in records) / n - mean * mean
+    return {"count": n, "mean": mean, "std": math.sqrt(max(var, 0.0))}
+
+
+def build_index(records: list[UnitResult], header: dict) -> dict:
+    """The index of the done shard records of one run; `header` adds params, size, buckets..."""
+    shards, splits, by_split = [], {}, {}
+    for r in sorted(records, key=lambda r: r.data["file"]):
+        d = r.data
+        shards.append({k: d[k] for k in ("file", "split", "bucket", "samples", "videos", "bytes", "sha256", "counts")}
+                      | {"fingerprint": r.fingerprint})
+        total = splits.setdefault(d["split"], {"shards": 0, "samples": 0, "videos": 0})
+        total["shards"] += 1
+        total["samples"] += d["samples"]
+        total["videos"] += d["videos"]
+        _add_counts(total, d["counts"])
+        by_split.setdefault(d["split"], []).append(r)
+    stats = {split: _freq_stats(rs) for split, rs in sorted(by_split.items())}
+    basis = "train" if stats.get("train", {}).get("count") else "all"
+    chosen = stats["train"] if basis == "train" else _freq_stats(records)
+    return {
+        "schema_version": SCHEMA_VERSION, "code_version": __version__, **header,
+        "freq_std": chosen["std"] or 1.0, "freq_std_from": basis, "freq_stats": stats,
+        "splits": dict(sorted(splits.items())), "shards": shards,
+    }
+
+
+def write_index(path: Path, index: dict) -> bool:
+    """Write the index unless the one on disk says the same (apart from its time); True when written."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        old = None
+    if isinstance(old, dict) and {**old, "created": None} == {**index, "created": None}:
+        return False
+    write_json(path, {**index, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    return True
+
+
+def load_index(path: Path) -> dict:
+    """The index at `path` (index.json or its folder); LrlError when absent or unreadable."""
+    path = Path(path)
+    path = path / "index.json" if path.is_dir() else path
+    try:
+        index = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise LrlError(f"{path}: no shard index (run `lrl-prep shards` first)") from None
+    except (OSError, ValueError) as exc:
+        raise LrlError(f"{path}: unreadable shard index ({exc})") from None
+    version = index.get("schema_version") if isinstance(index, dict) else None
+    if version != SCHEMA_VERSION or not isinstance(index.get("shards"), list):
+        raise LrlError(f"{path}: not a shard index of schema {SCHEMA_VERSION} (found {version!r}; "
+                       "rerun `lrl-prep shards`)")
+    return index
+
+
+def shard_files(folder: Path) -> list[Path]:
+    """Shard files (by name) in a folder, temporary files excluded."""
+    return sorted(p for p in Path(folder).glob("*.h5") if SHARD_NAME.match(p.name))
+
+
+def _problem(path: Path, entry: dict) -> str | None:
+    """What is wrong with one shard file against its index entry, or None."""
+    import h5py
+
+    if not path.is_file():
+        return "missing"
+    if sha256_file(path) != entry["sha256"]:
+        return "checksum differs from index.json (changed or corrupted since it was written)"
+    try:
+        with h5py.File(path, "r") as f:
+            problems = check(f)
+            if problems:
+                return "schema: " + "; ".join(problems)
+            counts = sample_counts(f[LABEL][:], f["method"].asstr()[:], f["quality"].asstr()[:])
+            samples = int(f[LABEL].shape[0])
+    except OSError as exc:
+        return f"not a readable HDF5 file ({exc})"
+    if samples != entry["samples"] or counts != entry["counts"]:
+        return f"holds {samples} samples {counts}, index.json says {entry['samples']} {entry['counts']}"
+    return None
+
+
+def verify(work: Path) -> tuple[int, list[tuple[str, str]]]:
+    """(number of good shards, [(file, reason)] of bad ones, unlisted shard files included)."""
+    layout = WorkLayout(Path(work))
+    index = load_index(layout.shard_index)
+    bad, good = [], 0
+    listed = set()
+    for entry in index["shards"]:
+        listed.add(entry["file"])
+        problem = _problem(layout.shards / entry["file"], entry)
+        if problem:
+            bad.append((entry["file"], problem))
+        else:
+            good += 1
+    bad += [(p.name, "not listed in index.json") for p in shard_files(layout.shards) if p.name not in listed]
+    return good, bad

@@ -1,0 +1,117 @@
+"""Face tracking maths (hand-computed values) and the MTCNN wrapper's rescaling on a real photograph."""
+
+import numpy as np
+import pytest
+from videos import face_clip
+
+from pipeline.detect import (
+    DetectParams,
+    FrameFaces,
+    detection_scale,
+    fill_gaps,
+    get_mtcnn,
+    iou,
+    link_tracks,
+    mtcnn_faces,
+    same_face,
+    shrink,
+    smooth_over_time,
+    track_face,
+)
+from pipeline.errors import LrlError
+
+
+def faces(*boxes, score=0.99):
+    """FrameFaces from boxes; landmarks at each box's corners and centre, to follow them through."""
+    b = np.array(boxes, float).reshape(-1, 4)
+    marks = np.stack([np.stack([b[:, [0, 1]], b[:, [2, 1]], (b[:, :2] + b[:, 2:]) / 2, b[:, [0, 3]],
+                                b[:, [2, 3]]], axis=1)]).reshape(-1, 5, 2)
+    return FrameFaces(b, np.full(len(b), score), marks)
+
+
+def test_iou_hand_values():
+    assert iou(np.array([0, 0, 10, 10]), np.array([5, 0, 15, 10])) == pytest.approx(50 / 150)
+    assert iou(np.array([0, 0, 10, 10]), np.array([20, 20, 30, 30])) == 0.0
+    assert iou(np.array([0, 0, 10, 10]), np.array([0, 0, 10, 10])) == 1.0
+
+
+def test_same_face_allows_small_moves_and_size_changes_only():
+    prev = np.array([100, 100, 200, 200.0])
+    assert same_face(prev, prev + [30, 40, 30, 40]) == pytest.approx(0.5)  # moved 50 px = half its size
+    assert same_face(prev, prev + [31, 40, 31, 40]) is None
+    assert same_face(prev, np.array([110, 110, 190, 190.0])) == 0.0  # 0.64x area
+    assert same_face(prev, np.array([130, 130, 170, 170.0])) is None  # 0.16x area
+
+
+def test_link_tracks_follows_two_faces_and_opens_a_track_for_a_newcomer():
+    big, small = np.array([300, 100, 400, 220.0]), np.array([20, 20, 60, 70.0])
+    frames = [faces(big, small), faces(small + 3, big + 10), faces(big + 20, small + 5, [500, 300, 540, 350])]
+    tracks = link_tracks(frames)
+    assert sorted(tracks) == sorted([[(0, 0), (1, 1), (2, 0)], [(0, 1), (1, 0), (2, 1)], [(2, 2)]])
+
+
+def test_smooth_over_time_hand_value_and_no_effect_across_far_frames():
+    values = np.array([[0.0], [3.0], [0.0]])
+    w = np.exp(-0.5)  # neighbours one frame away, sigma 1
+    near = smooth_over_time(np.array([0, 1, 2]), values, 1.0)
+    assert near[1, 0] == pytest.approx(3 / (1 + 2 * w))
+    far = smooth_over_time(np.array([0, 10, 20]), values, 1.0)
+    assert far == pytest.approx(values, abs=1e-12)
+    assert smooth_over_time(np.array([0, 1, 2]), values, 0.0) == pytest.approx(values)
+
+
+def test_fill_gaps_interpolates_over_frame_index_and_holds_the_ends():
+    frames = np.array([0, 10, 20, 40, 50])
+    known = np.array([False, True, False, True, False])
+    values = np.array([[0.0], [10.0], [0.0], [40.0], [0.0]])
+    assert fill_gaps(frames, known, values)[:, 0].tolist() == [10.0, 10.0, 20.0, 40.0, 40.0]
+
+
+def test_track_face_keeps_the_large_consistent_face_and_interpolates_its_gaps():
+    big = np.array([300, 100, 400, 220.0])
+    small = np.array([20, 20, 60, 70.0])
+    step = np.array([10, 0, 10, 0.0])
+    frames = [faces(big, small), faces(small), faces(big + 2 * step, small), faces(big + 3 * step, small)]
+    track = track_face([0, 10, 20, 30], frames, sigma=0.0)
+    assert track.interpolated.tolist() == [False, True, False, False]
+    assert track.boxes[1] == pytest.approx(big + step)  # halfway between frames 0 and 20
+    assert track.boxes[3] == pytest.approx(big + 3 * step)
+    assert track.scores.tolist() == pytest.approx([0.99, 0.0, 0.99, 0.99])
+    assert track.landmarks[1, 2] == pytest.approx([360, 160])  # centre point of the interpolated box
+
+
+def test_track_face_prefers_presence_over_one_big_flash():
+    steady, flash = np.array([100, 100, 160, 170.0]), np.array([300, 100, 420, 240.0])
+    frames = [faces(steady, flash)] + [faces(steady)] * 5
+    track = track_face(list(range(6)), frames, sigma=0.0)
+    assert track.boxes[0] == pytest.approx(steady) and not track.interpolated.any()
+
+
+def test_track_face_without_any_face_says_so():
+    with pytest.raises(LrlError, match="no face detected in any of the 3 sampled frames"):
+        track_face([0, 1, 2], [FrameFaces()] * 3, sigma=2.0)
+
+
+def test_confident_drops_weak_candidates():
+    f = FrameFaces(np.array([[0, 0, 10, 10], [5, 5, 20, 20.0]]), np.array([0.95, 0.5]), np.zeros((2, 5, 2)))
+    kept = f.confident(0.9)
+    assert kept.scores.tolist() == [0.95] and kept.boxes.shape == (1, 4) and kept.landmarks.shape == (1, 5, 2)
+
+
+def test_detection_scale_brings_the_short_side_down_never_up():
+    assert detection_scale(720, 1280, 240) == pytest.approx(1 / 3)
+    assert detection_scale(240, 320, 240) == 1.0
+    assert detection_scale(100, 100, 240) == 1.0
+    assert shrink(np.zeros((480, 640, 3), np.uint8), 0.5).shape == (240, 320, 3)
+
+
+def test_mtcnn_boxes_on_downscaled_frames_come_back_in_full_resolution_pixels():
+    clip = face_clip(2, 640, 480, face=200)
+    detector = get_mtcnn("cpu", DetectParams())
+    small = [shrink(f, 0.5) for f in clip.frames]
+    found = mtcnn_faces(detector, small, 640, 480, batch=2)
+    for frame_faces, truth in zip(found, clip.boxes, strict=True):
+        best = frame_faces.confident(0.9)
+        assert len(best.scores) == 1
+        assert iou(best.boxes[0], truth) > 0.8
+        assert (best.landmarks[0, :, 0] > truth[0]).all() and (best.landmarks[0, :, 0] < truth[2]).all()

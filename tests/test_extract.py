@@ -1,0 +1,262 @@
+"""`lrl-prep extract` on a small FF++-shaped tree of real face photographs, with broken videos in it."""
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from videos import background, face_clip, forge, truncate, write_video
+
+from cli import prep
+from pipeline.detect import iou
+from pipeline.extract import DETECT, STAGE, ExtractParams, Scope, detect_sources, run, status_tasks
+from pipeline.layout import WorkLayout, frame_name, video_dir
+from pipeline.records import VideoRecord
+from pipeline.runstate import DONE, FAILED, RunState
+
+FRAMES, SIZE = 6, 96
+REAL = face_clip(12, 640, 480, face=200, step=4)
+FAKE, FAKE_MASKS = forge(REAL)
+ORPHAN = face_clip(12, 640, 480, face=240, step=-3)
+TWO = face_clip(8, 320, 240, face=140, step=1, second=70)
+SMALL = face_clip(8, 320, 240, face=140, step=2)
+BAD = {"005": "cannot open as a video", "006": "cannot open as a video", "007": "cannot open as a video",
+       "008": "no face detected in any of the 6 sampled frames"}
+
+
+def real_path(root, video, quality="raw"):
+    return video_dir(root, "youtube", quality) / f"{video}.mp4"
+
+
+def fake_path(root, method, video, quality="raw"):
+    return video_dir(root, method, quality) / f"{video}.mp4"
+
+
+def build_tree(root: Path) -> Path:
+    for quality, crf in (("raw", 0), ("c23", 28)):
+        write_video(real_path(root, "000", quality), REAL.frames, crf=crf)
+        write_video(fake_path(root, "Deepfakes", "000_001", quality), FAKE, crf=crf)
+    write_video(fake_path(root, "FaceSwap", "000_001"), FAKE[:7])  # shorter than its real
+    write_video(fake_path(root, "Face2Face", "002_003"), ORPHAN.frames)  # its real 002 is absent
+    real_path(root, "005").write_bytes(b"")
+    real_path(root, "006").write_text("not a video\n" * 30)
+    truncate(write_video(real_path(root, "007"), SMALL.frames), 0.5)  # index at the end: unreadable
+    write_video(real_path(root, "008"), [background(320, 240)] * 8)  # no face
+    write_video(real_path(root, "009"), TWO.frames)  # two faces
+    write_video(real_path(root, "010"), SMALL.frames, pts=[0, 30, 45, 200, 230, 600, 610, 990])  # VFR
+    write_video(real_path(root, "011"), [np.rot90(f, -1) for f in SMALL.frames], rotation=90)  # rotated
+    truncate(write_video(real_path(root, "012"), SMALL.frames * 3, faststart=True), 0.6)  # decodable prefix
+    return root
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory):
+    root = build_tree(tmp_path_factory.mktemp("ffpp"))
+    work = tmp_path_factory.mktemp("work")
+    args = ["extract", "--root", str(root), "--work", str(work), "--frames", str(FRAMES), "--size", str(SIZE),
+            "--jobs", "1", "--device", "cpu", "--no-progress"]
+    result = CliRunner().invoke(prep, args)
+    state = RunState(WorkLayout(work).state_db)
+    yield root, work, result, {r.key: r for r in state.records(STAGE)}, {r.key: r for r in state.records(DETECT)}
+    state.close()
+
+
+def key(method, quality, video):
+    return f"ffpp/{method}/{quality}/{video}"
+
+
+def crops(work, k):
+    _, method, quality, video = k.split("/")
+    folder = WorkLayout(work).face_dir("ffpp", method, quality, video)
+    return {int(p.stem): cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in sorted(folder.glob("*.png"))}
+
+
+def test_cli_prints_a_summary_and_one_line_per_failure_and_exits_1(extracted):
+    _, _, result, records, _ = extracted
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1, result.output
+    summary = [line for line in lines if line.startswith("extract: videos done")]
+    assert summary == [lines[-1 - len(BAD)]]
+    assert f"done {len(records) - len(BAD)} / skipped 0 / failed {len(BAD)}" in summary[0]
+    failed = [line for line in lines if line.startswith("failed: ")]
+    assert len(failed) == len(BAD)
+    for video, reason in BAD.items():
+        line = next(x for x in failed if f"/raw/{video}:" in x)
+        assert reason in line and f"{video}.mp4" in line
+
+
+def test_every_good_video_yields_one_crop_per_sampled_frame(extracted):
+    _, work, _, records, _ = extracted
+    good = [k for k, r in records.items() if r.status == DONE]
+    assert len(good) == len(records) - len(BAD) == 10
+    for k in good:
+        rec = records[k]
+        files = crops(work, k)
+        assert sorted(files) == rec.data["frames"] and rec.counts == {"crops": len(files)}
+        assert all(img.shape == (SIZE, SIZE, 3) for img in files.values())
+        if "FaceSwap" not in k:
+            assert len(files) == FRAMES, k
+    for video in BAD:
+        assert records[key("youtube", "raw", video)].status == FAILED
+        assert "\n" not in records[key("youtube", "raw", video)].reason
+
+
+def test_real_and_fakes_at_every_quality_share_frames_and_transforms(extracted):
+    _, _, _, records, detects = extracted
+    base = records[key("youtube", "raw", "000")].data
+    assert base["frames"] == [0, 2, 4, 7, 9, 11]
+    for k in (key("youtube", "c23", "000"), key("Deepfakes", "raw", "000_001"), key("Deepfakes", "c23", "000_001")):
+        assert records[k].data["frames"] == base["frames"]
+        assert records[k].data["transforms"] == base["transforms"]
+        assert records[k].data["detect_key"] == "ffpp/youtube/000"
+    assert detects["ffpp/youtube/000"].data["video"].endswith("raw/videos/000.mp4")  # best quality
+
+
+def test_fake_shorter_than_its_real_uses_the_common_frames(extracted):
+    _, _, _, records, _ = extracted
+    short = records[key("FaceSwap", "raw", "000_001")].data
+    base = records[key("youtube", "raw", "000")].data
+    assert short["frames"] == [f for f in base["frames"] if f < 7]
+    assert short["transforms"] == base["transforms"][: len(short["frames"])]
+
+
+def test_fake_without_its_real_is_detected_on_itself(extracted):
+    _, _, _, records, detects = extracted
+    own = key("Face2Face", "raw", "002_003")
+    assert records[own].status == DONE and records[own].data["detect_key"] == own
+    boxes = np.array(detects[own].data["boxes"])
+    truth = ORPHAN.boxes[detects[own].data["frames"]]
+    assert all(iou(b, t) >= 0.8 for b, t in zip(boxes, truth, strict=True))
+
+
+def test_fake_and_real_crops_are_pixel_aligned_outside_the_forged_region(extracted):
+    _, work, _, records, _ = extracted
+    real, fake = crops(work, key("youtube", "raw", "000")), crops(work, key("Deepfakes", "raw", "000_001"))
+    rec = records[key("Deepfakes", "raw", "000_001")].data
+    for frame, matrix in zip(rec["frames"], rec["transforms"], strict=True):
+        mask = cv2.warpAffine(FAKE_MASKS[frame], np.array(matrix), (SIZE, SIZE), flags=cv2.INTER_NEAREST) > 0
+        diff = np.abs(fake[frame].astype(float) - real[frame]).mean(axis=2)
+        assert diff[~mask].mean() < 2, frame
+        assert diff[mask].mean() > 20, frame  # the forgery itself is there
+
+
+def test_detected_boxes_match_the_true_face_boxes(extracted):
+    _, _, _, _, detects = extracted
+    data = detects["ffpp/youtube/000"].data
+    overlaps = [iou(np.array(b), REAL.boxes[f]) for f, b in zip(data["frames"], data["boxes"], strict=True)]
+    assert np.mean(np.array(overlaps) >= 0.8) >= 0.95, overlaps
+    assert not any(data["interpolated"]) and min(data["scores"]) > 0.9
+    assert np.array(data["landmarks"]).shape == (FRAMES, 5, 2) and data["n_frames"] == 12
+
+
+def test_two_faces_keep_the_larger_consistent_one(extracted):
+    _, _, _, _, detects = extracted
+    data = detects["ffpp/youtube/009"].data
+    for f, b in zip(data["frames"], data["boxes"], strict=True):
+        assert iou(np.array(b), TWO.boxes[f]) >= 0.8
+
+
+def test_variable_frame_rate_and_rotated_videos_are_cropped(extracted):
+    _, _, _, records, detects = extracted
+    vfr = detects["ffpp/youtube/010"].data
+    assert vfr["frames"] == [0, 1, 3, 4, 6, 7] and records[key("youtube", "raw", "010")].status == DONE
+    rotated = detects["ffpp/youtube/011"].data
+    assert (rotated["width"], rotated["height"]) == (320, 240)  # stored 240 x 320, shown upright
+    for f, b in zip(rotated["frames"], rotated["boxes"], strict=True):
+        assert iou(np.array(b), SMALL.boxes[f]) >= 0.8
+    assert records[key("youtube", "raw", "011")].status == DONE
+
+
+def test_truncated_video_with_a_readable_index_is_sampled_over_its_decodable_prefix(extracted):
+    _, _, _, records, detects = extracted
+    data = detects["ffpp/youtube/012"].data
+    assert 0 < data["n_frames"] < 24
+    assert data["frames"][-1] == data["n_frames"] - 1 and len(data["frames"]) == FRAMES
+    assert records[key("youtube", "raw", "012")].status == DONE
+
+
+def test_status_tasks_replans_both_stages_from_the_saved_parameters(extracted):
+    _, work, _, records, detects = extracted
+    with RunState(WorkLayout(work).state_db) as state:
+        tasks = status_tasks(work, state)
+        fresh = [t for t in tasks[STAGE] if state.is_fresh(STAGE, t.key, t.fingerprint)]
+    assert {t.key for t in tasks[STAGE]} == set(records)
+    assert {t.key for t in tasks[DETECT]} == set(detects)
+    assert len(fresh) == len(records) - len(BAD)
+
+
+def test_detect_sources_group_by_real_at_the_best_quality():
+    def rec(method, quality, video):
+        fake = method != "youtube"
+        target = video.split("_")[0] if fake else video
+        return VideoRecord("ffpp", method, quality, video, f"/{method}/{quality}/{video}.mp4", int(fake),
+                           target, "youtube", video.split("_")[1] if fake else None, None, "train")
+
+    records = [rec("youtube", "c40", "000"), rec("youtube", "c23", "000"), rec("Deepfakes", "raw", "000_001"),
+               rec("Deepfakes", "c40", "002_003"), rec("Deepfakes", "c23", "002_003")]
+    sources = detect_sources(records)
+    assert {k: (dk, src.quality) for k, (dk, src) in sources.items()} == {
+        "ffpp/youtube/c40/000": ("ffpp/youtube/000", "c23"),
+        "ffpp/youtube/c23/000": ("ffpp/youtube/000", "c23"),
+        "ffpp/Deepfakes/raw/000_001": ("ffpp/youtube/000", "c23"),
+        "ffpp/Deepfakes/c40/002_003": ("ffpp/Deepfakes/c23/002_003", "c23"),
+        "ffpp/Deepfakes/c23/002_003": ("ffpp/Deepfakes/c23/002_003", "c23"),
+    }
+
+
+@pytest.fixture
+def small_tree(tmp_path):
+    root = tmp_path / "ffpp"
+    write_video(real_path(root, "000"), SMALL.frames)
+    write_video(real_path(root, "000", "c23"), SMALL.frames, crf=28)
+    write_video(fake_path(root, "Deepfakes", "000_001"), SMALL.frames)
+    return root, tmp_path / "work"
+
+
+def test_rerun_with_nothing_changed_decodes_nothing_and_a_changed_real_recrops_its_fakes(small_tree, monkeypatch):
+    root, work = small_tree
+    params = ExtractParams(frames=3)
+    first = run(root, work, params, jobs=1, device="cpu", progress=False)
+    assert (first.done, first.failed, first.items) == (3, 0, 9)
+
+    def no_decoding(path):
+        raise AssertionError(f"decoded {path}")
+
+    monkeypatch.setattr("pipeline.video._open", no_decoding)
+    again = run(root, work, params, jobs=1, device="cpu", progress=False)
+    assert (again.done, again.skipped, again.items) == (0, 3, 0)
+    monkeypatch.undo()
+    stamp = real_path(root, "000").stat().st_mtime_ns + 10**9
+    os.utime(real_path(root, "000"), ns=(stamp, stamp))
+    changed = run(root, work, params, jobs=1, device="cpu", progress=False)
+    assert (changed.done, changed.skipped) == (3, 0)  # the real's detection feeds all three
+    bigger = run(root, work, ExtractParams(frames=4), jobs=1, device="cpu", progress=False)
+    assert bigger.done == 3
+    folder = WorkLayout(work).face_dir("ffpp", "youtube", "raw", "000")
+    assert sorted(p.name for p in folder.glob("*.png")) == [frame_name(f) for f in (0, 2, 5, 7)]
+
+
+def test_frames_all_and_filters_and_parallel_workers(small_tree):
+    root, work = small_tree
+    scope = Scope(methods=("youtube",), qualities=("c23",))
+    summary = run(root, work, ExtractParams(frames=None), scope, jobs=2,
+                  device="cpu", progress=False)
+    assert (summary.done, summary.failed, summary.items) == (1, 0, 8)
+    with RunState(WorkLayout(work).state_db) as state:
+        detect = state.get(DETECT, "ffpp/youtube/000")
+        assert detect.data["video"].endswith("raw/videos/000.mp4")  # detected on raw, though only c23 chosen
+        assert state.get(STAGE, key("youtube", "raw", "000")) is None
+
+
+def test_cuda_asked_without_cuda_is_a_one_line_error(small_tree):
+    root, work = small_tree
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    result = CliRunner().invoke(prep, ["extract", "--root", str(root), "--work", str(work), "--device", "cuda"])
+    assert result.exit_code == 2 and result.output.strip() == (
+        "error: --device cuda: no CUDA device is available (use --device cpu or auto)")

@@ -1,0 +1,101 @@
+"""lrl-train: resume reproduces the uninterrupted run, DDP on 2 CPU processes, evaluation, bad checkpoints."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import train as train_cli
+from model.training.config import TrainConfig, resolve
+from model.training.loop import train
+from pipeline.shards_stage import run as run_shards
+from tests.work_fixture import make_work
+
+SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=2,
+             lr_step=1)
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("work")
+    make_work(work, size=80)
+    summary = run_shards(work, progress=False)
+    assert summary.failed == 0
+    return work / "shards"
+
+
+def config(shards: Path, out: Path, **kw) -> TrainConfig:
+    return TrainConfig(shards=str(shards), out=str(out), **{**SMALL, **kw})
+
+
+def test_resume_after_epoch_one_reproduces_epoch_two(shards, tmp_path):
+    full = train(config(shards, tmp_path / "full"), echo=lambda s: None)
+    train(config(shards, tmp_path / "cut", epochs=1), echo=lambda s: None)
+    resumed = train(config(shards, tmp_path / "cut"), resume=True, echo=lambda s: None)
+    assert [h["epoch"] for h in resumed] == [1, 2]
+    for key in ("loss", "ce", "sim", "seg", "lr"):
+        assert resumed[1][key] == pytest.approx(full[1][key], rel=1e-5, abs=1e-7), key
+    assert full[1]["lr"] == pytest.approx(full[0]["lr"] / 2)  # halved after every lr_step epochs
+    log = [json.loads(line) for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in log] == [1, 2]
+    for name in ("last.pt", "best.pt", "config.json", "curves.png"):
+        assert (tmp_path / "full" / name).exists(), name
+
+
+def test_evaluate_writes_metrics_and_roc(shards, tmp_path):
+    train(config(shards, tmp_path / "run", epochs=1), echo=lambda s: None)
+    result = CliRunner().invoke(train_cli, ["--evaluate", str(tmp_path / "run" / "best.pt"), "--split", "test"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("test: frame ACC")
+    metrics = json.loads((tmp_path / "run" / "metrics-test.json").read_text())
+    assert set(metrics) == {"frame", "video", "mask_iou"}
+    assert metrics["frame"]["overall"]["n"] == 6 and metrics["video"]["overall"]["n"] == 2
+    assert "Deepfakes" in metrics["frame"] and 0.0 <= metrics["mask_iou"]["fake"] <= 1.0
+    assert (tmp_path / "run" / "roc-test.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04broken zip"])
+def test_corrupt_checkpoint_is_a_one_line_error(tmp_path, content):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(content)
+    result = CliRunner().invoke(train_cli, ["--evaluate", str(bad)])
+    assert result.exit_code == 2
+    assert "bad.pt: not a readable lrl checkpoint" in result.output and "Traceback" not in result.output
+
+
+def test_config_file_then_flags(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text('epochs = 3\nbackbone = "resnet18"\nstrides = [4, 8, 16]\n')
+    cfg = resolve(toml, {"epochs": 5, "lr": None})
+    assert (cfg.epochs, cfg.backbone, cfg.strides, cfg.lr) == (5, "resnet18", (4, 8, 16), 2e-4)
+    yml = tmp_path / "c.yaml"
+    yml.write_text("batch-size: 4\nbogus: 1\n")
+    with pytest.raises(Exception, match="unknown config keys: bogus"):
+        resolve(yml, {})
+
+
+def test_paper_defaults():
+    cfg = TrainConfig()
+    assert (cfg.lr, cfg.beta1, cfg.beta2, cfg.weight_decay, cfg.batch_size, cfg.epochs) == (
+        2e-4, 0.9, 0.999, 1e-5, 32, 50)
+    assert (cfg.lr_step, cfg.lr_gamma, cfg.lambda1, cfg.lambda2, cfg.k, cfg.variant) == (10, 0.5, 10.0, 1.0, 5, "full")
+
+
+def test_ddp_two_cpu_processes_train_and_save_once(shards, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "--no-python", str(Path(sys.executable).parent / "lrl-train"),
+           "--shards", str(shards), "--out", str(out), "--epochs", "1", "--backbone", SMALL["backbone"],
+           "--strides", "4", "8", "16", "--batch-size", "4", "--workers", "0", "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("epoch   1") == 1  # rank 0 alone logs
+    assert sorted(p.name for p in out.glob("*.pt")) == ["best.pt", "last.pt"]
+    assert len((out / "log.jsonl").read_text().splitlines()) == 1
+    assert replace(TrainConfig(), epochs=1).epochs == 1

@@ -1,0 +1,108 @@
+"""Small test videos written with PyAV: a real face photograph (skimage's astronaut) moving over a
+faceless photograph (skimage's coffee), with its true face box per frame, plus broken files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+from skimage.data import astronaut, camera, coffee
+
+# The astronaut patch pasted into frames, and MTCNN's face box on it (full-size detection on the
+# whole photograph: [181, 62, 268, 172], shifted by the patch origin).
+PATCH = (slice(30, 230), slice(130, 320))
+PATCH_FACE = np.array([51.0, 32.0, 138.0, 142.0])
+
+
+@dataclass
+class Clip:
+    frames: list[np.ndarray]  # RGB
+    boxes: np.ndarray  # (n, 4) true face box per frame, x0 y0 x1 y1
+
+
+def background(width: int, height: int) -> np.ndarray:
+    return cv2.resize(coffee(), (width, height), interpolation=cv2.INTER_AREA)
+
+
+def paste(frame: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
+    frame[y : y + patch.shape[0], x : x + patch.shape[1]] = patch
+
+
+def face_clip(n: int, width: int = 640, height: int = 480, face: int = 120, step: int = 3,
+              second: int = 0) -> Clip:
+    """`n` frames of the astronaut (a patch `face` px wide; her face box is 0.46 of it) moving `step` px
+    a frame. `second` > 0 adds a still second face (the cameraman), a patch that wide, at the top left.
+    """
+    src = astronaut()[PATCH]
+    k = face / src.shape[1]
+    patch = cv2.resize(src, (face, round(src.shape[0] * k)), interpolation=cv2.INTER_AREA)
+    frames, boxes = [], []
+    for i in range(n):
+        frame = background(width, height)
+        if second:
+            other = cv2.cvtColor(cv2.resize(camera()[20:300, 150:400], (second, round(second * 280 / 250)),
+                                            interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2RGB)
+            paste(frame, other, 10, 10)
+        x, y = width // 2 - face // 2 + step * i - step * n // 2, height // 3 - patch.shape[0] // 3
+        paste(frame, patch, x, y)
+        frames.append(frame)
+        boxes.append(PATCH_FACE * k + [x, y, x, y])
+    return Clip(frames, np.array(boxes))
+
+
+def forge(clip: Clip, value: int = 60) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A fake of the clip: the centre of each face box brightened; (frames, 0/255 masks of the change)."""
+    frames, masks = [], []
+    for frame, box in zip(clip.frames, clip.boxes, strict=True):
+        x0, y0, x1, y1 = box.round().astype(int)
+        w, h = x1 - x0, y1 - y0
+        region = (slice(y0 + h // 3, y1 - h // 6), slice(x0 + w // 4, x1 - w // 4))
+        fake = frame.copy()
+        fake[region] = np.clip(fake[region].astype(int) + value, 0, 255).astype(np.uint8)
+        mask = np.zeros(frame.shape[:2], np.uint8)
+        mask[region] = 255
+        frames.append(fake)
+        masks.append(mask)
+    return frames, masks
+
+
+def write_video(path: Path, frames: list[np.ndarray], crf: int = 0, rotation: int = 0,
+                pts: list[int] | None = None, faststart: bool = False, fps: int = 25) -> Path:
+    """H.264 video of RGB frames (crf 0: lossless luma), optional display rotation and explicit pts."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
+        stream = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "ultrafast"})
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
+        if rotation:
+            stream.set_display_rotation(rotation)
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = pts[i] if pts is not None else round(i * 1000 / fps)
+            frame.time_base = Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def grey_frames(n: int, width: int = 64, height: int = 48) -> list[np.ndarray]:
+    """Flat frames whose grey level (8 * i + 20) identifies the frame index i."""
+    return [np.full((height, width, 3), 8 * i + 20, np.uint8) for i in range(n)]
+
+
+def frame_id(frame: np.ndarray) -> int:
+    return round((float(frame.mean()) - 20) / 8)
+
+
+def truncate(path: Path, fraction: float) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+    return path
