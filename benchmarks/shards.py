@@ -8,7 +8,7 @@
 3. Reader random access, samples/s: pipeline.reader.ShardDataset[i] against h5py dset[i] reads of
    the same samples on files opened once.
 Plus the compression table the schema's choice rests on, the whole stage's samples/s, and the
-range of the frequency cue on these crops.
+range of the frequency cue on these crops. Rates are per CPU-second of this process (see CLOCK).
 Usage: python benchmarks/shards.py [--samples 256] [--tile 4] [--repeats 5]
 """
 
@@ -39,18 +39,20 @@ from pipeline.shards_stage import run
 
 SIZE = 299
 FRAMES = 32
+CLOCK = time.process_time  # CPU time of this process (user + system, all threads): rates per CPU-second,
+# which other jobs on a shared machine disturb far less than wall time; same as wall time when idle
 
 
 def interleaved(runs: dict, repeats: int) -> dict[str, float]:
-    """Median seconds of each callable, run in turn within every round (noise hits all alike)."""
+    """Median CPU seconds of each callable, run in turn within every round (noise hits all alike)."""
     times = {name: [] for name in runs}
     for fn in runs.values():
         fn()  # warm up: imports, page cache, open handles
     for _ in range(repeats):
         for name, fn in runs.items():
-            start = time.perf_counter()
+            start = CLOCK()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(CLOCK() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -131,13 +133,14 @@ def bench_write(tmp: Path, rgb, freq, mask, repeats: int) -> None:
         bare, plain, summed = mb / t["bare"], mb / t["ours"], mb / t["ours+sha256"]
         size = path.stat().st_size / 1e6
         with h5py.File(path) as f:
+            stored = {n: f[n].id.get_storage_size() / f[n].nbytes for n in ("rgb", "mask")}
             dsets = [(f["rgb"], f["freq"], f["mask"])]
             reads = len(rgb) / interleaved({"r": partial(bare_reads, dsets, order, np.zeros(len(rgb), int), order)},
                                            repeats)["r"]
         mark = "  <- default" if compression == DEFAULT_COMPRESSION else ""
         print(f"  {compression:<10} ours {plain:6.0f}  ours+sha256 {summed:6.0f}  bare h5py {bare:6.0f}  "
-              f"ratio {plain / bare:.2f} ({summed / bare:.2f} with sha256)  size {size / mb:.2f}x  "
-              f"read {reads:6.0f}/s{mark}")
+              f"ratio {plain / bare:.2f} ({summed / bare:.2f} with sha256)  size {size / mb:.2f}x "
+              f"(rgb {stored['rgb']:.2f}x, mask {stored['mask']:.3f}x)  read {reads:6.0f}/s{mark}")
 
 
 def make_work(work: Path, rgb: np.ndarray) -> None:
@@ -172,7 +175,8 @@ def bench_stage_and_reader(tmp: Path, rgb: np.ndarray, repeats: int) -> None:
     start = time.perf_counter()
     run(work, ShardsParams(shard_samples=len(rgb) // 2), jobs=1, progress=False)
     seconds = time.perf_counter() - start
-    print(f"stage end to end (PNG reads + DCT + write + index, 1 job): {len(rgb) / seconds:.0f} samples/s")
+    print(f"stage end to end (PNG reads + DCT + write + index, 1 job, wall time): {len(rgb) / seconds:.0f} "
+          "samples/s")
     ds = ShardDataset(WorkLayout(work).shards, "train")
     order = np.random.default_rng(2).permutation(len(ds))
     files = [h5py.File(p, "r") for p in ds.paths]

@@ -6,6 +6,11 @@ the last row / column of patches is partial. For eq. 7 the padding changes nothi
 dot product or a norm: a partial patch is compared on its real pixels only); for eq. 9 the patch mean p_i
 divides by the number of real pixels, not by h*w. A size for which the ceil rule leaves a whole row of
 patches empty (for k = 5: H in 6, 7, 8, 11, 12, 16 ...) raises an error instead of comparing empty patches.
+
+Low and mid maps are resized to the high one's size by area averaging (the paper does not say how; area is
+the anti-aliased choice for a 3.7x / 1.9x downscale). Note: if every tap is a ReLU output (ResNet layers),
+all cosines are >= 0, so s_hat >= 0.5 and L_sim cannot reach 0 where s_ij = 0 (real vs forged patch);
+Xception's block outputs and EfficientNet / MobileNet block outputs are signed and do not have this floor.
 """
 
 from __future__ import annotations

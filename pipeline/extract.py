@@ -169,13 +169,14 @@ def detect_video(path: Path, count: int | None, params: DetectParams, device: st
     detector = get_mtcnn(device, params)
     sampled = sample_frames(path, count, lambda f: shrink(f, detection_scale(*f.shape[:2], params.det_side)))
     w, h = sampled.width, sampled.height
-    faces = [f.confident(params.min_score) for f in mtcnn_faces(detector, sampled.frames, w, h, params.batch)]
+    found = mtcnn_faces(detector, sampled.frames, w, h, params.batch, params.pad)
+    faces = [f.confident(params.min_score) for f in found]
     missing = [i for i, f in enumerate(faces) if len(f.scores) == 0]
     scale = detection_scale(h, w, params.det_side)
     if params.retry and missing and scale < 1:
         wanted = [sampled.indices[i] for i in missing]
         small = [shrink(frame, min(1.0, 2 * scale)) for _, frame in iter_frames(path, wanted)]
-        for i, f in zip(missing, mtcnn_faces(detector, small, w, h, params.batch), strict=True):
+        for i, f in zip(missing, mtcnn_faces(detector, small, w, h, params.batch, params.pad), strict=True):
             faces[i] = f.confident(params.min_score)
     try:
         track = track_face(sampled.indices, faces, params.smooth_sigma)

@@ -36,6 +36,33 @@ def _open(path: Path):
         raise LrlError(f"{path}: cannot open shard ({exc})") from None
 
 
+def _columns(shard: int, path: Path) -> dict[str, np.ndarray]:
+    """Labels and metadata of one shard file (no image is read); the file is closed again."""
+    with _open(path) as f:
+        if f.attrs.get("schema_version") != SCHEMA_VERSION:
+            raise LrlError(f"{path}: shard schema {f.attrs.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+        n = f[LABEL].shape[0]
+        cols = {LABEL: f[LABEL][:], "local": np.arange(n, dtype=np.int64), "shard": np.full(n, shard, np.int32)}
+        cols.update({name: f[name].asstr()[:].astype(object) for name in STRING_META})
+        cols.update({name: f[name][:] for name in INT_META})
+    return cols
+
+
+def _read_meta(paths: list[Path]) -> dict[str, np.ndarray]:
+    columns = [_columns(i, path) for i, path in enumerate(paths)]
+    names = (LABEL, "shard", "local") + STRING_META + tuple(INT_META)
+    return {name: np.concatenate([c[name] for c in columns]) if columns else np.zeros(0, object) for name in names}
+
+
+def _select(meta: dict[str, np.ndarray], methods, qualities) -> dict[str, np.ndarray]:
+    keep = np.ones(len(meta[LABEL]), bool)
+    if methods:
+        keep &= np.isin(meta["method"], list(methods))
+    if qualities:
+        keep &= np.isin(meta["quality"], list(qualities))
+    return {name: values[keep] for name, values in meta.items()}
+
+
 class ShardDataset:
     """Samples of one split: ds[i] -> dict(rgb, freq, mask, label, metadata); len(ds); ds.labels.
 
@@ -55,33 +82,16 @@ class ShardDataset:
         self.freq_std = float(index["freq_std"])
         self.size = int(index.get("size", 0))
         self.paths = [folder / e["file"] for e in index["shards"] if e["split"] == split]
-        columns = [self._columns(i, path) for i, path in enumerate(self.paths)]
-        meta = {name: np.concatenate([c[name] for c in columns]) if columns else np.zeros(0, object)
-                for name in (LABEL, "shard", "local") + STRING_META + tuple(INT_META)}
-        keep = np.ones(len(meta[LABEL]), bool)
-        if methods:
-            keep &= np.isin(meta["method"], list(methods))
-        if qualities:
-            keep &= np.isin(meta["quality"], list(qualities))
-        self.meta = {name: values[keep] for name, values in meta.items()}
+        self.meta = _select(_read_meta(self.paths), methods, qualities)  # per-sample columns, no images
         self.labels = self.meta[LABEL].astype(np.uint8)
         self.methods = self.meta["method"]
         self.videos = np.array(["/".join(v) for v in zip(*(self.meta[k] for k in ("dataset", "method", "quality",
                                                                                   "video")), strict=True)], object)
+        self._where = list(zip(self.meta["shard"].tolist(), self.meta["local"].tolist(), strict=True))
+        self._rows = {name: self.meta[name].tolist() for name in (LABEL,) + STRING_META + tuple(INT_META)}
+        self._keys = self.videos.tolist()
         self._pid: int | None = None
         self._files: dict[int, tuple] = {}  # shard -> (h5py.File, {field: dataset}), this process's
-
-    @staticmethod
-    def _columns(shard: int, path: Path) -> dict[str, np.ndarray]:
-        with _open(path) as f:
-            if f.attrs.get("schema_version") != SCHEMA_VERSION:
-                raise LrlError(f"{path}: shard schema {f.attrs.get('schema_version')!r}, expected {SCHEMA_VERSION}")
-            n = f[LABEL].shape[0]
-            cols = {LABEL: f[LABEL][:], "local": np.arange(n, dtype=np.int64)}
-            cols.update({name: f[name].asstr()[:].astype(object) for name in STRING_META})
-            cols.update({name: f[name][:] for name in INT_META})
-        cols["shard"] = np.full(n, shard, np.int32)
-        return cols
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -95,14 +105,14 @@ class ShardDataset:
         return self._files[shard][1]
 
     def __getitem__(self, index: int) -> dict:
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"sample {index} out of range for {len(self)} samples")
-        m = {name: values[index] for name, values in self.meta.items()}
-        local = int(m["local"])
-        sample = {name: dset[local] for name, dset in self._datasets(int(m["shard"])).items()}
-        sample.update({name: str(m[name]) for name in STRING_META})
-        sample.update(label=int(m[LABEL]), frame=int(m["frame"]), interpolated=bool(m["interpolated"]),
-                      key=self.videos[index])
+        """rgb (H, W, 3) uint8, freq (H, W) float16, mask (H, W) uint8 (those in `fields`), label int,
+        dataset, method, quality, video, split str, frame int, interpolated bool, key (the video's)."""
+        shard, local = self._where[index]
+        sample = {name: dset[local] for name, dset in self._datasets(shard).items()}
+        for name, column in self._rows.items():
+            sample[name] = column[index]
+        sample["interpolated"] = bool(sample["interpolated"])
+        sample["key"] = self._keys[index]
         return sample
 
     def close(self) -> None:

@@ -137,3 +137,22 @@ def _tally(summary: Summary, result: UnitResult, count) -> None:
     else:
         summary.failed += 1
         summary.failures.append((result.key, result.reason or "unknown reason"))
+
+
+def prune(stage: str, planned: set[str], state: RunState) -> list[str]:
+    """Forget units no longer planned (their input was deleted): outputs first, then the record."""
+    import shutil
+    from pathlib import Path
+
+    removed = []
+    for rec in state.records(stage):
+        if rec.key in planned:
+            continue
+        for out in map(Path, rec.outputs):
+            if out.is_dir():
+                shutil.rmtree(out)
+            else:
+                out.unlink(missing_ok=True)
+        state.delete(stage, rec.key)
+        removed.append(rec.key)
+    return removed

@@ -9,7 +9,9 @@ saved in the run state and kept while the average fill stays within 2x of --shar
 way (past that, B is recomputed and that split's shards are all rewritten).
 
 A shard unit (key "<split>-<bucket:04d>") is fingerprinted by its members' extract and masks
-fingerprints, the crop size, the mask parameters and ShardsParams; an unchanged shard is skipped.
+fingerprints, the stamps (size, mtime) of their crop and mask folders (a PNG written, always by
+rename, or deleted changes them), the crop size, the mask parameters and ShardsParams; an
+unchanged shard is skipped.
 
 Left out, with a reason, never silently: a fake with no done masks record, and a video whose crop
 size is not the shard set's (the most common size of the extract records). The writer leaves out
@@ -125,6 +127,19 @@ def _video_job(layout: WorkLayout, rec: VideoRecord, data: dict, masks: UnitResu
     )
 
 
+def _unusable(rec: VideoRecord, data: dict, masks: UnitResult | None, size: int) -> str | None:
+    """Why a video cannot go into a shard, or None."""
+    if rec.is_fake and masks is None:
+        return "left out: no done masks record (run lrl-prep masks)"
+    if int(data["size"]) != size:
+        return f"left out: crop size {data['size']}, the shard set's is {size}"
+    if not data.get("frames"):
+        return "left out: no crops"
+    if len(data.get("interpolated") or data["frames"]) != len(data["frames"]):
+        return "left out: extract record has not one interpolated flag per frame"
+    return None
+
+
 def _usable(state: RunState, layout: WorkLayout, plan: ShardPlan):
     """(job, group, upstream fingerprint) of every usable video; fills plan.left_out and plan.size."""
     extract = [r for r in state.records("extract") if r.ok]
@@ -135,12 +150,9 @@ def _usable(state: RunState, layout: WorkLayout, plan: ShardPlan):
     for r in extract:
         rec = VideoRecord.from_dict(r.data["record"])
         m = masks.get(rec.key) if rec.is_fake else None
-        if rec.is_fake and m is None:
-            plan.left_out.append((rec.key, "left out: no done masks record (run lrl-prep masks)"))
-        elif int(r.data["size"]) != plan.size:
-            plan.left_out.append((rec.key, f"left out: crop size {r.data['size']}, the shard set's is {plan.size}"))
-        elif not r.data.get("frames"):
-            plan.left_out.append((rec.key, "left out: no crops"))
+        why = _unusable(rec, r.data, m, plan.size)
+        if why:
+            plan.left_out.append((rec.key, why))
         else:
             upstream = f"{rec.key}:{r.fingerprint}:{m.fingerprint if m else ''}"
             usable.append((_video_job(layout, rec, r.data, m), group_key(rec), upstream))
@@ -161,7 +173,8 @@ def plan_shards(work: Path, state: RunState, params: ShardsParams, saved_buckets
         members[(job.split, bucket_of(group, plan.buckets[job.split]))].append((job, upstream))
     for (split, bucket), items in sorted(members.items()):
         items.sort(key=lambda item: item[0].key)
-        fp = fingerprint([], {"params": asdict(params), "size": plan.size, "mask_params": plan.mask_params},
+        folders = [d for job, _ in items for d in (job.face_dir, job.mask_dir) if d]  # PNGs rewritten or gone
+        fp = fingerprint(folders, {"params": asdict(params), "size": plan.size, "mask_params": plan.mask_params},
                          [upstream for _, upstream in items])
         job = ShardJob(str(layout.shard_path(split, bucket)), split, bucket, plan.size, params,
                        plan.mask_params, fp, tuple(j for j, _ in items))

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from videos import face_clip
+from videos import face_at_right_edge, face_clip
 
 from pipeline.detect import (
     DetectParams,
@@ -115,3 +115,12 @@ def test_mtcnn_boxes_on_downscaled_frames_come_back_in_full_resolution_pixels():
         assert len(best.scores) == 1
         assert iou(best.boxes[0], truth) > 0.8
         assert (best.landmarks[0, :, 0] > truth[0]).all() and (best.landmarks[0, :, 0] < truth[2]).all()
+
+
+@pytest.mark.parametrize("gap", [0, 15])
+def test_faces_at_the_frame_edge_keep_their_true_box(gap):
+    frame, truth = face_at_right_edge(gap)
+    params = DetectParams()
+    found = mtcnn_faces(get_mtcnn("cpu", params), [shrink(frame, 0.5)], 640, 480, 1, params.pad)
+    best = found[0].confident(params.min_score)
+    assert len(best.scores) == 1 and iou(best.boxes[0], truth) >= 0.8

@@ -10,8 +10,18 @@ from click.testing import CliRunner
 from videos import background, face_clip, forge, truncate, write_video
 
 from cli import prep
-from pipeline.detect import iou
-from pipeline.extract import DETECT, STAGE, ExtractParams, Scope, detect_sources, run, status_tasks
+from pipeline.detect import DetectParams, iou
+from pipeline.errors import LrlError
+from pipeline.extract import (
+    DETECT,
+    STAGE,
+    ExtractParams,
+    Scope,
+    detect_sources,
+    detect_video,
+    run,
+    status_tasks,
+)
 from pipeline.layout import WorkLayout, frame_name, video_dir
 from pipeline.records import VideoRecord
 from pipeline.runstate import DONE, FAILED, RunState
@@ -260,3 +270,13 @@ def test_cuda_asked_without_cuda_is_a_one_line_error(small_tree):
     result = CliRunner().invoke(prep, ["extract", "--root", str(root), "--work", str(work), "--device", "cuda"])
     assert result.exit_code == 2 and result.output.strip() == (
         "error: --device cuda: no CUDA device is available (use --device cpu or auto)")
+
+
+def test_small_faces_missed_at_the_detection_scale_are_found_at_twice_the_scale(tmp_path):
+    tiny = face_clip(2, 960, 540, face=46, step=2, plain=True)  # face box 21 px: 9 px at scale 4/9, under MTCNN's 20
+    path = write_video(tmp_path / "small_face.mp4", tiny.frames)
+    data = detect_video(path, 1, DetectParams())
+    assert data["frames"] == [0] and data["interpolated"] == [False]
+    assert iou(np.array(data["boxes"][0]), tiny.boxes[0]) >= 0.7
+    with pytest.raises(LrlError, match="no face detected in any of the 1 sampled frames"):
+        detect_video(path, 1, DetectParams(retry=False))

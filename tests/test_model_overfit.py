@@ -44,10 +44,9 @@ def forged_samples(n: int = 16, seed: int = 0):
 
 
 def forged_iou(net, rgb, freq, mask) -> float:
-    net.eval()
+    """Mask IoU over the forged samples, with batch statistics (the BN running means lag a 30-step fit)."""
     with torch.no_grad():
         pred = net(rgb, freq).mask_logits[1::2, 0] > 0
-    net.train()
     truth = mask[1::2] > 0.5
     return float((pred & truth).sum() / (pred | truth).sum().clamp(min=1))
 
@@ -60,7 +59,7 @@ def test_full_model_overfits_16_samples():
     iou_before = forged_iou(net, rgb, freq, mask)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     losses = []
-    for _ in range(60):
+    for _ in range(30):
         terms = lrl_loss(net(rgb, freq), label, mask, cfg)
         opt.zero_grad()
         terms.total.backward()
@@ -69,4 +68,4 @@ def test_full_model_overfits_16_samples():
     assert losses[-1]["total"] <= 0.2 * losses[0]["total"]
     assert all(losses[-1][k] < losses[0][k] for k in ("ce", "sim", "seg"))
     iou_after = forged_iou(net, rgb, freq, mask)
-    assert iou_after >= iou_before + 0.2 and iou_after >= 0.35
+    assert iou_after >= iou_before + 0.3 and iou_after >= 0.6

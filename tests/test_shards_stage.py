@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from work_fixture import FRAMES, TREE, Video, add_video, box_mask, crop, make_work
 
 from cli import prep
+from pipeline.atomic import write_png
 from pipeline.dct import frequency_cue
 from pipeline.errors import LrlError
 from pipeline.layout import WorkLayout, frame_name
@@ -20,8 +21,9 @@ from pipeline.reader import ShardDataset
 from pipeline.runstate import RunState
 from pipeline.schema import SCHEMA_VERSION, ShardWriter
 from pipeline.shards import ShardsParams
-from pipeline.shards_index import sha256_file
+from pipeline.shards_index import sha256_file, verify
 from pipeline.shards_stage import run, status_tasks
+from pipeline.status import stage_status
 
 PARAMS = ShardsParams(shard_samples=6)
 
@@ -98,6 +100,8 @@ def test_touching_one_video_rewrites_only_its_shard(tmp_path):
     shard_of = {key: ds.paths[shard].name for key, shard in zip(ds.videos, ds.meta["shard"], strict=True)}
     with RunState(layout.state_db) as state:
         add_video(tmp_path, state, TREE[5], seed=99, version="2")  # new crops, new extract fingerprint
+        status = stage_status("shards", status_tasks(tmp_path, state), state)
+    assert (status.stale, status.pending, status.done) == (1, 0, len(before) - 2)
     summary = _run(tmp_path)
     after = _stamps(tmp_path)
     target = shard_of[TREE[5].record.key]
@@ -108,7 +112,19 @@ def test_touching_one_video_rewrites_only_its_shard(tmp_path):
     ds = ShardDataset(layout.shards, "train")
     i = list(ds.videos).index(TREE[5].record.key)
     np.testing.assert_array_equal(ds[i]["rgb"], crop(32, 99, ds[i]["frame"]))
-    assert all(t.key for t in status_tasks(tmp_path, RunState(layout.state_db)))
+
+
+def test_rewritten_png_without_a_new_record_rewrites_its_shard(tmp_path):
+    make_work(tmp_path)
+    _run(tmp_path)
+    layout = WorkLayout(tmp_path)
+    rec = TREE[6].record
+    write_png(layout.mask_dir(rec.dataset, rec.method, rec.quality, rec.video) / frame_name(4),
+              np.full((32, 32), 255, np.uint8))
+    assert _run(tmp_path).done == 1
+    ds = ShardDataset(layout.shards, "train")
+    (i,) = [i for i in range(len(ds)) if ds[i]["key"] == rec.key and ds[i]["frame"] == 4]
+    assert ds[i]["mask"].min() == 1
 
 
 def test_deleted_shard_is_rewritten(tmp_path):
@@ -137,7 +153,7 @@ def test_bad_videos_are_left_out_and_reported(tmp_path):
     assert "no done masks record" in reasons[no_record.key]
     keys = set(ShardDataset(layout.shards, "train").videos)
     assert not keys & {no_png.key, small.key, no_record.key} and len(keys) == 8
-    assert set(json.loads(layout.shard_index.read_text())["left_out"]) == {no_record.key}
+    assert json.loads(layout.shard_index.read_text())["left_out"] == reasons
     assert dict(_run(tmp_path).failures) == reasons  # still reported when nothing is rewritten
 
 
@@ -159,6 +175,24 @@ def test_verify_names_the_shard_with_a_flipped_byte(tmp_path):
     assert bad.exit_code == 1
     assert f"bad: {victim.name}: checksum differs" in bad.output and "1 bad" in bad.output
     assert bad.output.count("bad: ") == 1
+
+
+def test_verify_names_missing_unlisted_and_miscounted_shards(tmp_path):
+    make_work(tmp_path)
+    _run(tmp_path)
+    layout = WorkLayout(tmp_path)
+    index = json.loads(layout.shard_index.read_text())
+    first, second = index["shards"][0], index["shards"][1]
+    (layout.shards / first["file"]).unlink()
+    second["counts"]["label"] = {"0": 99}
+    layout.shard_index.write_text(json.dumps(index))
+    (layout.shards / "train-0042.h5").write_bytes(b"stray")
+    good, bad = verify(tmp_path)
+    reasons = dict(bad)
+    assert good == len(index["shards"]) - 2 and len(bad) == 3
+    assert reasons[first["file"]] == "missing"
+    assert reasons[second["file"]].startswith("holds ") and "index.json says" in reasons[second["file"]]
+    assert reasons["train-0042.h5"] == "not listed in index.json"
 
 
 def test_cli_runs_and_prints_a_summary(tmp_path):

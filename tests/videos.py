@@ -33,16 +33,17 @@ def paste(frame: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
 
 
 def face_clip(n: int, width: int = 640, height: int = 480, face: int = 120, step: int = 3,
-              second: int = 0) -> Clip:
+              second: int = 0, plain: bool = False) -> Clip:
     """`n` frames of the astronaut (a patch `face` px wide; her face box is 0.46 of it) moving `step` px
     a frame. `second` > 0 adds a still second face (the cameraman), a patch that wide, at the top left.
+    `plain` puts it on flat grey instead of the photograph (cheaper for MTCNN: fewer candidates).
     """
     src = astronaut()[PATCH]
     k = face / src.shape[1]
     patch = cv2.resize(src, (face, round(src.shape[0] * k)), interpolation=cv2.INTER_AREA)
     frames, boxes = [], []
     for i in range(n):
-        frame = background(width, height)
+        frame = np.full((height, width, 3), 128, np.uint8) if plain else background(width, height)
         if second:
             other = cv2.cvtColor(cv2.resize(camera()[20:300, 150:400], (second, round(second * 280 / 250)),
                                             interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2RGB)
@@ -52,6 +53,17 @@ def face_clip(n: int, width: int = 640, height: int = 480, face: int = 120, step
         frames.append(frame)
         boxes.append(PATCH_FACE * k + [x, y, x, y])
     return Clip(frames, np.array(boxes))
+
+
+def face_at_right_edge(gap: int, width: int = 640, height: int = 480, face: int = 300):
+    """One frame whose face box ends `gap` px from the right edge (the patch is cut there); (frame, box)."""
+    src = astronaut()[PATCH]
+    k = face / src.shape[1]
+    patch = cv2.resize(src, (face, round(src.shape[0] * k)), interpolation=cv2.INTER_AREA)
+    frame = background(width, height)
+    x, y = int(width - gap - PATCH_FACE[2] * k), 100
+    frame[y : y + patch.shape[0], x:] = patch[:, : width - x]
+    return frame, PATCH_FACE * k + [x, y, x, y]
 
 
 def forge(clip: Clip, value: int = 60) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -24,8 +24,9 @@ def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
 class LRLSamples(Dataset):
     """Samples of one split as tensors: rgb (3,H,W), freq (1,H,W), mask (1,H,W), label ()."""
 
-    def __init__(self, shards: ShardDataset, hflip: bool = False, seed: int = 0):
+    def __init__(self, shards: ShardDataset, hflip: bool = False, seed: int = 0, freq_std: float | None = None):
         self.shards = shards
+        self.freq_std = freq_std or shards.freq_std  # the training set's spread, also at evaluation
         self.hflip = hflip
         self.seed = seed
         self.epoch = 0
@@ -43,7 +44,7 @@ class LRLSamples(Dataset):
             rgb, freq, mask = rgb[:, ::-1], freq[:, ::-1], mask[:, ::-1]
         return {
             "rgb": torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float().div_(127.5).sub_(1.0),
-            "freq": torch.from_numpy(normalise_freq(np.ascontiguousarray(freq), self.shards.freq_std)[None]),
+            "freq": torch.from_numpy(normalise_freq(np.ascontiguousarray(freq), self.freq_std)[None]),
             "mask": torch.from_numpy(np.ascontiguousarray(mask)[None].astype(np.float32)),
             "label": torch.tensor(float(s["label"])),
             "index": index,

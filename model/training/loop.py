@@ -101,8 +101,8 @@ def epoch_line(h: dict) -> str:
     )
 
 
-def validate(net, cfg: TrainConfig, device) -> dict:
-    samples = LRLSamples(ShardDataset(cfg.shards, cfg.val_split))
+def validate(net, cfg: TrainConfig, device, freq_std: float) -> dict:
+    samples = LRLSamples(ShardDataset(cfg.shards, cfg.val_split), freq_std=freq_std)
     if len(samples) == 0:
         return {}
     rep = report(predict(net, samples, device, cfg.batch_size, cfg.workers, cfg.bf16 and device.type == "cuda"))
@@ -135,9 +135,9 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
         stats.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"])
         scheduler.step()  # once per epoch, after its optimizer steps: halves every lr_step epochs
         if dist.main:
-            stats.update(validate(net, cfg, device))
+            stats.update(validate(net, cfg, device, samples.freq_std))
             history.append(stats)
-            _save_epoch(run, cfg, net, optimizer, scheduler, history)
+            _save_epoch(run, cfg, net, optimizer, scheduler, history, samples.freq_std)
             echo(epoch_line(stats))
         distributed.barrier(dist)
     if dist.main and history:
@@ -162,11 +162,11 @@ def _start(run: Path, cfg, resume: bool, net, optimizer, scheduler, dist) -> tup
     return list(state["metrics"].get("history", [])), int(state["epoch"])
 
 
-def _save_epoch(run: Path, cfg, net, optimizer, scheduler, history: list[dict]) -> None:
+def _save_epoch(run: Path, cfg, net, optimizer, scheduler, history: list[dict], freq_std: float) -> None:
     h = history[-1]
     write_bytes(run / "log.jsonl", "".join(json.dumps(x) + "\n" for x in history).encode())
     best = max((x.get("val_auc", float("-inf")) for x in history[:-1]), default=float("-inf"))
-    metrics = {"history": history}
+    metrics = {"history": history, "freq_std": freq_std}
     checkpoint.save(run / "last.pt", net, optimizer, scheduler, h["epoch"], cfg.to_dict(), metrics)
     if h.get("val_auc", float("-inf")) > best or len(history) == 1:
         checkpoint.save(run / "best.pt", net, optimizer, scheduler, h["epoch"], cfg.to_dict(), metrics)

@@ -20,7 +20,7 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards: Path | None = None, out:
     device = distributed.pick_device(cfg.device, distributed.Dist())
     net = build_net(cfg).to(device)
     net.load_state_dict(state["model"])
-    samples = LRLSamples(ShardDataset(shards or cfg.shards, split))
+    samples = LRLSamples(ShardDataset(shards or cfg.shards, split), freq_std=state["metrics"].get("freq_std"))
     if len(samples) == 0:
         raise LrlError(f"{shards or cfg.shards}: no samples in split {split!r}")
     pred = predict(net, samples, device, cfg.batch_size, cfg.workers, cfg.bf16 and device.type == "cuda")
