@@ -2,9 +2,11 @@
 
 Default: the paper configuration (Xception, full variant, 299 px). The baseline, measured in the same run,
 is the bare timm backbone (no head) run forward+backward on both inputs (RGB 3-channel, frequency 1-channel).
-Prints medians of --repeats timed steps after one warm-up step, and the ratio LRL / bare backbones.
+Prints medians of --repeats timed steps (the two alternate) after one warm-up step each, and their ratio.
 
     python benchmarks/lrl_model.py [--backbone legacy_xception] [--variant full] [--size 299] [--batch 2]
+
+(Not benchmarks/model.py: run as a script, that name would shadow the `model` package.)
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ def count(module: torch.nn.Module | None) -> int:
     return sum(p.numel() for p in module.parameters()) if module is not None else 0
 
 
-def median_seconds(step, repeats: int) -> float:
-    step()  # warm-up
-    times = []
+def median_seconds(steps, repeats: int) -> list[float]:
+    """Median time of each step; steps alternate within every repeat so load drift hits them alike."""
+    times = [[] for _ in steps]
+    for step in steps:
+        step()  # warm-up
     for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for step, out in zip(steps, times, strict=True):
+            start = time.perf_counter()
+            step()
+            out.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
 def main() -> None:
@@ -41,7 +46,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=299)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     strides = tuple(int(s) for s in args.strides.split(","))
     cfg = ModelConfig(backbone=args.backbone, variant=args.variant, strides=strides)
@@ -70,8 +78,7 @@ def main() -> None:
             model.zero_grad(set_to_none=True)
             model.forward_features(x).float().mean().backward()
 
-    t_bare = median_seconds(bare_step, args.repeats)
-    t_lrl = median_seconds(lrl_step, args.repeats)
+    t_bare, t_lrl = median_seconds([bare_step, lrl_step], args.repeats)
     print(f"  bare backbones x2 fwd+bwd: {1000 * t_bare / b:8.0f} ms/image (median of {args.repeats})")
     print(f"  LRL {args.variant:16s} fwd+bwd: {1000 * t_lrl / b:8.0f} ms/image (median of {args.repeats})")
     print(f"  ratio LRL / bare backbones: {t_lrl / t_bare:.2f}")

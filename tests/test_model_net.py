@@ -15,6 +15,15 @@ SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16))  # 80 px -> 2
 SIZE = 80
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: on shared cores 2 OpenMP threads spin-wait for each other (measured 8x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def batch(b: int = 2, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     rgb = torch.rand(b, 3, SIZE, SIZE, generator=g) * 2 - 1

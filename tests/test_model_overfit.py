@@ -1,6 +1,7 @@
 """The full model with a small backbone overfits 16 astronaut crops with pasted forged regions."""
 
 import numpy as np
+import pytest
 import torch
 from scipy.fft import dctn, idctn
 from skimage.data import astronaut
@@ -9,6 +10,15 @@ from skimage.transform import resize
 from model import ModelConfig, build_model, lrl_loss
 
 SIZE = 80  # mobilenetv3_small_050 taps at strides 4/8/16: 20, 10, 5 px, so k = 5 gives 1x1 feature patches
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: on shared cores 2 OpenMP threads spin-wait for each other (measured 8x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def high_pass(gray: np.ndarray, alpha: float = 0.33) -> np.ndarray:

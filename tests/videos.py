@@ -16,6 +16,8 @@ from skimage.data import astronaut, camera, coffee
 # whole photograph: [181, 62, 268, 172], shifted by the patch origin).
 PATCH = (slice(30, 230), slice(130, 320))
 PATCH_FACE = np.array([51.0, 32.0, 138.0, 142.0])
+# The same for the cameraman (skimage's camera, face at [199, 121, 254, 193]): face 0.46 of the patch width.
+CAMERA_PATCH = (slice(90, 230), slice(170, 290))
 
 
 @dataclass
@@ -45,9 +47,10 @@ def face_clip(n: int, width: int = 640, height: int = 480, face: int = 120, step
     for i in range(n):
         frame = np.full((height, width, 3), 128, np.uint8) if plain else background(width, height)
         if second:
-            other = cv2.cvtColor(cv2.resize(camera()[20:300, 150:400], (second, round(second * 280 / 250)),
-                                            interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2RGB)
-            paste(frame, other, 10, 10)
+            other = camera()[CAMERA_PATCH]
+            other = cv2.resize(other, (second, round(second * other.shape[0] / other.shape[1])),
+                               interpolation=cv2.INTER_AREA)
+            paste(frame, cv2.cvtColor(other, cv2.COLOR_GRAY2RGB), 10, 10)
         x, y = width // 2 - face // 2 + step * i - step * n // 2, height // 3 - patch.shape[0] // 3
         paste(frame, patch, x, y)
         frames.append(frame)
