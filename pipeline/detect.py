@@ -70,16 +70,21 @@ _DETECTORS: dict = {}
 
 
 def get_mtcnn(device: str, params: DetectParams):
-    """One MTCNN per process and setting, created on first use."""
+    """One MTCNN per process and setting, created on first use.
+
+    Its networks run in channels-last memory format: torch's CPU max-pooling is ~4x faster there,
+    which makes MTCNN 1.6x faster (measured on the demo and FF++ 004), with the same boxes (1e-4 px).
+    """
     key = (device, params.min_face_size, params.thresholds)
     if key not in _DETECTORS:
         try:
+            import torch
             from facenet_pytorch import MTCNN
         except ImportError:
             raise LrlError(INSTALL_HINT) from None
-        _DETECTORS[key] = MTCNN(
-            keep_all=True, min_face_size=params.min_face_size, thresholds=list(params.thresholds), device=device
-        )
+        detector = MTCNN(keep_all=True, min_face_size=params.min_face_size, thresholds=list(params.thresholds),
+                         device=device)
+        _DETECTORS[key] = detector.to(memory_format=torch.channels_last)
     return _DETECTORS[key]
 
 

@@ -10,6 +10,7 @@ frame indices with the same transforms, so fake and real crops are pixel-aligned
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -216,20 +217,26 @@ def crop_work(job: CropJob) -> UnitResult:
 
 
 def write_crops(job: CropJob) -> tuple[list[int], list[list[list[float]]]]:
-    """Decode the detected frames (up to the last one present), crop, write; (frames, transforms)."""
+    """Decode the detected frames (up to the last one present), crop, write; (frames, transforms).
+
+    PNGs are encoded and written by a second thread while decoding goes on.
+    """
     det, path, out = job.detection, Path(job.video.path), Path(job.out_dir)
     position = {f: i for i, f in enumerate(det["frames"])}
-    frames, transforms = [], []
+    frames, transforms, writes = [], [], []
     status = Decoding()
-    for index, frame in iter_frames(path, det["frames"], status=status):
-        if frame.shape[:2] != (det["height"], det["width"]):
-            raise LrlError(f"{path}: frames are {frame.shape[1]}x{frame.shape[0]}, but "
-                           f"{det['video']} (detected on) is {det['width']}x{det['height']}")
-        i = position[index]
-        crop = plan_crop(det["boxes"][i], det["landmarks"][i], det["width"], det["height"], job.params)
-        save_png(out / frame_name(index), apply_crop(frame, crop, job.params.size))
-        frames.append(index)
-        transforms.append(crop.as_list())
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        for index, frame in iter_frames(path, det["frames"], status=status):
+            if frame.shape[:2] != (det["height"], det["width"]):
+                raise LrlError(f"{path}: frames are {frame.shape[1]}x{frame.shape[0]}, but "
+                               f"{det['video']} (detected on) is {det['width']}x{det['height']}")
+            i = position[index]
+            crop = plan_crop(det["boxes"][i], det["landmarks"][i], det["width"], det["height"], job.params)
+            writes.append(writer.submit(save_png, out / frame_name(index), apply_crop(frame, crop, job.params.size)))
+            frames.append(index)
+            transforms.append(crop.as_list())
+    for write in writes:
+        write.result()
     if not frames:
         raise LrlError(f"{path}: no decodable frame among the {len(position)} sampled ones "
                        f"(it has {status.decoded} frames)")
@@ -285,12 +292,12 @@ def run(root: Path, work: Path, params: ExtractParams = ExtractParams(), scope: 
     layout = WorkLayout(Path(work))
     backend = backend or Backend()
     with RunState(layout.state_db) as state:
-        state.set_meta(f"params:{STAGE}", asdict(params))
-        state.set_meta(f"selection:{STAGE}", asdict(scope))
-        state.set_meta("root", str(root))
         detects = plan(root, work, state, params, scope, device)[DETECT]
         if not detects:
             raise LrlError(f"{root}: no video matches the chosen methods / qualities / splits")
+        state.set_meta(f"params:{STAGE}", asdict(params))
+        state.set_meta(f"selection:{STAGE}", asdict(scope))
+        state.set_meta("root", str(root))
         remove_stale_temps(layout.faces)
         first = run_tasks(DETECT, detects, detect_work, state, jobs=jobs, item="frames",
                           count=lambda r: r.counts.get("frames", 0), progress=progress, backend=backend)
@@ -302,7 +309,7 @@ def run(root: Path, work: Path, params: ExtractParams = ExtractParams(), scope: 
 
 
 def status_tasks(work: Path, state: RunState) -> dict[str, list[Task]]:
-    """The plan of the last run's parameters ({} when extract never ran here)."""
+    """Both stages' plans from the last run's parameters (empty lists when extract never ran here)."""
     saved, scope, root = state.get_meta(f"params:{STAGE}"), state.get_meta(f"selection:{STAGE}"), state.get_meta("root")
     if saved is None or scope is None or root is None:
         return {DETECT: [], STAGE: []}

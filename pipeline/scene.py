@@ -151,9 +151,9 @@ def photo_matte(name: str, flip: bool) -> np.ndarray:
     image, _, (x0, y0, x1, y1) = load_photo(name, flip)
     w, h = x1 - x0, y1 - y0
     matte = np.zeros(image.shape[:2], np.float32)
-    centre = (round((x0 + x1) / 2), round((y0 + y1) / 2 + 0.15 * h))
+    centre = (round((x0 + x1) / 2), round((y0 + y1) / 2 + 0.05 * h))
     # no lower: MTCNN takes the astronaut's suit collar for a face
-    cv2.ellipse(matte, centre, (round(0.95 * w), round(1.15 * h)), 0, 0, 360, 1.0, -1)
+    cv2.ellipse(matte, centre, (round(0.95 * w), round(1.0 * h)), 0, 0, 360, 1.0, -1)
     return cv2.GaussianBlur(matte, (0, 0), 0.06 * w)
 
 
