@@ -18,7 +18,11 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m pipeline.demo_run --dir $(DEMO)
+	$(BIN)/lrl-prep demo-data --out $(DEMO)/ffpp --size small
+	$(BIN)/lrl-prep index --root $(DEMO)/ffpp
+	$(BIN)/lrl-prep refresh --root $(DEMO)/ffpp --work $(DEMO)/work --frames 8 --size 80
+	$(BIN)/lrl-train --config configs/demo.toml --shards $(DEMO)/work/shards --out $(DEMO)/run
+	$(BIN)/lrl-train --evaluate $(DEMO)/run/best.pt --split test
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,26 +1,28 @@
 """Where the workers run: joblib's loky processes here, a Dask cluster, or a Ray cluster.
 
-The same stage code runs on all three through joblib's backend mechanism. Workers take paths and
-return small records; they write arrays to the shared WORK folder themselves; only the coordinating
-process writes the run state. Dask and Ray are optional extras.
+Loky and Dask run the stage code through joblib's backend mechanism; Ray through its own tasks
+(its joblib backend cannot hand results back as they finish). Workers take paths and return small
+records; they write arrays to the shared WORK folder themselves; only the coordinating process
+writes the run state. Dask and Ray are optional extras.
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from pipeline.errors import LrlError
 
 BACKENDS = ("loky", "dask", "ray")
+_ACTIVE: list["Backend"] = []  # backends whose context is open in this process, innermost last
 
 
 @dataclass(frozen=True)
 class Backend:
     name: str = "loky"
     address: str | None = None  # Dask scheduler address or Ray cluster address; None starts a local one
-    workers: int = 2  # local Dask cluster size when no address is given
+    workers: int = 2  # local Dask cluster size or local Ray instance's CPUs, when no address is given
 
     @property
     def remote(self) -> bool:
@@ -29,23 +31,28 @@ class Backend:
 
 @contextlib.contextmanager
 def backend_context(backend: Backend) -> Iterator[None]:
-    """Make joblib's Parallel run on the chosen backend for the duration of the block."""
+    """Make the chosen backend available for the duration of the block.
+
+    Nested blocks of the same backend reuse the outer one's cluster (so several stages can share it).
+    """
     if backend.name not in BACKENDS:
         raise LrlError(f"unknown backend {backend.name!r}: choose one of {', '.join(BACKENDS)}")
-    if backend.name == "loky":
+    if backend.name == "loky" or (_ACTIVE and _ACTIVE[-1] == backend):
         yield
-    elif backend.name == "dask":
-        with _dask_client(backend), _parallel("dask"):
+        return
+    opened = _dask_client(backend) if backend.name == "dask" else _ray(backend)
+    with opened, _parallel(backend.name):
+        _ACTIVE.append(backend)
+        try:
             yield
-    else:
-        with _ray(backend), _parallel("ray"):
-            yield
+        finally:
+            _ACTIVE.pop()
 
 
 def _parallel(name: str):
     from joblib import parallel_config
 
-    return parallel_config(backend=name)
+    return parallel_config(backend=name) if name == "dask" else contextlib.nullcontext()
 
 
 @contextlib.contextmanager
@@ -67,15 +74,25 @@ def _dask_client(backend: Backend):
 def _ray(backend: Backend):
     try:
         import ray
-        from ray.util.joblib import register_ray
     except ImportError:
         raise LrlError("the ray backend needs Ray: pip install 'ray' (or lrl[ray])") from None
-    register_ray()
     started = not ray.is_initialized()
     if started:
-        ray.init(address=backend.address, include_dashboard=False, log_to_driver=False)
+        local = {} if backend.address else {"num_cpus": backend.workers}
+        ray.init(address=backend.address, include_dashboard=False, log_to_driver=False, **local)
     try:
         yield
     finally:
         if started:
             ray.shutdown()
+
+
+def ray_unordered(fn: Callable[..., Any], calls: Iterable[tuple]) -> Iterator[Any]:
+    """fn(*args) for every args as Ray tasks (one CPU each), yielded as they finish."""
+    import ray
+
+    remote = ray.remote(num_cpus=1)(fn)
+    pending = [remote.remote(*args) for args in calls]
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(done[0])

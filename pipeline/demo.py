@@ -3,10 +3,11 @@
 Reals are a photograph (scikit-image's astronaut for even ids, matplotlib's Grace Hopper for odd
 ids, maybe mirrored) moving over a background (pipeline.scene); each real AAA gets one fake
 AAA_BBB per method (pipeline.synth), BBB its pair partner and face donor, frame i of the fake
-made from frame i of AAA. Every file is 640x480 at 25 fps, H.264 in .mp4, written by PyAV with
-one x264 thread, so one seed always gives the same bytes:
+made from frame i of AAA. Sizes: tiny = 6 reals of 10 frames, one pair per split; small = 10
+reals of 50 frames (2 s), pairs 3 / 1 / 1. Every file is 640x480 at 25 fps, H.264 in .mp4,
+written by PyAV with one x264 thread, so one seed always gives the same bytes:
 
-    raw  libx264rgb rgb24 qp 0 (lossless RGB), preset ultrafast
+    raw  libx264rgb rgb24 qp 0 (lossless RGB: decodes bit-exact with to_ndarray("rgb24")), preset ultrafast
     c23  libx264 yuv420p crf 23, preset veryfast
     c40  libx264 yuv420p crf 40, preset veryfast
 
@@ -15,12 +16,15 @@ Beside the usual layout (pipeline.layout):
         (libx264rgb qp 0, all channels equal): every pixel where the raw fake differs from its
         raw real, united with the region the method meant to change.
     splits/{train,val,test}.json    official format, pairs [a, b]: reals a, b, fakes a_b, b_a.
-    demo_truth.json   {"fps": 25, "size": [640, 480], "seed": .., "demo_size": "tiny"|"small",
-        "faces": {real: photo name}, "flipped": {real: bool},
-        "boxes": {real: [[x0, y0, x1, y1] per frame]}          true face box (MTCNN-like extent),
-        "landmarks": {real: [[[x, y] x 5] per frame]}          eyes, nose, mouth corners (MTCNN order),
-        "fakes": {"<Method>/AAA_BBB": {"target", "source", "mask_fraction"}},
-        "files": [every file written, relative to ROOT]}
+    demo_truth.json (layout.demo_truth_path), one line of JSON:
+        {"complete": true, "fps": 25, "size": [640, 480], "seed": .., "demo_size": "tiny"|"small",
+         "faces": {real: photo name}, "flipped": {real: mirrored?},
+         "boxes": {real: [[x0, y0, x1, y1] per frame]}   the photo's MTCNN box carried into the frame,
+         "landmarks": {real: [[[x, y] x 5] per frame]}   eyes, nose, mouth corners, MTCNN order,
+         "fakes": {"<Method>/AAA_BBB": {"target": AAA, "source": BBB, "mask_fraction": mean of frame}},
+         "files": [every file written, relative to ROOT]}
+        Written first with "complete": false, so an interrupted demo can be rebuilt in place; a
+        rebuild deletes the files the earlier demo listed and this one does not write, nothing else.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.atomic import atomic_path, write_bytes, write_json
+from pipeline.atomic import atomic_path, remove_stale_temps, write_bytes, write_json
 from pipeline.errors import LrlError
 from pipeline.layout import QUALITIES, SPLITS, demo_truth_path, mask_video_dir, video_dir
 from pipeline.scene import FPS, HEIGHT, WIDTH, RealSpec, donor_face, render_video, sample_spec
@@ -52,7 +56,7 @@ class DemoSize:
     pairs: tuple[int, int, int]  # pairs in train, val, test
 
 
-SIZES = {"tiny": DemoSize(6, 12, (1, 1, 1)), "small": DemoSize(10, 50, (3, 1, 1))}
+SIZES = {"tiny": DemoSize(6, 10, (1, 1, 1)), "small": DemoSize(10, 50, (3, 1, 1))}
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,8 @@ def make_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1) -
     start = time.perf_counter()
     root = Path(out)
     earlier = _earlier_files(root)
+    if earlier:
+        remove_stale_temps(root)
     specs, pairs = plan(seed, SIZES[size])
     by_id = {s.video: s for s in specs}
     jobs = [(a, b) for split_pairs in pairs.values() for pair in split_pairs for a, b in (pair, pair[::-1])]
@@ -206,7 +212,8 @@ def make_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1) -
     for split in SPLITS:
         write_json(root / "splits" / f"{split}.json", [list(p) for p in pairs[split]])
     for stale in sorted(set(earlier) - set(files)):
-        (root / stale).unlink(missing_ok=True)
+        if (root / stale).resolve().is_relative_to(root.resolve()):
+            (root / stale).unlink(missing_ok=True)
     _write_truth(root, {
         "complete": True,
         "fps": FPS,

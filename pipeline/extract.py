@@ -4,7 +4,8 @@ Two stages in the run state. "detect": one unit per real (target) video id, run 
 present (raw > c23 > c40): frames sampled evenly over the decodable length, MTCNN, one face track.
 A fake whose real is absent is detected on itself. "extract": one unit per video; every quality of
 a real and every fake made from it (FF++ fakes are frame-aligned with their target) crops the same
-frame indices with the same transforms, so fake and real crops are pixel-aligned.
+frame indices with the same transforms, so fake and real crops are pixel-aligned. The video a detect
+unit runs on is cropped by that unit from the frames it decoded (unless every frame is kept).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Iterable
+
+import numpy as np
 
 from pipeline.atomic import remove_stale_temps, write_bytes
 from pipeline.backends import Backend
@@ -70,15 +74,6 @@ class Scope:
 
 
 @dataclass(frozen=True)
-class DetectJob:
-    key: str
-    path: str
-    frames: int | None
-    params: DetectParams
-    device: str = "cpu"
-
-
-@dataclass(frozen=True)
 class CropJob:
     key: str
     video: VideoRecord
@@ -87,6 +82,17 @@ class CropJob:
     detect_key: str
     detection: dict = field(default_factory=dict)  # the done "detect" record's data
     error: str = ""  # set when the plan already knows the unit cannot be done
+
+
+@dataclass(frozen=True)
+class DetectJob:
+    key: str
+    path: str
+    frames: int | None
+    params: DetectParams
+    device: str = "cpu"
+    crop: CropJob | None = None  # the detected video's own crop unit, done from the same decoded frames
+    crop_fingerprint: str = ""
 
 
 # ---------------------------------------------------------------- planning
@@ -135,6 +141,10 @@ def plan(root: Path, work: Path, state: RunState, params: ExtractParams, scope: 
             job = DetectJob(key, source.path, params.frames, params.detect, device)
             detects[key] = Task(key, fingerprint([source.path], detect_params), job)
         extracts.append(_extract_task(layout, state, video, detects[key], params))
+        if video.path == source.path and params.frames is not None:  # crop it while it is decoded anyway
+            own = CropJob(video.key, video, extracts[-1].payload.out_dir, params.crop, key)
+            job = replace(detects[key].payload, crop=own, crop_fingerprint=extracts[-1].fingerprint)
+            detects[key] = replace(detects[key], payload=job)
     return {DETECT: sorted(detects.values(), key=lambda t: t.key), STAGE: extracts}
 
 
@@ -157,33 +167,51 @@ def _extract_task(layout: WorkLayout, state: RunState, video: VideoRecord, detec
 
 
 def detect_work(job: DetectJob) -> UnitResult:
-    """Sample, detect and track the face of one video; the record holds boxes etc. per sampled frame."""
+    """Sample, detect and track the face of one video; the record holds boxes etc. per sampled frame.
+
+    With `job.crop`, the detected video's own crops are made from the frames decoded here (one
+    decoding instead of two); that unit's result rides in data["crops"] until `adopt_crops`.
+    """
     try:
-        data = detect_video(Path(job.path), job.frames, job.params, job.device)
+        data, frames = detect_video(Path(job.path), job.frames, job.params, job.device, keep=job.crop is not None)
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
+    if job.crop is not None:
+        crops = crop_frames(replace(job.crop, detection=data), zip(data["frames"], frames, strict=True),
+                            Decoding(data["n_frames"], True))
+        data["crops"] = {**asdict(crops), "fingerprint": job.crop_fingerprint}
     return UnitResult(job.key, "", DONE, counts={"frames": len(data["frames"])}, data=data)
 
 
-def detect_video(path: Path, count: int | None, params: DetectParams, device: str = "cpu") -> dict:
-    """MTCNN on `count` frames spread over the video, downscaled; missed frames retried at twice the scale."""
+def detect_video(path: Path, count: int | None, params: DetectParams, device: str = "cpu",
+                 keep: bool = False) -> tuple[dict, list | None]:
+    """MTCNN on `count` frames spread over the video, downscaled; missed frames retried at twice the scale.
+
+    Returns the detect record's data, and the full-size sampled frames when `keep`.
+    """
     detector = get_mtcnn(device, params)
-    sampled = sample_frames(path, count, lambda f: shrink(f, detection_scale(*f.shape[:2], params.det_side)))
+
+    def small(frame):
+        return shrink(frame, detection_scale(*frame.shape[:2], params.det_side))
+
+    sampled = sample_frames(path, count, (lambda f: (small(f), f)) if keep else small)
+    frames = [f for _, f in sampled.frames] if keep else None
+    smalls = [s for s, _ in sampled.frames] if keep else sampled.frames
     w, h = sampled.width, sampled.height
-    found = mtcnn_faces(detector, sampled.frames, w, h, params.batch, params.pad)
+    found = mtcnn_faces(detector, smalls, w, h, params.batch, params.pad)
     faces = [f.confident(params.min_score) for f in found]
     missing = [i for i, f in enumerate(faces) if len(f.scores) == 0]
     scale = detection_scale(h, w, params.det_side)
     if params.retry and missing and scale < 1:
         wanted = [sampled.indices[i] for i in missing]
-        small = [shrink(frame, min(1.0, 2 * scale)) for _, frame in iter_frames(path, wanted)]
-        for i, f in zip(missing, mtcnn_faces(detector, small, w, h, params.batch, params.pad), strict=True):
+        again = [shrink(frame, min(1.0, 2 * scale)) for _, frame in iter_frames(path, wanted)]
+        for i, f in zip(missing, mtcnn_faces(detector, again, w, h, params.batch, params.pad), strict=True):
             faces[i] = f.confident(params.min_score)
     try:
         track = track_face(sampled.indices, faces, params.smooth_sigma)
     except LrlError as exc:
         raise LrlError(f"{path}: {exc}") from None
-    return {
+    data = {
         "video": str(path),
         "n_frames": sampled.n_frames,
         "width": w,
@@ -194,54 +222,63 @@ def detect_video(path: Path, count: int | None, params: DetectParams, device: st
         "scores": track.scores.round(4).tolist(),
         "interpolated": track.interpolated.tolist(),
     }
+    return data, frames
 
 
 def crop_work(job: CropJob) -> UnitResult:
-    """Crop the detected frames of one video and write them as PNGs (atomic, one by one)."""
+    """Decode the detected frames of one video (up to the last one present), crop them, write PNGs."""
     if job.error:
         return UnitResult(job.key, "", FAILED, job.error)
+    status = Decoding()
     try:
-        frames, transforms = write_crops(job)
+        return crop_frames(job, iter_frames(Path(job.video.path), job.detection["frames"], status=status), status)
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
+
+
+def crop_frames(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: Decoding) -> UnitResult:
+    """Crop (index, frame) pairs with the detection's boxes and write them; the extract unit's result."""
+    try:
+        written, transforms = write_crops(job, frames, status)
+    except LrlError as exc:
+        return UnitResult(job.key, "", FAILED, str(exc))
+    except OSError as exc:  # e.g. a full disk: the unit fails, the run goes on
+        return UnitResult(job.key, "", FAILED, f"{exc.filename or job.out_dir}: {exc.strerror or exc}")
     flags = dict(zip(job.detection["frames"], job.detection["interpolated"], strict=True))
     data = {
         "record": job.video.to_dict(),
-        "frames": frames,
-        "interpolated": [flags[f] for f in frames],
+        "frames": written,
+        "interpolated": [flags[f] for f in written],
         "size": job.params.size,
         "transforms": transforms,
         "detect_key": job.detect_key,
     }
-    return UnitResult(job.key, "", DONE, outputs=[job.out_dir], counts={"crops": len(frames)}, data=data)
+    return UnitResult(job.key, "", DONE, outputs=[job.out_dir], counts={"crops": len(written)}, data=data)
 
 
-def write_crops(job: CropJob) -> tuple[list[int], list[list[list[float]]]]:
-    """Decode the detected frames (up to the last one present), crop, write; (frames, transforms).
-
-    PNGs are encoded and written by a second thread while decoding goes on.
-    """
+def write_crops(job: CropJob, frames: Iterable[tuple[int, np.ndarray]],
+                status: Decoding) -> tuple[list[int], list[list[list[float]]]]:
+    """Crop and write every frame; (frame indices, transforms). A second thread encodes and writes PNGs."""
     det, path, out = job.detection, Path(job.video.path), Path(job.out_dir)
     position = {f: i for i, f in enumerate(det["frames"])}
-    frames, transforms, writes = [], [], []
-    status = Decoding()
+    written, transforms, writes = [], [], []
     with ThreadPoolExecutor(max_workers=1) as writer:
-        for index, frame in iter_frames(path, det["frames"], status=status):
+        for index, frame in frames:
             if frame.shape[:2] != (det["height"], det["width"]):
                 raise LrlError(f"{path}: frames are {frame.shape[1]}x{frame.shape[0]}, but "
                                f"{det['video']} (detected on) is {det['width']}x{det['height']}")
             i = position[index]
             crop = plan_crop(det["boxes"][i], det["landmarks"][i], det["width"], det["height"], job.params)
             writes.append(writer.submit(save_png, out / frame_name(index), apply_crop(frame, crop, job.params.size)))
-            frames.append(index)
+            written.append(index)
             transforms.append(crop.as_list())
     for write in writes:
         write.result()
-    if not frames:
+    if not written:
         raise LrlError(f"{path}: no decodable frame among the {len(position)} sampled ones "
                        f"(it has {status.decoded} frames)")
-    _remove_others(out, frames)
-    return frames, transforms
+    _remove_others(out, written)
+    return written, transforms
 
 
 def save_png(path: Path, rgb) -> None:
@@ -286,8 +323,10 @@ def resolve_device(device: str) -> str:
 def run(root: Path, work: Path, params: ExtractParams = ExtractParams(), scope: Scope = Scope(),
         jobs: int | None = None, device: str = "auto", progress: bool = True,
         backend: Backend | None = None) -> Summary:
-    """Detect, then crop, every chosen video; units done with the same fingerprint are skipped."""
-    device = resolve_device(device)
+    """Detect, then crop, every chosen video; units done with the same fingerprint are skipped.
+
+    torch and MTCNN are loaded only when some detection has to run.
+    """
     jobs = jobs or os.cpu_count() or 1
     layout = WorkLayout(Path(work))
     backend = backend or Backend()
@@ -299,13 +338,41 @@ def run(root: Path, work: Path, params: ExtractParams = ExtractParams(), scope: 
         state.set_meta(f"selection:{STAGE}", asdict(scope))
         state.set_meta("root", str(root))
         remove_stale_temps(layout.faces)
+        ran = [t.key for t in detects if not state.is_fresh(DETECT, t.key, t.fingerprint)]
+        if ran:
+            resolved = resolve_device(device)
+            detects = [replace(t, payload=replace(t.payload, device=resolved)) for t in detects]
         first = run_tasks(DETECT, detects, detect_work, state, jobs=jobs, item="frames",
                           count=lambda r: r.counts.get("frames", 0), progress=progress, backend=backend)
+        adopted, crops = adopt_crops(state, ran)
         extracts = plan(root, work, state, params, scope, device)[STAGE]
         summary = run_tasks(STAGE, extracts, crop_work, state, jobs=jobs, item="crops",
                             count=lambda r: r.counts.get("crops", 0), progress=progress, backend=backend)
+    summary.done += adopted
+    summary.skipped -= adopted
+    summary.items += crops
     summary.seconds += first.seconds
     return summary
+
+
+def adopt_crops(state: RunState, keys: list[str]) -> tuple[int, int]:
+    """Record the extract units done inside the detect units `keys` just ran; (units, crops).
+
+    A failed one is left to the extract phase, which retries it from the video.
+    """
+    units = crops = 0
+    for key in keys:
+        rec = state.get(DETECT, key)
+        carried = rec.data.pop("crops", None) if rec is not None and rec.ok else None
+        if carried is None:
+            continue
+        state.record(DETECT, rec)
+        result = UnitResult(**{k: carried[k] for k in ("key", "fingerprint", "status", "reason", "outputs",
+                                                        "counts", "data")})
+        if result.ok:
+            state.record(STAGE, result)
+            units, crops = units + 1, crops + result.counts["crops"]
+    return units, crops
 
 
 def status_tasks(work: Path, state: RunState) -> dict[str, list[Task]]:

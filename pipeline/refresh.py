@@ -102,17 +102,27 @@ def _stages(root: Path, work: Path, cfg: RefreshConfig, progress: bool, log: Run
     for key in report.removed:
         log.write(f"removed {key} (its input is gone)")
     stages = (
-        lambda: extract.run(root, work, cfg.extract, cfg.scope, cfg.jobs, cfg.device, progress, cfg.backend),
-        lambda: masks_stage.run(root, work, cfg.masks, jobs=cfg.jobs, progress=progress, backend=cfg.backend),
-        lambda: shards_stage.run(work, cfg.shards, jobs=cfg.jobs or 2, progress=progress, backend=cfg.backend),
+        ("extract", lambda: True,
+         lambda: extract.run(root, work, cfg.extract, cfg.scope, cfg.jobs, cfg.device, progress, cfg.backend)),
+        ("masks", lambda: _has_work(work, lambda state: masks_stage.plan(
+            work, state, cfg.masks, masks_stage.Selection(), root)),
+         lambda: masks_stage.run(root, work, cfg.masks, jobs=cfg.jobs, progress=progress, backend=cfg.backend)),
+        ("shards", lambda: _has_work(work, lambda state: [r for r in state.records(extract.STAGE) if r.ok]),
+         lambda: shards_stage.run(work, cfg.shards, jobs=cfg.jobs or 2, progress=progress, backend=cfg.backend)),
     )
-    for run_stage in stages:
-        summary = run_stage()
+    for name, has_work, run_stage in stages:
+        summary = run_stage() if has_work() else Summary(name)
         report.summaries.append(summary)
         log.write(summary.line())
         for key, reason in summary.failures:
             log.write(f"failed: {key}: {reason}")
     return report
+
+
+def _has_work(work: Path, units) -> bool:
+    """Whether a stage has any unit to plan (a tree of reals only has no masks to make)."""
+    with RunState(WorkLayout(work).state_db) as state:
+        return bool(units(state))
 
 
 def _prune_deleted(root: Path, work: Path, cfg: RefreshConfig) -> list[str]:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from pipeline.backends import Backend, backend_context
+from pipeline.backends import Backend, backend_context, ray_unordered
 from pipeline.errors import one_line
 from pipeline.runstate import DONE, FAILED, RunState, UnitResult
 
@@ -113,6 +113,8 @@ def _results(todo: list[Task], fn, jobs: int, backend: Backend):
 
     if jobs == 1 and not backend.remote:
         return (safe_call(fn, t) for t in todo)
+    if backend.name == "ray":
+        return ray_unordered(_call, ((fn, t) for t in todo))
     n_jobs = -1 if backend.remote else jobs
     return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(_call)(fn, t) for t in todo)
 

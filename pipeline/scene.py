@@ -1,4 +1,4 @@
-"""Render the demo's real "videos": a face photograph moving over a background (pure functions).
+"""Render the demo's real "videos": a face photograph moving over a background.
 
 The photographs ship inside installed packages (scikit-image's astronaut, matplotlib's Grace
 Hopper). Their face box and 5 landmarks (left eye, right eye, nose, left and right mouth corner,

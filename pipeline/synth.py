@@ -2,15 +2,18 @@
 
 Each takes a real uint8 RGB frame, the face geometry of that frame, the donor's face already
 aligned to it (used by the identity swaps) and an expression `amount` in [0, 1] (used by the
-re-enactments), and returns the fake frame and the region it meant to change:
+re-enactments), and returns the fake frame and the region it meant to change (nothing outside
+that region changes):
 
     Deepfakes       donor face squeezed through a 64x64 "autoencoder" bottleneck, Poisson-blended
-                    (cv2.seamlessClone) into an ellipse over the face
-    FaceSwap        donor face re-synthesised at 1/5 resolution, colour-matched to the target,
-                    alpha-blended over the landmark hull (brows to chin)
+                    (cv2.seamlessClone) into an ellipse over the face, then drifted in colour (+-70
+                    levels) and held at least 46 levels per channel off the target up to the ellipse's
+                    hard edge (the colour mismatch a swap leaves at its seam): one strong compact blob
+    FaceSwap        donor face re-synthesised at 1/5 resolution, its mean colour moved half-way to
+                    the target's, alpha-blended over the landmark hull (brows to chin)
     Face2Face       the target's own eyes and mouth warped into another expression and re-shaded
-    NeuralTextures  the target's mouth region re-rendered: smoothed, lips recoloured, mouth
-                    opened, with a 4-pixel rendering texture; the square reaches below the mouth
+    NeuralTextures  the target's mouth region re-rendered: smoothed, darkened, lips recoloured,
+                    mouth opened, with a 4-pixel rendering texture; the square reaches below the mouth
 """
 
 from __future__ import annotations
@@ -102,8 +105,12 @@ def face_hull(marks: np.ndarray) -> np.ndarray:
     return cv2.convexHull(np.rint(points).astype(np.int32))
 
 
+DF_DRIFT = 70 * np.array([1.0, 0.85, 0.7], np.float32)  # the autoencoder's colour drift, R G B levels
+DF_FLOOR = 46.0  # least change of every channel inside the ellipse (grey 0.18 of the range)
+
+
 def deepfakes(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
-    """Donor face through a 64x64 bottleneck, Poisson-blended over an ellipse, then its colour drifted."""
+    """Donor face through a 64x64 bottleneck, Poisson-blended over an ellipse, drifted, hard-edged."""
     (cx, cy), (w, h) = geom.center, geom.size
     centre, axes = (round(cx), round(cy + 0.06 * h)), (round(0.40 * w), round(0.47 * h))
     region = np.zeros(real.shape[:2], np.uint8)
@@ -114,23 +121,19 @@ def deepfakes(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: floa
     src[y : y + rh, x : x + rw] = cv2.resize(small, (rw, rh), interpolation=cv2.INTER_CUBIC)
     blended = cv2.seamlessClone(src, real, region.copy(), (x + rw // 2, y + rh // 2), cv2.NORMAL_CLONE)
     roi = (slice(y, y + rh), slice(x, x + rw))
-    xx, yy = _grid(roi)
-    a = math.radians(geom.angle)
-    u = ((xx - centre[0]) * math.cos(a) + (yy - centre[1]) * math.sin(a)) / axes[0]
-    v = (-(xx - centre[0]) * math.sin(a) + (yy - centre[1]) * math.cos(a)) / axes[1]
-    flat = np.clip((1 - np.sqrt(u * u + v * v)) / 0.15, 0, 1)
-    face, base = blended[roi].astype(np.float32), real[roi].astype(np.float32)
-    inside = region[roi] > 0
-    ramp = (flat * flat * (3 - 2 * flat))[..., None] * np.array([1.0, 0.85, 0.7], np.float32)
-    drifted = [np.clip(np.rint(face + d * ramp), 0, 255) for d in (70.0, -70.0)]  # the autoencoder's colour drift
-    drifted = max(drifted, key=lambda f: (np.abs(f - base)[inside].sum(-1) > 3 * 38).sum()).astype(np.uint8)
+    face, base, inside = blended[roi].astype(np.float32), real[roi].astype(np.float32), region[roi] > 0
+    # drifted lighter or darker, never closer to the target than the floor (continuous: a max / min)
+    options = [np.maximum(face + DF_DRIFT, base + DF_FLOOR), np.minimum(face - DF_DRIFT, base - DF_FLOOR)]
+    options = [np.clip(np.rint(f), 0, 255) for f in options]
+    # the direction that clips fewer pixels short of the floor
+    drifted = max(options, key=lambda f: int((np.abs(f - base) >= DF_FLOOR).all(-1)[inside].sum()))
     fake = real.copy()
-    fake[roi][inside] = drifted[inside]  # keep the blend inside the ellipse only
+    fake[roi][inside] = drifted.astype(np.uint8)[inside]  # Poisson also nudges the rectangle: keep the ellipse
     return fake, region > 0
 
 
 def faceswap(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
-    """Donor face at 1/5 resolution, colour-matched to the target, blended over the landmark hull."""
+    """Donor face at 1/5 resolution, its mean colour half-way to the target's, blended over the landmark hull."""
     hull = np.zeros(real.shape[:2], np.uint8)
     cv2.fillConvexPoly(hull, face_hull(geom.landmarks), 255)
     x, y, rw, rh = cv2.boundingRect(hull)
@@ -173,7 +176,7 @@ def face2face(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: floa
 def neural_textures(
     real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The mouth square re-rendered: smoothed, lips reddened, mouth opened by `amount`, 4-px texture."""
+    """The mouth square re-rendered: smoothed, darkened, lips reddened, mouth opened by `amount`, 4-px texture."""
     mouth, mw = _mouth(geom.landmarks)
     cx, cy, hx, hy, feather = mouth[0], mouth[1] + 0.3 * mw, 0.85 * mw, 0.75 * mw, 0.2 * mw
     roi = _roi(real.shape, cx - hx, cy - hy, cx + hx, cy + hy)

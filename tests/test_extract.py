@@ -1,6 +1,8 @@
 """`lrl-prep extract` on a small FF++-shaped tree of real face photographs, with broken videos in it."""
 
+import errno
 import os
+from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -9,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from videos import background, face_clip, forge, truncate, write_video
 
+import pipeline.video
 from cli import prep
 from pipeline.crop import CropParams, template
 from pipeline.detect import DetectParams, get_mtcnn, iou, mtcnn_faces
@@ -248,8 +251,18 @@ def small_tree(tmp_path):
 def test_rerun_with_nothing_changed_decodes_nothing_and_a_changed_real_recrops_its_fakes(small_tree, monkeypatch):
     root, work = small_tree
     params = ExtractParams(frames=3)
+    opened = Counter()
+    real_open = pipeline.video._open
+
+    def counting(path):
+        opened[Path(path).relative_to(root).parts[1] + "/" + Path(path).parts[-3]] += 1
+        return real_open(path)
+
+    monkeypatch.setattr("pipeline.video._open", counting)
     first = run(root, work, params, jobs=1, device="cpu", progress=False)
     assert (first.done, first.failed, first.items) == (3, 0, 9)
+    # the detected video is decoded once (after reading its header) and cropped from those frames
+    assert opened == {"youtube/raw": 2, "youtube/c23": 1, "Deepfakes/raw": 1}
 
     def no_decoding(path):
         raise AssertionError(f"decoded {path}")
@@ -295,7 +308,7 @@ def test_cuda_asked_without_cuda_is_a_one_line_error(small_tree):
 def test_small_faces_missed_at_the_detection_scale_are_found_at_twice_the_scale(tmp_path):
     tiny = face_clip(2, 960, 540, face=70, step=2, plain=True)  # face box 32 px: 14 px at scale 4/9: missed
     path = write_video(tmp_path / "small_face.mp4", tiny.frames)
-    data = detect_video(path, 1, DetectParams())
+    data, _ = detect_video(path, 1, DetectParams())
     assert data["frames"] == [0] and data["interpolated"] == [False]
     assert iou(np.array(data["boxes"][0]), tiny.boxes[0]) >= 0.7
     with pytest.raises(LrlError, match="no face detected in any of the 1 sampled frames"):
@@ -316,3 +329,23 @@ def test_align_maps_the_landmarks_onto_the_template_for_real_and_fake_alike(smal
         miss = np.hypot(*(mapped - template(112, 1.3)).T)  # a similarity fits the 5 points, not exactly
         assert miss[:2].max() < 3 and miss.max() < 6  # eyes within 3 px of the template, all within 6
     assert all(img.shape == (112, 112, 3) for img in crops(work, real.key).values())
+
+
+def test_a_full_disk_fails_the_crop_units_keeps_the_detections_and_a_rerun_completes(small_tree, monkeypatch):
+    root, work = small_tree
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr("pipeline.extract.write_bytes", full)
+    params = ExtractParams(frames=2)
+    first = run(root, work, params, jobs=1, device="cpu", progress=False)
+    assert (first.done, first.failed) == (0, 3)
+    assert all("No space left on device" in reason and "\n" not in reason for _, reason in first.failures)
+    assert not list(Path(work).rglob("*.png"))
+    with RunState(WorkLayout(work).state_db) as state:
+        detect = state.get(DETECT, "ffpp/youtube/000")
+        assert detect.ok and "crops" not in detect.data
+    monkeypatch.undo()
+    again = run(root, work, params, jobs=1, device="cpu", progress=False)
+    assert (again.done, again.failed, again.items) == (3, 0, 6)

@@ -125,3 +125,10 @@ def test_unknown_or_missing_backend_is_a_clear_error(setup, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "ray", None)
     with pytest.raises(LrlError, match="pip install"):
         run_tasks("copy", plan(inputs, out, {}), copy_upper, state, progress=False, backend=Backend("ray"))
+
+
+def test_atomic_files_get_ordinary_permissions(tmp_path):
+    from pipeline.atomic import FILE_MODE, write_bytes
+
+    write_bytes(tmp_path / "x.bin", b"1")
+    assert (tmp_path / "x.bin").stat().st_mode & 0o777 == FILE_MODE

@@ -1,0 +1,79 @@
+"""extract and masks on a real Dask LocalCluster (2 worker processes) and a local Ray instance give
+byte-identical outputs and records to the local backend."""
+
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import extract, masks_stage
+from pipeline.backends import Backend, backend_context
+from pipeline.crop import CropParams
+from pipeline.layout import WorkLayout
+from pipeline.runstate import RunState
+
+FILES = (
+    [f"splits/{s}.json" for s in ("train", "val", "test")]
+    + [f"original_sequences/youtube/{q}/videos/{v}.mp4" for q in ("raw", "c23") for v in ("000", "001")]
+    + [f"manipulated_sequences/Deepfakes/{q}/videos/{v}.mp4" for q in ("raw", "c23") for v in ("000_001", "001_000")]
+)
+PARAMS = extract.ExtractParams(frames=2, crop=CropParams(size=48))
+
+
+@pytest.fixture(scope="module")
+def root(demo_root, tmp_path_factory) -> Path:
+    """One pair of the tiny demo (2 reals, 2 Deepfakes) at raw and c23: 8 videos, 2 detect units."""
+    out = tmp_path_factory.mktemp("scale") / "root"
+    for name in FILES:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(demo_root / name, out / name)
+    return out
+
+
+def prepare(root: Path, work: Path, backend: Backend, jobs: int | None = None) -> None:
+    """extract then masks, both on one cluster of `backend` (as the CLI's stages run, one after the other)."""
+    with backend_context(backend):
+        for summary in (extract.run(root, work, PARAMS, jobs=jobs, device="cpu", progress=False, backend=backend),
+                        masks_stage.run(root, work, jobs=jobs, progress=False, backend=backend)):
+            assert summary.failed == 0 and summary.done > 0, summary.failures
+
+
+def outputs(work: Path) -> dict:
+    """sha256 of every crop and mask file, by path under WORK, and every done record's data."""
+    layout = WorkLayout(work)
+    files = {str(p.relative_to(work)): hashlib.sha256(p.read_bytes()).hexdigest()
+             for folder in (layout.faces, layout.masks) for p in sorted(folder.rglob("*")) if p.is_file()}
+    with RunState(layout.state_db) as state:
+        records = {(stage, r.key): (r.status, r.fingerprint, r.counts, r.data)
+                   for stage in ("detect", "extract", "masks") for r in state.records(stage)}
+    return {"files": files, "records": records}
+
+
+@pytest.fixture(scope="module")
+def local(root, tmp_path_factory) -> dict:
+    work = tmp_path_factory.mktemp("scale") / "local"
+    prepare(root, work, Backend(), jobs=1)  # the local backend, in this process
+    found = outputs(work)
+    masks = [k for k in found["files"] if k.startswith("masks/")]
+    assert len(found["files"]) == 8 * 2 + 4 * 2 and len(masks) == 4 * 2  # crops of 8 videos, masks of 4 fakes
+    return found
+
+
+def test_dask_local_cluster_gives_the_local_outputs(root, local, tmp_path):
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import get_client
+
+    backend = Backend("dask", workers=2)
+    with backend_context(backend):
+        prepare(root, tmp_path / "work", backend)
+        ran_here = get_client().run(lambda: "pipeline.extract" in sys.modules)
+    assert len(ran_here) == 2 and all(ran_here.values())  # both worker processes did extract units
+    assert outputs(tmp_path / "work") == local
+
+
+def test_ray_local_instance_gives_the_local_outputs(root, local, tmp_path):
+    pytest.importorskip("ray")
+    prepare(root, tmp_path / "work", Backend("ray", workers=2))
+    assert outputs(tmp_path / "work") == local
