@@ -9,6 +9,7 @@ writes the run state. Dask and Ray are optional extras.
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
@@ -58,6 +59,7 @@ def _parallel(name: str):
 @contextlib.contextmanager
 def _dask_client(backend: Backend):
     try:
+        import dask
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise LrlError("the dask backend needs Dask: pip install 'dask[distributed]' (or lrl[dask])") from None
@@ -65,8 +67,11 @@ def _dask_client(backend: Backend):
         with Client(backend.address):
             yield
         return
-    with LocalCluster(n_workers=backend.workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster):
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which makes every large array a fresh
+    # mmap: detection ran ~2x slower than in loky workers (benchmarks/scale.py). Workers keep glibc's default.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), \
+            LocalCluster(n_workers=backend.workers, threads_per_worker=1, processes=True,
+                         dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster):
         yield
 
 

@@ -91,14 +91,19 @@ def test_raw_reference_masks_are_identical_for_every_quality(demo):
 def test_masks_of_every_changed_pixel_match_the_ground_truth_on_raw(demo):
     # Threshold 0 marks every changed pixel, which is what the demo's ground truth holds: this checks
     # the pairing and crop geometry. At the paper's 0.15 the IoU measures the recipe, not the stage:
-    # the demo's whole-face replacement changes about half its pixels by less than 0.15 (printed).
+    # the re-enactments and FaceSwap fade out at their edges, so much of their region changes by less
+    # than 0.15 (printed); the whole-face replacement (Deepfakes) holds nearly every pixel of its
+    # hard-edged ellipse at least 0.18 off the real, so the paper's masks must find it. (Its IoU at
+    # 0.15 may even pass the one at 0: the crop's bilinear resampling smears the hard edge by a pixel,
+    # and the ground truth, binarised at half, leaves those faint edge pixels out, as 0.15 does.)
     root, work = demo
     exact = iou_table(root, work, MasksParams(threshold=0.0), ("raw",))
     for method in METHODS:
         assert exact[(method, "raw")] >= 0.9, method
     paper = iou_table(root, work, MasksParams(), ("raw",))
-    for method in METHODS:
-        assert 0.0 < paper[(method, "raw")] < exact[(method, "raw")]
+    assert paper[("Deepfakes", "raw")] >= 0.8
+    for method in ("Face2Face", "FaceSwap", "NeuralTextures"):
+        assert 0.0 < paper[(method, "raw")] < exact[(method, "raw")], method
 
 
 def test_raw_reference_has_fewer_specks_than_same_quality_c40(demo):

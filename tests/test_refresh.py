@@ -46,20 +46,29 @@ def refresh(root: Path, work: Path, *extra, prelude: str = "", check=True) -> su
 
 
 def outputs(work: Path) -> dict:
-    """Every crop and mask file's bytes, shard contents without timestamps, index without checksums."""
+    """Every crop and mask file's bytes, shard contents and index without timestamps.
+
+    Timestamp-derived fields are left out: `created`, and the shard fingerprints, which hash the mtimes of
+    the crop and mask folders (and with them the shard's sha256)."""
     layout = WorkLayout(work)
     files = {str(p.relative_to(work)): p.read_bytes() for folder in (layout.faces, layout.masks)
              for p in sorted(folder.rglob("*")) if p.is_file()}
     shards = {}
     for path in sorted(layout.shards.glob("*.h5")):
         with h5py.File(path) as f:
-            shards[path.name] = ({k: f[k][:].tobytes() for k in f},
-                                 {k: str(v) for k, v in f.attrs.items() if k != "created"})
+            shards[path.name] = ({k: _values(f[k][:]) for k in f},
+                                 {k: str(v) for k, v in f.attrs.items() if k not in ("created", "fingerprint")})
     index = json.loads(layout.shard_index.read_text())
     for entry in index["shards"]:
         entry.pop("sha256")
+        entry.pop("fingerprint")
     index.pop("created", None)
     return {"files": files, "shards": shards, "index": index}
+
+
+def _values(array):
+    """Comparable contents of a dataset (object arrays of strings hold pointers, not bytes)."""
+    return array.tolist() if array.dtype == object else array.tobytes()
 
 
 def mtimes(folder: Path) -> dict[str, int]:

@@ -54,7 +54,7 @@ def outputs(work: Path) -> dict:
 @pytest.fixture(scope="module")
 def local(root, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("scale") / "local"
-    prepare(root, work, Backend(), jobs=1)  # the local backend, in this process
+    prepare(root, work, Backend(), jobs=2)  # loky worker processes, one torch thread each, as on a cluster
     found = outputs(work)
     masks = [k for k in found["files"] if k.startswith("masks/")]
     assert len(found["files"]) == 8 * 2 + 4 * 2 and len(masks) == 4 * 2  # crops of 8 videos, masks of 4 fakes

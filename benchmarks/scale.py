@@ -1,0 +1,125 @@
+"""Extract throughput on 1 and 2 local workers and on a Dask LocalCluster of 2 workers, in one run.
+
+A demo tree (pipeline.demo, tiny = 90 videos of 10 frames by default) is written into a temporary
+folder; every measurement is a whole `extract` run (detect, then crop) into a fresh WORK, so no unit
+is skipped. Per configuration: one warm-up run (its time, which includes starting the workers and
+loading torch and MTCNN in them, is shown as "first"), then the median of --repeats runs on the
+warm workers. Every worker runs one torch and one OpenCV thread:
+
+- 1 worker: this process, one thread (the runner's serial path, with torch and OpenCV at 1 thread);
+- loky x2: two local worker processes (joblib's loky, the default backend);
+- dask x2: a dask.distributed LocalCluster of two single-threaded worker processes.
+
+Target: loky x2 / 1 worker >= 1.7 in videos/s on a 2-core machine. The load average is printed
+beside each row: other processes on the machine make the numbers noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.backends import Backend, backend_context
+from pipeline.crop import CropParams
+from pipeline.demo import make_demo
+from pipeline.extract import ExtractParams, run
+
+TARGET = 1.7
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    backend: Backend
+    jobs: int
+
+
+@dataclass
+class Runs:
+    first: float = 0.0
+    seconds: list[float] = field(default_factory=list)
+    videos: int = 0
+    crops: int = 0
+    load: list[float] = field(default_factory=list)  # 1-minute load average after each run
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def extract_once(root: Path, work: Path, params: ExtractParams, config: Config) -> tuple[float, int, int]:
+    """(seconds, videos, crops) of one whole extract run into a fresh WORK."""
+    shutil.rmtree(work, ignore_errors=True)
+    start = time.perf_counter()
+    summary = run(root, work, params, jobs=config.jobs, device="cpu", progress=False, backend=config.backend)
+    seconds = time.perf_counter() - start
+    if summary.failed or summary.skipped:
+        raise SystemExit(f"{config.name}: {summary.line()} {summary.failures[:3]}")
+    return seconds, summary.done, summary.items
+
+
+def measure(root: Path, work: Path, params: ExtractParams, config: Config, repeats: int) -> Runs:
+    runs = Runs()
+    with backend_context(config.backend):  # one cluster for the warm-up and every repeat
+        runs.first, runs.videos, runs.crops = extract_once(root, work, params, config)
+        for _ in range(repeats):
+            seconds, _, _ = extract_once(root, work, params, config)
+            runs.seconds.append(seconds)
+            runs.load.append(os.getloadavg()[0])
+    return runs
+
+
+def one_thread() -> None:
+    """The serial path runs in this process: make it one worker's worth (one torch, one OpenCV thread)."""
+    import cv2
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+def table(results: dict[str, Runs], base: str) -> str:
+    ref = results[base]
+    rows = [f"{'config':<10} {'first s':>8} {'median s':>9} {'videos/s':>9} {'crops/s':>8} {'x 1 worker':>10} "
+            f"{'load':>10}"]
+    for name, r in results.items():
+        rows.append(f"{name:<10} {r.first:>8.1f} {r.median:>9.2f} {r.videos / r.median:>9.2f} "
+                    f"{r.crops / r.median:>8.1f} {ref.median / r.median:>10.2f} "
+                    f"{min(r.load):>4.1f}-{max(r.load):<4.1f}")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--demo", choices=["tiny", "small"], default="tiny")
+    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--size", type=int, default=299, help="crop side")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster")
+    args = ap.parse_args()
+    params = ExtractParams(frames=args.frames, crop=CropParams(size=args.size))
+    configs = [Config("1 worker", Backend(), 1), Config("loky x2", Backend(), 2)]
+    if not args.no_dask:
+        configs.append(Config("dask x2", Backend("dask", workers=2), 2))
+    one_thread()
+    with tempfile.TemporaryDirectory(prefix="lrl-scale-") as tmp:
+        demo = make_demo(Path(tmp) / "root", seed=0, size=args.demo)
+        print(f"{demo.line()}\n{os.cpu_count()} CPUs, load average before: "
+              f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; {args.frames} frames, {args.size} px crops")
+        results = {c.name: measure(demo.root, Path(tmp) / "work", params, c, args.repeats) for c in configs}
+    r = next(iter(results.values()))
+    print(f"extract of {r.videos} videos ({r.crops} crops), median of {args.repeats} runs on warm workers; "
+          f"load = 1-minute load average after the runs (min-max)")
+    print(table(results, "1 worker"))
+    speedup = results["1 worker"].median / results["loky x2"].median
+    print(f"loky x2 speed-up {speedup:.2f} (target >= {TARGET}): {'met' if speedup >= TARGET else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
