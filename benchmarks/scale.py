@@ -4,14 +4,16 @@ A demo tree (pipeline.demo, tiny = 90 videos of 10 frames by default) is written
 folder; every measurement is a whole `extract` run (detect, then crop) into a fresh WORK, so no unit
 is skipped. Per configuration: one warm-up run (its time, which includes starting the workers and
 loading torch and MTCNN in them, is shown as "first"), then the median of --repeats runs on the
-warm workers. Every worker runs one torch and one OpenCV thread:
+warm workers. Every worker runs one torch and one OpenCV thread (FFmpeg decodes with its own
+threads, and a second thread encodes PNGs, so one worker can use more than one core):
 
 - 1 worker: this process, one thread (the runner's serial path, with torch and OpenCV at 1 thread);
 - loky x2: two local worker processes (joblib's loky, the default backend);
 - dask x2: a dask.distributed LocalCluster of two single-threaded worker processes.
 
-Target: loky x2 / 1 worker >= 1.7 in videos/s on a 2-core machine. The load average is printed
-beside each row: other processes on the machine make the numbers noisy.
+Target: loky x2 / 1 worker >= 1.7 in videos/s on a 2-core machine. Other processes on the machine
+make the times noisy, so each row also shows the 1-minute load average and the CPU seconds this
+process and its workers used (psutil; "cores" = CPU s / wall s, the share of the machine we got).
 """
 
 from __future__ import annotations
@@ -47,30 +49,51 @@ class Runs:
     videos: int = 0
     crops: int = 0
     load: list[float] = field(default_factory=list)  # 1-minute load average after each run
+    cpu: list[float] = field(default_factory=list)  # CPU seconds of this process and its workers
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
 
-def extract_once(root: Path, work: Path, params: ExtractParams, config: Config) -> tuple[float, int, int]:
-    """(seconds, videos, crops) of one whole extract run into a fresh WORK."""
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its live descendants (workers, nannies)."""
+    import psutil
+
+    total = 0.0
+    me = psutil.Process()
+    for proc in (me, *me.children(recursive=True)):
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def extract_once(root: Path, work: Path, params: ExtractParams, config: Config) -> tuple[float, float, int, int]:
+    """(seconds, CPU seconds, videos, crops) of one whole extract run into a fresh WORK."""
     shutil.rmtree(work, ignore_errors=True)
-    start = time.perf_counter()
+    cpu, start = cpu_seconds(), time.perf_counter()
     summary = run(root, work, params, jobs=config.jobs, device="cpu", progress=False, backend=config.backend)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     if summary.failed or summary.skipped:
         raise SystemExit(f"{config.name}: {summary.line()} {summary.failures[:3]}")
-    return seconds, summary.done, summary.items
+    return seconds, cpu, summary.done, summary.items
 
 
 def measure(root: Path, work: Path, params: ExtractParams, config: Config, repeats: int) -> Runs:
     runs = Runs()
     with backend_context(config.backend):  # one cluster for the warm-up and every repeat
-        runs.first, runs.videos, runs.crops = extract_once(root, work, params, config)
+        runs.first, _, runs.videos, runs.crops = extract_once(root, work, params, config)
         for _ in range(repeats):
-            seconds, _, _ = extract_once(root, work, params, config)
+            seconds, cpu, _, _ = extract_once(root, work, params, config)
             runs.seconds.append(seconds)
+            runs.cpu.append(cpu)
             runs.load.append(os.getloadavg()[0])
     return runs
 
@@ -87,11 +110,11 @@ def one_thread() -> None:
 def table(results: dict[str, Runs], base: str) -> str:
     ref = results[base]
     rows = [f"{'config':<10} {'first s':>8} {'median s':>9} {'videos/s':>9} {'crops/s':>8} {'x 1 worker':>10} "
-            f"{'load':>10}"]
+            f"{'CPU s':>6} {'cores':>6} {'load':>9}"]
     for name, r in results.items():
         rows.append(f"{name:<10} {r.first:>8.1f} {r.median:>9.2f} {r.videos / r.median:>9.2f} "
-                    f"{r.crops / r.median:>8.1f} {ref.median / r.median:>10.2f} "
-                    f"{min(r.load):>4.1f}-{max(r.load):<4.1f}")
+                    f"{r.crops / r.median:>8.1f} {ref.median / r.median:>10.2f} {r.cpu_median:>6.1f} "
+                    f"{r.cpu_median / r.median:>6.2f} {min(r.load):>4.1f}-{max(r.load):.1f}")
     return "\n".join(rows)
 
 
