@@ -20,7 +20,7 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 demo: $(STAMP)
 	$(BIN)/lrl-prep demo-data --out $(DEMO)/ffpp --size small
 	$(BIN)/lrl-prep index --root $(DEMO)/ffpp
-	$(BIN)/lrl-prep refresh --root $(DEMO)/ffpp --work $(DEMO)/work --frames 8 --size 80
+	$(BIN)/lrl-prep refresh --root $(DEMO)/ffpp --work $(DEMO)/work --frames 16 --size 80
 	$(BIN)/lrl-train --config configs/demo.toml --shards $(DEMO)/work/shards --out $(DEMO)/run
 	$(BIN)/lrl-train --evaluate $(DEMO)/run/best.pt --split test
 

@@ -83,8 +83,9 @@ def _ray(backend: Backend):
         raise LrlError("the ray backend needs Ray: pip install 'ray' (or lrl[ray])") from None
     started = not ray.is_initialized()
     if started:
-        local = {} if backend.address else {"num_cpus": backend.workers}
-        ray.init(address=backend.address, include_dashboard=False, log_to_driver=False, **local)
+        # "local": a new instance even where `ray start` ran on this machine (ray.init(None) would join it)
+        where = {"address": backend.address} if backend.address else {"address": "local", "num_cpus": backend.workers}
+        ray.init(include_dashboard=False, log_to_driver=False, **where)
     try:
         yield
     finally:

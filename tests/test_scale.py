@@ -33,7 +33,7 @@ def root(demo_root, tmp_path_factory) -> Path:
 
 
 def prepare(root: Path, work: Path, backend: Backend, jobs: int | None = None) -> None:
-    """extract then masks, both on one cluster of `backend` (as the CLI's stages run, one after the other)."""
+    """extract then masks on one cluster of `backend` (the stages' own backend contexts reuse it)."""
     with backend_context(backend):
         for summary in (extract.run(root, work, PARAMS, jobs=jobs, device="cpu", progress=False, backend=backend),
                         masks_stage.run(root, work, jobs=jobs, progress=False, backend=backend)):
@@ -41,7 +41,7 @@ def prepare(root: Path, work: Path, backend: Backend, jobs: int | None = None) -
 
 
 def outputs(work: Path) -> dict:
-    """sha256 of every crop and mask file, by path under WORK, and every done record's data."""
+    """sha256 of every crop and mask file by path under WORK; status, fingerprint, counts, data of every record."""
     layout = WorkLayout(work)
     files = {str(p.relative_to(work)): hashlib.sha256(p.read_bytes()).hexdigest()
              for folder in (layout.faces, layout.masks) for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -54,7 +54,9 @@ def outputs(work: Path) -> dict:
 @pytest.fixture(scope="module")
 def local(root, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("scale") / "local"
-    prepare(root, work, Backend(), jobs=2)  # loky worker processes, one torch thread each, as on a cluster
+    # loky worker processes: one torch thread each, as cluster workers (MTCNN's landmarks, rounded to 0.01 px
+    # in the records, differ with the thread count)
+    prepare(root, work, Backend(), jobs=2)
     found = outputs(work)
     masks = [k for k in found["files"] if k.startswith("masks/")]
     assert len(found["files"]) == 8 * 2 + 4 * 2 and len(masks) == 4 * 2  # crops of 8 videos, masks of 4 fakes
@@ -68,8 +70,8 @@ def test_dask_local_cluster_gives_the_local_outputs(root, local, tmp_path):
     backend = Backend("dask", workers=2)
     with backend_context(backend):
         prepare(root, tmp_path / "work", backend)
-        ran_here = get_client().run(lambda: "pipeline.extract" in sys.modules)
-    assert len(ran_here) == 2 and all(ran_here.values())  # both worker processes did extract units
+        imported = get_client().run(lambda: "pipeline.extract" in sys.modules)
+    assert len(imported) == 2 and all(imported.values())  # both worker processes did extract units
     assert outputs(tmp_path / "work") == local
 
 
