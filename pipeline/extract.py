@@ -334,9 +334,7 @@ def run(root: Path, work: Path, params: ExtractParams = ExtractParams(), scope: 
         detects = plan(root, work, state, params, scope, device)[DETECT]
         if not detects:
             raise LrlError(f"{root}: no video matches the chosen methods / qualities / splits")
-        state.set_meta(f"params:{STAGE}", asdict(params))
-        state.set_meta(f"selection:{STAGE}", asdict(scope))
-        state.set_meta("root", str(root))
+        state.save_settings(STAGE, asdict(params), asdict(scope), root)
         remove_stale_temps(layout.faces)
         ran = [t.key for t in detects if not state.is_fresh(DETECT, t.key, t.fingerprint)]
         if ran:

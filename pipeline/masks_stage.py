@@ -270,9 +270,7 @@ def run(root: Path, work_dir: Path, params: MasksParams = MasksParams(), selecti
         tasks = plan(layout.work, state, params, selection, Path(root))
         if not tasks:
             raise LrlError(f"{work_dir}: no extracted fake video to make masks for (run `lrl-prep extract` first)")
-        state.set_meta(f"params:{STAGE}", asdict(params))
-        state.set_meta(f"selection:{STAGE}", asdict(selection))
-        state.set_meta("root", str(root))
+        state.save_settings(STAGE, asdict(params), asdict(selection), root)
         remove_stale_temps(layout.masks)
         return run_tasks(STAGE, tasks, work, state, jobs=jobs, unit="videos", item="masks",
                          count=lambda r: r.counts.get("masks", 0), progress=progress, backend=backend or Backend())

@@ -140,6 +140,12 @@ class RunState:
     def set_meta(self, name: str, value) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, json.dumps(value)))
 
+    def save_settings(self, stage: str, params: dict, selection: dict, root) -> None:
+        """What a stage ran with, so `status` and `refresh` can re-plan it: parameters, filters, ROOT."""
+        self.set_meta(f"params:{stage}", params)
+        self.set_meta(f"selection:{stage}", selection)
+        self.set_meta("root", str(root))
+
     def get_meta(self, name: str, default=None):
         row = self._db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
         return json.loads(row[0]) if row else default
