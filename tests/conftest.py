@@ -9,3 +9,14 @@ def demo_root(tmp_path_factory):
     from pipeline.demo import make_demo
 
     return make_demo(tmp_path_factory.mktemp("demo"), seed=0, size="tiny").root
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op thread: on shared cores 2 OpenMP threads spin-wait for each other (measured 8x slower)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

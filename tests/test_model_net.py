@@ -11,17 +11,9 @@ from model.rfam import RFAM
 from model.streams import Stream
 from pipeline.errors import LrlError
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16))  # 80 px -> 20, 10, 5 px levels
 SIZE = 80
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on shared cores 2 OpenMP threads spin-wait for each other (measured 8x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def batch(b: int = 2, seed: int = 0):

@@ -3,31 +3,14 @@
 import numpy as np
 import pytest
 import torch
-from scipy.fft import dctn, idctn
 from skimage.data import astronaut
 from skimage.transform import resize
 
 from model import ModelConfig, build_model, lrl_loss
+from pipeline.dct import frequency_cue
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SIZE = 80  # mobilenetv3_small_050 taps at strides 4/8/16: 20, 10, 5 px, so k = 5 gives 1x1 feature patches
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on shared cores 2 OpenMP threads spin-wait for each other (measured 8x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def high_pass(gray: np.ndarray, alpha: float = 0.33) -> np.ndarray:
-    """Eq. 3 on one grey image: DCT, zero the top-left triangle of relative side alpha, inverse DCT, standardise."""
-    coef = dctn(gray, norm="ortho")
-    u, v = np.meshgrid(np.arange(gray.shape[0]) / gray.shape[0], np.arange(gray.shape[1]) / gray.shape[1], indexing="ij")
-    coef[u + v < alpha] = 0
-    x = idctn(coef, norm="ortho")
-    return (x - x.mean()) / (x.std() + 1e-6)
 
 
 def forged_samples(n: int = 16, seed: int = 0):
@@ -49,7 +32,8 @@ def forged_samples(n: int = 16, seed: int = 0):
         rgbs.append(crop)
         masks.append(mask)
     rgb = torch.from_numpy(np.stack(rgbs)).permute(0, 3, 1, 2) * 2 - 1
-    freq = torch.from_numpy(np.stack([high_pass(r.mean(-1)) for r in rgbs])[:, None].astype(np.float32))
+    freq = frequency_cue(np.stack(rgbs) * 255.0)  # eq. 1-3, the shards stage's own filter
+    freq = torch.from_numpy((freq / freq.std())[:, None].astype(np.float32))
     return rgb, freq, torch.arange(n) % 2, torch.from_numpy(np.stack(masks))
 
 
