@@ -1,6 +1,8 @@
 """Command line: `lrl-prep` (dataset preparation stages) and `lrl-train` (training, evaluation).
 
-Heavy modules (torch, MTCNN, h5py, cv2) are imported inside the commands that use them, so
+Options are built from the typed dataclasses that hold their defaults, choices and help
+(`pipeline.params` for lrl-prep, `model.training.config.TrainConfig` for lrl-train), so each is written
+once. Heavy modules (torch, MTCNN, h5py, cv2) are imported inside the commands that use them, so
 `lrl-prep --help` and a no-op refresh start fast.
 """
 
@@ -8,16 +10,29 @@ from __future__ import annotations
 
 import functools
 import sys
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
 from pipeline.errors import LrlError
+from pipeline.params import (
+    DEMO_SIZES,
+    CropParams,
+    ExtractParams,
+    MasksParams,
+    PrepConfig,
+    RunOptions,
+    Scope,
+    ShardsParams,
+    read_options_file,
+)
 
 PATH = click.Path(path_type=Path)
 EXISTING = click.Path(exists=True, path_type=Path)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+FAILED_EXIT = 1  # some unit failed; every other unit finished
 
 
 def friendly(fn):
@@ -25,7 +40,7 @@ def friendly(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from pipeline.lock import LOCKED_EXIT, WorkLocked
+        from pipeline.engine.lock import LOCKED_EXIT, WorkLocked
 
         try:
             return fn(*args, **kwargs)
@@ -43,8 +58,77 @@ def friendly(fn):
     return wrapper
 
 
+# ---------------------------------------------------------------- options from dataclasses
+
+
+def _split_csv(_ctx, _param, value):
+    return tuple(v for item in value for v in item.split(",") if v) or None
+
+
+def _frames(_ctx, _param, value):
+    """--frames: a positive count, or "all" (None)."""
+    if value is None or str(value).lower() == "all":
+        return None
+    if not str(value).isdigit() or int(value) < 1:
+        raise click.BadParameter(f"{value!r} is neither a positive number of frames nor 'all'")
+    return int(value)
+
+
+def _range(default, meta: dict):
+    low, high = meta.get("min"), meta.get("max")
+    if isinstance(default, float) or isinstance(low, float):
+        return click.FloatRange(low, high, max_open=high is not None)
+    return click.IntRange(low, high)
+
+
+def _click_option(f, show_defaults: bool):
+    """One click option for a dataclass field carrying `help` metadata (pipeline.params.opt)."""
+    meta = f.metadata
+    default = f.default if f.default is not MISSING else None
+    name = "--" + meta.get("flag", f.name).replace("_", "-")
+    shown = default if show_defaults else None
+    extra = {} if show_defaults or default is None else {"help": f"{meta['help']} (default: {_text(default)})"}
+    kw = {"default": shown, "show_default": show_defaults and default is not None, "help": meta["help"], **extra}
+    kind = meta.get("kind")
+    if kind == "csv":
+        return click.option(name, f.name, multiple=True, callback=_split_csv, **{**kw, "default": ()})
+    if kind == "frames":
+        return click.option(name, f.name, type=str, callback=_frames, **kw)
+    if kind == "existing":
+        return click.option(name, f.name, type=EXISTING, **kw)
+    if isinstance(default, bool) or meta.get("switch"):
+        return click.option(f"{name}/--no-{name[2:]}", f.name, **kw)
+    if meta.get("choices"):
+        return click.option(name, f.name, type=click.Choice(meta["choices"]), **kw)
+    if isinstance(default, tuple):
+        return click.option(name, f.name, type=type(default[0]), nargs=len(default), **kw)
+    if "min" in meta or "max" in meta:
+        return click.option(name, f.name, type=_range(default, meta), **kw)
+    return click.option(name, f.name, type=type(default) if default is not None else str, **kw)
+
+
+def _text(value) -> str:
+    return " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def dataclass_options(cls, names: tuple[str, ...] | None = None, show_defaults: bool = True):
+    """Decorator adding the options of `cls`'s documented fields (all, or `names`), in field order.
+
+    show_defaults=False gives every option the default None (only flags given override a config file)
+    and writes the real default into the help text.
+    """
+    chosen = [f for f in fields(cls) if "help" in f.metadata and (names is None or f.name in names)]
+
+    def apply(fn):
+        for f in reversed(chosen):
+            fn = _click_option(f, show_defaults)(fn)
+        return fn
+
+    return apply
+
+
 def options(*decorators):
-    """Apply a group of click options in the order listed."""
+    """Apply a group of decorators in the order listed."""
 
     def apply(fn):
         for decorator in reversed(decorators):
@@ -54,103 +138,47 @@ def options(*decorators):
     return apply
 
 
-def csv_option(name: str, help: str):
-    """An option taking comma-separated values (or repeated), returned as a tuple."""
-
-    def split(_ctx, _param, value):
-        return tuple(v for item in value for v in item.split(",") if v) or None
-
-    return click.option(name, multiple=True, callback=split, help=help)
-
-
-def frames_option(_ctx, _param, value):
-    """--frames: a positive count, or "all" (None)."""
-    if str(value).lower() == "all":
-        return None
-    if not str(value).isdigit() or int(value) < 1:
-        raise click.BadParameter(f"{value!r} is neither a positive number of frames nor 'all'")
-    return int(value)
+SCOPE = dataclass_options(Scope, ("dataset", "split_dir"))
+FILTERS = dataclass_options(Scope, ("methods", "qualities", "splits"))
+RUN = dataclass_options(RunOptions, ("jobs", "backend", "scheduler", "ray_address", "progress"))
+EXTRACT = options(dataclass_options(ExtractParams), dataclass_options(CropParams),
+                  dataclass_options(RunOptions, ("device",)))
+MASKS = dataclass_options(MasksParams)
+SHARDS = dataclass_options(ShardsParams)
 
 
-FILTERS = options(
-    csv_option("--methods", "Methods to keep, e.g. youtube,Deepfakes (default all)."),
-    csv_option("--qualities", "Qualities to keep: raw,c23,c40 (default all)."),
-    csv_option("--splits", "Splits to keep: train,val,test,none (default all)."),
-)
-SCOPE = options(
-    click.option("--dataset", default="ffpp", show_default=True, help="Dataset name used in WORK paths."),
-    click.option("--split-dir", type=EXISTING,
-                 help="Folder of {train,val,test}.json (default ROOT/splits or the official ones)."),
-)
-RUN = options(
-    click.option("--jobs", type=click.IntRange(1), default=None, help="Parallel workers (default: all cores)."),
-    click.option("--backend", type=click.Choice(["loky", "dask", "ray"]), default="loky", show_default=True,
-                 help="Where workers run: local processes, a Dask cluster or a Ray cluster."),
-    click.option("--scheduler", default=None, help="Dask scheduler address (default: a local cluster)."),
-    click.option("--ray-address", default=None, help="Ray cluster address (default: a local instance)."),
-    click.option("--progress/--no-progress", default=True, help="Show a progress bar."),
-)
-EXTRACT = options(
-    click.option("--frames", default="32", show_default=True, callback=frames_option,
-                 help="Frames per video, evenly spaced over its length; 'all' keeps every frame."),
-    click.option("--size", type=click.IntRange(16), default=299, show_default=True, help="Crop side in pixels."),
-    click.option("--align", is_flag=True, help="Align the 5 landmarks to a template (similarity) instead of "
-                                               "the FF++ square crop of 1.3x the face box."),
-    click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-                 help="Where MTCNN runs."),
-)
-MASKS = options(
-    click.option("--threshold", type=click.FloatRange(0, 1, max_open=True), default=0.15, show_default=True,
-                 help="Forged where grey(|fake - real|) / 255 > threshold (strictly)."),
-    click.option("--reference-quality", type=click.Choice(["auto", "raw", "same"]), default="auto",
-                 show_default=True, help="Pair the masks come from: raw crops applied to every quality, or the "
-                                         "same quality; auto = raw when the raw fake and raw real crops exist."),
-    click.option("--source", type=click.Choice(["diff", "official"]), default="diff", show_default=True,
-                 help="diff: fake vs real crops (the paper); official: FF++ mask videos, warped to the crops."),
-)
-SHARDS = options(
-    click.option("--alpha", type=click.FloatRange(0, 2, max_open=True), default=0.33, show_default=True,
-                 help="Frequency cue: zero DCT coefficient (u, v) where u/H + v/W < alpha (paper eq. 2)."),
-    click.option("--shard-samples", type=click.IntRange(1), default=4096, show_default=True,
-                 help="Target samples per shard (each video stays whole in one shard)."),
-    click.option("--compression", type=click.Choice(["blosc-lz4", "lzf", "none"]), default="blosc-lz4",
-                 show_default=True, help="Compression of rgb and mask (freq is stored plain)."),
-)
+def pick(cls, kw: dict):
+    """An instance of `cls` from the options among `kw` that are its fields (the rest keep defaults)."""
+    return cls(**{f.name: kw[f.name] for f in fields(cls) if f.name in kw})
 
 
-def backend_of(kw: dict):
-    from pipeline.backends import Backend
-
-    address = kw["scheduler"] if kw["backend"] == "dask" else kw["ray_address"]
-    return Backend(kw["backend"], address, kw["jobs"] or 2)
-
-
-def extract_params(kw: dict):
-    from pipeline.crop import CropParams
-    from pipeline.extract import ExtractParams
-
-    return ExtractParams(frames=kw["frames"], crop=CropParams(size=kw["size"], align=kw["align"]))
+def prep_config(kw: dict) -> PrepConfig:
+    """Every lrl-prep dataclass from the parsed options."""
+    return PrepConfig(
+        extract=pick(ExtractParams, kw) if "frames" not in kw else ExtractParams(kw["frames"], pick(CropParams, kw)),
+        masks=pick(MasksParams, kw), shards=pick(ShardsParams, kw),
+        scope=pick(Scope, {k: str(v) if k == "split_dir" and v else v for k, v in kw.items()}),
+        run=pick(RunOptions, kw),
+    )
 
 
-def masks_params(kw: dict):
-    from pipeline.masks_stage import MasksParams
-
-    return MasksParams(kw["threshold"], kw["reference_quality"], kw["source"])
-
-
-def shards_params(kw: dict):
-    from pipeline.shards import ShardsParams
-
-    return ShardsParams(kw["alpha"], kw["shard_samples"], kw["compression"])
+def run_kwargs(opts: RunOptions) -> dict:
+    """How a stage's `run` takes the run options."""
+    return {"jobs": opts.workers, "progress": opts.show_progress, "backend": opts.backend_spec}
 
 
-def report(summary) -> None:
-    """The summary line, one line per failure, exit 1 when any unit failed."""
+def report(summary, note: str = "") -> None:
+    """The summary line, one line per failure (and `note`), exit 1 when any unit failed."""
     click.echo(summary.line())
     for key, reason in summary.failures:
         click.echo(f"failed: {key}: {reason}")
     if summary.failed:
-        sys.exit(1)
+        if note:
+            click.echo(note)
+        sys.exit(FAILED_EXIT)
+
+
+# ---------------------------------------------------------------- lrl-prep
 
 
 @click.group(context_settings=CONTEXT)
@@ -160,12 +188,13 @@ def prep():
 
 @prep.command("demo-data")
 @click.option("--out", type=PATH, required=True, help="Folder to write the demo tree into.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--size", type=click.Choice(["tiny", "small"]), default="small", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the scenes and forgeries.")
+@click.option("--size", type=click.Choice(DEMO_SIZES), default="small", show_default=True,
+              help="tiny: 6 reals x 10 frames; small: 10 reals x 50 frames.")
 @friendly
 def demo_data(out, seed, size):
     """Write a small synthetic FaceForensics++-shaped tree made from real face photographs."""
-    from pipeline.demo import make_demo
+    from pipeline.demo.tree import make_demo
 
     click.echo(make_demo(out, seed=seed, size=size).line())
 
@@ -176,12 +205,13 @@ def demo_data(out, seed, size):
 @SCOPE
 @FILTERS
 @friendly
-def index(root, json_out, dataset, split_dir, methods, qualities, splits):
+def index(root, json_out, **kw):
     """Scan a FaceForensics++ tree: counts per method / quality / split / label, and problems."""
-    from pipeline.atomic import write_json
-    from pipeline.index import counts_table, scan
+    from pipeline.dataset.scan import counts_table, scan
+    from pipeline.store.atomic import write_json
 
-    found = scan(root, dataset, split_dir).filter(methods, qualities, splits)
+    scope = prep_config(kw).scope
+    found = scan(root, scope.dataset, scope.split_dir).filter(scope.selection)
     click.echo(counts_table(found))
     for problem in found.problems:
         click.echo(f"problem: {problem}")
@@ -204,12 +234,10 @@ def index(root, json_out, dataset, split_dir, methods, qualities, splits):
 @friendly
 def extract(root, work, **kw):
     """Face crops (PNG) of every video: MTCNN once per real, shared by its fakes; exit 1 if any video failed."""
-    from pipeline.extract import Scope, run
+    from pipeline.stages.extract import run
 
-    split_dir = str(kw["split_dir"]) if kw["split_dir"] else None
-    scope = Scope(kw["dataset"], split_dir, kw["methods"], kw["qualities"], kw["splits"])
-    report(run(root, work, extract_params(kw), scope, jobs=kw["jobs"], device=kw["device"],
-               progress=kw["progress"], backend=backend_of(kw)))
+    cfg = prep_config(kw)
+    report(run(root, work, cfg.extract, cfg.scope, device=cfg.run.device, **run_kwargs(cfg.run)))
 
 
 @prep.command()
@@ -221,11 +249,10 @@ def extract(root, work, **kw):
 @friendly
 def masks(root, work, **kw):
     """Masks of every extracted fake (paper 3.3), 0/255 PNGs under WORK/masks; exit 1 if any video failed."""
-    from pipeline.masks_stage import Selection, run
+    from pipeline.stages.masks import run
 
-    selection = Selection(kw["methods"], kw["qualities"], kw["splits"])
-    report(run(root, work, masks_params(kw), selection, jobs=kw["jobs"], progress=kw["progress"],
-               backend=backend_of(kw)))
+    cfg = prep_config(kw)
+    report(run(root, work, cfg.masks, cfg.scope.selection, **run_kwargs(cfg.run)))
 
 
 @prep.command()
@@ -235,23 +262,20 @@ def masks(root, work, **kw):
 @RUN
 @friendly
 def shards(work, verify, **kw):
-    """HDF5 shards of crops, frequency cues, masks and labels (index.json written last)."""
+    """HDF5 shards of crops, frequency cues, masks and labels (index.json written last); exit 1 if any failed."""
     if verify:
-        from pipeline.shards_index import verify as verify_shards
+        from pipeline.store.index import verify as verify_shards
 
         good, bad = verify_shards(work)
         for name, reason in bad:
             click.echo(f"bad: {name}: {reason}")
         click.echo(f"verify: {good} shards ok, {len(bad)} bad")
-        sys.exit(1 if bad else 0)
-    from pipeline.shards_stage import run
+        sys.exit(FAILED_EXIT if bad else 0)
+    from pipeline.stages.shards import run
 
-    summary = run(work, shards_params(kw), jobs=kw["jobs"] or 2, progress=kw["progress"], backend=backend_of(kw))
-    click.echo(summary.line())
-    for key, reason in summary.failures:
-        click.echo(f"failed: {key}: {reason}")
-    if summary.failed:
-        raise LrlError(f"{summary.failed} shard(s) failed; {work / 'shards' / 'index.json'} left as it was")
+    cfg = prep_config(kw)
+    report(run(work, cfg.shards, **run_kwargs(cfg.run)),
+           note=f"index: {work / 'shards' / 'index.json'} left as it was")
 
 
 @prep.command()
@@ -268,31 +292,23 @@ def shards(work, verify, **kw):
 def refresh(ctx, root, work, config_file, **kw):
     """Bring extract, masks and shards up to date with ROOT (for cron): exit 0 up to date, 1 failures,
     2 error, 75 WORK locked by another run."""
-    from pipeline.extract import Scope
-    from pipeline.refresh import RefreshConfig
-    from pipeline.refresh import refresh as run_refresh
+    from pipeline.stages.refresh import refresh as run_refresh
 
-    kw = with_config_file(ctx, config_file, kw)
-    split_dir = str(kw["split_dir"]) if kw["split_dir"] else None
-    cfg = RefreshConfig(extract_params(kw), masks_params(kw), shards_params(kw), Scope(kw["dataset"], split_dir),
-                        kw["jobs"], kw["device"], backend_of(kw))
-    result = run_refresh(root, work, cfg, progress=kw["progress"])
+    result = run_refresh(root, work, prep_config(with_config_file(ctx, config_file, kw)))
     click.echo(result.line())
     for summary in result.summaries:
         for key, reason in summary.failures:
             click.echo(f"failed: {summary.stage}: {key}: {reason}")
     click.echo(f"log: {result.log}")
     if result.failed:
-        sys.exit(1)
+        sys.exit(FAILED_EXIT)
 
 
 def with_config_file(ctx, config_file, kw: dict) -> dict:
     """Values from the config file for every option not given on the command line."""
     if not config_file:
         return kw
-    from model.training.config import read_config_file
-
-    values = read_config_file(config_file)
+    values = read_options_file(config_file)
     unknown = sorted(set(values) - set(kw))
     if unknown:
         raise LrlError(f"{config_file}: unknown options {', '.join(unknown)}")
@@ -309,30 +325,19 @@ def with_config_file(ctx, config_file, kw: dict) -> dict:
 @friendly
 def status(work):
     """Per stage: units done, failed (with reasons), stale and pending."""
-    from pipeline.status import status_report
+    from pipeline.stages.status import status_report
 
     click.echo(status_report(work))
 
 
-def train_options(fn):
-    """One --option per TrainConfig field (default None: only the flags given override the file)."""
-    from dataclasses import fields
+# ---------------------------------------------------------------- lrl-train
 
+
+def train_options(fn):
+    """One --option per documented TrainConfig field (default None: only the flags given override the file)."""
     from model.training.config import TrainConfig
 
-    for f in reversed(fields(TrainConfig)):
-        if f.name in ("shards", "out"):
-            continue
-        name = f.name.replace("_", "-")
-        if isinstance(f.default, bool):
-            fn = click.option(f"--{name}/--no-{name}", f.name, default=None)(fn)
-        elif isinstance(f.default, tuple):
-            fn = click.option(f"--{name}", f.name, type=int, nargs=len(f.default), default=None,
-                              help=f"default: {' '.join(map(str, f.default))}")(fn)
-        else:
-            kind = type(f.default) if f.default is not None else str
-            fn = click.option(f"--{name}", f.name, type=kind, default=None, help=f"default: {f.default}")(fn)
-    return fn
+    return dataclass_options(TrainConfig, show_defaults=False)(fn)
 
 
 @click.command(context_settings=CONTEXT)
@@ -355,7 +360,7 @@ def train(shards, out, config_file, resume, ckpt, split, **overrides):
     from model.training.loop import train as run_training
 
     overrides.update(shards=str(shards) if shards else None, out=str(out) if out else None)
-    cfg = resolve(config_file, overrides)
+    cfg = resolve(read_options_file(config_file) if config_file else {}, overrides)
     if not cfg.shards or not cfg.out:
         raise LrlError("--shards and --out are required (on the command line or in --config)")
     run_training(cfg, resume=resume, echo=click.echo)

@@ -1,6 +1,6 @@
 """Extract stage speed, per video, against PyAV decoding alone and against the peers' recipe, in one run.
 
-Clips: a 640x480 demo clip (pipeline.scene, 300 frames, NeuralTextures-style fake, both c23) and
+Clips: a 640x480 demo clip (pipeline.demo.scene, 300 frames, NeuralTextures-style fake, both c23) and
 the FF++ 1280x720 pair original 004 / NeuralTextures 004_982 (c23, 309 frames) when
 ../shared/data/ffpp is present. 32 frames per video, one worker's view (1 torch and OpenCV thread).
 
@@ -30,11 +30,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.crop import CropParams
-from pipeline.detect import DetectParams, detection_scale, get_mtcnn, mtcnn_faces, shrink
-from pipeline.extract import CropJob, DetectJob, crop_work, detect_work
-from pipeline.records import VideoRecord
-from pipeline.video import frame_count, iter_frames, sample_frames, sample_indices
+from pipeline.dataset.records import VideoRecord
+from pipeline.kernels.detect import detection_scale, get_mtcnn, mtcnn_faces, shrink
+from pipeline.kernels.video import frame_count, iter_frames, sample_frames, sample_indices
+from pipeline.params import CropParams, DetectParams
+from pipeline.stages.extract import CropJob, DetectJob, crop_work, detect_work
 
 FRAMES = 32
 FFPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ffpp"
@@ -56,9 +56,9 @@ class Times:
 
 def demo_pair(folder: Path, frames: int = 300) -> tuple[Path, Path]:
     """A 640x480 real (a photograph moving over a background) and a mouth-region fake of it, c23."""
-    from pipeline.demo import ENCODINGS, write_videos
-    from pipeline.scene import render_video, sample_spec
-    from pipeline.synth import FORGERIES
+    from pipeline.demo.scene import render_video, sample_spec
+    from pipeline.demo.synth import FORGERIES
+    from pipeline.demo.tree import ENCODINGS, write_videos
 
     spec = sample_spec(np.random.default_rng(7), "000", "astronaut", frames)
     reals, geoms = render_video(spec)

@@ -1,7 +1,7 @@
 """Masks stage throughput against the bare cost of its work, measured in the same run.
 
 Baseline: read the fake and real crop PNGs (cv2.imread) and run a plain numpy kernel (int16
-difference, integer BT.601 weights, threshold), nothing written. Stage: `pipeline.masks_stage.run`
+difference, integer BT.601 weights, threshold), nothing written. Stage: `pipeline.stages.masks.run`
 (1 worker, no progress bar) on the same crops, recomputing every unit: planning, reading, the fast
 kernel, statistics, atomic PNG writes, run-state records. Target: stage >= 0.8x baseline.
 Also printed: the two kernels alone. Medians of REPEATS runs.
@@ -18,12 +18,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.atomic import write_png
-from pipeline.layout import WorkLayout, frame_name
-from pipeline.masks import INT_WEIGHTS, cut_level, diff_mask
-from pipeline.masks_stage import MasksParams, run
-from pipeline.records import VideoRecord
-from pipeline.runstate import DONE, RunState, UnitResult
+from pipeline.dataset.records import VideoRecord
+from pipeline.engine.runstate import DONE, RunState, UnitResult
+from pipeline.kernels.masks import INT_WEIGHTS, cut_level, diff_mask
+from pipeline.params import MasksParams
+from pipeline.stages.masks import run
+from pipeline.store.images import write_png
+from pipeline.store.layout import WorkLayout, frame_name
 
 SIZE = 299
 

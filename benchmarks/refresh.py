@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.demo import make_demo
+from pipeline.demo.tree import make_demo
 
 REPEATS = 5
 ARGS = ["--frames", "4", "--size", "64", "--no-progress"]

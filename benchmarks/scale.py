@@ -1,6 +1,6 @@
 """Extract throughput on 1 and 2 local workers and on a Dask LocalCluster of 2 workers, in one run.
 
-A demo tree (pipeline.demo, tiny = 90 videos of 10 frames by default) is written into a temporary
+A demo tree (pipeline.demo.tree, tiny = 90 videos of 10 frames by default) is written into a temporary
 folder; every measurement is a whole `extract` run (detect, then crop) into a fresh WORK, so no unit
 is skipped. Per configuration: one warm-up run (its time, which includes starting the workers and
 loading torch and MTCNN in them, is shown as "first"), then the median of --repeats runs on the
@@ -30,10 +30,10 @@ from pathlib import Path
 
 from joblib.externals.loky import get_reusable_executor
 
-from pipeline.backends import Backend, backend_context
-from pipeline.crop import CropParams
-from pipeline.demo import make_demo
-from pipeline.extract import ExtractParams, run
+from pipeline.demo.tree import make_demo
+from pipeline.engine.backends import backend_context
+from pipeline.params import Backend, CropParams, ExtractParams
+from pipeline.stages.extract import run
 
 TARGET = 1.7
 

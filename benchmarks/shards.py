@@ -1,11 +1,11 @@
 """Shards stage benchmark: ours against bare scipy / h5py doing the same work, in one run (medians).
 
-1. DCT high-pass (eq. 1-3), images/s: pipeline.dct.frequency_cue on a batch of RGB crops against a
+1. DCT high-pass (eq. 1-3), images/s: pipeline.kernels.dct.frequency_cue on a batch of RGB crops against a
    per-image loop of grey + scipy.fft.dctn / zero / idctn (float32, one thread both).
-2. Shard write, MB/s of array data: pipeline.schema.ShardWriter (per-video appends, metadata,
+2. Shard write, MB/s of array data: pipeline.store.schema.ShardWriter (per-video appends, metadata,
    attributes; then the sha256 the stage records) against h5py create_dataset(data=...) of the same
    arrays with the same chunks and compression.
-3. Reader random access, samples/s: pipeline.reader.ShardDataset[i] against h5py dset[i] reads of
+3. Reader random access, samples/s: pipeline.store.reader.ShardDataset[i] against h5py dset[i] reads of
    the same samples on files opened once.
 Plus the compression table the schema's choice rests on, the whole stage's samples/s, and the
 range of the frequency cue on these crops. Rates are per CPU-second of this process (see CLOCK).
@@ -26,16 +26,16 @@ import hdf5plugin  # noqa: F401 - blosc filter for the bare reads
 import numpy as np
 import scipy.fft
 
-from pipeline.atomic import write_png
-from pipeline.dct import GRAY_WEIGHTS, frequency_cue, keep_mask
-from pipeline.layout import WorkLayout, frame_name
-from pipeline.reader import ShardDataset
-from pipeline.records import VideoRecord
-from pipeline.runstate import DONE, RunState, UnitResult
-from pipeline.schema import COMPRESSIONS, DEFAULT_COMPRESSION, ShardWriter, compression_options
-from pipeline.shards import ShardsParams
-from pipeline.shards_index import sha256_file
-from pipeline.shards_stage import run
+from pipeline.dataset.records import VideoRecord
+from pipeline.engine.runstate import DONE, RunState, UnitResult
+from pipeline.kernels.dct import GRAY_WEIGHTS, frequency_cue, keep_mask
+from pipeline.params import COMPRESSIONS, ShardsParams
+from pipeline.stages.shards import run
+from pipeline.store.images import write_png
+from pipeline.store.index import sha256_file
+from pipeline.store.layout import WorkLayout, frame_name
+from pipeline.store.reader import ShardDataset
+from pipeline.store.schema import DEFAULT_COMPRESSION, ShardWriter, compression_options
 
 SIZE = 299
 FRAMES = 32

@@ -17,15 +17,15 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
+from model import build_model
 from model.training.config import TrainConfig
 from model.training.data import LRLSamples
 from model.training.distributed import Dist
-from model.training.loop import build_net, train_one_epoch
-from pipeline.crop import CropParams
-from pipeline.demo import make_demo
-from pipeline.extract import ExtractParams
-from pipeline.reader import ShardDataset
-from pipeline.refresh import RefreshConfig, refresh
+from model.training.loop import train_one_epoch
+from pipeline.demo.tree import make_demo
+from pipeline.params import CropParams, ExtractParams
+from pipeline.stages.refresh import RefreshConfig, refresh
+from pipeline.store.reader import ShardDataset
 
 ROUNDS = 3
 STEPS = 12
@@ -54,7 +54,7 @@ def main() -> None:
         loader = DataLoader(samples, batch_size=cfg.batch_size, shuffle=True, num_workers=cfg.workers,
                             drop_last=True, persistent_workers=True)
         memory = [b for _, b in zip(range(STEPS), loader, strict=False)]
-        net = build_net(cfg)
+        net = build_model(cfg.model_config())
         timed(net, memory, cfg)  # warm-up
         a, b = [], []
         for _ in range(ROUNDS):

@@ -4,9 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.crop import (
+from pipeline.kernels.crop import (
     TEMPLATE_112,
-    CropParams,
     align_matrix,
     apply_crop,
     cut_window,
@@ -15,6 +14,7 @@ from pipeline.crop import (
     template,
     window_matrix,
 )
+from pipeline.params import CropParams
 
 
 def test_square_window_is_1_3_times_the_longer_side_centred_on_the_box():

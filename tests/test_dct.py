@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.fft
 
-from pipeline.dct import frequency_cue, gray, highpass, keep_mask
+from pipeline.kernels.dct import frequency_cue, gray, highpass, keep_mask
 
 
 def reference(image: np.ndarray, alpha: float) -> np.ndarray:

@@ -8,12 +8,11 @@ import av
 import numpy as np
 import pytest
 
-from pipeline import demo
-from pipeline.demo import METHODS, SIZES, DemoSize, build_group, group_files, make_demo, plan
-from pipeline.errors import LrlError
-from pipeline.index import scan
-from pipeline.layout import QUALITIES, SPLITS, demo_truth_path, mask_video_dir, video_dir
-from pipeline.scene import (
+from pipeline.dataset.layout import QUALITIES, SPLITS, mask_video_dir, video_dir
+from pipeline.dataset.scan import scan
+from pipeline.dataset.splits import load_pairs
+from pipeline.demo import tree as demo
+from pipeline.demo.scene import (
     PHOTOS,
     background,
     donor_face,
@@ -23,8 +22,19 @@ from pipeline.scene import (
     render_frame,
     render_video,
 )
-from pipeline.splits import load_pairs
-from pipeline.synth import FORGERIES, change_mask, similarity, window
+from pipeline.demo.synth import FORGERIES, change_mask, similarity, window
+from pipeline.demo.tree import (
+    METHODS,
+    SIZES,
+    DemoSize,
+    build_group,
+    demo_truth_path,
+    group_files,
+    make_demo,
+    plan,
+)
+from pipeline.errors import LrlError
+from pipeline.params import Selection
 
 REALS, FRAMES = [f"{i:03d}" for i in range(6)], 10  # the tiny demo: 3 pairs, one per split
 
@@ -210,7 +220,7 @@ def test_rebuild_replaces_an_earlier_demo_and_removes_only_its_stale_files(tmp_p
     truth = json.loads(demo_truth_path(tmp_path).read_text())
     assert truth["complete"] and len(truth["files"]) == 2 * 19 + 3 == info.files - 1  # per real: 3 videos + 4 fakes x (3 + mask)
     assert info.reals == 2 and info.fakes == 8 and "2 reals and 8 fakes" in info.line()
-    assert scan(tmp_path).filter(splits=("train",)).counts()[("Deepfakes", "c23", "train", 1)] == 2
+    assert scan(tmp_path).filter(Selection(splits=("train",))).counts()[("Deepfakes", "c23", "train", 1)] == 2
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from videos import face_at_right_edge, face_clip
 
-from pipeline.detect import (
-    DetectParams,
+from pipeline.errors import LrlError
+from pipeline.kernels.detect import (
     FrameFaces,
     detection_scale,
     fill_gaps,
@@ -18,7 +18,7 @@ from pipeline.detect import (
     smooth_over_time,
     track_face,
 )
-from pipeline.errors import LrlError
+from pipeline.params import DetectParams
 
 
 def faces(*boxes, score=0.99):

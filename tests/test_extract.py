@@ -11,24 +11,19 @@ import pytest
 from click.testing import CliRunner
 from videos import background, face_clip, forge, truncate, write_video
 
-import pipeline.video
+import pipeline.kernels.video
 from cli import prep
-from pipeline.crop import CropParams, template
-from pipeline.detect import DetectParams, get_mtcnn, iou, mtcnn_faces
+from pipeline.dataset.layout import video_dir
+from pipeline.dataset.records import VideoRecord
+from pipeline.engine.runstate import DONE, FAILED, RunState
 from pipeline.errors import LrlError
-from pipeline.extract import (
-    DETECT,
-    STAGE,
-    ExtractParams,
-    Scope,
-    detect_sources,
-    detect_video,
-    run,
-    status_tasks,
-)
-from pipeline.layout import WorkLayout, frame_name, video_dir
-from pipeline.records import VideoRecord
-from pipeline.runstate import DONE, FAILED, RunState
+from pipeline.kernels.crop import template
+from pipeline.kernels.detect import get_mtcnn, iou, mtcnn_faces
+from pipeline.params import CropParams, DetectParams, ExtractParams, Scope
+from pipeline.stages import extract as extract_stage
+from pipeline.stages.extract import DETECT, STAGE, detect_sources, detect_video, run
+from pipeline.stages.status import saved_plan
+from pipeline.store.layout import WorkLayout, frame_name
 
 FRAMES, SIZE = 6, 96
 REAL = face_clip(12, 640, 480, face=200, step=4)
@@ -213,7 +208,7 @@ def test_a_frame_without_the_face_is_interpolated_and_flagged_not_dropped(extrac
 def test_status_tasks_replans_both_stages_from_the_saved_parameters(extracted):
     _, work, _, records, detects = extracted
     with RunState(WorkLayout(work).state_db) as state:
-        tasks = status_tasks(work, state)
+        tasks = saved_plan(extract_stage, work, state)
         fresh = [t for t in tasks[STAGE] if state.is_fresh(STAGE, t.key, t.fingerprint)]
     assert {t.key for t in tasks[STAGE]} == set(records)
     assert {t.key for t in tasks[DETECT]} == set(detects)
@@ -252,13 +247,13 @@ def test_rerun_with_nothing_changed_decodes_nothing_and_a_changed_real_recrops_i
     root, work = small_tree
     params = ExtractParams(frames=3)
     opened = Counter()
-    real_open = pipeline.video._open
+    real_open = pipeline.kernels.video._open
 
     def counting(path):
         opened[Path(path).relative_to(root).parts[1] + "/" + Path(path).parts[-3]] += 1
         return real_open(path)
 
-    monkeypatch.setattr("pipeline.video._open", counting)
+    monkeypatch.setattr("pipeline.kernels.video._open", counting)
     first = run(root, work, params, jobs=1, device="cpu", progress=False)
     assert (first.done, first.failed, first.items) == (3, 0, 9)
     # the detected video is decoded once (after reading its header) and cropped from those frames
@@ -267,7 +262,7 @@ def test_rerun_with_nothing_changed_decodes_nothing_and_a_changed_real_recrops_i
     def no_decoding(path):
         raise AssertionError(f"decoded {path}")
 
-    monkeypatch.setattr("pipeline.video._open", no_decoding)
+    monkeypatch.setattr("pipeline.kernels.video._open", no_decoding)
     again = run(root, work, params, jobs=1, device="cpu", progress=False)
     assert (again.done, again.skipped, again.items) == (0, 3, 0)
     monkeypatch.undo()
@@ -309,8 +304,8 @@ def test_small_faces_missed_at_the_detection_scale_are_found_at_twice_the_scale(
     tiny = face_clip(2, 960, 540, face=70, step=2, plain=True)  # face box 32 px: 14 px at scale 4/9: missed
     path = write_video(tmp_path / "small_face.mp4", tiny.frames)
     data, _ = detect_video(path, 1, DetectParams())
-    assert data["frames"] == [0] and data["interpolated"] == [False]
-    assert iou(np.array(data["boxes"][0]), tiny.boxes[0]) >= 0.7
+    assert data.frames == [0] and data.interpolated == [False]
+    assert iou(np.array(data.boxes[0]), tiny.boxes[0]) >= 0.7
     with pytest.raises(LrlError, match="no face detected in any of the 1 sampled frames"):
         detect_video(path, 1, DetectParams(retry=False))
 
@@ -337,7 +332,7 @@ def test_a_full_disk_fails_the_crop_units_keeps_the_detections_and_a_rerun_compl
     def full(path, data):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr("pipeline.extract.write_bytes", full)
+    monkeypatch.setattr("pipeline.store.images.write_bytes", full)
     params = ExtractParams(frames=2)
     first = run(root, work, params, jobs=1, device="cpu", progress=False)
     assert (first.done, first.failed) == (0, 3)

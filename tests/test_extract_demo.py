@@ -6,13 +6,13 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.crop import CropParams
-from pipeline.demo import make_demo
-from pipeline.detect import iou
-from pipeline.extract import DETECT, STAGE, ExtractParams, Scope, run
-from pipeline.layout import WorkLayout, demo_truth_path, frame_name
-from pipeline.runstate import DONE, RunState
-from pipeline.video import iter_frames
+from pipeline.demo.tree import demo_truth_path, make_demo
+from pipeline.engine.runstate import DONE, RunState
+from pipeline.kernels.detect import iou
+from pipeline.kernels.video import iter_frames
+from pipeline.params import CropParams, ExtractParams, Scope
+from pipeline.stages.extract import DETECT, STAGE, run
+from pipeline.store.layout import WorkLayout, frame_name
 
 FRAMES, SIZE = 4, 128
 

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.extract import DETECT, STAGE, ExtractParams, run
-from pipeline.layout import WorkLayout
-from pipeline.runstate import DONE, RunState
+from pipeline.engine.runstate import DONE, RunState
+from pipeline.params import ExtractParams
+from pipeline.stages.extract import DETECT, STAGE, run
+from pipeline.store.layout import WorkLayout
 
 FFPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ffpp"
 REAL, FAKE = "ffpp/youtube/c23/004", "ffpp/NeuralTextures/c23/004_982"

@@ -7,10 +7,11 @@ import pytest
 from click.testing import CliRunner
 
 from cli import prep
+from pipeline.dataset.layout import MANIFESTS, mask_video_dir, video_dir
+from pipeline.dataset.scan import parse_name, scan
+from pipeline.dataset.splits import load_pairs, split_lookup
 from pipeline.errors import LrlError
-from pipeline.index import parse_name, scan
-from pipeline.layout import MANIFESTS, mask_video_dir, video_dir
-from pipeline.splits import load_pairs, split_lookup
+from pipeline.params import Selection
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ffpp"
 
@@ -73,14 +74,14 @@ def test_scan_maps_fakes_to_targets_masks_and_splits(tmp_path):
     reasons = [p.reason for p in index.problems]
     assert any("cannot parse" in r and "notes" in r for r in reasons)
     assert any(f"youtube/{b} is missing" in r for r in reasons)
-    assert index.filter(methods=["Deepfakes"]).records == [fake]
-    assert {r.video for r in index.filter(splits=["none"]).records} == {"01__talking", "01_03__talking__ABCDEFGH"}
+    assert index.filter(Selection(methods=("Deepfakes",))).records == [fake]
+    assert {r.video for r in index.filter(Selection(splits=("none",))).records} == {"01__talking", "01_03__talking__ABCDEFGH"}
 
 
 def test_unreadable_file_is_a_problem_not_a_crash(tmp_path, monkeypatch):
     path = touch(video_dir(tmp_path, "youtube", "raw") / "000.mp4")
     touch(video_dir(tmp_path, "youtube", "raw") / "001.mp4")
-    import pipeline.index as index_module
+    import pipeline.dataset.scan as index_module
 
     real_access = index_module.os.access
     monkeypatch.setattr(index_module.os, "access", lambda p, m: Path(p) != path and real_access(p, m))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipeline.masks import cut_level, diff_gray, diff_mask, iou, mask_stats, warp_mask
+from pipeline.kernels.masks import cut_level, diff_gray, diff_mask, iou, mask_stats, warp_mask
 
 
 def pair(diff_rgb, base=(0, 0, 0)):

@@ -7,14 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.crop import CropParams
-from pipeline.extract import ExtractParams, Scope
-from pipeline.extract import run as extract
-from pipeline.layout import WorkLayout, frame_name, mask_video_dir
-from pipeline.masks import iou, warp_mask
-from pipeline.masks_stage import MasksParams, Selection, read_gray_frames, run
-from pipeline.records import VideoRecord
-from pipeline.runstate import RunState
+from pipeline.dataset.layout import mask_video_dir
+from pipeline.dataset.records import VideoRecord
+from pipeline.engine.runstate import RunState
+from pipeline.kernels.masks import iou, warp_mask
+from pipeline.params import CropParams, ExtractParams, MasksParams, Scope, Selection
+from pipeline.stages.extract import run as extract
+from pipeline.stages.masks import read_gray_frames, run
+from pipeline.store.layout import WorkLayout, frame_name
 
 METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "ffpp"
@@ -26,7 +26,7 @@ def demo(request, tmp_path_factory):
     try:
         root = Path(request.getfixturevalue("demo_root"))
     except pytest.FixtureLookupError:
-        from pipeline.demo import make_demo
+        from pipeline.demo.tree import make_demo
 
         root = make_demo(tmp_path_factory.mktemp("demo"), seed=0, size="tiny", n_jobs=2).root
     work = tmp_path_factory.mktemp("work")

@@ -1,4 +1,5 @@
-"""The masks stage on a hand-built WORK tree: crops and "extract" records written as CONTRACT.md says."""
+"""The masks stage on a hand-built WORK tree: crops and "extract" records written as pipeline.store.layout
+and CropsRecord say."""
 
 from pathlib import Path
 
@@ -7,11 +8,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from pipeline.atomic import write_png
-from pipeline.layout import WorkLayout, frame_name
-from pipeline.masks_stage import MasksParams, Selection, plan, run, status_tasks
-from pipeline.records import VideoRecord
-from pipeline.runstate import DONE, FAILED, RunState, UnitResult
+from pipeline.dataset.records import VideoRecord
+from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult
+from pipeline.params import MasksParams, PrepConfig, Selection
+from pipeline.stages import masks as masks_stage
+from pipeline.stages.context import Context
+from pipeline.stages.masks import run
+from pipeline.stages.status import saved_plan
+from pipeline.store.images import write_png
+from pipeline.store.layout import WorkLayout, frame_name
 
 SIZE = 32
 FRAMES = (0, 5, 10)
@@ -257,8 +262,8 @@ def official_expected(frame: int) -> np.ndarray:
 
 
 def test_official_source_warps_the_mask_video_and_records_missing_ones(work, state):
-    from pipeline.layout import mask_video_dir
-    from pipeline.masks import iou
+    from pipeline.dataset.layout import mask_video_dir
+    from pipeline.kernels.masks import iou
 
     root = work.parent
     add_pair(work, state, "000_001", qualities=("raw",))
@@ -280,6 +285,15 @@ def test_official_source_warps_the_mask_video_and_records_missing_ones(work, sta
     assert "006_007.mp4: cannot open as a video" in reasons["ffpp/Deepfakes/raw/006_007"]
 
 
+def status_tasks(work, state):
+    return saved_plan(masks_stage, work, state)["masks"]
+
+
+def plan(work, state):
+    """Every fake's masks task with the default parameters."""
+    return masks_stage.plan(Context(work, state, PrepConfig(masks=MasksParams()))).units["masks"]
+
+
 def test_selection_and_status_replan(work, state):
     add_pair(work, state, "000_001", qualities=("raw", "c23"))
     add_pair(work, state, "002_003", qualities=("raw",), method="FaceSwap")
@@ -289,7 +303,7 @@ def test_selection_and_status_replan(work, state):
     replanned = status_tasks(work, state)
     assert [t.key for t in replanned] == ["ffpp/FaceSwap/raw/002_003"]
     assert all(state.is_fresh("masks", t.key, t.fingerprint) for t in replanned)
-    everything = plan(work, state, MasksParams())
+    everything = plan(work, state)
     assert [t.key for t in everything] == [
         "ffpp/Deepfakes/c23/000_001", "ffpp/Deepfakes/raw/000_001", "ffpp/FaceSwap/raw/002_003"]
 
@@ -297,7 +311,7 @@ def test_selection_and_status_replan(work, state):
 def test_failed_extract_of_the_fake_is_not_planned(work, state):
     add_pair(work, state, "000_001", qualities=("raw",))
     add_extract(work, state, video_record("Deepfakes", "raw", "002_003"), {}, status=FAILED)
-    assert [t.key for t in plan(work, state, MasksParams())] == ["ffpp/Deepfakes/raw/000_001"]
+    assert [t.key for t in plan(work, state)] == ["ffpp/Deepfakes/raw/000_001"]
 
 
 def test_cli_prints_summary_and_failures(work, state):

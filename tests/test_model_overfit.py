@@ -7,7 +7,7 @@ from skimage.data import astronaut
 from skimage.transform import resize
 
 from model import ModelConfig, build_model, lrl_loss
-from pipeline.dct import frequency_cue
+from pipeline.kernels.dct import frequency_cue
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SIZE = 80  # mobilenetv3_small_050 taps at strides 4/8/16: 20, 10, 5 px, so k = 5 gives 1x1 feature patches

@@ -9,10 +9,10 @@ import pytest
 from work_fixture import FRAMES, TREE, make_work
 
 from pipeline.errors import LrlError
-from pipeline.layout import WorkLayout
-from pipeline.reader import ShardDataset, normalise_freq
-from pipeline.shards import ShardsParams
-from pipeline.shards_stage import run
+from pipeline.params import ShardsParams
+from pipeline.stages.shards import run
+from pipeline.store.layout import WorkLayout
+from pipeline.store.reader import ShardDataset, normalise_freq
 
 
 @pytest.fixture(scope="module")

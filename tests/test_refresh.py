@@ -6,15 +6,16 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import h5py
 import hdf5plugin  # noqa: F401 - registers the blosc filter the shards use
 import pytest
 
-from pipeline.layout import WorkLayout
-from pipeline.lock import LOCKED_EXIT
-from pipeline.runstate import RunState
+from pipeline.engine.lock import LOCKED_EXIT
+from pipeline.engine.runstate import RunState
+from pipeline.store.layout import WorkLayout
 
 FILES = (
     [f"splits/{s}.json" for s in ("train", "val", "test")]
@@ -113,9 +114,9 @@ def killer(module: str, attr: str, after: int) -> str:
 
 
 @pytest.mark.parametrize("module,function,after", [
-    ("pipeline.extract", "save_png", 5),  # during extract, between crops
-    ("pipeline.masks_stage", "write_png", 3),  # during masks, between mask files
-    ("pipeline.schema", "ShardWriter.append", 4),  # while writing a shard
+    ("pipeline.stages.extract", "write_png", 5),  # during extract, between crops
+    ("pipeline.stages.masks", "write_png", 3),  # during masks, between mask files
+    ("pipeline.store.schema", "ShardWriter.append", 4),  # while writing a shard
 ])
 def test_sigkill_then_rerun_reaches_the_clean_state(root, clean, tmp_path, module, function, after):
     work = tmp_path / "killed"
@@ -197,7 +198,7 @@ def test_changes_rebuild_exactly_what_depends_on_them(root, clean):
 
 def test_unwritable_work_is_a_clear_error_and_nothing_recorded(root, tmp_path):
     work = tmp_path / "full"
-    prelude = ("import errno, os, pipeline.extract as e\n"
+    prelude = ("import errno, os, pipeline.store.images as e\n"
                "def _full(*args, **kw):\n"
                "    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
                "e.write_bytes = _full\n")
@@ -207,3 +208,26 @@ def test_unwritable_work_is_a_clear_error_and_nothing_recorded(root, tmp_path):
     with RunState(WorkLayout(work).state_db) as state:
         assert all(r.status != "done" for r in state.records("extract"))
     assert not list(work.rglob("*.png"))
+
+
+def test_a_refresh_scans_root_once_and_plans_each_stage_once(root, tmp_path, monkeypatch):
+    from pipeline.params import CropParams, ExtractParams, PrepConfig, RunOptions
+    from pipeline.stages import STAGES, context
+    from pipeline.stages.refresh import refresh as run_refresh
+
+    calls = Counter()
+
+    def counted(name, fn):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(context, "scan", counted("scan", context.scan))
+    for stage in STAGES:
+        monkeypatch.setattr(stage, "plan", counted(stage.__name__, stage.plan))
+    cfg = PrepConfig(extract=ExtractParams(frames=2, crop=CropParams(size=48)),
+                     run=RunOptions(jobs=1, progress=False, device="cpu"))
+    report = run_refresh(root, tmp_path / "work", cfg)
+    assert report.failed == 0 and [s.done for s in report.summaries] == [8, 4, 1]
+    assert calls == {"scan": 1, **{stage.__name__: 1 for stage in STAGES}}

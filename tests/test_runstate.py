@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.atomic import atomic_path, remove_stale_temps
-from pipeline.runner import Task, run_tasks
-from pipeline.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
+from pipeline.engine.runner import Task, run_tasks
+from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
+from pipeline.store.atomic import atomic_path, remove_stale_temps
 
 
 def copy_upper(payload) -> UnitResult:
@@ -107,7 +107,7 @@ def test_meta_round_trip(tmp_path):
 
 def test_dask_backend_runs_the_same_units(setup):
     pytest.importorskip("dask.distributed")
-    from pipeline.backends import Backend
+    from pipeline.params import Backend
 
     inputs, out, state = setup
     summary = run_tasks("copy", plan(inputs, out, {}), copy_upper, state, progress=False,
@@ -116,8 +116,8 @@ def test_dask_backend_runs_the_same_units(setup):
 
 
 def test_unknown_or_missing_backend_is_a_clear_error(setup, monkeypatch):
-    from pipeline.backends import Backend
     from pipeline.errors import LrlError
+    from pipeline.params import Backend
 
     inputs, out, state = setup
     with pytest.raises(LrlError, match="unknown backend"):
@@ -128,7 +128,7 @@ def test_unknown_or_missing_backend_is_a_clear_error(setup, monkeypatch):
 
 
 def test_atomic_files_get_ordinary_permissions(tmp_path):
-    from pipeline.atomic import FILE_MODE, write_bytes
+    from pipeline.store.atomic import FILE_MODE, write_bytes
 
     write_bytes(tmp_path / "x.bin", b"1")
     assert (tmp_path / "x.bin").stat().st_mode & 0o777 == FILE_MODE

@@ -8,18 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import extract, masks_stage
-from pipeline.backends import Backend, backend_context
-from pipeline.crop import CropParams
-from pipeline.layout import WorkLayout
-from pipeline.runstate import RunState
+from pipeline.engine.backends import backend_context
+from pipeline.engine.runstate import RunState
+from pipeline.params import Backend, CropParams, ExtractParams
+from pipeline.stages import extract
+from pipeline.stages import masks as masks_stage
+from pipeline.store.layout import WorkLayout
 
 FILES = (
     [f"splits/{s}.json" for s in ("train", "val", "test")]
     + [f"original_sequences/youtube/{q}/videos/{v}.mp4" for q in ("raw", "c23") for v in ("000", "001")]
     + [f"manipulated_sequences/Deepfakes/{q}/videos/{v}.mp4" for q in ("raw", "c23") for v in ("000_001", "001_000")]
 )
-PARAMS = extract.ExtractParams(frames=2, crop=CropParams(size=48))
+PARAMS = ExtractParams(frames=2, crop=CropParams(size=48))
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def test_dask_local_cluster_gives_the_local_outputs(root, local, tmp_path):
     backend = Backend("dask", workers=2)
     with backend_context(backend):
         prepare(root, tmp_path / "work", backend)
-        imported = get_client().run(lambda: "pipeline.extract" in sys.modules)
+        imported = get_client().run(lambda: "pipeline.stages.extract" in sys.modules)
     assert len(imported) == 2 and all(imported.values())  # both worker processes did extract units
     assert outputs(tmp_path / "work") == local
 

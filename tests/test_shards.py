@@ -3,10 +3,11 @@
 import pytest
 from work_fixture import TREE, Video, add_video, make_work
 
+from pipeline.engine.runstate import RunState
 from pipeline.errors import LrlError
-from pipeline.layout import WorkLayout
-from pipeline.runstate import RunState
-from pipeline.shards import ShardsParams, bucket_count, bucket_of, group_key, plan_shards
+from pipeline.params import ShardsParams
+from pipeline.stages.shards import bucket_count, bucket_of, group_key, plan_shards
+from pipeline.store.layout import WorkLayout
 
 
 def _assignment(plan) -> dict[str, str]:

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from cli import train as train_cli
 from model.training.config import TrainConfig, resolve
 from model.training.loop import train
-from pipeline.shards_stage import run as run_shards
+from pipeline.params import read_options_file
+from pipeline.stages.shards import run as run_shards
 from tests.work_fixture import make_work
 
 SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=2,
@@ -71,12 +72,12 @@ def test_corrupt_checkpoint_is_a_one_line_error(tmp_path, content):
 def test_config_file_then_flags(tmp_path):
     toml = tmp_path / "c.toml"
     toml.write_text('epochs = 3\nbackbone = "resnet18"\nstrides = [4, 8, 16]\n')
-    cfg = resolve(toml, {"epochs": 5, "lr": None})
+    cfg = resolve(read_options_file(toml), {"epochs": 5, "lr": None})
     assert (cfg.epochs, cfg.backbone, cfg.strides, cfg.lr) == (5, "resnet18", (4, 8, 16), 2e-4)
     yml = tmp_path / "c.yaml"
     yml.write_text("batch-size: 4\nbogus: 1\n")
     with pytest.raises(Exception, match="unknown config keys: bogus"):
-        resolve(yml, {})
+        resolve(read_options_file(yml), {})
 
 
 def test_paper_defaults():

@@ -5,7 +5,7 @@ import pytest
 from videos import frame_id, grey_frames, truncate, write_video
 
 from pipeline.errors import LrlError
-from pipeline.video import Decoding, frame_count, iter_frames, sample_frames, sample_indices, upright
+from pipeline.kernels.video import Decoding, frame_count, iter_frames, sample_frames, sample_indices, upright
 
 
 def test_sample_indices_are_evenly_spread_and_include_both_ends():

@@ -1,4 +1,5 @@
-"""A tiny WORK tree as the extract and masks stages leave it (CONTRACT.md), for the shards tests.
+"""A tiny WORK tree as the extract and masks stages leave it (pipeline.store.layout; the CropsRecord and
+MasksRecord of pipeline.stages), for the shards tests.
 
 Crops are shifted views of skimage's astronaut photograph; fakes get a rectangular 0/255 mask.
 """
@@ -10,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.atomic import write_png
-from pipeline.layout import WorkLayout, frame_name
-from pipeline.records import VideoRecord
-from pipeline.runstate import DONE, RunState, UnitResult
+from pipeline.dataset.records import VideoRecord
+from pipeline.engine.runstate import DONE, RunState, UnitResult
+from pipeline.store.images import write_png
+from pipeline.store.layout import WorkLayout, frame_name
 
 FRAMES = (0, 4, 8)
 

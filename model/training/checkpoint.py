@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from pipeline.atomic import atomic_path
 from pipeline.errors import LrlError
+from pipeline.store.atomic import atomic_path
 
 
 def save(path: Path, model, optimizer, scheduler, epoch: int, config: dict, metrics: dict) -> None:

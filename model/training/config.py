@@ -2,46 +2,60 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from model.config import VARIANTS, ModelConfig
 from pipeline.errors import LrlError
+
+
+def _opt(default, help: str, choices: tuple | None = None):
+    """A field carrying its lrl-train help and choices (cli builds the flags from them)."""
+    return field(default=default, metadata={"help": help, "choices": choices})
 
 
 @dataclass
 class TrainConfig:
-    """Everything a run needs; saved resolved as RUN/config.json."""
+    """Everything a run needs; saved resolved as RUN/config.json. Each documented field is an lrl-train flag."""
 
     shards: str = ""
     out: str = ""
-    backbone: str = "legacy_xception"
-    pretrained: str | None = None  # local weights file for both streams' backbones; nothing downloads
-    variant: str = "full"
-    strides: tuple[int, int, int] = (8, 16, 32)  # output strides of the low / mid / high feature taps
-    k: int = 5  # MPSM patches per side
-    lambda1: float = 10.0  # eq. 13, similarity loss
-    lambda2: float = 1.0  # eq. 13, segmentation loss
-    lr: float = 2e-4
-    beta1: float = 0.9
-    beta2: float = 0.999
-    weight_decay: float = 1e-5
-    batch_size: int = 32
-    epochs: int = 50
-    lr_step: int = 10  # halve the learning rate every lr_step epochs
-    lr_gamma: float = 0.5
-    balanced: bool = False  # sample real and fake equally often (FF++ has 1 real to 4 fakes)
-    hflip: bool = True
-    workers: int = 2
-    seed: int = 0
-    device: str = "auto"
-    bf16: bool = True  # autocast to bfloat16 on CUDA
-    channels_last: bool = True  # on CUDA
-    train_split: str = "train"
-    val_split: str = "val"
-    max_batches: int = 0  # cap on batches per epoch (0 = all); for smoke runs
+    backbone: str = _opt("legacy_xception", "timm backbone of both streams (the paper: legacy_xception; the demo: "
+                                            "a small one such as mobilenetv3_small_050).")
+    pretrained: str | None = _opt(None, "Backbone weights for both streams: a local timm state-dict file; "
+                                        "nothing downloads.")
+    variant: str = _opt("full", "Table 4 variant: rgb, rgb_freq, rgb_freq_rfam, rgb_mpsm, full (the paper's).",
+                        tuple(VARIANTS))
+    strides: tuple[int, int, int] = _opt((8, 16, 32), "Output strides of the low / mid / high feature taps.")
+    k: int = _opt(5, "MPSM patches per side (k x k patches, section 3.3).")
+    lambda1: float = _opt(10.0, "Weight of the similarity loss L_sim (eq. 13).")
+    lambda2: float = _opt(1.0, "Weight of the segmentation loss L_seg (eq. 13).")
+    lr: float = _opt(2e-4, "Adam learning rate (section 4.1).")
+    beta1: float = _opt(0.9, "Adam beta1.")
+    beta2: float = _opt(0.999, "Adam beta2.")
+    weight_decay: float = _opt(1e-5, "Adam weight decay.")
+    batch_size: int = _opt(32, "Samples per batch (per process under torchrun).")
+    epochs: int = _opt(50, "Training epochs.")
+    lr_step: int = _opt(10, "Halve (lr_gamma) the learning rate every lr_step epochs.")
+    lr_gamma: float = _opt(0.5, "Learning-rate decay factor per lr_step epochs.")
+    balanced: bool = _opt(False, "Sample real and fake equally often (FF++ has 1 real to 4 fakes).")
+    hflip: bool = _opt(True, "Random horizontal flips of rgb, freq and mask together.")
+    workers: int = _opt(2, "DataLoader worker processes.")
+    seed: int = _opt(0, "Seed of initialisation, sampling and flips.")
+    device: str = _opt("auto", "Where to train: auto (CUDA when present), cpu or cuda.", ("auto", "cpu", "cuda"))
+    bf16: bool = _opt(True, "Autocast to bfloat16 on CUDA.")
+    channels_last: bool = _opt(True, "channels_last memory format on CUDA.")
+    train_split: str = _opt("train", "Split to train on.")
+    val_split: str = _opt("val", "Split for model selection (best.pt by its frame AUC).")
+    max_batches: int = _opt(0, "Cap on batches per epoch (0 = all), for smoke runs.")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def model_config(self) -> ModelConfig:
+        """The network this run trains."""
+        return ModelConfig(backbone=self.backbone, variant=self.variant, strides=self.strides, k=self.k,
+                           lambda1=self.lambda1, lambda2=self.lambda2, pretrained=self.pretrained)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -55,36 +69,12 @@ class TrainConfig:
         return cls(**d)
 
 
-def read_config_file(path: Path) -> dict:
-    """Options from a YAML (.yaml/.yml) or TOML (.toml) file."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-        if path.suffix == ".toml":
-            import tomllib
-
-            data = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            raise LrlError(f"{path}: config files must end in .toml, .yaml or .yml")
-    except (OSError, ValueError) as exc:
-        raise LrlError(f"{path}: cannot read config ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise LrlError(f"{path}: a config file must hold a mapping of option names to values")
-    return {k.replace("-", "_"): v for k, v in data.items()}
-
-
-def resolve(file: Path | None, overrides: dict) -> TrainConfig:
-    """Defaults, then the config file, then the flags given on the command line."""
-    values = read_config_file(file) if file else {}
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig.from_dict(values)
+def resolve(values: dict, overrides: dict) -> TrainConfig:
+    """Defaults, then the config file's `values`, then the flags given on the command line (not None)."""
+    return TrainConfig.from_dict({**values, **{k: v for k, v in overrides.items() if v is not None}})
 
 
 def save(cfg: TrainConfig, run: Path) -> None:
-    from pipeline.atomic import write_json
+    from pipeline.store.atomic import write_json
 
     write_json(Path(run) / "config.json", cfg.to_dict())

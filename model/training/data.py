@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from pipeline.reader import ShardDataset, normalise_freq
+from pipeline.store.reader import ShardDataset, normalise_freq
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:

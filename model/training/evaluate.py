@@ -88,7 +88,7 @@ def summary_line(split: str, rep: dict) -> str:
 
 def save_report(run: Path, split: str, pred: Predictions, rep: dict) -> None:
     from model.training.plots import roc_png
-    from pipeline.atomic import write_json
+    from pipeline.store.atomic import write_json
 
     write_json(Path(run) / f"metrics-{split}.json", rep)
     vl, vs, _ = metrics.video_level(pred.videos, pred.labels, pred.probs)

@@ -10,30 +10,16 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
+from model import build_model
 from model.training import checkpoint, distributed
 from model.training.config import TrainConfig, save
 from model.training.data import BalancedSampler, LRLSamples
 from model.training.evaluate import predict, report
-from pipeline.atomic import write_bytes
 from pipeline.errors import LrlError
-from pipeline.reader import ShardDataset
+from pipeline.store.atomic import write_bytes
+from pipeline.store.reader import ShardDataset
 
 LOSS_KEYS = ("loss", "ce", "sim", "seg")
-
-
-def model_config(cfg: TrainConfig):
-    from model import ModelConfig
-
-    return ModelConfig(
-        backbone=cfg.backbone, variant=cfg.variant, strides=cfg.strides, k=cfg.k, lambda1=cfg.lambda1, lambda2=cfg.lambda2,
-        pretrained=cfg.pretrained,
-    )
-
-
-def build_net(cfg: TrainConfig):
-    from model import build_model
-
-    return build_model(model_config(cfg))
 
 
 def make_loader(samples: LRLSamples, cfg: TrainConfig, dist, device) -> DataLoader:
@@ -64,7 +50,7 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
     from model import lrl_loss
 
     net.train()
-    mcfg = model_config(cfg)
+    mcfg = cfg.model_config()
     sums = torch.zeros(len(LOSS_KEYS) + 1, dtype=torch.float64)
     bf16 = cfg.bf16 and device.type == "cuda"
     channels_last = cfg.channels_last and device.type == "cuda"
@@ -120,7 +106,7 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
     if len(samples) == 0:
         raise LrlError(f"{cfg.shards}: no samples in split {cfg.train_split!r}")
     loader = make_loader(samples, cfg, dist, device)
-    net = build_net(cfg).to(device)
+    net = build_model(cfg.model_config()).to(device)
     if cfg.channels_last and device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)

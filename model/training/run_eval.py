@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from model import build_model
 from model.training import checkpoint, distributed
 from model.training.config import TrainConfig
 from model.training.data import LRLSamples
 from model.training.evaluate import predict, report, save_report, summary_line
-from model.training.loop import build_net
 from pipeline.errors import LrlError
-from pipeline.reader import ShardDataset
+from pipeline.store.reader import ShardDataset
 
 
 def evaluate_checkpoint(ckpt: Path, split: str, shards: Path | None = None, out: Path | None = None) -> str:
@@ -18,7 +18,7 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards: Path | None = None, out:
     state = checkpoint.load(ckpt)
     cfg = TrainConfig.from_dict(state["config"])
     device = distributed.pick_device(cfg.device, distributed.Dist())
-    net = build_net(cfg).to(device)
+    net = build_model(cfg.model_config()).to(device)
     net.load_state_dict(state["model"])
     samples = LRLSamples(ShardDataset(shards or cfg.shards, split), freq_std=state["metrics"].get("freq_std"))
     if len(samples) == 0:

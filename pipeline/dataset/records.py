@@ -1,12 +1,26 @@
-"""Typed records of the dataset index."""
+"""Typed records of the dataset index, and the dict round trip every stage record shares."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import TypeVar
+
+R = TypeVar("R", bound="Record")
+
+
+class Record:
+    """A dataclass stored as a JSON-able dict (the run state's `data`): `to_dict` / `from_dict`."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls: type[R], d: dict) -> R:
+        return cls(**{f.name: d[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True)
-class VideoRecord:
+class VideoRecord(Record):
     """One video of a FaceForensics++-style tree."""
 
     dataset: str
@@ -29,13 +43,6 @@ class VideoRecord:
     @property
     def is_fake(self) -> bool:
         return self.label == 1
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "VideoRecord":
-        return cls(**{f.name: d[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """`lrl-prep demo-data`: write a small FaceForensics++-shaped tree made from real face photographs.
 
 Reals are a photograph (scikit-image's astronaut for even ids, matplotlib's Grace Hopper for odd
-ids, maybe mirrored) moving over a background (pipeline.scene); each real AAA gets one fake
-AAA_BBB per method (pipeline.synth), BBB its pair partner and face donor, frame i of the fake
+ids, maybe mirrored) moving over a background (pipeline.demo.scene); each real AAA gets one fake
+AAA_BBB per method (pipeline.demo.synth), BBB its pair partner and face donor, frame i of the fake
 made from frame i of AAA. Sizes: tiny = 6 reals of 10 frames, one pair per split; small = 10
 reals of 50 frames (2 s), pairs 3 / 1 / 1. Every file is 640x480 at 25 fps, H.264 in .mp4,
 written by PyAV with one x264 thread, so one seed always gives the same bytes:
@@ -11,7 +11,7 @@ written by PyAV with one x264 thread, so one seed always gives the same bytes:
     c23  libx264 yuv420p crf 23, preset veryfast
     c40  libx264 yuv420p crf 40, preset veryfast
 
-Beside the usual layout (pipeline.layout):
+Beside the usual layout (pipeline.dataset.layout):
     manipulated_sequences/<Method>/masks/videos/AAA_BBB.mp4   ground truth, lossless 0/255 RGB
         (libx264rgb qp 0, all channels equal): every pixel where the raw fake differs from its
         raw real, united with the region the method meant to change.
@@ -39,11 +39,19 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.atomic import atomic_path, remove_stale_temps, write_bytes, write_json
+from pipeline.store.atomic import atomic_path, remove_stale_temps, write_bytes, write_json
 from pipeline.errors import LrlError
-from pipeline.layout import QUALITIES, SPLITS, demo_truth_path, mask_video_dir, video_dir
-from pipeline.scene import FPS, HEIGHT, WIDTH, RealSpec, donor_face, render_video, sample_spec
-from pipeline.synth import FORGERIES, SWAPS, change_mask
+from pipeline.dataset.layout import QUALITIES, SPLITS, mask_video_dir, video_dir
+from pipeline.demo.scene import FPS, HEIGHT, WIDTH, RealSpec, donor_face, render_video, sample_spec
+from pipeline.demo.synth import FORGERIES, SWAPS, change_mask
+
+DEMO_TRUTH = "demo_truth.json"
+
+
+def demo_truth_path(root: Path) -> Path:
+    """The demo tree's sidecar of true face boxes and landmarks."""
+    return Path(root) / DEMO_TRUTH
+
 
 METHODS = tuple(FORGERIES)
 PHOTO_OF_PARITY = ("astronaut", "grace_hopper")

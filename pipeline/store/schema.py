@@ -4,7 +4,7 @@
 
 One shard file holds N samples (face crops of one split):
     rgb    (N, H, W, 3) uint8    RGB crop x1
-    freq   (N, H, W)    float16  frequency cue x2 (pipeline.dct), grey-level units, mean 0
+    freq   (N, H, W)    float16  frequency cue x2 (pipeline.kernels.dct), grey-level units, mean 0
     mask   (N, H, W)    uint8    forgery mask in {0, 1} (all 0 for reals)
     label  (N,)         uint8    0 real, 1 fake
     dataset, method, quality, video, split (N,) utf-8 strings; frame (N,) int32 (frame index in the
@@ -20,7 +20,7 @@ reads at 6,500-9,000 samples/s against ~12,000: far above what a trainer consume
 little more (RGB 0.73x) but writes ~200 MB/s and reads ~1,200 samples/s; none stores masks 250x
 larger.
 freq, float16 noise, does not compress and is always stored plain. Readers need `import
-hdf5plugin` (pipeline.reader does it).
+hdf5plugin` (pipeline.store.reader does it).
 """
 
 from __future__ import annotations

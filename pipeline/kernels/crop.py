@@ -11,17 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.params import CropParams
+
 # ArcFace's 5-point template (eyes, nose tip, mouth corners) on a 112 x 112 face, taken as the face box.
 TEMPLATE_112 = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
 )
-
-
-@dataclass(frozen=True)
-class CropParams:
-    size: int = 299
-    margin: float = 1.3  # crop side / face side (FF++ convention)
-    align: bool = False
 
 
 @dataclass(frozen=True)

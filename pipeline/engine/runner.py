@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from pipeline.backends import Backend, backend_context, ray_unordered
+from pipeline.engine.backends import backend_context, ray_unordered
+from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult
 from pipeline.errors import one_line
-from pipeline.runstate import DONE, FAILED, RunState, UnitResult
+from pipeline.params import Backend
 
 LOCAL = Backend()
 

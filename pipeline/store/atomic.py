@@ -47,18 +47,6 @@ def write_json(final: Path, obj) -> None:
     write_bytes(final, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
-def write_png(final: Path, image) -> None:
-    """Write an RGB (H, W, 3) or grey (H, W) uint8 array as a lossless PNG, atomically."""
-    import cv2
-
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise OSError(f"could not encode PNG for {final}")
-    write_bytes(final, buf.tobytes())
-
-
 def remove_stale_temps(folder: Path) -> int:
     """Delete temporary files a killed run left behind below `folder`; returns how many."""
     count = 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pipeline.dataset.layout import MANIFESTS, SPLITS
 from pipeline.errors import LrlError
-from pipeline.layout import MANIFESTS, SPLITS
 
 
 def default_split_dir(root: Path) -> Path:

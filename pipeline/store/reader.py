@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import LrlError
-from pipeline.schema import IMAGES, INT_META, LABEL, SCHEMA_VERSION, STRING_META
-from pipeline.shards_index import load_index
+from pipeline.params import Selection
+from pipeline.store.index import load_index
+from pipeline.store.schema import IMAGES, INT_META, LABEL, SCHEMA_VERSION, STRING_META
 
 
 def normalise_freq(freq: np.ndarray, freq_std: float) -> np.ndarray:
@@ -54,12 +55,8 @@ def _read_meta(paths: list[Path]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([c[name] for c in columns]) if columns else np.zeros(0, object) for name in names}
 
 
-def _select(meta: dict[str, np.ndarray], methods, qualities) -> dict[str, np.ndarray]:
-    keep = np.ones(len(meta[LABEL]), bool)
-    if methods:
-        keep &= np.isin(meta["method"], list(methods))
-    if qualities:
-        keep &= np.isin(meta["quality"], list(qualities))
+def _select(meta: dict[str, np.ndarray], selection: Selection) -> dict[str, np.ndarray]:
+    keep = np.fromiter(map(selection.admits, meta["method"], meta["quality"], meta["split"]), bool, len(meta[LABEL]))
     return {name: values[keep] for name, values in meta.items()}
 
 
@@ -82,7 +79,7 @@ class ShardDataset:
         self.freq_std = float(index["freq_std"])
         self.size = int(index.get("size", 0))
         self.paths = [folder / e["file"] for e in index["shards"] if e["split"] == split]
-        self.meta = _select(_read_meta(self.paths), methods, qualities)  # per-sample columns, no images
+        self.meta = _select(_read_meta(self.paths), Selection(methods, qualities))  # per-sample columns, no images
         self.labels = self.meta[LABEL].astype(np.uint8)
         self.methods = self.meta["method"]
         self.videos = np.array(["/".join(v) for v in zip(*(self.meta[k] for k in ("dataset", "method", "quality",

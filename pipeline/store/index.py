@@ -3,7 +3,7 @@
 The index is written last, atomically, and only when every shard unit of the run is done, so it
 always describes one complete set of files. Its `freq_std` is the standard deviation of the stored
 frequency images over the train split (all splits when there is no train split): the constant the
-trainer divides them by (pipeline.reader.normalise_freq). The mean is 0 by construction.
+trainer divides them by (pipeline.store.reader.normalise_freq). The mean is 0 by construction.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import os
 import re
 import time
 from collections import Counter
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.atomic import write_json
 from pipeline.errors import LrlError
-from pipeline.layout import WorkLayout
-from pipeline.runstate import UnitResult
-from pipeline.schema import LABEL, SCHEMA_VERSION, check
+from pipeline.store.atomic import write_json
+from pipeline.store.layout import WorkLayout
+from pipeline.store.schema import LABEL, SCHEMA_VERSION, check
 
 SHARD_NAME = re.compile(r"^[A-Za-z0-9_]+-\d{4}\.h5$")
 
@@ -53,31 +53,48 @@ def _add_counts(total: dict, counts: dict) -> None:
             bucket[name] = bucket.get(name, 0) + n
 
 
-def _freq_stats(records: list[UnitResult]) -> dict:
-    n = sum(r.data["freq"]["count"] for r in records)
+@dataclass(frozen=True)
+class ShardEntry:
+    """One shard file as index.json lists it: what it holds, its checksum and its unit's fingerprint."""
+
+    file: str
+    split: str
+    bucket: int
+    samples: int
+    videos: int
+    bytes: int
+    sha256: str
+    counts: dict  # sample_counts of the file
+    freq: dict  # sum, sumsq and count of its stored frequency values (not listed in index.json)
+    fingerprint: str
+
+    def listed(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "freq"}
+
+
+def _freq_stats(entries: list[ShardEntry]) -> dict:
+    n = sum(e.freq["count"] for e in entries)
     if n == 0:
         return {"count": 0, "mean": 0.0, "std": 0.0}
-    mean = sum(r.data["freq"]["sum"] for r in records) / n
-    var = sum(r.data["freq"]["sumsq"] for r in records) / n - mean * mean
+    mean = sum(e.freq["sum"] for e in entries) / n
+    var = sum(e.freq["sumsq"] for e in entries) / n - mean * mean
     return {"count": n, "mean": mean, "std": math.sqrt(max(var, 0.0))}
 
 
-def build_index(records: list[UnitResult], header: dict) -> dict:
-    """The index of the done shard records of one run; `header` adds params, size, buckets..."""
+def build_index(entries: list[ShardEntry], header: dict) -> dict:
+    """The index of one complete set of shards; `header` adds params, size, buckets..."""
     shards, splits, by_split = [], {}, {}
-    for r in sorted(records, key=lambda r: r.data["file"]):
-        d = r.data
-        shards.append({k: d[k] for k in ("file", "split", "bucket", "samples", "videos", "bytes", "sha256", "counts")}
-                      | {"fingerprint": r.fingerprint})
-        total = splits.setdefault(d["split"], {"shards": 0, "samples": 0, "videos": 0})
+    for e in sorted(entries, key=lambda e: e.file):
+        shards.append(e.listed())
+        total = splits.setdefault(e.split, {"shards": 0, "samples": 0, "videos": 0})
         total["shards"] += 1
-        total["samples"] += d["samples"]
-        total["videos"] += d["videos"]
-        _add_counts(total, d["counts"])
-        by_split.setdefault(d["split"], []).append(r)
-    stats = {split: _freq_stats(rs) for split, rs in sorted(by_split.items())}
+        total["samples"] += e.samples
+        total["videos"] += e.videos
+        _add_counts(total, e.counts)
+        by_split.setdefault(e.split, []).append(e)
+    stats = {split: _freq_stats(es) for split, es in sorted(by_split.items())}
     basis = "train" if stats.get("train", {}).get("count") else "all"
-    chosen = stats["train"] if basis == "train" else _freq_stats(records)
+    chosen = stats["train"] if basis == "train" else _freq_stats(entries)
     return {
         "schema_version": SCHEMA_VERSION, "code_version": __version__, **header,
         "freq_std": chosen["std"] or 1.0, "freq_std_from": basis, "freq_stats": stats,

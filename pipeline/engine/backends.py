@@ -10,24 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from pipeline.errors import LrlError
+from pipeline.params import Backend
 
-BACKENDS = ("loky", "dask", "ray")
 _ACTIVE: list["Backend"] = []  # backends whose context is open in this process, innermost last
-
-
-@dataclass(frozen=True)
-class Backend:
-    name: str = "loky"
-    address: str | None = None  # Dask scheduler address or Ray cluster address; None starts a local one
-    workers: int = 2  # local Dask cluster size or local Ray instance's CPUs, when no address is given
-
-    @property
-    def remote(self) -> bool:
-        return self.name != "loky"
 
 
 @contextlib.contextmanager
@@ -36,8 +24,6 @@ def backend_context(backend: Backend) -> Iterator[None]:
 
     Nested blocks of the same backend reuse the outer one's cluster (so several stages can share it).
     """
-    if backend.name not in BACKENDS:
-        raise LrlError(f"unknown backend {backend.name!r}: choose one of {', '.join(BACKENDS)}")
     if backend.name == "loky" or (_ACTIVE and _ACTIVE[-1] == backend):
         yield
         return

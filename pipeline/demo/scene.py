@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.synth import FrameGeom, similarity
+from pipeline.demo.synth import FrameGeom, similarity
 
 WIDTH, HEIGHT, FPS = 640, 480, 25
 

@@ -1,23 +1,15 @@
-"""`lrl-prep status`: per stage, units done, failed (with reasons), stale and pending."""
+"""`lrl-prep status`: per unit kind, units done, failed (with reasons), stale and pending."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.engine.runner import Task
+from pipeline.engine.runstate import DONE, RunState
 from pipeline.errors import LrlError
-from pipeline.layout import WorkLayout
-from pipeline.runner import Task
-from pipeline.runstate import DONE, RunState
-
-# (stage name, module whose status_tasks(work, state) re-plans it from the saved parameters)
-STAGES = (
-    ("detect", "pipeline.extract"),
-    ("extract", "pipeline.extract"),
-    ("masks", "pipeline.masks_stage"),
-    ("shards", "pipeline.shards_stage"),
-)
+from pipeline.stages.context import Context
+from pipeline.store.layout import WorkLayout
 
 
 @dataclass
@@ -54,21 +46,26 @@ def stage_status(stage: str, tasks: list[Task], state: RunState) -> StageStatus:
     return status
 
 
-def planned_tasks(module_name: str, stage: str, work: Path, state: RunState) -> list[Task]:
-    """The stage's current plan, from the parameters its last run saved."""
-    module = importlib.import_module(module_name)
-    tasks = module.status_tasks(work, state)
-    return tasks[stage] if isinstance(tasks, dict) else tasks
+def saved_plan(stage, work: Path, state: RunState) -> dict[str, list[Task]]:
+    """A stage module's current plan from the settings its last run saved (no tasks when it never ran)."""
+    saved = stage.saved_config(state)
+    if saved is None:
+        return {unit: [] for unit in stage.UNITS}
+    config, root = saved
+    return stage.plan(Context(Path(work), state, config, root)).units
 
 
 def status_report(work: Path) -> str:
+    from pipeline.stages import STAGES
+
     layout = WorkLayout(Path(work))
     if not layout.state_db.exists():
         raise LrlError(f"{work}: no run state here (no stage has run in this work directory)")
     lines = []
     with RunState(layout.state_db) as state:
-        for stage, module_name in STAGES:
-            status = stage_status(stage, planned_tasks(module_name, stage, layout.work, state), state)
-            lines.append(status.line())
-            lines += [f"  failed {key}: {reason}" for key, reason in status.failed]
+        for stage in STAGES:
+            for unit, tasks in saved_plan(stage, layout.work, state).items():
+                status = stage_status(unit, tasks, state)
+                lines.append(status.line())
+                lines += [f"  failed {key}: {reason}" for key, reason in status.failed]
     return "\n".join(lines)

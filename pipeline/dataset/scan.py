@@ -8,8 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.errors import LrlError
-from pipeline.layout import (
+from pipeline.dataset.layout import (
     FAKE_DIR,
     FAKE_METHODS,
     QUALITIES,
@@ -19,8 +18,10 @@ from pipeline.layout import (
     mask_video_dir,
     video_dir,
 )
-from pipeline.records import Problem, VideoRecord
-from pipeline.splits import default_split_dir, load_pairs, split_lookup
+from pipeline.dataset.records import Problem, VideoRecord
+from pipeline.dataset.splits import default_split_dir, load_pairs, split_lookup
+from pipeline.errors import LrlError
+from pipeline.params import Selection
 
 FFPP_REAL = re.compile(r"^\d{3}$")
 FFPP_FAKE = re.compile(r"^(\d{3})_(\d{3})$")
@@ -35,16 +36,9 @@ class Index:
     records: list[VideoRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
-    def filter(self, methods=None, qualities=None, splits=None) -> "Index":
-        """Records restricted to the given methods / qualities / splits (None keeps all)."""
-        keep = [
-            r
-            for r in self.records
-            if (not methods or r.method in methods)
-            and (not qualities or r.quality in qualities)
-            and (not splits or r.split in splits)
-        ]
-        return Index(keep, list(self.problems))
+    def filter(self, selection: Selection) -> "Index":
+        """The records `selection` keeps, with every problem."""
+        return Index([r for r in self.records if selection.keeps(r)], list(self.problems))
 
     def counts(self) -> Counter:
         """Number of videos per (method, quality, split, label)."""

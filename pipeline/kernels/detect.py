@@ -13,32 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.errors import LrlError
+from pipeline.params import DetectParams
 
 INSTALL_HINT = "facenet-pytorch is not installed: install it with: pip install --no-deps facenet-pytorch==2.6.0"
-
-
-@dataclass(frozen=True)
-class DetectParams:
-    """MTCNN and tracking settings, chosen from measurements (1 thread, 32 frames of FF++ 004, 720p):
-
-    - MTCNN sees frames with a short side of 240 (1/3 of 720p): ~5x faster than full size, boxes
-      within ~7 px of full-size ones.
-    - min_face_size 40 there, i.e. faces of at least 1/6 of the short side (FF++ 004: 1/4.5):
-      1.8x faster than 20 on 004 and on the demo, every face still found. Frames where none is
-      found are retried at twice the scale, which reaches faces of 1/12 of the short side.
-    - A black border of 10% of the short side: facenet-pytorch clips candidate boxes at the image
-      edge instead of padding them, which inflates the boxes of faces near the edge (IoU 0.7 with
-      the true box on the demo's edge faces; >= 0.8 with a border of 5% or more).
-    """
-
-    det_side: int = 240  # short side of the frames MTCNN sees (no upscaling)
-    min_face_size: int = 40  # MTCNN minimum face, in detection-frame pixels
-    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
-    min_score: float = 0.9  # candidates below this are ignored
-    batch: int = 8
-    pad: float = 0.1  # black border added around detection frames, as a fraction of their short side
-    retry: bool = True  # frames without a face are tried again at twice the scale
-    smooth_sigma: float = 2.0  # Gaussian smoothing of boxes over time, in frames
 
 
 @dataclass

@@ -1,0 +1,252 @@
+"""`lrl-prep masks`: one unit per fake video, masks as 0/255 PNGs under WORK/masks mirroring WORK/faces.
+
+Source "diff" (the paper, section 3.3): the fake crop against its real's crop of the same frame, taken
+at the reference quality: "raw" when the raw fake and raw real crops exist ("auto", the default), and
+the mask is then written for every quality of that fake, since all qualities share frames and crop
+transforms; c23/c40 pairs carry separately encoded compression noise. Source "official": FF++'s mask
+video, warped with the same crop transforms (as the peers do), for comparison. Reals get no files:
+their all-zero masks are implied. A unit's record (what the shards stage reads): `MasksRecord`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.dataset.layout import VIDEO_EXTS, mask_video_dir
+from pipeline.dataset.records import Record, VideoRecord
+from pipeline.engine.runner import Summary, Task
+from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
+from pipeline.errors import LrlError
+from pipeline.kernels.masks import diff_mask, mask_stats, warp_mask
+from pipeline.kernels.video import Decoding, iter_frames
+from pipeline.params import Backend, MasksParams, PrepConfig, Scope, Selection
+from pipeline.stages.context import Context, Plan, open_context
+from pipeline.stages.extract import STAGE as UPSTREAM
+from pipeline.stages.extract import CropsRecord
+from pipeline.store.atomic import remove_stale_temps
+from pipeline.store.images import read_png, remove_other_frames, write_png
+from pipeline.store.layout import frame_name
+
+STAGE = "masks"
+UNITS = (STAGE,)
+VERSION = 1  # bump when the mask definition changes, to invalidate earlier results
+
+
+@dataclass(frozen=True)
+class MasksRecord(Record):
+    """A "masks" unit's record: one fake's masks in WORK and their quality figures."""
+
+    frames: list[int]  # frame indices with a mask PNG (`frame_name(i)`), the fake's crop frames
+    reference_quality: str  # the quality of the pair the masks come from, or "official"
+    source: str  # diff or official
+    mean_area: float  # mean forged fraction of a mask
+    mean_components: float  # mean number of connected forged regions
+    empty_frames: list[int]  # frames whose mask is empty
+
+
+@dataclass(frozen=True)
+class MaskJob:
+    """A worker's payload: paths and small parameters only."""
+
+    key: str
+    source: str
+    threshold: float
+    frames: tuple[int, ...]
+    size: int
+    out_dir: str
+    reference_quality: str = ""
+    fake_dir: str = ""  # crops of the fake at the reference quality (diff)
+    real_dir: str = ""  # crops of its real at the reference quality (diff)
+    mask_video: str = ""  # official mask video (official)
+    transforms: tuple = ()  # 2x3 full frame -> crop, per frame (official)
+    error: str = ""  # set when the plan already knows the unit cannot be done
+
+
+class Unusable(Exception):
+    """The upstream records of a fake cannot give masks; the message is the unit's failure reason."""
+
+
+# ---------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """The extract stage's records: every unit's, and the crops of the done ones, by video key."""
+
+    units: dict[str, UnitResult]
+    crops: dict[str, CropsRecord]
+
+    @classmethod
+    def read(cls, state: RunState) -> "Extracted":
+        units = {r.key: r for r in state.records(UPSTREAM)}
+        return cls(units, {k: CropsRecord.from_dict(r.data) for k, r in units.items() if r.status == DONE})
+
+
+def plan(ctx: Context) -> Plan:
+    """One task per selected fake whose crops are extracted (done "extract" record), in key order."""
+    extract = Extracted.read(ctx.state)
+    selection = ctx.config.scope.selection
+    tasks = [_task(ctx, extract, crops.record) for crops in extract.crops.values()
+             if crops.record.is_fake and selection.keeps(crops.record)]
+    return Plan({STAGE: tasks})
+
+
+def _task(ctx: Context, extract: Extracted, video: VideoRecord) -> Task:
+    rec, crops = extract.units[video.key], extract.crops[video.key]
+    params = ctx.config.masks
+    base = dict(key=video.key, source=params.source, threshold=params.threshold, frames=tuple(crops.frames),
+                size=int(crops.size), out_dir=str(ctx.layout.mask_dir(video.dataset, video.method, video.quality,
+                                                                       video.video)))
+    fp_params = {"threshold": params.threshold, "source": params.source, "version": VERSION}
+    try:
+        if params.source == "official":
+            path = _mask_video(video, ctx.root)
+            job = MaskJob(**base, reference_quality="official", mask_video=path,
+                          transforms=tuple(map(tuple, crops.transforms)))
+            return Task(video.key, fingerprint([path], fp_params, [rec.fingerprint]), job)
+        quality = _reference_quality(extract, video, params.reference_quality)
+        fake, real = _checked_pair(extract, video, quality)
+    except Unusable as exc:
+        job = MaskJob(**base, error=str(exc))
+        return Task(video.key, fingerprint([], {**fp_params, "error": str(exc)}, [rec.fingerprint]), job)
+    job = MaskJob(**base, reference_quality=quality,
+                  fake_dir=str(ctx.layout.face_dir(video.dataset, video.method, quality, video.video)),
+                  real_dir=str(ctx.layout.face_dir(video.dataset, video.target_method, quality, video.target)))
+    upstream = [rec.fingerprint, fake.fingerprint, real.fingerprint]
+    return Task(video.key, fingerprint([], {**fp_params, "reference": quality}, upstream), job)
+
+
+def _key(video: VideoRecord, quality: str, real: bool = False) -> str:
+    method, name = (video.target_method, video.target) if real else (video.method, video.video)
+    return f"{video.dataset}/{method}/{quality}/{name}"
+
+
+def _reference_quality(extract: Extracted, video: VideoRecord, mode: str) -> str:
+    """The quality whose fake/real pair gives the masks."""
+    raw_ok = _key(video, "raw") in extract.crops and _key(video, "raw", real=True) in extract.crops
+    if mode == "same" or (mode == "auto" and not raw_ok):
+        return video.quality
+    if not raw_ok:
+        raise Unusable(f"reference quality raw asked for, but the raw crops of {_key(video, 'raw')} "
+                       f"and its real {_key(video, 'raw', real=True)} are not both extracted")
+    return "raw"
+
+
+def _checked_pair(extract: Extracted, video: VideoRecord, quality: str) -> list[UnitResult]:
+    """The (fake, real) extract records at `quality`, checked to cover this fake's frames and transforms."""
+    pair = []
+    for real in (False, True):
+        key = _key(video, quality, real)
+        who = "real" if real else "reference fake"
+        if key not in extract.crops:
+            rec = extract.units.get(key)
+            why = f" (extract failed: {rec.reason})" if rec is not None else ""
+            raise Unusable(f"{who} crops missing: no finished extract of {key}{why}")
+        _check_frames(extract.crops[video.key], extract.crops[key], who, key)
+        pair.append(extract.units[key])
+    return pair
+
+
+def _check_frames(target: CropsRecord, theirs: CropsRecord, who: str, key: str) -> None:
+    transform_of = dict(zip(theirs.frames, theirs.transforms, strict=True))
+    for frame, transform in zip(target.frames, target.transforms, strict=True):
+        if frame not in transform_of:
+            raise Unusable(f"{who} crops missing: {key} has no crop of frame {frame}")
+        if not np.allclose(transform, transform_of[frame], atol=1e-6, rtol=0):
+            raise Unusable(f"{who} crop of frame {frame} ({key}) has a different crop transform")
+
+
+def _mask_video(video: VideoRecord, root) -> str:
+    if video.mask_path and Path(video.mask_path).is_file():
+        return video.mask_path
+    if root is not None:
+        for ext in VIDEO_EXTS:
+            path = mask_video_dir(root, video.method) / f"{video.video}{ext}"
+            if path.is_file():
+                return str(path)
+    raise Unusable(f"no official mask video for {video.key}")
+
+
+# ---------------------------------------------------------------- worker
+
+
+def work(job: MaskJob) -> UnitResult:
+    """Compute every mask of one fake in memory, then write them (so a failure leaves old files alone)."""
+    if job.error:
+        return UnitResult(job.key, "", FAILED, job.error)
+    try:
+        masks = _diff_masks(job) if job.source == "diff" else _official_masks(job)
+    except LrlError as exc:
+        return UnitResult(job.key, "", FAILED, str(exc))
+    out = Path(job.out_dir)
+    stats = [mask_stats(m) for m in masks]
+    for frame, mask in zip(job.frames, masks, strict=True):
+        write_png(out / frame_name(frame), mask)
+    remove_other_frames(out, job.frames)
+    record = MasksRecord(
+        frames=list(job.frames), reference_quality=job.reference_quality, source=job.source,
+        mean_area=float(np.mean([a for a, _ in stats])) if stats else 0.0,
+        mean_components=float(np.mean([c for _, c in stats])) if stats else 0.0,
+        empty_frames=[f for f, (area, _) in zip(job.frames, stats, strict=True) if area == 0.0],
+    )
+    return UnitResult(job.key, "", DONE, outputs=[str(out)], counts={"masks": len(masks)}, data=record.to_dict())
+
+
+def _diff_masks(job: MaskJob) -> list[np.ndarray]:
+    masks = []
+    for frame in job.frames:
+        fake = read_png(Path(job.fake_dir) / frame_name(frame), job.size, "crop")
+        real = read_png(Path(job.real_dir) / frame_name(frame), job.size, "crop")
+        masks.append(diff_mask(fake, real, job.threshold))  # paper section 3.3
+    return masks
+
+
+def _official_masks(job: MaskJob) -> list[np.ndarray]:
+    grays = read_gray_frames(Path(job.mask_video), job.frames)
+    return [warp_mask(grays[f], t, job.size) for f, t in zip(job.frames, job.transforms, strict=True)]
+
+
+def read_gray_frames(path: Path, frames) -> dict[int, np.ndarray]:
+    """Grey frames of a video (upright, as the crops) at the given indices; LrlError when some are missing."""
+    import cv2
+
+    status = Decoding()
+    found = {i: cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for i, f in iter_frames(path, sorted(set(frames)), status=status)}
+    missing = sorted(set(frames) - found.keys())
+    if missing:
+        raise LrlError(f"{path}: mask video has {status.decoded} frames, crop frame {missing[0]} is beyond it")
+    return found
+
+
+# ---------------------------------------------------------------- running
+
+
+def execute(ctx: Context, planned: Plan) -> Summary:
+    """Make the planned masks; units already done with the same fingerprint are skipped."""
+    ctx.state.save_settings(STAGE, asdict(ctx.config.masks), asdict(ctx.config.scope.selection), ctx.root)
+    remove_stale_temps(ctx.layout.masks)
+    return ctx.run_tasks(STAGE, planned.units[STAGE], work, item="masks", count=lambda r: r.counts.get("masks", 0))
+
+
+def saved_config(state: RunState) -> tuple[PrepConfig, Path | None] | None:
+    """The configuration and ROOT the last masks run used, or None when it never ran in this WORK."""
+    params = state.get_meta(f"params:{STAGE}")
+    if params is None:
+        return None
+    scope = Scope.from_dict(state.get_meta(f"selection:{STAGE}") or {})
+    root = state.get_meta("root")
+    return PrepConfig(masks=MasksParams(**params), scope=scope), Path(root) if root else None
+
+
+def run(root: Path, work: Path, params: MasksParams = MasksParams(), selection: Selection = Selection(),
+        jobs: int | None = None, progress: bool = True, backend: Backend | None = None) -> Summary:
+    """`lrl-prep masks`: the masks of every selected, extracted fake (jobs: all cores)."""
+    config = PrepConfig(masks=params, scope=Scope(selection.methods, selection.qualities, selection.splits))
+    with open_context(work, config, root, jobs, progress, backend, create=False) as ctx:
+        planned = plan(ctx)
+        if planned.empty:
+            raise LrlError(f"{work}: no extracted fake video to make masks for (run `lrl-prep extract` first)")
+        return execute(ctx, planned)

@@ -1,0 +1,105 @@
+"""`lrl-prep refresh`: bring every stage of `STAGES` up to date with the input tree, from cron.
+
+Under an exclusive lock on WORK. ROOT is scanned once and each stage planned once, in order; a new or
+changed video (size, mtime) is processed, a deleted one has its crops, masks and records removed (its
+shard is then rewritten without it), and a changed stage parameter makes everything downstream stale
+through the chained fingerprints. Every output is written under a temporary name and renamed, and a
+unit is recorded done only after its outputs are in place, so a run killed at any moment is completed
+by the next one.
+
+Exit codes: 0 everything up to date, 1 some unit failed (listed), 2 error (bad input, full disk,
+permissions), 75 another run holds WORK.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.engine.lock import WorkLock
+from pipeline.engine.runner import Summary, prune
+from pipeline.engine.runstate import RunState
+from pipeline.errors import LrlError
+from pipeline.params import PrepConfig
+from pipeline.stages.context import options_context
+from pipeline.store.layout import WorkLayout
+
+
+@dataclass
+class RefreshReport:
+    summaries: list[Summary] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    log: Path | None = None
+
+    @property
+    def failed(self) -> int:
+        return sum(s.failed for s in self.summaries)
+
+    @property
+    def changed(self) -> int:
+        return sum(s.done + s.failed for s in self.summaries) + len(self.removed)
+
+    def line(self) -> str:
+        parts = [f"{s.stage} {s.done} done / {s.skipped} skipped / {s.failed} failed" for s in self.summaries]
+        state = "up to date" if not self.changed else f"{self.failed} failed" if self.failed else "updated"
+        removed = f"; {len(self.removed)} removed" if self.removed else ""
+        return f"refresh: {state}; " + "; ".join(parts) + f"{removed}; {self.seconds:.1f} s"
+
+
+class RunLog:
+    """Plain-text log of one refresh under WORK/logs."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"refresh-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        self._file = open(self.path, "a", buffering=1)
+
+    def write(self, line: str) -> None:
+        self._file.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def refresh(root: Path, work: Path, cfg: PrepConfig = PrepConfig()) -> RefreshReport:
+    """Run every stage on whatever is new, changed or stale; raises WorkLocked when WORK is busy."""
+    root, work = Path(root).resolve(), Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with WorkLock(work):
+        log = RunLog(WorkLayout(work).logs)
+        try:
+            with RunState(WorkLayout(work).state_db) as state:
+                report = _stages(root, work, cfg, state, log)
+        except Exception as exc:
+            log.write(f"error: {exc}")
+            raise
+        finally:
+            log.close()
+    report.seconds = time.perf_counter() - start
+    report.log = log.path
+    return report
+
+
+def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLog) -> RefreshReport:
+    from pipeline.stages import STAGES
+
+    ctx = options_context(work, cfg, root, state)
+    report = RefreshReport()
+    log.write(f"refresh {root} -> {work}")
+    for stage in STAGES:
+        planned = stage.plan(ctx)
+        if stage is STAGES[0] and planned.empty:
+            raise LrlError(f"{root}: no video matches the chosen methods / qualities / splits")
+        for unit, tasks in planned.units.items() if planned.prune else ():
+            for key in prune(unit, {t.key for t in tasks}, state):
+                report.removed.append(key)
+                log.write(f"removed {key} (its input is gone)")
+        summary = stage.execute(ctx, planned) if not planned.empty else Summary(stage.UNITS[-1])
+        report.summaries.append(summary)
+        log.write(summary.line())
+        for key, reason in summary.failures:
+            log.write(f"failed: {key}: {reason}")
+    return report

@@ -1,0 +1,59 @@
+"""The one place that defines WORK's layout: where every stage writes.
+
+WORK:
+    state.sqlite                                   run state (pipeline.engine.runstate)
+    faces/<dataset>/<method>/<quality>/<video>/<frame:06d>.png    crops, RGB (pipeline.store.images)
+    masks/<dataset>/<method>/<quality>/<video>/<frame:06d>.png    masks, 0/255 grey (reals: implied zero)
+    shards/<split>-<bucket:04d>.h5, shards/index.json             shards (pipeline.store.schema, .index)
+    logs/<stage>-<timestamp>.log
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def frame_name(index: int) -> str:
+    """The PNG file name of frame `index` of a video (crops and masks alike)."""
+    return f"{index:06d}.png"
+
+
+@dataclass(frozen=True)
+class WorkLayout:
+    """Where every stage writes under WORK."""
+
+    work: Path
+
+    @property
+    def state_db(self) -> Path:
+        return self.work / "state.sqlite"
+
+    @property
+    def faces(self) -> Path:
+        return self.work / "faces"
+
+    @property
+    def masks(self) -> Path:
+        return self.work / "masks"
+
+    @property
+    def shards(self) -> Path:
+        return self.work / "shards"
+
+    @property
+    def shard_index(self) -> Path:
+        return self.shards / "index.json"
+
+    @property
+    def logs(self) -> Path:
+        return self.work / "logs"
+
+    def face_dir(self, dataset: str, method: str, quality: str, video: str) -> Path:
+        return self.faces / dataset / method / quality / video
+
+    def mask_dir(self, dataset: str, method: str, quality: str, video: str) -> Path:
+        return self.masks / dataset / method / quality / video
+
+    def shard_path(self, split: str, bucket: int) -> Path:
+        return self.shards / f"{split}-{bucket:04d}.h5"

@@ -1,0 +1,71 @@
+"""The import directions of the layout (README "Architecture"), read from the code's own imports.
+
+kernels, dataset and store never import stages or engine; model imports nothing of pipeline but its
+errors (the trainer, model.training, may also read pipeline.store); nothing imports cli.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+TOP = Path(__file__).resolve().parents[1]
+SOURCES = sorted(p for folder in ("pipeline", "model") for p in (TOP / folder).rglob("*.py")) + [TOP / "cli.py"]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(TOP).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> set[str]:
+    """Every module `path` imports, at any depth of the file (lazy imports inside functions included)."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+    return found
+
+
+def forbidden(importer: str, imported: str) -> bool:
+    def under(name: str, *roots: str) -> bool:
+        return any(name == r or name.startswith(r + ".") for r in roots)
+
+    if under(imported, "cli"):
+        return True
+    low = ("pipeline.kernels", "pipeline.dataset", "pipeline.store")
+    if under(importer, *low) and under(imported, "pipeline.stages", "pipeline.engine"):
+        return True
+    if under(importer, "pipeline.engine") and under(imported, "pipeline.stages"):
+        return True
+    if under(importer, "model") and under(imported, "pipeline"):
+        allowed = ("pipeline.errors",) + (("pipeline.store",) if under(importer, "model.training") else ())
+        return not under(imported, *allowed)
+    return False
+
+
+IMPORTS = {module_name(p): imports(p) for p in SOURCES}
+
+
+def test_the_layout_is_read():
+    assert "pipeline.stages.extract" in IMPORTS and "pipeline.engine.runner" in IMPORTS["pipeline.stages.extract"]
+
+
+@pytest.mark.parametrize("importer", sorted(IMPORTS))
+def test_no_import_runs_against_the_layout(importer):
+    bad = sorted(m for m in IMPORTS[importer] if forbidden(importer, m))
+    assert not bad, f"{importer} imports {', '.join(bad)}"
+
+
+def test_the_rule_catches_a_forbidden_import():
+    assert forbidden("pipeline.store.reader", "pipeline.engine.runstate")
+    assert forbidden("model.lrl", "pipeline.store.atomic")
+    assert not forbidden("model.training.loop", "pipeline.store.atomic")
+    assert forbidden("pipeline.stages.refresh", "cli")
