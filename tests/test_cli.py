@@ -26,3 +26,37 @@ def test_help_does_not_import_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_every_option_of_both_commands_has_help_and_lists_its_choices():
+    from dataclasses import fields
+
+    import click
+
+    from cli import train
+    from model.training.config import TrainConfig
+    from pipeline import params
+
+    commands = [train] + list(prep.commands.values())
+    for command in commands:
+        for option in command.params:
+            assert option.help, f"{command.name} --{option.name} has no help"
+    choices = {f.name: f.metadata["choices"] for cls in (TrainConfig, params.MasksParams, params.ShardsParams,
+                                                         params.RunOptions) for f in fields(cls)
+               if f.metadata.get("choices")}
+    assert {"variant", "device", "reference_quality", "source", "compression", "backend"} <= set(choices)
+    for command in commands:
+        for option in command.params:
+            if option.name in choices:
+                assert isinstance(option.type, click.Choice), f"{command.name} --{option.name}"
+                assert tuple(option.type.choices) == tuple(choices[option.name])
+
+
+def test_a_default_is_written_once_in_the_dataclass():
+    from pipeline.params import ExtractParams, MasksParams, ShardsParams
+
+    options = {o.name: o for o in prep.commands["refresh"].params}
+    assert options["threshold"].default == MasksParams().threshold
+    assert options["alpha"].default == ShardsParams().alpha
+    assert options["frames"].default == ExtractParams().frames
+    assert options["jobs"].default is None  # every stage: all cores
