@@ -23,8 +23,8 @@ from model.training.data import LRLSamples
 from model.training.distributed import Dist
 from model.training.loop import train_one_epoch
 from pipeline.demo.tree import make_demo
-from pipeline.params import CropParams, ExtractParams
-from pipeline.stages.refresh import RefreshConfig, refresh
+from pipeline.params import CropParams, ExtractParams, PrepConfig, RunOptions
+from pipeline.stages.refresh import refresh
 from pipeline.store.reader import ShardDataset
 
 ROUNDS = 3
@@ -33,8 +33,8 @@ STEPS = 12
 
 def shards(tmp: Path) -> Path:
     root = make_demo(tmp / "ffpp", size="tiny").root
-    refresh(root, tmp / "work", RefreshConfig(extract=ExtractParams(frames=8, crop=CropParams(size=80))),
-            progress=False)
+    refresh(root, tmp / "work", PrepConfig(extract=ExtractParams(frames=8, crop=CropParams(size=80)),
+                                           run=RunOptions(progress=False)))
     return tmp / "work" / "shards"
 
 
