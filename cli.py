@@ -347,15 +347,18 @@ def train_options(fn):
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--evaluate", "ckpt", type=PATH, help="Evaluate this checkpoint instead of training.")
 @click.option("--split", default="test", show_default=True, help="Split to evaluate with --evaluate.")
+@click.option("--figures", is_flag=True, help="With --evaluate: also the paper's Fig. 3 and Fig. 4 as PNGs.")
 @train_options
 @friendly
-def train(shards, out, config_file, resume, ckpt, split, **overrides):
+def train(shards, out, config_file, resume, ckpt, split, figures, **overrides):
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint."""
     if ckpt:
         from model.training.run_eval import evaluate_checkpoint
 
-        click.echo(evaluate_checkpoint(ckpt, split, shards, out))
+        click.echo(evaluate_checkpoint(ckpt, split, shards, out, figures))
         return
+    if figures:
+        raise LrlError("--figures goes with --evaluate CKPT (figures are drawn from a checkpoint)")
     from model.training.config import resolve
     from model.training.loop import train as run_training
 

@@ -26,7 +26,9 @@ class Predictions:
 
 
 @torch.no_grad()
-def predict(net, samples: LRLSamples, device, batch_size: int, workers: int = 0, bf16: bool = False) -> Predictions:
+def predict(net, samples: LRLSamples, device, batch_size: int, workers: int = 0, bf16: bool = False,
+            on_batch=None) -> Predictions:
+    """One pass over `samples`; `on_batch(batch, out)`, if given, sees every CPU batch and its LRLOutput."""
     net.eval()
     loader = DataLoader(samples, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda")
     probs, ious, order = [], [], []
@@ -39,6 +41,8 @@ def predict(net, samples: LRLSamples, device, batch_size: int, workers: int = 0,
         pred_mask = (out.mask_logits.float() > 0).cpu().numpy()
         ious.append(metrics.mask_iou(pred_mask, batch["mask"].numpy() > 0.5))
         order.append(batch["index"].numpy())
+        if on_batch is not None:
+            on_batch(batch, out)
     order = np.concatenate(order) if order else np.zeros(0, int)
     shards = samples.shards
     return Predictions(
