@@ -1,6 +1,6 @@
 """GPU training throughput: the paper configuration and EfficientNet-Lite0, fp32 / bf16 / channels_last / compile.
 
-    python benchmarks/train_gpu.py                  # on a CUDA device, about 5-8 minutes on one H200
+    python benchmarks/train_gpu.py                  # on a CUDA device: estimated 3-8 minutes on one H200
     python benchmarks/train_gpu.py --tiny           # CPU, small backbones at 80 px, a few steps (a test runs it)
 
 Models (variant `full`, batch 32, 299 px crops): the paper's `legacy_xception` (strides 8/16/32) and timm's

@@ -58,7 +58,7 @@ def test_full_variant_draws_five_panels_per_sample_and_the_mean_patterns(shards,
     assert all(not_blank(p) for p in panels)
 
     means = figures.means()
-    assert set(means) == {"Deepfakes", "youtube"} and means["Deepfakes"][2] == 3
+    assert list(means) == ["youtube", "Deepfakes"] and means["Deepfakes"][2] == 3  # reals first
     assert np.array_equal(means["youtube"][1], np.ones((25, 25)))  # a real's target: every s_ij = 1 (eq. 9)
     fakes = [samples[i] for i in np.flatnonzero(samples.shards.methods == "Deepfakes")]
     with torch.no_grad():

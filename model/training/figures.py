@@ -56,9 +56,9 @@ class SimilarityFigures:
         self.k = k
         self.methods = np.asarray(shards.methods, dtype=object)
         self.videos = shards.videos
-        self.names = sorted(set(self.methods))
         labels = np.asarray(shards.labels)
-        self.real = {m for m in self.names if not labels[self.methods == m].any()}  # methods of reals only
+        self.real = {m for m in set(self.methods) if not labels[self.methods == m].any()}  # methods of reals only
+        self.names = sorted(set(self.methods), key=lambda m: (m not in self.real, m))  # reals first, as in Fig. 3
         self.method_id = np.array([self.names.index(m) for m in self.methods], dtype=np.int64)
         self.chosen = chosen_indices(self.methods, per_method)
         n = k * k
