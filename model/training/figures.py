@@ -118,7 +118,7 @@ def _save(fig, path: Path) -> None:
     from pipeline.atomic import atomic_path
 
     with atomic_path(Path(path)) as tmp:
-        fig.savefig(tmp, format="png", dpi=80)
+        fig.savefig(tmp, format="png", dpi=72)
 
 
 def _title(method: str, real: set[str]) -> str:
