@@ -32,11 +32,11 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, RandomSampler
 
-from model import lrl_loss
+from model import build_model, lrl_loss
 from model.training.config import TrainConfig
 from model.training.data import LRLSamples
-from model.training.loop import build_net, model_config, to_device
-from pipeline.reader import ShardDataset
+from model.training.loop import to_device
+from pipeline.store.reader import ShardDataset
 
 PAPER = {"xception": ("legacy_xception", (8, 16, 32)), "lite0": ("tf_efficientnet_lite0", (8, 16, 32))}
 TINY = {"mobilenet": ("mobilenetv3_small_050", (4, 8, 16)), "lite0": ("tf_efficientnet_lite0", (4, 8, 16))}
@@ -76,10 +76,9 @@ def say(line: str) -> None:
 
 def build_shards(tmp: Path, size: int, frames: int) -> Path:
     """The demo generator's tiny tree refreshed into shards at `size` px (real pipeline, real crops)."""
-    from pipeline.crop import CropParams
-    from pipeline.demo import make_demo
-    from pipeline.extract import ExtractParams
-    from pipeline.refresh import RefreshConfig, refresh
+    from pipeline.demo.tree import make_demo
+    from pipeline.params import CropParams, ExtractParams
+    from pipeline.stages.refresh import RefreshConfig, refresh
 
     root = make_demo(tmp / "ffpp", size="tiny").root
     cfg = RefreshConfig(extract=ExtractParams(frames=frames, crop=CropParams(size=size)))
@@ -100,7 +99,7 @@ def sync(device) -> None:
 
 def timed_steps(model, cfg: TrainConfig, loader, device, setting: Setting) -> tuple[list[float], list[float]]:
     """(loader waits, steps) in seconds, one per batch of `loader`."""
-    mcfg = model_config(cfg)
+    mcfg = cfg.model_config()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                                  weight_decay=cfg.weight_decay)
     waits, steps = [], []
@@ -125,7 +124,7 @@ def timed_steps(model, cfg: TrainConfig, loader, device, setting: Setting) -> tu
 
 def measure(name: str, cfg: TrainConfig, samples: LRLSamples, setting: Setting, args, device) -> Result:
     torch.manual_seed(0)
-    net = build_net(cfg).to(device).train()
+    net = build_model(cfg.model_config()).to(device).train()
     if setting.channels_last:
         net = net.to(memory_format=torch.channels_last)
     model = torch.compile(net, backend=args.compile_backend) if setting.compile else net
@@ -225,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         results = run(args, folder)
     say(table(results))
     if args.json:
-        from pipeline.atomic import write_json
+        from pipeline.store.atomic import write_json
 
         write_json(args.json, {"args": {k: str(v) for k, v in vars(args).items()}, "results": [asdict(r) for r in results]})
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.shards_stage import run as run_shards
+from pipeline.stages.shards import run as run_shards
 from tests.work_fixture import make_work
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "train_gpu.py"

@@ -8,13 +8,14 @@ import torch
 from click.testing import CliRunner
 
 from cli import train as train_cli
+from model import build_model
 from model.training.config import TrainConfig
 from model.training.data import LRLSamples
 from model.training.evaluate import predict
 from model.training.figures import SimilarityFigures
-from model.training.loop import build_net, train
-from pipeline.reader import ShardDataset
-from pipeline.shards_stage import run as run_shards
+from model.training.loop import train
+from pipeline.stages.shards import run as run_shards
+from pipeline.store.reader import ShardDataset
 from tests.work_fixture import make_work
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -33,7 +34,7 @@ def trained(shards: Path, out: Path, variant: str):
     cfg = TrainConfig(shards=str(shards), out=str(out), variant=variant, **SMALL)
     torch.manual_seed(0)
     train(cfg, echo=lambda s: None)
-    net = build_net(cfg)
+    net = build_model(cfg.model_config())
     net.load_state_dict(torch.load(out / "best.pt", weights_only=True)["model"])
     return cfg, net.eval()
 

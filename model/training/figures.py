@@ -115,7 +115,7 @@ class SimilarityFigures:
 
 
 def _save(fig, path: Path) -> None:
-    from pipeline.atomic import atomic_path
+    from pipeline.store.atomic import atomic_path
 
     with atomic_path(Path(path)) as tmp:
         fig.savefig(tmp, format="png", dpi=72)
