@@ -77,12 +77,12 @@ def say(line: str) -> None:
 def build_shards(tmp: Path, size: int, frames: int) -> Path:
     """The demo generator's tiny tree refreshed into shards at `size` px (real pipeline, real crops)."""
     from pipeline.demo.tree import make_demo
-    from pipeline.params import CropParams, ExtractParams
-    from pipeline.stages.refresh import RefreshConfig, refresh
+    from pipeline.params import CropParams, ExtractParams, PrepConfig, RunOptions
+    from pipeline.stages.refresh import refresh
 
     root = make_demo(tmp / "ffpp", size="tiny").root
-    cfg = RefreshConfig(extract=ExtractParams(frames=frames, crop=CropParams(size=size)))
-    say(refresh(root, tmp / "work", cfg, progress=False).line())
+    cfg = PrepConfig(extract=ExtractParams(frames=frames, crop=CropParams(size=size)), run=RunOptions(progress=False))
+    say(refresh(root, tmp / "work", cfg).line())
     return tmp / "work" / "shards"
 
 
