@@ -167,14 +167,19 @@ def run_kwargs(opts: RunOptions) -> dict:
     return {"jobs": opts.workers, "progress": opts.show_progress, "backend": opts.backend_spec}
 
 
-def report(summary, note: str = "") -> None:
-    """The summary line, one line per failure (and `note`), exit 1 when any unit failed."""
+def report(summary, note: str = "", problems=()) -> None:
+    """The summary line, one line per failure, held unit and input problem (and `note`); exit 1 when any
+    unit failed or any input file was unusable."""
     click.echo(summary.line())
     for key, reason in summary.failures:
         click.echo(f"failed: {key}: {reason}")
-    if summary.failed:
-        if note:
-            click.echo(note)
+    for key, reason in summary.held:
+        click.echo(f"{summary.held_label}: {key}: {reason}")
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    if summary.failed and note:
+        click.echo(note)
+    if summary.failed or problems:
         sys.exit(FAILED_EXIT)
 
 
@@ -206,7 +211,8 @@ def demo_data(out, seed, size):
 @FILTERS
 @friendly
 def index(root, json_out, **kw):
-    """Scan a FaceForensics++ tree: counts per method / quality / split / label, and problems."""
+    """Scan a FaceForensics++ tree: counts per method / quality / split / label, the files it skips and why
+    (exit 1 when any), and fakes whose real is not in the tree (notes)."""
     from pipeline.dataset.scan import counts_table, scan
     from pipeline.store.atomic import write_json
 
@@ -215,13 +221,18 @@ def index(root, json_out, **kw):
     click.echo(counts_table(found))
     for problem in found.problems:
         click.echo(f"problem: {problem}")
+    for note in found.notes:
+        click.echo(f"note: {note}")
     if json_out:
         write_json(json_out, {
             "records": [r.to_dict() for r in found.records],
             "problems": [{"path": p.path, "reason": p.reason} for p in found.problems],
+            "notes": [{"path": p.path, "reason": p.reason} for p in found.notes],
         })
     if not found.records:
-        raise LrlError(f"{root}: no video could be indexed")
+        raise LrlError(found.empty_reason(root, scope.selection))
+    if found.problems:
+        sys.exit(FAILED_EXIT)
 
 
 @prep.command()
@@ -233,11 +244,14 @@ def index(root, json_out, **kw):
 @RUN
 @friendly
 def extract(root, work, **kw):
-    """Face crops (PNG) of every video: MTCNN once per real, shared by its fakes; exit 1 if any video failed."""
+    """Face crops (PNG) of every video: MTCNN once per real, shared by its fakes; exit 1 if any video failed
+    or any file of ROOT is unusable."""
+    from pipeline.stages.context import read_problems
     from pipeline.stages.extract import run
 
     cfg = prep_config(kw)
-    report(run(root, work, cfg.extract, cfg.scope, device=cfg.run.device, **run_kwargs(cfg.run)))
+    summary = run(root, work, cfg.extract, cfg.scope, device=cfg.run.device, **run_kwargs(cfg.run))
+    report(summary, problems=read_problems(work))
 
 
 @prep.command()
@@ -290,8 +304,8 @@ def shards(work, verify, **kw):
 @click.pass_context
 @friendly
 def refresh(ctx, root, work, config_file, **kw):
-    """Bring extract, masks and shards up to date with ROOT (for cron): exit 0 up to date, 1 failures,
-    2 error, 75 WORK locked by another run."""
+    """Bring extract, masks and shards up to date with ROOT (for cron): exit 0 up to date, 1 failures or
+    unusable input files, 2 error, 75 WORK locked by another run."""
     from pipeline.stages.refresh import refresh as run_refresh
 
     result = run_refresh(root, work, prep_config(with_config_file(ctx, config_file, kw)))
@@ -299,9 +313,10 @@ def refresh(ctx, root, work, config_file, **kw):
     for summary in result.summaries:
         for key, reason in summary.failures:
             click.echo(f"failed: {summary.stage}: {key}: {reason}")
+    for problem in result.problems:
+        click.echo(f"problem: {problem}")
     click.echo(f"log: {result.log}")
-    if result.failed:
-        sys.exit(FAILED_EXIT)
+    sys.exit(result.exit_code)
 
 
 def with_config_file(ctx, config_file, kw: dict) -> dict:

@@ -121,3 +121,20 @@ def truncate(path: Path, fraction: float) -> Path:
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * fraction)])
     return path
+
+
+def transcode(src: Path, dst: Path, codec: str = "libvpx-vp9") -> Path:
+    """Re-encode a video's frames with another codec, into the container `dst`'s extension names."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        source = inp.streams.video[0]
+        stream = out.add_stream(codec, rate=int(source.average_rate or 25))
+        stream.width, stream.height, stream.pix_fmt = source.width, source.height, "yuv420p"
+        for i, frame in enumerate(inp.decode(source)):
+            frame = frame.reformat(format="yuv420p")
+            frame.pts, frame.time_base = i, Fraction(1, int(source.average_rate or 25))
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dst

@@ -5,6 +5,8 @@ FaceForensics++ (ROOT):
     manipulated_sequences/<Method>/{raw,c23,c40}/videos/<target>_<source>.mp4
     manipulated_sequences/<Method>/masks/videos/<target>_<source>.mp4   (official masks)
 
+A video is any file PyAV reads: the extensions of VIDEO_EXTS are taken as videos, any other is probed.
+
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ FAKE_METHODS = (
 )
 METHODS = REAL_METHODS + FAKE_METHODS
 QUALITIES = ("raw", "c23", "c40")
-VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov")
+VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")  # others are probed with PyAV (scan.py)
 SPLITS = ("train", "val", "test")
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
 

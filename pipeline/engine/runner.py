@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pipeline.engine.backends import backend_context, ray_unordered
-from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult
+from pipeline.engine.runstate import DONE, FAILED, NO_MASK, RunState, UnitResult
 from pipeline.errors import one_line
 from pipeline.params import Backend
 
@@ -29,7 +29,11 @@ class Task:
 
 @dataclass
 class Summary:
-    """Counts of one stage run, printed as a single line."""
+    """Counts of one stage run, printed as a single line.
+
+    `held`: (key, reason) of the units settled without output, which are not failures (the masks
+    stage's no_mask fakes, the shards stage's left-out videos), shown as `held_label` with their count.
+    """
 
     stage: str
     unit: str = "videos"
@@ -40,12 +44,19 @@ class Summary:
     items: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    held: list[tuple[str, str]] = field(default_factory=list)
+    held_label: str = "no mask"
+
+    @property
+    def held_part(self) -> str:
+        """" / <label> <count>" when some unit is held, else ""."""
+        return f" / {self.held_label} {len(self.held)}" if self.held else ""
 
     def line(self) -> str:
         rate = self.items / self.seconds if self.seconds > 0 else 0.0
         return (
-            f"{self.stage}: {self.unit} done {self.done} / skipped {self.skipped} / failed {self.failed}, "
-            f"{self.items} {self.item}, {self.seconds:.1f} s ({rate:.1f} {self.item}/s)"
+            f"{self.stage}: {self.unit} done {self.done} / skipped {self.skipped} / failed {self.failed}"
+            f"{self.held_part}, {self.items} {self.item}, {self.seconds:.1f} s ({rate:.1f} {self.item}/s)"
         )
 
     def merge(self, other: "Summary") -> None:
@@ -55,6 +66,7 @@ class Summary:
         self.items += other.items
         self.seconds += other.seconds
         self.failures += other.failures
+        self.held += other.held
 
 
 def safe_call(fn: Callable[[Any], UnitResult], task: Task) -> UnitResult:
@@ -97,10 +109,19 @@ def run_tasks(
     progress: bool = True,
     backend: Backend = LOCAL,
 ) -> Summary:
-    """Run every task whose fingerprint is not recorded as done; record results as they arrive."""
+    """Run every task whose fingerprint is not recorded as settled; record results as they arrive.
+
+    A settled no_mask unit is not run again: it joins summary.held (with its recorded reason).
+    """
     summary = Summary(stage, unit, item)
-    todo = [t for t in tasks if not state.is_fresh(stage, t.key, t.fingerprint)]
-    summary.skipped = len(tasks) - len(todo)
+    todo = []
+    for t in tasks:
+        status = state.settled(stage, t.key, t.fingerprint)
+        if status is None:
+            todo.append(t)
+        elif status == NO_MASK:
+            summary.held.append((t.key, state.get(stage, t.key).reason or "unknown reason"))
+    summary.skipped = len(tasks) - len(todo) - len(summary.held)
     start = time.perf_counter()
     if todo:
         with backend_context(backend):
@@ -137,6 +158,8 @@ def _tally(summary: Summary, result: UnitResult, count) -> None:
     if result.status == DONE:
         summary.done += 1
         summary.items += count(result)
+    elif result.status == NO_MASK:
+        summary.held.append((result.key, result.reason or "unknown reason"))
     else:
         summary.failed += 1
         summary.failures.append((result.key, result.reason or "unknown reason"))

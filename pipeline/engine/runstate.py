@@ -1,9 +1,11 @@
 """The run state: one SQLite file in WORK recording every unit of work of every stage.
 
 A unit (a video for extract and masks, a shard for shards) is recorded with the fingerprint of its
-inputs (paths, sizes, mtimes and the stage's parameters), its status (done, or failed with a one-line
-reason), its outputs, counts and stage-specific data. A stage skips a unit whose recorded fingerprint
-equals the current one and whose status is done. Only the coordinating process writes here.
+inputs (paths, sizes, mtimes and the stage's parameters), its status (done; failed, with a one-line
+reason; or no_mask: a fake that cannot get a mask until its inputs change, with the reason), its
+outputs, counts and stage-specific data. A stage skips a unit whose recorded fingerprint equals the
+current one and whose status is settled (done or no_mask): a no_mask unit is not retried by every
+refresh, and it is not a failure. Only the coordinating process writes here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Iterable
 
 DONE = "done"
 FAILED = "failed"
+NO_MASK = "no_mask"  # a fake without the real its mask needs: counted and shown, not retried, not a failure
+SETTLED = (DONE, NO_MASK)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS units (
@@ -119,10 +123,14 @@ class RunState:
 
     def is_fresh(self, stage: str, key: str, fp: str) -> bool:
         """True when the unit is recorded as done with this very fingerprint."""
+        return self.settled(stage, key, fp) == DONE
+
+    def settled(self, stage: str, key: str, fp: str) -> str | None:
+        """The unit's status when it is recorded with this very fingerprint and settled (SETTLED), else None."""
         row = self._db.execute(
             "SELECT fingerprint, status FROM units WHERE stage=? AND key=?", (stage, key)
         ).fetchone()
-        return row is not None and row[0] == fp and row[1] == DONE
+        return row[1] if row is not None and row[0] == fp and row[1] in SETTLED else None
 
     def records(self, stage: str) -> list[UnitResult]:
         rows = self._db.execute(

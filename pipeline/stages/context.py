@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from pipeline.dataset.records import Problem
 from pipeline.dataset.scan import Index, scan
 from pipeline.engine.runner import Summary, Task, run_tasks
 from pipeline.engine.runstate import RunState, UnitResult
 from pipeline.errors import LrlError
 from pipeline.params import Backend, PrepConfig, RunOptions
 from pipeline.store.layout import WorkLayout
+
+PROBLEMS_META = "index:problems"
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Context:
                 raise LrlError(f"{self.work}: no input tree known (run `lrl-prep extract --root ROOT` first)")
             scope = self.config.scope
             self._index = scan(self.root, scope.dataset, Path(scope.split_dir) if scope.split_dir else None)
+            save_problems(self.state, self._index.problems)
         return self._index
 
     def run_tasks(self, stage: str, tasks: list[Task], fn: Callable[[Any], UnitResult], unit: str = "videos",
@@ -64,6 +68,25 @@ class Context:
         """The engine's run_tasks with this command's jobs, progress bars and backend."""
         return run_tasks(stage, tasks, fn, self.state, jobs=self.jobs, unit=unit, item=item, count=count,
                          progress=self.progress, backend=self.backend)
+
+
+def save_problems(state: RunState, problems: list[Problem]) -> None:
+    """Keep ROOT's latest index problems in the run state (`lrl-prep status` lists them)."""
+    state.set_meta(PROBLEMS_META, [[p.path, p.reason] for p in problems])
+
+
+def saved_problems(state: RunState) -> list[Problem]:
+    """ROOT's index problems as the last scan found them."""
+    return [Problem(path, reason) for path, reason in state.get_meta(PROBLEMS_META, []) or []]
+
+
+def read_problems(work: Path) -> list[Problem]:
+    """The saved index problems of WORK's run state (none when it has no run state)."""
+    layout = WorkLayout(Path(work))
+    if not layout.state_db.exists():
+        return []
+    with RunState(layout.state_db) as state:
+        return saved_problems(state)
 
 
 @contextlib.contextmanager

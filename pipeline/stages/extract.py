@@ -347,5 +347,5 @@ def run(root: Path, work: Path, params: ExtractParams = ExtractParams(), scope: 
     with open_context(work, config, root, jobs, progress, backend, device) as ctx:
         planned = plan(ctx)
         if planned.empty:
-            raise LrlError(f"{root}: no video matches the chosen methods / qualities / splits")
+            raise LrlError(ctx.index().empty_reason(root, scope.selection))
         return execute(ctx, planned)

@@ -6,6 +6,10 @@ the mask is then written for every quality of that fake, since all qualities sha
 transforms; c23/c40 pairs carry separately encoded compression noise. Source "official": FF++'s mask
 video, warped with the same crop transforms (as the peers do), for comparison. Reals get no files:
 their all-zero masks are implied. A unit's record (what the shards stage reads): `MasksRecord`.
+
+A fake whose real is not in ROOT cannot get a difference mask: its unit is settled as no_mask
+("real <id> not in ROOT", naming `--source official` when its mask video exists), counted and shown,
+not a failure and not retried until its inputs change; the shards stage leaves its samples out.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 from pipeline.dataset.layout import VIDEO_EXTS, mask_video_dir
 from pipeline.dataset.records import Record, VideoRecord
 from pipeline.engine.runner import Summary, Task
-from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
+from pipeline.engine.runstate import DONE, FAILED, NO_MASK, RunState, UnitResult, fingerprint
 from pipeline.errors import LrlError
 from pipeline.kernels.masks import diff_mask, mask_stats, warp_mask
 from pipeline.kernels.video import Decoding, iter_frames
@@ -63,10 +67,19 @@ class MaskJob:
     mask_video: str = ""  # official mask video (official)
     transforms: tuple = ()  # 2x3 full frame -> crop, per frame (official)
     error: str = ""  # set when the plan already knows the unit cannot be done
+    status: str = FAILED  # the unit's status when `error` is set: FAILED, or NO_MASK
 
 
 class Unusable(Exception):
     """The upstream records of a fake cannot give masks; the message is the unit's failure reason."""
+
+    status = FAILED
+
+
+class NoReal(Unusable):
+    """The fake's real is not in ROOT: no difference mask can exist (not a failure; see NO_MASK)."""
+
+    status = NO_MASK
 
 
 # ---------------------------------------------------------------- planning
@@ -94,6 +107,13 @@ def plan(ctx: Context) -> Plan:
     return Plan({STAGE: tasks})
 
 
+def real_absent(crops: CropsRecord) -> bool:
+    """Whether extract found no real of this fake in ROOT: it then detected the fake on itself, so the
+    detect unit is not its real's ("<dataset>/<target_method>/<target>", pipeline.stages.extract)."""
+    video = crops.record
+    return crops.detect_key != f"{video.dataset}/{video.target_method}/{video.target}"
+
+
 def _task(ctx: Context, extract: Extracted, video: VideoRecord) -> Task:
     rec, crops = extract.units[video.key], extract.crops[video.key]
     params = ctx.config.masks
@@ -107,16 +127,24 @@ def _task(ctx: Context, extract: Extracted, video: VideoRecord) -> Task:
             job = MaskJob(**base, reference_quality="official", mask_video=path,
                           transforms=tuple(map(tuple, crops.transforms)))
             return Task(video.key, fingerprint([path], fp_params, [rec.fingerprint]), job)
+        if real_absent(crops):
+            raise NoReal(_no_real(video))
         quality = _reference_quality(extract, video, params.reference_quality)
         fake, real = _checked_pair(extract, video, quality)
     except Unusable as exc:
-        job = MaskJob(**base, error=str(exc))
+        job = MaskJob(**base, error=str(exc), status=exc.status)
         return Task(video.key, fingerprint([], {**fp_params, "error": str(exc)}, [rec.fingerprint]), job)
     job = MaskJob(**base, reference_quality=quality,
                   fake_dir=str(ctx.layout.face_dir(video.dataset, video.method, quality, video.video)),
                   real_dir=str(ctx.layout.face_dir(video.dataset, video.target_method, quality, video.target)))
     upstream = [rec.fingerprint, fake.fingerprint, real.fingerprint]
     return Task(video.key, fingerprint([], {**fp_params, "reference": quality}, upstream), job)
+
+
+def _no_real(video: VideoRecord) -> str:
+    """The no_mask reason of a fake whose real is not in ROOT, naming the way out when there is one."""
+    way_out = f" (`--source official` would use its mask video {video.mask_path})" if video.mask_path else ""
+    return f"real {video.target} not in ROOT{way_out}"
 
 
 def _key(video: VideoRecord, quality: str, real: bool = False) -> str:
@@ -176,7 +204,7 @@ def _mask_video(video: VideoRecord, root) -> str:
 def work(job: MaskJob) -> UnitResult:
     """Compute every mask of one fake in memory, then write them (so a failure leaves old files alone)."""
     if job.error:
-        return UnitResult(job.key, "", FAILED, job.error)
+        return UnitResult(job.key, "", job.status, job.error)
     try:
         masks = _diff_masks(job) if job.source == "diff" else _official_masks(job)
     except LrlError as exc:

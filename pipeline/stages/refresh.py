@@ -7,8 +7,12 @@ through the chained fingerprints. Every output is written under a temporary name
 unit is recorded done only after its outputs are in place, so a run killed at any moment is completed
 by the next one.
 
-Exit codes: 0 everything up to date, 1 some unit failed (listed), 2 error (bad input, full disk,
-permissions), 75 another run holds WORK.
+ROOT's index problems (files it skips, with the reason: pipeline.dataset.scan) are counted in the
+summary line, written to the log and make the exit code 1, like a failed unit; fakes whose real is
+not in ROOT are notes (logged) and their masks units "no mask" (counted, not failures).
+
+Exit codes: 0 everything up to date, 1 some unit failed or some input file is unusable (listed), 2
+error (bad input, full disk, permissions), 75 another run holds WORK.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.dataset.records import Problem
 from pipeline.engine.lock import WorkLock
 from pipeline.engine.runner import Summary, prune
 from pipeline.engine.runstate import RunState
@@ -30,6 +35,7 @@ from pipeline.store.layout import WorkLayout
 class RefreshReport:
     summaries: list[Summary] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # ROOT's files the index could not use
     seconds: float = 0.0
     log: Path | None = None
 
@@ -38,14 +44,21 @@ class RefreshReport:
         return sum(s.failed for s in self.summaries)
 
     @property
+    def exit_code(self) -> int:
+        """0 when nothing failed and every input file was usable, else 1."""
+        return 1 if self.failed or self.problems else 0
+
+    @property
     def changed(self) -> int:
         return sum(s.done + s.failed for s in self.summaries) + len(self.removed)
 
     def line(self) -> str:
-        parts = [f"{s.stage} {s.done} done / {s.skipped} skipped / {s.failed} failed" for s in self.summaries]
+        parts = [f"{s.stage} {s.done} done / {s.skipped} skipped / {s.failed} failed{s.held_part}"
+                 for s in self.summaries]
         state = "up to date" if not self.changed else f"{self.failed} failed" if self.failed else "updated"
+        problems = f"; {len(self.problems)} input problems" if self.problems else ""
         removed = f"; {len(self.removed)} removed" if self.removed else ""
-        return f"refresh: {state}; " + "; ".join(parts) + f"{removed}; {self.seconds:.1f} s"
+        return f"refresh: {state}{problems}; " + "; ".join(parts) + f"{removed}; {self.seconds:.1f} s"
 
 
 class RunLog:
@@ -91,8 +104,10 @@ def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLo
     log.write(f"refresh {root} -> {work}")
     for stage in STAGES:
         planned = stage.plan(ctx)
-        if stage is STAGES[0] and planned.empty:
-            raise LrlError(f"{root}: no video matches the chosen methods / qualities / splits")
+        if stage is STAGES[0]:
+            report.problems = _index_problems(ctx, log)
+            if planned.empty:
+                raise LrlError(ctx.index().empty_reason(root, ctx.config.scope.selection))
         for unit, tasks in planned.units.items() if planned.prune else ():
             for key in prune(unit, {t.key for t in tasks}, state):
                 report.removed.append(key)
@@ -102,4 +117,16 @@ def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLo
         log.write(summary.line())
         for key, reason in summary.failures:
             log.write(f"failed: {key}: {reason}")
+        for key, reason in summary.held:
+            log.write(f"{summary.held_label}: {key}: {reason}")
     return report
+
+
+def _index_problems(ctx, log: RunLog) -> list[Problem]:
+    """ROOT's problems and notes (the run state keeps them for `lrl-prep status`), written to the log."""
+    index = ctx.index()
+    for problem in index.problems:
+        log.write(f"problem: {problem}")
+    for note in index.notes:
+        log.write(f"note: {note}")
+    return list(index.problems)

@@ -15,9 +15,11 @@ unchanged shard is skipped.
 
 A worker reads one shard's PNGs video by video and appends to a temporary file renamed into place only
 when complete; a failure leaves the previous shard untouched. Left out, with a reason, never silently:
-a fake with no done masks record, a video whose crop size is not the shard set's (the most common size
-of the extract records), and a video with a missing, unreadable or wrongly sized PNG. index.json is
-rewritten only when every shard is done; then shard files and records no longer planned are removed.
+a fake with no done masks record (no mask: its real is not in ROOT; or its masks failed or have not
+run), a video whose crop size is not the shard set's (the most common size of the extract records),
+and a video with a missing, unreadable or wrongly sized PNG; the summary counts them ("videos left
+out", not failures) and index.json lists them. index.json is rewritten only when every shard is done;
+then shard files and records no longer planned are removed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import numpy as np
 
 from pipeline.dataset.records import VideoRecord
 from pipeline.engine.runner import Summary, Task
-from pipeline.engine.runstate import DONE, RunState, UnitResult, fingerprint
+from pipeline.engine.runstate import DONE, NO_MASK, RunState, UnitResult, fingerprint
 from pipeline.errors import LrlError
 from pipeline.params import Backend, PrepConfig, ShardsParams
 from pipeline.stages.context import Context, open_context
@@ -142,9 +144,11 @@ def _video_job(layout: WorkLayout, crops: CropsRecord, masks: MasksRecord | None
     )
 
 
-def _unusable(crops: CropsRecord, has_masks: bool, size: int) -> str | None:
-    """Why a video cannot go into a shard, or None."""
-    if crops.record.is_fake and not has_masks:
+def _unusable(crops: CropsRecord, masks: UnitResult | None, size: int) -> str | None:
+    """Why a video cannot go into a shard, or None (`masks`: a fake's masks record, of any status)."""
+    if crops.record.is_fake and masks is not None and masks.status == NO_MASK:
+        return f"left out: no mask ({masks.reason})"
+    if crops.record.is_fake and (masks is None or not masks.ok):
         return "left out: no done masks record (run lrl-prep masks)"
     if int(crops.size) != size:
         return f"left out: crop size {crops.size}, the shard set's is {size}"
@@ -158,14 +162,14 @@ def _unusable(crops: CropsRecord, has_masks: bool, size: int) -> str | None:
 def _usable(state: RunState, layout: WorkLayout, plan: ShardPlan):
     """(job, group, upstream fingerprint) of every usable video; fills plan.left_out and plan.size."""
     extract = [(r, CropsRecord.from_dict(r.data)) for r in state.records("extract") if r.ok]
-    masks = {r.key: r for r in state.records("masks") if r.ok}
+    masks = {r.key: r for r in state.records("masks")}
     sizes = Counter(int(c.size) for _, c in extract)
     plan.size = min(sizes, key=lambda s: (-sizes[s], s)) if sizes else 0
     usable = []
     for r, crops in extract:
         rec = crops.record
         m = masks.get(rec.key) if rec.is_fake else None
-        why = _unusable(crops, m is not None, plan.size)
+        why = _unusable(crops, m, plan.size)
         if why:
             plan.left_out.append((rec.key, why))
         else:
@@ -329,7 +333,7 @@ def _finish(layout: WorkLayout, state: RunState, p: ShardPlan, params: ShardsPar
 
 
 def execute(ctx: Context, p: ShardPlan) -> Summary:
-    """Write every shard whose inputs changed, then the index; left-out videos join summary.failures.
+    """Write every shard whose inputs changed, then the index; left-out videos are summary.held.
 
     When a shard fails, index.json is left as it was and summary.failed says how many.
     """
@@ -342,7 +346,7 @@ def execute(ctx: Context, p: ShardPlan) -> Summary:
     summary = ctx.run_tasks(STAGE, p.tasks, work, unit="shards", item="samples",
                             count=lambda r: r.counts.get("samples", 0))
     records = {r.key: r for r in state.records(STAGE)}
-    summary.failures += _left_out(p, records)
+    summary.held, summary.held_label = _left_out(p, records), "videos left out"
     if summary.failed == 0:
         _finish(layout, state, p, ctx.config.shards, records)
     return summary

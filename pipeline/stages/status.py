@@ -1,4 +1,5 @@
-"""`lrl-prep status`: per unit kind, units done, failed (with reasons), stale and pending."""
+"""`lrl-prep status`: per unit kind, units done, failed (with reasons), no mask (with reasons), stale and
+pending; then ROOT's index problems (the files the last scan skipped, with the reason)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.engine.runner import Task
-from pipeline.engine.runstate import DONE, RunState
+from pipeline.engine.runstate import DONE, NO_MASK, RunState
 from pipeline.errors import LrlError
-from pipeline.stages.context import Context
+from pipeline.stages.context import Context, saved_problems
 from pipeline.store.layout import WorkLayout
 
 
@@ -19,10 +20,12 @@ class StageStatus:
     stale: int = 0
     pending: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    no_mask: list[tuple[str, str]] = field(default_factory=list)
 
     def line(self) -> str:
+        held = f"  no mask {len(self.no_mask):>4}" if self.no_mask else ""
         return (
-            f"{self.stage:<8} done {self.done:>5}  failed {len(self.failed):>4}  "
+            f"{self.stage:<8} done {self.done:>5}  failed {len(self.failed):>4}{held}  "
             f"stale {self.stale:>4}  pending {self.pending:>4}"
         )
 
@@ -40,6 +43,8 @@ def stage_status(stage: str, tasks: list[Task], state: RunState) -> StageStatus:
             status.stale += 1
         elif rec.status == DONE:
             status.done += 1
+        elif rec.status == NO_MASK:
+            status.no_mask.append((key, rec.reason or "unknown reason"))
         else:
             status.failed.append((key, rec.reason or "unknown reason"))
     status.stale += sum(1 for key in recorded if key not in planned)
@@ -68,4 +73,8 @@ def status_report(work: Path) -> str:
                 status = stage_status(unit, tasks, state)
                 lines.append(status.line())
                 lines += [f"  failed {key}: {reason}" for key, reason in status.failed]
+                lines += [f"  no mask {key}: {reason}" for key, reason in status.no_mask]
+        problems = saved_problems(state)
+    lines.append(f"input    problems {len(problems):>4}")
+    lines += [f"  problem {problem}" for problem in problems]
     return "\n".join(lines)
