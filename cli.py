@@ -363,14 +363,16 @@ def train_options(fn):
 @click.option("--evaluate", "ckpt", type=PATH, help="Evaluate this checkpoint instead of training.")
 @click.option("--split", default="test", show_default=True, help="Split to evaluate with --evaluate.")
 @click.option("--figures", is_flag=True, help="With --evaluate: also the paper's Fig. 3 and Fig. 4 as PNGs.")
+@click.option("--force", is_flag=True, help="With --evaluate: evaluate even on shards preprocessed unlike the "
+                                            "checkpoint's (crop size, alpha, masks, schema, freq_std).")
 @train_options
 @friendly
-def train(shards, out, config_file, resume, ckpt, split, figures, **overrides):
+def train(shards, out, config_file, resume, ckpt, split, figures, force, **overrides):
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint."""
     if ckpt:
         from model.training.run_eval import evaluate_checkpoint
 
-        click.echo(evaluate_checkpoint(ckpt, split, shards, out, figures))
+        click.echo(evaluate_checkpoint(ckpt, split, shards, out, figures, force))
         return
     if figures:
         raise LrlError("--figures goes with --evaluate CKPT (figures are drawn from a checkpoint)")

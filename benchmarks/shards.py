@@ -123,7 +123,8 @@ def bench_write(tmp: Path, rgb, freq, mask, repeats: int) -> None:
     mb = (rgb.nbytes + freq.nbytes + mask.nbytes) / 1e6
     print(f"shard write ({len(rgb)} samples, {mb:.0f} MB of arrays), MB/s; read = random samples/s on that file")
     order = np.random.default_rng(1).permutation(len(rgb))
-    for compression in COMPRESSIONS:
+    bare_none = None
+    for compression in sorted(COMPRESSIONS, key=lambda c: c != "none"):  # "none" first: the baseline
         path = tmp / f"bench-{compression}.h5"
         t = interleaved({
             "bare": partial(write_bare, path, rgb, freq, mask, compression),
@@ -137,10 +138,12 @@ def bench_write(tmp: Path, rgb, freq, mask, repeats: int) -> None:
             dsets = [(f["rgb"], f["freq"], f["mask"])]
             reads = len(rgb) / interleaved({"r": partial(bare_reads, dsets, order, np.zeros(len(rgb), int), order)},
                                            repeats)["r"]
+        bare_none = bare_none or reads
         mark = "  <- default" if compression == DEFAULT_COMPRESSION else ""
         print(f"  {compression:<10} ours {plain:6.0f}  ours+sha256 {summed:6.0f}  bare h5py {bare:6.0f}  "
               f"ratio {plain / bare:.2f} ({summed / bare:.2f} with sha256)  size {size / mb:.2f}x "
-              f"(rgb {stored['rgb']:.2f}x, mask {stored['mask']:.3f}x)  read {reads:6.0f}/s{mark}")
+              f"(rgb {stored['rgb']:.2f}x, mask {stored['mask']:.3f}x)  {size * 1e6 / len(rgb):7.0f} bytes/sample  "
+              f"read {reads:6.0f}/s ({reads / bare_none:.2f}x none){mark}")
 
 
 def make_work(work: Path, rgb: np.ndarray) -> None:

@@ -17,7 +17,7 @@ DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("loky", "dask", "ray")
 REFERENCES = ("auto", "raw", "same")
 MASK_SOURCES = ("diff", "official")
-COMPRESSIONS = ("blosc-lz4", "lzf", "none")
+COMPRESSIONS = ("lzf", "gzip", "blosc-lz4", "none")
 DEMO_SIZES = ("tiny", "small")
 
 

@@ -9,9 +9,9 @@ from model.config import VARIANTS, ModelConfig
 from pipeline.errors import LrlError
 
 
-def _opt(default, help: str, choices: tuple | None = None):
-    """A field carrying its lrl-train help and choices (cli builds the flags from them)."""
-    return field(default=default, metadata={"help": help, "choices": choices})
+def _opt(default, help: str, choices: tuple | None = None, **cli):
+    """A field carrying its lrl-train help and choices (and click extras: switch) (cli builds the flags)."""
+    return field(default=default, metadata={"help": help, "choices": choices, **cli})
 
 
 @dataclass
@@ -48,6 +48,15 @@ class TrainConfig:
     train_split: str = _opt("train", "Split to train on.")
     val_split: str = _opt("val", "Split for model selection (best.pt by its frame AUC).")
     max_batches: int = _opt(0, "Cap on batches per epoch (0 = all), for smoke runs.")
+    progress: bool | None = _opt(None, "Show progress bars (default: only when stderr is a terminal; a log gets "
+                                       "one line per epoch).", switch=True)
+
+    @property
+    def show_progress(self) -> bool:
+        """Progress bars: as asked, else only when stderr is a terminal."""
+        import sys
+
+        return self.progress if self.progress is not None else sys.stderr.isatty()
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -90,10 +90,16 @@ def summary_line(split: str, rep: dict) -> str:
     )
 
 
-def save_report(run: Path, split: str, pred: Predictions, rep: dict) -> None:
+def save_report(run: Path, name: str, pred: Predictions, rep: dict) -> list[str]:
+    """Write `metrics-<name>.json` and, when the split holds both classes, `roc-<name>.png`.
+
+    Returns one line per result: the files written, or why the ROC was not drawn (one class: undefined)."""
     from model.training.plots import roc_png
     from pipeline.store.atomic import write_json
 
-    write_json(Path(run) / f"metrics-{split}.json", rep)
+    metrics_path = Path(run) / f"metrics-{name}.json"
+    write_json(metrics_path, rep)
     vl, vs, _ = metrics.video_level(pred.videos, pred.labels, pred.probs)
-    roc_png(Path(run) / f"roc-{split}.png", {"frame": (pred.labels, pred.probs), "video": (vl, vs)})
+    roc_path = Path(run) / f"roc-{name}.png"
+    why = roc_png(roc_path, {"frame": (pred.labels, pred.probs), "video": (vl, vs)})
+    return [f"metrics: {metrics_path}", f"roc: not written: {why}" if why else f"roc: {roc_path}"]

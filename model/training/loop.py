@@ -1,4 +1,11 @@
-"""The training loop, in the shape of torchvision's reference scripts: one epoch, evaluate, checkpoint."""
+"""The training loop, in the shape of torchvision's reference scripts: one epoch, evaluate, checkpoint.
+
+Model selection: best.pt is the epoch of highest frame AUC on the validation split. When that split has
+no samples or only one class (AUC undefined), the run says so at its start and in every log.jsonl entry
+("best_by"), and best.pt then follows the last epoch: never a checkpoint silently stale at epoch 1.
+Every checkpoint records the preprocessing of the shards it was trained on (index.json: crop size,
+alpha, mask parameters, schema version, freq_std), which evaluation compares with the shards it is given.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from model.training.data import BalancedSampler, LRLSamples
 from model.training.evaluate import predict, report
 from pipeline.errors import LrlError
 from pipeline.store.atomic import write_bytes
+from pipeline.store.index import load_index, preprocessing
 from pipeline.store.reader import ShardDataset
 
 LOSS_KEYS = ("loss", "ce", "sim", "seg")
@@ -55,7 +63,8 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
     bf16 = cfg.bf16 and device.type == "cuda"
     channels_last = cfg.channels_last and device.type == "cuda"
     start = time.perf_counter()
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not dist.main)
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+               disable=not (dist.main and cfg.show_progress))
     for i, batch in enumerate(bar):
         if cfg.max_batches and i >= cfg.max_batches:
             break
@@ -81,6 +90,7 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
 
 def epoch_line(h: dict) -> str:
     val = f"val ACC {h['val_acc']:.4f} AUC {h['val_auc']:.4f}" if "val_auc" in h else "val n/a"
+    val += " (best.pt: this epoch)" if h.get("best_by", "val AUC") != "val AUC" else ""
     return (
         f"epoch {h['epoch']:>3} loss {h['loss']:.4f} (ce {h['ce']:.4f} sim {h['sim']:.4f} seg {h['seg']:.4f}) "
         f"lr {h['lr']:.2e} {h['samples_per_s']:.1f} samples/s {val}"
@@ -96,6 +106,16 @@ def validate(net, cfg: TrainConfig, device, freq_std: float) -> dict:
     return {"val_acc": frame["acc"], "val_auc": frame["auc"] if frame["auc"] is not None else float("nan")}
 
 
+def unusable_validation(cfg: TrainConfig) -> str | None:
+    """Why the validation split cannot choose best.pt (no samples, or one class: AUC undefined), or None."""
+    labels = ShardDataset(cfg.shards, cfg.val_split, fields=()).labels
+    if len(labels) == 0:
+        return f"val split {cfg.val_split!r} has no samples"
+    if len(set(labels.tolist())) < 2:
+        return f"val split {cfg.val_split!r} holds only {'fake' if labels[0] else 'real'} samples (AUC undefined)"
+    return None
+
+
 def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
     """Train for cfg.epochs (continuing from RUN/last.pt with resume); returns the epoch history."""
     dist = distributed.init(cfg.device)
@@ -106,6 +126,11 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
     if len(samples) == 0:
         raise LrlError(f"{cfg.shards}: no samples in split {cfg.train_split!r}")
     loader = make_loader(samples, cfg, dist, device)
+    why = unusable_validation(cfg)
+    best_by = f"last epoch: {why}" if why else "val AUC"
+    if why and dist.main:
+        echo(f"model selection: {why}: best.pt follows the last epoch")
+    made_with = preprocessing(load_index(cfg.shards))
     net = build_model(cfg.model_config()).to(device)
     if cfg.channels_last and device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
@@ -118,12 +143,13 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
         loader.sampler.set_epoch(epoch)
         samples.set_epoch(epoch)
         stats = train_one_epoch(model, loader, optimizer, cfg, device, dist, epoch)
-        stats.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"])
+        stats.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"], best_by=best_by)
         scheduler.step()  # once per epoch, after its optimizer steps: halves every lr_step epochs
         if dist.main:
             stats.update(validate(net, cfg, device, samples.freq_std))
             history.append(stats)
-            _save_epoch(run, cfg, net, optimizer, scheduler, history, samples.freq_std)
+            _save_epoch(run, cfg, net, optimizer, scheduler, history, {"freq_std": samples.freq_std,
+                                                                         "shards": made_with})
             echo(epoch_line(stats))
         distributed.barrier(dist)
     if dist.main and history:
@@ -148,11 +174,15 @@ def _start(run: Path, cfg, resume: bool, net, optimizer, scheduler, dist) -> tup
     return list(state["metrics"].get("history", [])), int(state["epoch"])
 
 
-def _save_epoch(run: Path, cfg, net, optimizer, scheduler, history: list[dict], freq_std: float) -> None:
+def _save_epoch(run: Path, cfg, net, optimizer, scheduler, history: list[dict], extra: dict) -> None:
+    """log.jsonl, last.pt, and best.pt when this epoch is the best (or the last, when h["best_by"] says so).
+
+    `extra`: freq_std and the shards' preprocessing, recorded in the checkpoints' metrics."""
     h = history[-1]
     write_bytes(run / "log.jsonl", "".join(json.dumps(x) + "\n" for x in history).encode())
     best = max((x.get("val_auc", float("-inf")) for x in history[:-1]), default=float("-inf"))
-    metrics = {"history": history, "freq_std": freq_std}
+    metrics = {"history": history, **extra}
     checkpoint.save(run / "last.pt", net, optimizer, scheduler, h["epoch"], cfg.to_dict(), metrics)
-    if h.get("val_auc", float("-inf")) > best or len(history) == 1:
+    follows_last = h.get("best_by", "val AUC") != "val AUC"
+    if follows_last or h.get("val_auc", float("-inf")) > best or len(history) == 1:
         checkpoint.save(run / "best.pt", net, optimizer, scheduler, h["epoch"], cfg.to_dict(), metrics)

@@ -16,15 +16,19 @@ def _figure():
     return plt
 
 
-def roc_png(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-    """One ROC curve per entry {name: (labels, scores)}."""
+def roc_png(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> str | None:
+    """One ROC curve per entry {name: (labels, scores)} holding both classes; None when written, else why
+    nothing was (no entry holds both classes: the ROC is undefined), and then no file is written."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
+    drawable = {name: (labels, scores) for name, (labels, scores) in curves.items() if len(np.unique(labels)) == 2}
+    if not drawable:
+        labels = np.concatenate([np.asarray(labels).ravel() for labels, _ in curves.values()])
+        held = "no samples" if labels.size == 0 else f"only {'fake' if labels[0] else 'real'} samples"
+        return f"the split holds {held}: a ROC curve needs both classes"
     plt = _figure()
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    for name, (labels, scores) in curves.items():
-        if len(np.unique(labels)) < 2:
-            continue
+    for name, (labels, scores) in drawable.items():
         fpr, tpr, _ = roc_curve(labels, scores)
         ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(labels, scores):.3f})")
     ax.plot([0, 1], [0, 1], "k:", lw=0.8)
@@ -33,6 +37,7 @@ def roc_png(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> Non
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+    return None
 
 
 def curves_png(path: Path, history: list[dict]) -> None:

@@ -102,6 +102,22 @@ def build_index(entries: list[ShardEntry], header: dict) -> dict:
     }
 
 
+def preprocessing(index: dict) -> dict:
+    """What a shard set's samples were made with (what a model trained on them expects): crop size, alpha
+    (eq. 2), the mask parameters, the schema version and the frequency spread the trainer divides by."""
+    return {
+        "size": index.get("size"), "alpha": (index.get("params") or {}).get("alpha"),
+        "mask_params": index.get("mask_params"), "schema_version": index.get("schema_version"),
+        "freq_std": index.get("freq_std"),
+    }
+
+
+def digest(index: dict) -> str:
+    """A short hash of a shard index (its time left out): names results measured on this shard set."""
+    text = json.dumps({k: v for k, v in index.items() if k != "created"}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
 def write_index(path: Path, index: dict) -> bool:
     """Write the index unless the one on disk says the same (apart from its time); True when written."""
     try:

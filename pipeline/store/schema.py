@@ -39,7 +39,7 @@ IMAGES = (RGB, FREQ, MASK)
 STRING_META = ("dataset", "method", "quality", "video", "split")
 INT_META = {"frame": np.int32, "interpolated": np.uint8}
 META = STRING_META + tuple(INT_META)
-COMPRESSIONS = ("blosc-lz4", "lzf", "none")
+COMPRESSIONS = ("lzf", "gzip", "blosc-lz4", "none")
 DEFAULT_COMPRESSION = "blosc-lz4"
 REQUIRED_ATTRS = (
     "schema_version", "alpha", "size", "mask_threshold", "mask_reference_quality", "mask_params",
@@ -62,6 +62,8 @@ def compression_options(name: str) -> dict:
         return {}
     if name == "lzf":
         return {"compression": "lzf"}
+    if name == "gzip":
+        return {"compression": "gzip", "compression_opts": 4}
     if name == "blosc-lz4":
         import hdf5plugin
 
