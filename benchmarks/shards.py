@@ -166,10 +166,12 @@ def make_work(work: Path, rgb: np.ndarray) -> None:
                     box[80:220, 70:230] = 255
                     write_png(layout.mask_dir("ffpp", method, "c23", name) / frame_name(f), box)
             state.record("extract", UnitResult(rec.key, f"e{v}", DONE, data={
-                "record": rec.to_dict(), "frames": frames, "interpolated": [False] * len(frames), "size": SIZE}))
+                "record": rec.to_dict(), "frames": frames, "interpolated": [False] * len(frames), "size": SIZE,
+                "transforms": [[[1, 0, 0], [0, 1, 0]]] * len(frames), "detect_key": rec.key}))
             if fake:
-                state.record("masks", UnitResult(rec.key, f"m{v}", DONE, data={"frames": frames,
-                                                                              "reference_quality": "raw"}))
+                state.record("masks", UnitResult(rec.key, f"m{v}", DONE, data={
+                    "frames": frames, "reference_quality": "raw", "source": "diff", "mean_area": 0.0,
+                    "mean_components": 0.0, "empty_frames": []}))
 
 
 def bench_stage_and_reader(tmp: Path, rgb: np.ndarray, repeats: int) -> None:

@@ -117,3 +117,45 @@ def test_a_log_gets_one_line_per_epoch_and_no_progress_frames(shards, tmp_path):
     assert [line[:9] for line in quiet.stdout.decode().splitlines()] == ["epoch   1", "epoch   2"]
     forced = run("--progress")
     assert forced.returncode == 0 and b"\r" in forced.stderr
+
+
+PLAIN_H5PY = """
+import sys, h5py
+path = sys.argv[1]
+with h5py.File(path, "r") as f:
+    print(f.attrs.get("note", ""))
+    try:
+        print("rgb", f["rgb"][0].shape)
+    except OSError as exc:
+        print("rgb unreadable")
+assert "hdf5plugin" not in sys.modules
+"""
+
+NO_PLUGIN = """
+import sys
+sys.modules["hdf5plugin"] = None  # as if it were not installed: `import hdf5plugin` raises ImportError
+from pipeline.store.reader import ShardDataset
+from pipeline.errors import LrlError
+try:
+    ShardDataset(sys.argv[1], "train")[0]
+except LrlError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.parametrize("compression", ["blosc-lz4", "lzf"])
+def test_shards_read_by_plain_h5py_or_say_what_to_import(tmp_path, compression):
+    """Case 7: a blosc-lz4 shard carries a note a plain h5py reads, and the reader says what to import;
+    an lzf shard reads with plain h5py."""
+    from pipeline.store.schema import PLUGIN_NOTE
+
+    shards = shards_of(tmp_path / "w", size=32, compression=compression)
+    shard = sorted(shards.glob("train-*.h5"))[0]
+    plain = subprocess.run([sys.executable, "-c", PLAIN_H5PY, str(shard)], capture_output=True, text=True)
+    assert plain.returncode == 0, plain.stderr
+    if compression == "lzf":
+        assert plain.stdout.splitlines() == ["", "rgb (32, 32, 3)"]
+        return
+    assert plain.stdout.splitlines() == [PLUGIN_NOTE, "rgb unreadable"]
+    said = subprocess.run([sys.executable, "-c", NO_PLUGIN, str(shards)], capture_output=True, text=True)
+    assert said.stdout.startswith(f"{shard}: cannot read rgb (") and said.stdout.endswith(f"): {PLUGIN_NOTE}\n")

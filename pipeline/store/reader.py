@@ -11,6 +11,7 @@ standard deviation (index.json "freq_std"), never (x / 255 - 0.5) / 0.5.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -19,7 +20,15 @@ import numpy as np
 from pipeline.errors import LrlError
 from pipeline.params import Selection
 from pipeline.store.index import load_index
-from pipeline.store.schema import IMAGES, INT_META, LABEL, SCHEMA_VERSION, STRING_META
+from pipeline.store.schema import (
+    IMAGES,
+    INT_META,
+    LABEL,
+    PLUGIN_CODECS,
+    PLUGIN_NOTE,
+    SCHEMA_VERSION,
+    STRING_META,
+)
 
 
 def normalise_freq(freq: np.ndarray, freq_std: float) -> np.ndarray:
@@ -29,12 +38,23 @@ def normalise_freq(freq: np.ndarray, freq_std: float) -> np.ndarray:
 
 def _open(path: Path):
     import h5py
-    import hdf5plugin  # noqa: F401 - registers the blosc filter
 
+    with contextlib.suppress(ImportError):
+        import hdf5plugin  # noqa: F401 - registers the blosc filter (a missing one is said on first read)
     try:
         return h5py.File(path, "r")
     except OSError as exc:
         raise LrlError(f"{path}: cannot open shard ({exc})") from None
+
+
+def _read(dset, local: int, path: Path) -> np.ndarray:
+    """dset[local]; LrlError saying what to import when its compression filter is not available."""
+    try:
+        return dset[local]
+    except OSError as exc:
+        codec = dset.file.attrs.get("compression", "?")
+        hint = PLUGIN_NOTE if codec in PLUGIN_CODECS else f"compression {codec}"
+        raise LrlError(f"{path}: cannot read {dset.name.lstrip('/')} ({str(exc).splitlines()[0]}): {hint}") from None
 
 
 def _columns(shard: int, path: Path) -> dict[str, np.ndarray]:
@@ -105,7 +125,7 @@ class ShardDataset:
         """rgb (H, W, 3) uint8, freq (H, W) float16, mask (H, W) uint8 (those in `fields`), label int,
         dataset, method, quality, video, split str, frame int, interpolated bool, key (the video's)."""
         shard, local = self._where[index]
-        sample = {name: dset[local] for name, dset in self._datasets(shard).items()}
+        sample = {name: _read(dset, local, self.paths[shard]) for name, dset in self._datasets(shard).items()}
         for name, column in self._rows.items():
             sample[name] = column[index]
         sample["interpolated"] = bool(sample["interpolated"])

@@ -13,14 +13,17 @@ Every image dataset is chunked one sample per chunk, so a random read touches on
 attributes: schema_version, alpha, size, mask_threshold, mask_reference_quality, mask_params (JSON),
 compression, code_version, created, split, bucket, fingerprint, and the freq sums of the shard.
 
-Compression (benchmarks/shards.py, 1024 samples of 299 x 299, per CPU-second): rgb and mask use
-blosc-lz4 (hdf5plugin) by default. Masks shrink to 0.4 %, RGB to 0.79x on FF++ c23 crops (0.92x
-on astronaut crops); writes run at 1,000-1,200 MB/s against 1,200-1,600 uncompressed, random
-reads at 6,500-9,000 samples/s against ~12,000: far above what a trainer consumes. lzf saves a
-little more (RGB 0.73x) but writes ~200 MB/s and reads ~1,200 samples/s; none stores masks 250x
-larger.
-freq, float16 noise, does not compress and is always stored plain. Readers need `import
-hdf5plugin` (pipeline.store.reader does it).
+Compression (benchmarks/shards.py --samples 256 --tile 1, 299 x 299 astronaut crops, per
+CPU-second, one run on the shared 2-core machine): bytes per sample (rgb + float16 freq + mask) and
+random reads of one sample, against none (536,892 B, 7,540 samples/s):
+    blosc-lz4  426,381 B (0.79x)   7,040 samples/s (0.93x)   writes 1,257 MB/s   needs hdf5plugin
+    lzf        415,160 B (0.77x)   1,106 samples/s (0.15x)   writes   182 MB/s   plain h5py
+    gzip       394,087 B (0.73x)     664 samples/s (0.09x)   writes    78 MB/s   plain h5py
+blosc-lz4 stays the default: for 3 % more bytes than lzf it reads 6.4x and writes 7x faster. A plugin
+codec is not built into HDF5, so every such shard carries the attribute `note` saying what to import
+(readable without the plugin: attributes are never compressed); `--compression lzf` (or gzip) writes
+shards any HDF5 tool reads as they are. freq, float16 noise, does not compress and is always stored
+plain.
 """
 
 from __future__ import annotations
@@ -54,6 +57,12 @@ def _image_dtype(name: str) -> np.dtype:
 
 def _image_shape(name: str, size: int) -> tuple[int, ...]:
     return (size, size, 3) if name == RGB else (size, size)
+
+
+PLUGIN_NOTE = ("rgb and mask are compressed with blosc-lz4 (HDF5 filter 32001, not built into HDF5): "
+               "`pip install hdf5plugin` and `import hdf5plugin` before h5py reads them; shards written with "
+               "--compression lzf or gzip need no plugin")
+PLUGIN_CODECS = ("blosc-lz4",)
 
 
 def compression_options(name: str) -> dict:
@@ -125,6 +134,8 @@ class ShardWriter:
             "schema_version": SCHEMA_VERSION, "size": self.size, "code_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **attrs,
         }
+        if full.get("compression") in PLUGIN_CODECS:
+            full["note"] = PLUGIN_NOTE
         for key, value in full.items():
             f.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
         f.close()
