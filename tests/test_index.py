@@ -73,7 +73,7 @@ def test_scan_maps_fakes_to_targets_masks_and_splits(tmp_path):
     assert by_video["01__talking"].split == "none"
     reasons = [p.reason for p in index.problems]
     assert any("cannot parse" in r and "notes" in r for r in reasons)
-    assert any(f"youtube/{b} is missing" in r for r in reasons)
+    assert any(f"youtube/{b} is not in ROOT" in n.reason for n in index.notes)
     assert index.filter(Selection(methods=("Deepfakes",))).records == [fake]
     assert {r.video for r in index.filter(Selection(splits=("none",))).records} == {"01__talking", "01_03__talking__ABCDEFGH"}
 
@@ -87,7 +87,7 @@ def test_unreadable_file_is_a_problem_not_a_crash(tmp_path, monkeypatch):
     monkeypatch.setattr(index_module.os, "access", lambda p, m: Path(p) != path and real_access(p, m))
     index = scan(tmp_path)
     assert [r.video for r in index.records] == ["001"]
-    assert index.problems[0].path == str(path) and "unreadable" in index.problems[0].reason
+    assert index.problems[0].path == str(path) and index.problems[0].reason == "permission denied (not readable by this user)"
 
 
 @pytest.mark.parametrize("make", ["empty", "not_ffpp", "missing"])
@@ -110,9 +110,9 @@ def test_cli_index_exit_codes_and_json(tmp_path):
     out = tmp_path / "index.json"
     result = runner.invoke(prep, ["index", "--root", str(tmp_path), "--json", str(out)])
     assert result.exit_code == 0, result.output
-    assert "youtube/004 is missing" in result.output
+    assert "its real youtube/004 is not in ROOT" in result.output
     data = json.loads(out.read_text())
-    assert data["records"][0]["target"] == "004" and data["problems"]
+    assert data["records"][0]["target"] == "004" and data["notes"] and not data["problems"]
 
 
 def test_empty_tree_exits_non_zero(tmp_path):

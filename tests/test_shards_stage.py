@@ -147,15 +147,16 @@ def test_bad_videos_are_left_out_and_reported(tmp_path):
     cv2.imwrite(str(layout.face_dir("ffpp", "FaceSwap", "c23", small.video) / frame_name(8)),
                 np.zeros((20, 32, 3), np.uint8))
     summary = _run(tmp_path)
-    reasons = dict(summary.failures)
-    assert summary.failed == 0 and len(reasons) == 3
+    reasons = dict(summary.held)
+    assert summary.failed == 0 and len(reasons) == 3 and not summary.failures
+    assert "/ videos left out 3" in summary.line()
     assert reasons[no_png.key].startswith("left out:") and "000004.png: mask missing" in reasons[no_png.key]
     assert "crop is 32x20, expected 32x32" in reasons[small.key]
     assert "no done masks record" in reasons[no_record.key]
     keys = set(ShardDataset(layout.shards, "train").videos)
     assert not keys & {no_png.key, small.key, no_record.key} and len(keys) == 8
     assert json.loads(layout.shard_index.read_text())["left_out"] == reasons
-    assert dict(_run(tmp_path).failures) == reasons  # still reported when nothing is rewritten
+    assert dict(_run(tmp_path).held) == reasons  # still reported when nothing is rewritten
 
 
 def _flip_byte(path, offset):

@@ -15,6 +15,7 @@ from model.training.config import TrainConfig, resolve
 from model.training.loop import train
 from pipeline.params import read_options_file
 from pipeline.stages.shards import run as run_shards
+from pipeline.store.index import digest, load_index
 from tests.work_fixture import make_work
 
 SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=2,
@@ -53,11 +54,12 @@ def test_evaluate_writes_metrics_and_roc(shards, tmp_path):
     result = CliRunner().invoke(train_cli, ["--evaluate", str(tmp_path / "run" / "best.pt"), "--split", "test"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("test: frame ACC")
-    metrics = json.loads((tmp_path / "run" / "metrics-test.json").read_text())
-    assert set(metrics) == {"frame", "video", "mask_iou"}
+    name = f"best-test-{digest(load_index(shards))}"
+    metrics = json.loads((tmp_path / "run" / f"metrics-{name}.json").read_text())
+    assert set(metrics) == {"checkpoint", "shards", "forced", "frame", "video", "mask_iou"}
     assert metrics["frame"]["overall"]["n"] == 6 and metrics["video"]["overall"]["n"] == 2
     assert "Deepfakes" in metrics["frame"] and 0.0 <= metrics["mask_iou"]["fake"] <= 1.0
-    assert (tmp_path / "run" / "roc-test.png").stat().st_size > 0
+    assert (tmp_path / "run" / f"roc-{name}.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04broken zip"])
