@@ -32,7 +32,6 @@ ORPHAN = face_clip(12, 640, 480, face=240, step=-3)
 TWO = face_clip(8, 320, 240, face=140, step=1, second=100)  # faces 64 and 48 px wide
 SMALL = face_clip(8, 320, 240, face=140, step=2)
 BAD = {  # video key -> reason
-    "ffpp/youtube/raw/005": "005.mp4: cannot open as a video",
     "ffpp/youtube/raw/006": "006.mp4: cannot open as a video",
     "ffpp/youtube/raw/007": "007.mp4: cannot open as a video",
     "ffpp/youtube/raw/008": "008.mp4: no face detected in any of the 6 sampled frames",
@@ -54,7 +53,7 @@ def build_tree(root: Path) -> Path:
         write_video(fake_path(root, "Deepfakes", "000_001", quality), FAKE, crf=crf)
     write_video(fake_path(root, "FaceSwap", "000_001"), FAKE[:7])  # shorter than its real
     write_video(fake_path(root, "Face2Face", "002_003"), ORPHAN.frames)  # its real 002 is absent
-    real_path(root, "005").write_bytes(b"")
+    real_path(root, "005").write_bytes(b"")  # not a unit: an index problem ("empty file (0 bytes)")
     real_path(root, "006").write_text("not a video\n" * 30)
     truncate(write_video(real_path(root, "007"), SMALL.frames), 0.5)  # index at the end: unreadable
     write_video(real_path(root, "008"), [background(320, 240)] * 8)  # no face
@@ -90,11 +89,12 @@ def crops(work, k):
 
 
 def test_cli_prints_a_summary_and_one_line_per_failure_and_exits_1(extracted):
-    _, _, result, records, _ = extracted
+    root, _, result, records, _ = extracted
     lines = result.output.strip().splitlines()
     assert result.exit_code == 1, result.output
     summary = [line for line in lines if line.startswith("extract: videos done")]
-    assert summary == [lines[-1 - len(BAD)]]
+    assert summary == [lines[-2 - len(BAD)]]
+    assert lines[-1] == f"problem: {real_path(root, '005')}: empty file (0 bytes)"
     assert f"done {len(records) - len(BAD)} / skipped 0 / failed {len(BAD)}" in summary[0]
     failed = [line for line in lines if line.startswith("failed: ")]
     assert len(failed) == len(BAD)

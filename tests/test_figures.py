@@ -75,8 +75,9 @@ def test_cli_figures_and_a_variant_without_s_hat(shards, tmp_path):
     result = CliRunner().invoke(train_cli, args)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("test: frame ACC") and "has no MPSM, so no predicted s_hat" in lines[1]
-    assert "4 PNGs" in lines[2]
+    assert lines[0].startswith("test: frame ACC") and lines[1].startswith("metrics: ")
+    assert lines[2].startswith("roc: ") and "has no MPSM, so no predicted s_hat" in lines[3]
+    assert "4 PNGs" in lines[4]
     for name in ("fig3-test-Deepfakes.png", "fig3-test-youtube.png", "fig3-test.png", "fig4-test.png"):
         assert not_blank(tmp_path / "run" / name), name
     samples = LRLSamples(ShardDataset(shards, "test"))
