@@ -85,8 +85,12 @@ def mtcnn_faces(detector, small: list[np.ndarray], width: int, height: int, batc
     """Detect faces on same-size downscaled frames, in batches; results in full-resolution pixels.
 
     The frames get a black border of `pad` times their short side first (see DetectParams).
+    `detector` is a facenet_pytorch.MTCNN, run through pipeline.kernels.mtcnn_batched.detect (same boxes
+    as its own `detect`, resampling batched).
     """
     import cv2
+
+    from pipeline.kernels.mtcnn_batched import detect
 
     if not small:
         return []
@@ -97,18 +101,15 @@ def mtcnn_faces(detector, small: list[np.ndarray], width: int, height: int, batc
     for start in range(0, len(small), batch):
         chunk = [cv2.copyMakeBorder(f, border, border, border, border, cv2.BORDER_CONSTANT) if border else f
                  for f in small[start : start + batch]]
-        boxes, probs, points = detector.detect(np.stack(chunk), landmarks=True)
-        for b, p, pts in zip(boxes, probs, points, strict=True):
-            out.append(_rescale(b, p, pts, border, factor))
+        out += [_rescale(b, p, pts, border, factor) for b, p, pts in detect(detector, np.stack(chunk))]
     return out
 
 
-def _rescale(boxes, probs, points, border: int, factor: np.ndarray) -> FrameFaces:
-    if boxes is None:
-        return FrameFaces()
-    boxes = (np.asarray(boxes, float).reshape(-1, 4) - border) * np.tile(factor, 2)
-    points = (np.asarray(points, float).reshape(-1, 5, 2) - border) * factor
-    return FrameFaces(boxes, np.asarray(probs, float).reshape(-1), points)
+def _rescale(boxes: np.ndarray, probs: np.ndarray, points: np.ndarray, border: int,
+             factor: np.ndarray) -> FrameFaces:
+    boxes = (boxes.reshape(-1, 4) - border) * np.tile(factor, 2)
+    points = (points.reshape(-1, 5, 2) - border) * factor
+    return FrameFaces(boxes, probs.reshape(-1), points)
 
 
 # --- tracking (pure) ---------------------------------------------------------------------------
