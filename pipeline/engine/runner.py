@@ -7,13 +7,14 @@ process writes the run state, as results arrive, so a killed run keeps every fin
 
 from __future__ import annotations
 
-import sys
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pipeline.engine.backends import backend_context, ray_unordered
 from pipeline.engine.runstate import DONE, FAILED, NO_MASK, RunState, UnitResult
+from pipeline.engine.threads import enter_worker, thread_budget
 from pipeline.errors import one_line
 from pipeline.params import Backend
 
@@ -79,21 +80,9 @@ def safe_call(fn: Callable[[Any], UnitResult], task: Task) -> UnitResult:
     return result
 
 
-def _init_worker() -> None:
-    """One OpenCV / torch thread per worker process: the parallelism is across units.
-
-    (loky also caps OpenMP threads in its workers, which torch reads when a worker imports it.)
-    """
-    import cv2
-
-    cv2.setNumThreads(1)
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
-
-
-def _call(fn, task):
-    _init_worker()
+def _call(fn, task, jobs: int):
+    """A unit in a worker process: the worker's thread budget (set once per process), then the unit."""
+    enter_worker(jobs)
     return safe_call(fn, task)
 
 
@@ -112,6 +101,8 @@ def run_tasks(
     """Run every task whose fingerprint is not recorded as settled; record results as they arrive.
 
     A settled no_mask unit is not run again: it joins summary.held (with its recorded reason).
+    Every worker process limits its threads to max(1, cores // workers) (pipeline.engine.threads); so does
+    this process, for the duration of the run, when it does the work itself (jobs == 1, loky).
     """
     summary = Summary(stage, unit, item)
     todo = []
@@ -124,7 +115,8 @@ def run_tasks(
     summary.skipped = len(tasks) - len(todo) - len(summary.held)
     start = time.perf_counter()
     if todo:
-        with backend_context(backend):
+        serial = jobs == 1 and not backend.remote
+        with backend_context(backend), thread_budget(1) if serial else contextlib.nullcontext():
             _consume(summary, stage, todo, fn, state, jobs, backend, count, progress, start)
     summary.seconds = time.perf_counter() - start
     return summary
@@ -135,10 +127,11 @@ def _results(todo: list[Task], fn, jobs: int, backend: Backend):
 
     if jobs == 1 and not backend.remote:
         return (safe_call(fn, t) for t in todo)
+    workers = backend.workers if backend.remote else jobs
     if backend.name == "ray":
-        return ray_unordered(_call, ((fn, t) for t in todo))
+        return ray_unordered(_call, ((fn, t, workers) for t in todo))
     n_jobs = -1 if backend.remote else jobs
-    return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(_call)(fn, t) for t in todo)
+    return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(_call)(fn, t, workers) for t in todo)
 
 
 def _consume(summary: Summary, stage, todo, fn, state, jobs, backend, count, progress, start) -> None:

@@ -14,6 +14,8 @@ import numpy as np
 
 from pipeline.errors import LrlError, one_line
 
+_DECODE_THREADS = {"threads": 0}  # FFmpeg threads per video; 0: FFmpeg picks (pipeline.engine.threads sets it)
+
 
 @dataclass
 class Decoding:
@@ -62,7 +64,18 @@ def _open(path: Path):
         raise LrlError(f"{path}: no video stream")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
+    stream.thread_count = decode_threads()
     return container, stream
+
+
+def set_decode_threads(threads: int) -> None:
+    """Decoding threads per video from now on in this process (0: FFmpeg picks); the worker's thread budget."""
+    _DECODE_THREADS["threads"] = threads
+
+
+def decode_threads() -> int:
+    """Decoding threads per video in this process (0 until a thread budget sets them: FFmpeg picks)."""
+    return _DECODE_THREADS["threads"]
 
 
 def frame_count(path: Path) -> int:
