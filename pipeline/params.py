@@ -88,6 +88,12 @@ class DetectParams:
     pad: float = 0.1  # black border added around detection frames, as a fraction of their short side
     retry: bool = True  # frames without a face are tried again at twice the scale
     smooth_sigma: float = 2.0  # Gaussian smoothing of boxes over time, in frames
+    # Longest run of sampled frames without a detection that is filled between two detections of
+    # the track. Chosen 2: a missed frame or two (blur, a turned head) inside a track is the same
+    # face, which linking already required to have moved at most half its size; across more, or
+    # before the first / after the last detection, the box would be a guess (issue 13: a face that
+    # appeared late gave 6 crops of background out of 8).
+    max_gap: int = 2
 
 
 @dataclass(frozen=True)

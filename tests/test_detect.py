@@ -9,6 +9,7 @@ from pipeline.kernels.detect import (
     FrameFaces,
     detection_scale,
     fill_gaps,
+    fillable,
     get_mtcnn,
     iou,
     link_tracks,
@@ -60,11 +61,19 @@ def test_smooth_over_time_hand_value_and_no_effect_across_far_frames():
     assert smooth_over_time(np.array([0, 1, 2]), values, 0.0) == pytest.approx(values)
 
 
-def test_fill_gaps_interpolates_over_frame_index_and_holds_the_ends():
+def test_fillable_only_between_two_detections_and_up_to_the_gap():
+    known = np.array([0, 1, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0], bool)
+    assert fillable(known, 2).astype(int).tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0]  # 3-frame gap: no
+    assert fillable(known, 3).astype(int).tolist() == [0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 0, 0]
+    assert not fillable(known, 0).any() and not fillable(np.zeros(4, bool), 2).any()
+
+
+def test_fill_gaps_interpolates_over_frame_index_and_leaves_the_ends_empty():
     frames = np.array([0, 10, 20, 40, 50])
     known = np.array([False, True, False, True, False])
     values = np.array([[0.0], [10.0], [0.0], [40.0], [0.0]])
-    assert fill_gaps(frames, known, values)[:, 0].tolist() == [10.0, 10.0, 20.0, 40.0, 40.0]
+    out = fill_gaps(frames, known, values, fillable(known, 2))[:, 0]
+    assert out[1:4].tolist() == [10.0, 20.0, 40.0] and np.isnan(out[[0, 4]]).all()
 
 
 def test_track_face_keeps_the_large_consistent_face_and_interpolates_its_gaps():
@@ -73,7 +82,7 @@ def test_track_face_keeps_the_large_consistent_face_and_interpolates_its_gaps():
     step = np.array([10, 0, 10, 0.0])
     frames = [faces(big, small), faces(small), faces(big + 2 * step, small), faces(big + 3 * step, small)]
     track = track_face([0, 10, 20, 30], frames, sigma=0.0)
-    assert track.interpolated.tolist() == [False, True, False, False]
+    assert track.interpolated.tolist() == [False, True, False, False] and not track.no_face.any()
     assert track.boxes[1] == pytest.approx(big + step)  # halfway between frames 0 and 20
     assert track.boxes[3] == pytest.approx(big + 3 * step)
     assert track.scores.tolist() == pytest.approx([0.99, 0.0, 0.99, 0.99])
@@ -85,6 +94,23 @@ def test_track_face_prefers_presence_over_one_big_flash():
     frames = [faces(steady, flash)] + [faces(steady)] * 5
     track = track_face(list(range(6)), frames, sigma=0.0)
     assert track.boxes[0] == pytest.approx(steady) and not track.interpolated.any()
+
+
+def test_a_face_entering_late_leaves_the_frames_before_without_a_face():
+    box = np.array([300, 100, 400, 220.0])
+    frames = [FrameFaces()] * 3 + [faces(box), FrameFaces(), faces(box + 4), FrameFaces()]
+    track = track_face(list(range(7)), frames, sigma=0.0, max_gap=1)
+    assert track.no_face.tolist() == [True, True, True, False, False, False, True]
+    assert track.interpolated.tolist() == [False, False, False, False, True, False, False]
+    assert np.isnan(track.boxes[[0, 1, 2, 6]]).all() and track.boxes[4] == pytest.approx(box + 2)
+    assert np.isnan(track.landmarks[0]).all() and track.scores[:3].tolist() == [0, 0, 0]
+
+
+def test_a_gap_longer_than_max_gap_is_no_face():
+    box = np.array([300, 100, 400, 220.0])
+    frames = [faces(box)] + [FrameFaces()] * 3 + [faces(box)]
+    track = track_face(list(range(5)), frames, sigma=0.0, max_gap=2)
+    assert track.no_face.tolist() == [False, True, True, True, False] and not track.interpolated.any()
 
 
 def test_track_face_without_any_face_says_so():

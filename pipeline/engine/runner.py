@@ -47,6 +47,7 @@ class Summary:
     failures: list[tuple[str, str]] = field(default_factory=list)
     held: list[tuple[str, str]] = field(default_factory=list)
     held_label: str = "no mask"
+    notes: dict[str, int] = field(default_factory=dict)  # label -> total, e.g. frames without a face
 
     @property
     def held_part(self) -> str:
@@ -55,9 +56,10 @@ class Summary:
 
     def line(self) -> str:
         rate = self.items / self.seconds if self.seconds > 0 else 0.0
+        noted = "".join(f", {n} {label}" for label, n in self.notes.items())
         return (
             f"{self.stage}: {self.unit} done {self.done} / skipped {self.skipped} / failed {self.failed}"
-            f"{self.held_part}, {self.items} {self.item}, {self.seconds:.1f} s ({rate:.1f} {self.item}/s)"
+            f"{self.held_part}, {self.items} {self.item}{noted}, {self.seconds:.1f} s ({rate:.1f} {self.item}/s)"
         )
 
     def merge(self, other: "Summary") -> None:
@@ -68,6 +70,21 @@ class Summary:
         self.seconds += other.seconds
         self.failures += other.failures
         self.held += other.held
+        for label, n in other.notes.items():
+            self.notes[label] = self.notes.get(label, 0) + n
+
+    def tally(self, result: UnitResult, count: Callable[[UnitResult], int], notes: dict[str, str]) -> None:
+        """Count one finished unit; `notes` maps a key of result.counts to its label in the line."""
+        if result.status == DONE:
+            self.done += 1
+            self.items += count(result)
+            for key, label in notes.items():
+                self.notes[label] = self.notes.get(label, 0) + result.counts.get(key, 0)
+        elif result.status == NO_MASK:
+            self.held.append((result.key, result.reason or "unknown reason"))
+        else:
+            self.failed += 1
+            self.failures.append((result.key, result.reason or "unknown reason"))
 
 
 def safe_call(fn: Callable[[Any], UnitResult], task: Task) -> UnitResult:
@@ -97,6 +114,7 @@ def run_tasks(
     count: Callable[[UnitResult], int] = lambda r: 0,
     progress: bool = True,
     backend: Backend = LOCAL,
+    notes: dict[str, str] | None = None,
 ) -> Summary:
     """Run every task whose fingerprint is not recorded as settled; record results as they arrive.
 
@@ -104,7 +122,8 @@ def run_tasks(
     Every worker process limits its threads to max(1, cores // workers) (pipeline.engine.threads); so does
     this process, for the duration of the run, when it does the work itself (jobs == 1, loky).
     """
-    summary = Summary(stage, unit, item)
+    notes = notes or {}
+    summary = Summary(stage, unit, item, notes={label: 0 for label in notes.values()})
     todo = []
     for t in tasks:
         status = state.settled(stage, t.key, t.fingerprint)
@@ -117,7 +136,7 @@ def run_tasks(
     if todo:
         serial = jobs == 1 and not backend.remote
         with backend_context(backend), thread_budget(1) if serial else contextlib.nullcontext():
-            _consume(summary, stage, todo, fn, state, jobs, backend, count, progress, start)
+            _consume(summary, stage, todo, fn, state, jobs, backend, (count, notes), progress, start)
     summary.seconds = time.perf_counter() - start
     return summary
 
@@ -134,28 +153,17 @@ def _results(todo: list[Task], fn, jobs: int, backend: Backend):
     return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(_call)(fn, t, workers) for t in todo)
 
 
-def _consume(summary: Summary, stage, todo, fn, state, jobs, backend, count, progress, start) -> None:
+def _consume(summary: Summary, stage, todo, fn, state, jobs, backend, counting, progress, start) -> None:
     from tqdm import tqdm
 
     unit = summary.unit[:-1] if summary.unit.endswith("s") else summary.unit
     bar = tqdm(total=len(todo), desc=stage, unit=unit, disable=not progress, leave=False)
     for result in _results(todo, fn, jobs, backend):
         state.record(stage, result)
-        _tally(summary, result, count)
+        summary.tally(result, *counting)
         bar.update(1)
         bar.set_postfix_str(f"{summary.items / max(time.perf_counter() - start, 1e-9):.1f} {summary.item}/s")
     bar.close()
-
-
-def _tally(summary: Summary, result: UnitResult, count) -> None:
-    if result.status == DONE:
-        summary.done += 1
-        summary.items += count(result)
-    elif result.status == NO_MASK:
-        summary.held.append((result.key, result.reason or "unknown reason"))
-    else:
-        summary.failed += 1
-        summary.failures.append((result.key, result.reason or "unknown reason"))
 
 
 def prune(stage: str, planned: set[str], state: RunState) -> list[str]:

@@ -2,8 +2,10 @@
 
 MTCNN runs on frames whose short side is about `det_side` pixels; boxes and landmarks are scaled
 back to full resolution. The candidates of all sampled frames are linked into tracks, the track of
-the confident, large and consistent face is kept, smoothed over time, and frames where it was not
-found get a box interpolated from their neighbours (flagged, never dropped).
+the confident, large and consistent face is kept and smoothed over time. A frame where it was not
+found gets a box interpolated from its neighbours (flagged) only inside a short gap between two of
+its detections (DetectParams.max_gap); frames before its first detection, after its last, or in a
+longer gap have no face: recorded as such, never given a box from another frame.
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ class FrameFaces:
 
 @dataclass
 class FaceTrack:
-    """The face kept in each sampled frame."""
+    """The face kept in each sampled frame (boxes and landmarks NaN where there is none)."""
 
     boxes: np.ndarray  # (n, 4)
     landmarks: np.ndarray  # (n, 5, 2)
-    scores: np.ndarray  # (n,), 0 where interpolated
-    interpolated: np.ndarray  # (n,) bool
+    scores: np.ndarray  # (n,), 0 where interpolated or no face
+    interpolated: np.ndarray  # (n,) bool: box filled in a short gap between two detections
+    no_face: np.ndarray  # (n,) bool: no detection and no gap to fill
 
 
 # --- MTCNN -------------------------------------------------------------------------------------
@@ -175,17 +178,37 @@ def smooth_over_time(frames: np.ndarray, values: np.ndarray, sigma: float) -> np
     return ((w @ flat) / w.sum(axis=1, keepdims=True)).reshape(values.shape)
 
 
-def fill_gaps(frames: np.ndarray, known: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Linear interpolation over frame index of the rows where `known` is False (ends held)."""
+def fillable(known: np.ndarray, max_gap: int) -> np.ndarray:
+    """(n,) bool: the unknown positions inside a run of at most `max_gap` unknowns between two known ones.
+
+    Positions are sampled frames in order; a run touching either end is never fillable.
+    """
+    out = np.zeros(len(known), bool)
+    seen = np.flatnonzero(known)
+    for a, b in zip(seen[:-1], seen[1:], strict=True):
+        if 0 < b - a - 1 <= max_gap:
+            out[a + 1 : b] = True
+    return out
+
+
+def fill_gaps(frames: np.ndarray, known: np.ndarray, values: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """Rows where `fill` is True linearly interpolated over frame index from the `known` rows; others NaN.
+
+    `fill` marks rows between two known rows (see `fillable`); known rows are returned as they are.
+    """
     flat = values.reshape(len(values), -1).astype(float)
-    out = flat.copy()
+    out = np.full_like(flat, np.nan)
+    out[known] = flat[known]
     for c in range(flat.shape[1]):
-        out[~known, c] = np.interp(frames[~known], frames[known], flat[known, c])
+        out[fill, c] = np.interp(frames[fill], frames[known], flat[known, c])
     return out.reshape(values.shape)
 
 
-def track_face(frame_indices: list[int], faces: list[FrameFaces], sigma: float) -> FaceTrack:
-    """The kept face in every sampled frame: best track, smoothed, gaps interpolated."""
+def track_face(frame_indices: list[int], faces: list[FrameFaces], sigma: float, max_gap: int = 2) -> FaceTrack:
+    """The kept face in every sampled frame: best track, smoothed, gaps of at most `max_gap` frames filled.
+
+    Raises LrlError when no frame has a face.
+    """
     tracks = link_tracks(faces)
     if not tracks:
         raise LrlError(f"no face detected in any of the {len(faces)} sampled frames")
@@ -199,4 +222,6 @@ def track_face(frame_indices: list[int], faces: list[FrameFaces], sigma: float) 
         boxes[t], marks[t], scores[t] = faces[t].boxes[j], faces[t].landmarks[j], faces[t].scores[j]
     boxes[known] = smooth_over_time(frames[known], boxes[known], sigma)
     marks[known] = smooth_over_time(frames[known], marks[known], sigma)
-    return FaceTrack(fill_gaps(frames, known, boxes), fill_gaps(frames, known, marks), scores, ~known)
+    fill = fillable(known, max_gap)
+    return FaceTrack(fill_gaps(frames, known, boxes, fill), fill_gaps(frames, known, marks, fill), scores, fill,
+                     ~known & ~fill)

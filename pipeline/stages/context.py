@@ -64,10 +64,11 @@ class Context:
         return self._index
 
     def run_tasks(self, stage: str, tasks: list[Task], fn: Callable[[Any], UnitResult], unit: str = "videos",
-                  item: str = "items", count: Callable[[UnitResult], int] = lambda r: 0) -> Summary:
+                  item: str = "items", count: Callable[[UnitResult], int] = lambda r: 0,
+                  notes: dict[str, str] | None = None) -> Summary:
         """The engine's run_tasks with this command's jobs, progress bars and backend."""
         return run_tasks(stage, tasks, fn, self.state, jobs=self.jobs, unit=unit, item=item, count=count,
-                         progress=self.progress, backend=self.backend)
+                         progress=self.progress, backend=self.backend, notes=notes)
 
 
 def save_problems(state: RunState, problems: list[Problem]) -> None:

@@ -6,7 +6,9 @@ present (raw > c23 > c40): frames sampled evenly over the decodable length, MTCN
 video; every quality of a real and every fake made from it (FF++ fakes are frame-aligned with their
 target) crops the same frame indices with the same transforms, so fake and real crops are
 pixel-aligned (its record, what masks and shards read: `CropsRecord`). The video a detect unit runs on
-is cropped by that unit from the frames it decoded (unless every frame is kept).
+is cropped by that unit from the frames it decoded (unless every frame is kept). A sampled frame where
+the track has no face (DetectParams.max_gap) gets no crop; the extract record lists it under `no_face`
+and counts it, and the summary line and `status` show the total (NOTES).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from pipeline.store.layout import frame_name
 DETECT = "detect"
 STAGE = "extract"
 UNITS = (DETECT, STAGE)
-VERSION = 1  # bump when detection or cropping changes meaning, to invalidate earlier results
+NOTES = {"no_face": "frames without a face (no crop)"}  # extract record counts shown in the summary and status
+VERSION = 2  # bump when detection or cropping changes meaning, to invalidate earlier results
 
 
 # ---------------------------------------------------------------- records
@@ -50,10 +53,11 @@ class Detection(Record):
     width: int
     height: int
     frames: list[int]  # sampled frame indices
-    boxes: list[list[float]]  # (n, 4) x0, y0, x1, y1
-    landmarks: list[list[list[float]]]  # (n, 5, 2) x, y
-    scores: list[float]  # (n,), 0 where interpolated
-    interpolated: list[bool]  # (n,) the box was carried from neighbouring frames
+    boxes: list[list[float] | None]  # (n, 4) x0, y0, x1, y1; None where there is no face
+    landmarks: list[list[list[float]] | None]  # (n, 5, 2) x, y; None where there is no face
+    scores: list[float]  # (n,), 0 where interpolated or no face
+    interpolated: list[bool]  # (n,) the box was interpolated between two detections (DetectParams.max_gap)
+    no_face: list[bool]  # (n,) no detection and no gap to fill: no crop
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class CropsRecord(Record):
     record: VideoRecord
     frames: list[int]  # frame indices cropped (PNG `frame_name(i)` each)
     interpolated: list[bool]  # per frame, as the detection flagged it
+    no_face: list[int]  # decoded sampled frames without a face: no crop written
     size: int  # crop side, pixels
     transforms: list[list[list[float]]]  # per frame, the 2x3 full frame -> crop matrix
     detect_key: str  # the "detect" unit whose boxes were used
@@ -207,15 +212,20 @@ def detect_video(path: Path, count: int | None, params: DetectParams, device: st
         for i, f in zip(missing, mtcnn_faces(detector, again, w, h, params.batch, params.pad), strict=True):
             faces[i] = f.confident(params.min_score)
     try:
-        track = track_face(sampled.indices, faces, params.smooth_sigma)
+        track = track_face(sampled.indices, faces, params.smooth_sigma, params.max_gap)
     except LrlError as exc:
         raise LrlError(f"{path}: {exc}") from None
     detection = Detection(
         video=str(path), n_frames=sampled.n_frames, width=w, height=h, frames=sampled.indices,
-        boxes=track.boxes.round(2).tolist(), landmarks=track.landmarks.round(2).tolist(),
+        boxes=_rows(track.boxes, track.no_face), landmarks=_rows(track.landmarks, track.no_face),
         scores=track.scores.round(4).tolist(), interpolated=track.interpolated.tolist(),
+        no_face=track.no_face.tolist(),
     )
     return detection, frames
+
+
+def _rows(values: np.ndarray, absent: np.ndarray) -> list:
+    return [None if gone else row for row, gone in zip(values.round(2).tolist(), absent.tolist(), strict=True)]
 
 
 def crop_work(job: CropJob) -> UnitResult:
@@ -232,29 +242,36 @@ def crop_work(job: CropJob) -> UnitResult:
 def crop_frames(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: Decoding) -> UnitResult:
     """Crop (index, frame) pairs with the detection's boxes and write them; the extract unit's result."""
     try:
-        written, transforms = write_crops(job, frames, status)
+        written, transforms, no_face = write_crops(job, frames, status)
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
     except OSError as exc:  # e.g. a full disk: the unit fails, the run goes on
         return UnitResult(job.key, "", FAILED, f"{exc.filename or job.out_dir}: {exc.strerror or exc}")
     flags = dict(zip(job.detection.frames, job.detection.interpolated, strict=True))
-    record = CropsRecord(job.video, written, [flags[f] for f in written], job.params.size, transforms, job.detect_key)
-    return UnitResult(job.key, "", DONE, outputs=[job.out_dir], counts={"crops": len(written)},
+    record = CropsRecord(job.video, written, [flags[f] for f in written], no_face, job.params.size, transforms,
+                         job.detect_key)
+    return UnitResult(job.key, "", DONE, outputs=[job.out_dir], counts={"crops": len(written), "no_face": len(no_face)},
                       data=record.to_dict())
 
 
 def write_crops(job: CropJob, frames: Iterable[tuple[int, np.ndarray]],
-                status: Decoding) -> tuple[list[int], list[list[list[float]]]]:
-    """Crop and write every frame; (frame indices, transforms). A second thread encodes and writes PNGs."""
+                status: Decoding) -> tuple[list[int], list[list[list[float]]], list[int]]:
+    """Crop and write every frame with a face; (frame indices, transforms, frames without a face).
+
+    A second thread encodes and writes the PNGs.
+    """
     det, path, out = job.detection, Path(job.video.path), Path(job.out_dir)
     position = {f: i for i, f in enumerate(det.frames)}
-    written, transforms, writes = [], [], []
+    written, transforms, writes, no_face = [], [], [], []
     with ThreadPoolExecutor(max_workers=1) as writer:
         for index, frame in frames:
             if frame.shape[:2] != (det.height, det.width):
                 raise LrlError(f"{path}: frames are {frame.shape[1]}x{frame.shape[0]}, but "
                                f"{det.video} (detected on) is {det.width}x{det.height}")
             i = position[index]
+            if det.boxes[i] is None:
+                no_face.append(index)
+                continue
             crop = plan_crop(det.boxes[i], det.landmarks[i], det.width, det.height, job.params)
             writes.append(writer.submit(write_png, out / frame_name(index), apply_crop(frame, crop, job.params.size)))
             written.append(index)
@@ -262,10 +279,10 @@ def write_crops(job: CropJob, frames: Iterable[tuple[int, np.ndarray]],
     for write in writes:
         write.result()
     if not written:
-        raise LrlError(f"{path}: no decodable frame among the {len(position)} sampled ones "
-                       f"(it has {status.decoded} frames)")
+        raise LrlError(f"{path}: no decodable frame with a face among the {len(position)} sampled ones "
+                       f"(it has {status.decoded} frames, {len(no_face)} of the sampled ones without a face)")
     remove_other_frames(out, written)
-    return written, transforms
+    return written, transforms, no_face
 
 
 # ---------------------------------------------------------------- running
@@ -300,22 +317,26 @@ def execute(ctx: Context, planned: Plan) -> Summary:
         device = resolve_device(ctx.device)
         detects = [replace(t, payload=replace(t.payload, device=device)) for t in detects]
     first = ctx.run_tasks(DETECT, detects, detect_work, item="frames", count=lambda r: r.counts.get("frames", 0))
-    adopted, crops = adopt_crops(state, ran)
+    adopted = adopt_crops(state, ran)
     summary = ctx.run_tasks(STAGE, with_detections(planned.units[STAGE], detects, state), crop_work, item="crops",
-                            count=lambda r: r.counts.get("crops", 0))
-    summary.done += adopted
-    summary.skipped -= adopted
-    summary.items += crops
+                            count=_crops, notes=NOTES)
+    for result in adopted:
+        summary.tally(result, _crops, NOTES)
+    summary.skipped -= len(adopted)
     summary.seconds += first.seconds
     return summary
 
 
-def adopt_crops(state: RunState, keys: list[str]) -> tuple[int, int]:
-    """Record the extract units done inside the detect units `keys` just ran; (units, crops).
+def _crops(result: UnitResult) -> int:
+    return result.counts.get("crops", 0)
+
+
+def adopt_crops(state: RunState, keys: list[str]) -> list[UnitResult]:
+    """Record the extract units done inside the detect units `keys` just ran; their results.
 
     A failed one is left to the extract phase, which retries it from the video.
     """
-    units = crops = 0
+    adopted = []
     for key in keys:
         rec = state.get(DETECT, key)
         carried = rec.data.pop("crops", None) if rec is not None and rec.ok else None
@@ -326,8 +347,8 @@ def adopt_crops(state: RunState, keys: list[str]) -> tuple[int, int]:
                                                         "counts", "data")})
         if result.ok:
             state.record(STAGE, result)
-            units, crops = units + 1, crops + result.counts["crops"]
-    return units, crops
+            adopted.append(result)
+    return adopted
 
 
 def saved_config(state: RunState) -> tuple[PrepConfig, Path] | None:

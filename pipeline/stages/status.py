@@ -1,5 +1,9 @@
 """`lrl-prep status`: per unit kind, units done, failed (with reasons), no mask (with reasons), stale and
-pending; then ROOT's index problems (the files the last scan skipped, with the reason)."""
+pending; then ROOT's index problems (the files the last scan skipped, with the reason).
+
+A stage module's NOTES (a key of its records' counts -> label) are summed over the done units of its
+STAGE and shown on that line, e.g. extract's sampled frames without a face (no crop written).
+"""
 
 from __future__ import annotations
 
@@ -21,18 +25,21 @@ class StageStatus:
     pending: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     no_mask: list[tuple[str, str]] = field(default_factory=list)
+    notes: dict[str, int] = field(default_factory=dict)  # label -> total over the done units
 
     def line(self) -> str:
         held = f"  no mask {len(self.no_mask):>4}" if self.no_mask else ""
+        noted = "".join(f"  {n} {label}" for label, n in self.notes.items())
         return (
             f"{self.stage:<8} done {self.done:>5}  failed {len(self.failed):>4}{held}  "
-            f"stale {self.stale:>4}  pending {self.pending:>4}"
+            f"stale {self.stale:>4}  pending {self.pending:>4}{noted}"
         )
 
 
-def stage_status(stage: str, tasks: list[Task], state: RunState) -> StageStatus:
-    """Compare the planned tasks with the recorded units of one stage."""
-    status = StageStatus(stage)
+def stage_status(stage: str, tasks: list[Task], state: RunState, notes: dict[str, str] | None = None) -> StageStatus:
+    """Compare the planned tasks with the recorded units of one stage; sum `notes` counts of the done ones."""
+    notes = notes or {}
+    status = StageStatus(stage, notes={label: 0 for label in notes.values()})
     recorded = {r.key: r for r in state.records(stage)}
     planned = {t.key: t.fingerprint for t in tasks}
     for key, fp in planned.items():
@@ -43,6 +50,8 @@ def stage_status(stage: str, tasks: list[Task], state: RunState) -> StageStatus:
             status.stale += 1
         elif rec.status == DONE:
             status.done += 1
+            for count_key, label in notes.items():
+                status.notes[label] += rec.counts.get(count_key, 0)
         elif rec.status == NO_MASK:
             status.no_mask.append((key, rec.reason or "unknown reason"))
         else:
@@ -70,7 +79,8 @@ def status_report(work: Path) -> str:
     with RunState(layout.state_db) as state:
         for stage in STAGES:
             for unit, tasks in saved_plan(stage, layout.work, state).items():
-                status = stage_status(unit, tasks, state)
+                notes = getattr(stage, "NOTES", {}) if unit == getattr(stage, "STAGE", None) else {}
+                status = stage_status(unit, tasks, state, notes)
                 lines.append(status.line())
                 lines += [f"  failed {key}: {reason}" for key, reason in status.failed]
                 lines += [f"  no mask {key}: {reason}" for key, reason in status.no_mask]
