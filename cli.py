@@ -372,7 +372,8 @@ def train(shards, out, config_file, resume, ckpt, split, figures, force, **overr
     if ckpt:
         from model.training.run_eval import evaluate_checkpoint
 
-        click.echo(evaluate_checkpoint(ckpt, split, shards, out, figures, force))
+        click.echo(evaluate_checkpoint(ckpt, split, shards, out, figures, force,
+                                       bool(overrides["include_interpolated"])))
         return
     if figures:
         raise LrlError("--figures goes with --evaluate CKPT (figures are drawn from a checkpoint)")

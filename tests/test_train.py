@@ -57,9 +57,13 @@ def test_evaluate_writes_metrics_and_roc(shards, tmp_path):
     name = f"best-test-{digest(load_index(shards))}"
     metrics = json.loads((tmp_path / "run" / f"metrics-{name}.json").read_text())
     assert set(metrics) == {"checkpoint", "shards", "forced", "frame", "video", "mask_iou"}
-    assert metrics["frame"]["overall"]["n"] == 6 and metrics["video"]["overall"]["n"] == 2
+    # frame 8 of every video is interpolated: left out unless --include-interpolated
+    assert metrics["frame"]["overall"]["n"] == 4 and metrics["video"]["overall"]["n"] == 2
     assert "Deepfakes" in metrics["frame"] and 0.0 <= metrics["mask_iou"]["fake"] <= 1.0
     assert (tmp_path / "run" / f"roc-{name}.png").stat().st_size > 0
+    flag = ["--include-interpolated", "--evaluate", str(tmp_path / "run" / "best.pt"), "--split", "test"]
+    assert CliRunner().invoke(train_cli, flag).exit_code == 0
+    assert json.loads((tmp_path / "run" / f"metrics-{name}.json").read_text())["frame"]["overall"]["n"] == 6
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04broken zip"])

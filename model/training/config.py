@@ -50,6 +50,8 @@ class TrainConfig:
     max_batches: int = _opt(0, "Cap on batches per epoch (0 = all), for smoke runs.")
     progress: bool | None = _opt(None, "Show progress bars (default: only when stderr is a terminal; a log gets "
                                        "one line per epoch).", switch=True)
+    include_interpolated: bool = _opt(False, "Also train, validate and evaluate on frames whose face box was "
+                                             "interpolated between two detections (left out by default).")
 
     @property
     def show_progress(self) -> bool:

@@ -98,7 +98,8 @@ def epoch_line(h: dict) -> str:
 
 
 def validate(net, cfg: TrainConfig, device, freq_std: float) -> dict:
-    samples = LRLSamples(ShardDataset(cfg.shards, cfg.val_split), freq_std=freq_std)
+    samples = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated),
+                         freq_std=freq_std)
     if len(samples) == 0:
         return {}
     rep = report(predict(net, samples, device, cfg.batch_size, cfg.workers, cfg.bf16 and device.type == "cuda"))
@@ -122,7 +123,8 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
     device = distributed.pick_device(cfg.device, dist)
     torch.manual_seed(cfg.seed)
     run = Path(cfg.out)
-    samples = LRLSamples(ShardDataset(cfg.shards, cfg.train_split), hflip=cfg.hflip, seed=cfg.seed)
+    samples = LRLSamples(ShardDataset(cfg.shards, cfg.train_split, interpolated=cfg.include_interpolated),
+                         hflip=cfg.hflip, seed=cfg.seed)
     if len(samples) == 0:
         raise LrlError(f"{cfg.shards}: no samples in split {cfg.train_split!r}")
     loader = make_loader(samples, cfg, dist, device)

@@ -40,9 +40,10 @@ def mismatches(trained: dict | None, given: dict) -> list[str]:
 
 
 def evaluate_checkpoint(ckpt: Path, split: str, shards: Path | None = None, out: Path | None = None,
-                        figures: bool = False, force: bool = False) -> str:
+                        figures: bool = False, force: bool = False, include_interpolated: bool = False) -> str:
     """Evaluate a checkpoint on one split; returns the summary line, one line per file written (with
     `figures`, then one line per note and one naming the figures written: model.training.figures).
+    Frames whose face box was interpolated are left out unless `include_interpolated`.
 
     Raises LrlError when the shards are preprocessed unlike the checkpoint's (unless `force`) or the
     split has no samples."""
@@ -57,7 +58,8 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards: Path | None = None, out:
     device = distributed.pick_device(cfg.device, distributed.Dist())
     net = build_model(cfg.model_config()).to(device)
     net.load_state_dict(state["model"])
-    samples = LRLSamples(ShardDataset(source, split), freq_std=state["metrics"].get("freq_std"))
+    dataset = ShardDataset(source, split, interpolated=include_interpolated)
+    samples = LRLSamples(dataset, freq_std=state["metrics"].get("freq_std"))
     if len(samples) == 0:
         raise LrlError(f"{source}: no samples in split {split!r}")
     collect = None

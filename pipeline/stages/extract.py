@@ -74,7 +74,8 @@ class CropsRecord(Record):
 
     @classmethod
     def from_dict(cls, d: dict) -> "CropsRecord":
-        return super().from_dict({**d, "record": VideoRecord.from_dict(d["record"])})
+        # records written before `no_face` existed cropped every sampled frame: none without a face
+        return super().from_dict({"no_face": [], **d, "record": VideoRecord.from_dict(d["record"])})
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,10 @@ def _read_meta(paths: list[Path]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([c[name] for c in columns]) if columns else np.zeros(0, object) for name in names}
 
 
-def _select(meta: dict[str, np.ndarray], selection: Selection) -> dict[str, np.ndarray]:
+def _select(meta: dict[str, np.ndarray], selection: Selection, interpolated: bool) -> dict[str, np.ndarray]:
     keep = np.fromiter(map(selection.admits, meta["method"], meta["quality"], meta["split"]), bool, len(meta[LABEL]))
+    if not interpolated:
+        keep &= meta["interpolated"] == 0
     return {name: values[keep] for name, values in meta.items()}
 
 
@@ -84,10 +86,11 @@ class ShardDataset:
     """Samples of one split: ds[i] -> dict(rgb, freq, mask, label, metadata); len(ds); ds.labels.
 
     `source` is WORK/shards or its index.json; `fields` the images to read (any of rgb, freq,
-    mask); `methods` / `qualities` keep only those samples (None keeps all).
+    mask); `methods` / `qualities` keep only those samples (None keeps all); `interpolated` False
+    leaves out the frames whose face box was interpolated between detections (the trainer's default).
     """
 
-    def __init__(self, source, split: str, fields=IMAGES, methods=None, qualities=None):
+    def __init__(self, source, split: str, fields=IMAGES, methods=None, qualities=None, interpolated: bool = True):
         self.source = Path(source)
         folder = self.source if self.source.is_dir() else self.source.parent
         index = load_index(self.source)
@@ -99,7 +102,7 @@ class ShardDataset:
         self.freq_std = float(index["freq_std"])
         self.size = int(index.get("size", 0))
         self.paths = [folder / e["file"] for e in index["shards"] if e["split"] == split]
-        self.meta = _select(_read_meta(self.paths), Selection(methods, qualities))  # per-sample columns, no images
+        self.meta = _select(_read_meta(self.paths), Selection(methods, qualities), interpolated)  # per-sample columns, no images
         self.labels = self.meta[LABEL].astype(np.uint8)
         self.methods = self.meta["method"]
         self.videos = np.array(["/".join(v) for v in zip(*(self.meta[k] for k in ("dataset", "method", "quality",
