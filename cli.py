@@ -189,6 +189,9 @@ def report(summary, note: str = "", problems=()) -> None:
 @click.group(context_settings=CONTEXT)
 def prep():
     """Prepare a FaceForensics++ tree for LRL: index, extract, masks, shards, refresh."""
+    from pipeline.engine.threads import prefer_passive_wait
+
+    prefer_passive_wait()  # before torch loads OpenMP (see pipeline/engine/threads.py)
 
 
 @prep.command("demo-data")

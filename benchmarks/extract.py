@@ -1,8 +1,9 @@
-"""Extract stage speed, per video, against PyAV decoding alone and against the peers' recipe, in one run.
+"""Extract stage speed against bare PyAV decoding and the peers' recipe, quiet and busy, in one run.
 
 Clips: a 640x480 demo clip (pipeline.demo.scene, 300 frames, NeuralTextures-style fake, both c23) and
 the FF++ 1280x720 pair original 004 / NeuralTextures 004_982 (c23, 309 frames) when
-../shared/data/ffpp is present. 32 frames per video, one worker's view (1 torch and OpenCV thread).
+../shared/data/ffpp is present. 32 frames per video, every measurement inside the thread budget
+`lrl-prep extract --jobs 1` gives its process (pipeline.threads: all cores).
 
 - ours, real: its "detect" unit, which decodes the sampled frames once, runs MTCNN on them downscaled,
   tracks the face and writes the real's crops; ours, fake: the fake's "extract" unit (decode, crop,
@@ -13,14 +14,20 @@ the FF++ 1280x720 pair original 004 / NeuralTextures 004_982 (c23, 309 frames) w
   dlib's HOG frontal detector on each sampled full-size frame (upsampled once, as they do), the
   biggest face cropped at 1.3x, resized to 299, written as PNG; a real and its fake both detect.
 
-Targets: peers / ours over a real and its fake >= 5 with at least the peers' face hit rate;
-real <= 1.5 x (decode + detection); fake <= 1.3 x decode. Medians of --repeats runs (peers:
---peer-repeats, they are slow). dlib comes from the `dlib-bin` wheel (the `bench` extra).
+Modes: quiet (whatever else runs on the machine), then busy: a competitor process spinning on one
+core (its affinity set to the last core) for the whole mode, as training or another job would.
+Ratios compare measurements of the same mode in this run. Targets: peers / ours over a real and its
+fake >= 5, quiet and busy, with at least the peers' face hit rate; real <= 1.5 x (decode +
+detection); fake <= 1.3 x decode. Medians of --repeats runs (peers: --peer-repeats, they are slow).
+dlib comes from the `dlib-bin` wheel (the `bench` extra).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
+import os
 import statistics
 import tempfile
 import time
@@ -31,10 +38,11 @@ import cv2
 import numpy as np
 
 from pipeline.dataset.records import VideoRecord
+from pipeline.engine.threads import available_cores, prefer_passive_wait, thread_budget
 from pipeline.kernels.detect import detection_scale, get_mtcnn, mtcnn_faces, shrink
 from pipeline.kernels.video import frame_count, iter_frames, sample_frames, sample_indices
 from pipeline.params import CropParams, DetectParams
-from pipeline.stages.extract import CropJob, DetectJob, crop_work, detect_work
+from pipeline.stages.extract import CropJob, Detection, DetectJob, crop_work, detect_work
 
 FRAMES = 32
 FFPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ffpp"
@@ -81,12 +89,14 @@ def ours(real: Path, fake: Path, out: Path, times: Times) -> None:
     detected = detect_work(DetectJob("real", str(real), FRAMES, DetectParams(), crop=own))
     times.add("ours real", time.perf_counter() - start)
     assert detected.ok and detected.data["crops"]["status"] == "done", detected.reason
-    job = CropJob("fake", record(fake, True), str(out / "fake"), CropParams(), "real", detected.data)
+    job = CropJob("fake", record(fake, True), str(out / "fake"), CropParams(), "real",
+                  Detection.from_dict(detected.data))
     start = time.perf_counter()
     result = crop_work(job)
     times.add("ours fake", time.perf_counter() - start)
     assert result.ok, result.reason
-    times.hits["ours"] = 1 - float(np.mean(detected.data["interpolated"]))
+    found = [s > 0 for s in detected.data["scores"]]  # 0 where interpolated or no face
+    times.hits["ours"] = float(np.mean(found))
 
 
 def decode_only(path: Path, times: Times, name: str) -> None:
@@ -144,39 +154,81 @@ def ffpp_box(face, width: int, height: int, scale: float = 1.3) -> tuple[int, in
     return x1, y1, min(width - x1, height - y1, size)
 
 
-def bench_clip(label: str, real: Path, fake: Path, repeats: int, peer_repeats: int, dlib_detector) -> None:
+def _spin() -> None:
+    os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
+    while True:
+        pass
+
+
+@contextlib.contextmanager
+def busy_core(busy: bool):
+    """A process spinning on one core for the duration of the block (nothing when not `busy`)."""
+    if not busy:
+        yield
+        return
+    proc = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
+    proc.start()
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        proc.terminate()
+        proc.join()
+
+
+def measure(real: Path, fake: Path, repeats: int, peer_repeats: int, dlib_detector, tmp: Path) -> Times:
     times = Times()
+    for r in range(repeats):
+        decode_only(real, times, "real")
+        decode_only(fake, times, "fake")
+        detection_only(real, times)
+        ours(real, fake, tmp / f"ours{r}", times)
+        if dlib_detector is not None and r < peer_repeats:
+            peers(real, tmp / f"peers{r}r", dlib_detector, times, "real")
+            peers(fake, tmp / f"peers{r}f", dlib_detector, times, "fake")
+    return times
+
+
+def bench_clip(label: str, real: Path, fake: Path, repeats: int, peer_repeats: int, dlib_detector) -> None:
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
         get_mtcnn("cpu", DetectParams())  # model loading is once per worker, not per video
-        for r in range(repeats):
-            decode_only(real, times, "real")
-            decode_only(fake, times, "fake")
-            detection_only(real, times)
-            ours(real, fake, Path(tmp) / f"ours{r}", times)
-            if dlib_detector is not None and r < peer_repeats:
-                peers(real, Path(tmp) / f"peers{r}r", dlib_detector, times, "real")
-                peers(fake, Path(tmp) / f"peers{r}f", dlib_detector, times, "fake")
-    report(label, times, dlib_detector is not None)
+        for mode in ("quiet", "busy"):
+            with busy_core(mode == "busy"):
+                results[mode] = measure(real, fake, repeats, peer_repeats, dlib_detector, Path(tmp) / mode)
+    report(label, results, dlib_detector is not None)
 
 
-def report(label: str, t: Times, with_peers: bool) -> None:
-    m = t.median
-    real, fake = m("ours real"), m("ours fake")
+def report(label: str, results: dict[str, Times], with_peers: bool) -> None:
+    """Seconds per video (medians) and the ratios, one column per mode."""
+    modes = list(results)
+
+    def row(name: str, values) -> str:
+        return f"  {name:<34}" + "".join(f"{v:>10}" for v in values)
+
+    def m(name: str) -> list[float]:
+        return [results[mode].median(name) for mode in modes]
+
+    both = [r + f for r, f in zip(m("ours real"), m("ours fake"), strict=True)]
     print(f"\n{label}  (medians, seconds per video, {FRAMES} frames)")
-    print(f"  ours       real {real:.3f}  fake {fake:.3f}")
-    print(f"  decode     real {m('decode real'):.3f}  fake {m('decode fake'):.3f}   detection alone {m('detection'):.3f}")
-    bound = m("decode real") + m("detection")
-    print(f"  real / (decode + detection) = {real / bound:.2f}  (target <= 1.5)")
-    print(f"  fake / decode               = {fake / m('decode fake'):.2f}  (target <= 1.3)")
+    print(row("", modes))
+    for name in ("ours real", "ours fake", "decode real", "decode fake", "detection"):
+        print(row(name, [f"{v:.3f}" for v in m(name)]))
+    bound = [d + t for d, t in zip(m("decode real"), m("detection"), strict=True)]
+    print(row("real / (decode + detection) <= 1.5", [f"{o / b:.2f}" for o, b in zip(m("ours real"), bound,
+                                                                                    strict=True)]))
+    print(row("fake / decode <= 1.3", [f"{o / d:.2f}" for o, d in zip(m("ours fake"), m("decode fake"), strict=True)]))
+    print(row("ours busy / quiet", ["", f"{both[-1] / both[0]:.2f}"]))
     if not with_peers:
         print("  peers: skipped (dlib missing: pip install dlib-bin)")
         return
-    peer = m("peers real") + m("peers fake")
-    peer_hit = (t.hits["peers real"] + t.hits["peers fake"]) / 2
-    print(f"  peers      real {m('peers real'):.3f}  fake {m('peers fake'):.3f}")
-    print(f"  peers / ours over real + fake = {peer / (real + fake):.1f}x  (target >= 5)")
-    print(f"  face hit rate: ours {t.hits['ours']:.3f}, peers {peer_hit:.3f} "
-          f"(real {t.hits['peers real']:.3f}, fake {t.hits['peers fake']:.3f})")
+    peer = [r + f for r, f in zip(m("peers real"), m("peers fake"), strict=True)]
+    print(row("peers real", [f"{v:.3f}" for v in m("peers real")]))
+    print(row("peers fake", [f"{v:.3f}" for v in m("peers fake")]))
+    print(row("peers / ours, real + fake >= 5", [f"{p / o:.1f}x" for p, o in zip(peer, both, strict=True)]))
+    print(row("face hit rate: ours", [f"{results[mode].hits['ours']:.3f}" for mode in modes]))
+    print(row("face hit rate: peers (real, fake)", [
+        f"{results[mode].hits['peers real']:.2f},{results[mode].hits['peers fake']:.2f}" for mode in modes]))
 
 
 def main() -> None:
@@ -184,10 +236,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--peer-repeats", type=int, default=1)
     args = parser.parse_args()
-    import torch
+    prefer_passive_wait()  # as lrl-prep does, before torch loads
+    print(f"{available_cores()} cores, load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    with thread_budget(1):
+        run_all(args)
 
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
+
+def run_all(args) -> None:
     try:
         import dlib
 

@@ -8,6 +8,7 @@ from pipeline.engine.runner import Task, run_tasks
 from pipeline.engine.runstate import DONE, RunState, UnitResult
 from pipeline.engine.threads import available_cores, budget, thread_budget
 from pipeline.kernels.video import decode_threads
+from pipeline.params import Backend
 
 
 def test_budget_hand_values():
@@ -26,20 +27,25 @@ def read_threads(_payload) -> UnitResult:
 
     pools = sorted({p["num_threads"] for p in threadpool_info()})
     return UnitResult("", "", DONE, data={"torch": torch.get_num_threads(), "cv2": cv2.getNumThreads(),
-                                          "pools": pools, "av": decode_threads(), "pid": os.getpid()})
+                                          "pools": pools, "av": decode_threads(), "pid": os.getpid(),
+                                          "wait": os.environ.get("OMP_WAIT_POLICY")})
 
 
-def run_readers(tmp_path, jobs: int) -> list[dict]:
+def run_readers(tmp_path, jobs: int, backend: Backend | None = None) -> list[dict]:
     tasks = [Task(f"unit{i}", "fp", i) for i in range(4)]
     with RunState(tmp_path / "state.sqlite") as state:
-        summary = run_tasks("threads", tasks, read_threads, state, jobs=jobs, progress=False)
+        summary = run_tasks("threads", tasks, read_threads, state, jobs=jobs, progress=False, backend=backend or Backend())
         assert summary.done == 4, summary.failures
         return [r.data for r in state.records("threads")]
 
 
-def test_loky_workers_run_with_cores_over_jobs_threads(tmp_path):
+@pytest.mark.parametrize("backend", ["loky", "dask"])
+def test_workers_run_with_cores_over_jobs_threads(tmp_path, backend):
+    if backend == "dask":
+        pytest.importorskip("dask.distributed")
     expected = budget(2)
-    seen = run_readers(tmp_path, jobs=2)
+    seen = run_readers(tmp_path, jobs=2, backend=Backend(backend, workers=2))
+    assert all(s["pid"] != os.getpid() and s["wait"] == "PASSIVE" for s in seen)
     assert {s["torch"] for s in seen} == {s["cv2"] for s in seen} == {s["av"] for s in seen} == {expected}
     assert all(s["pools"] == [expected] for s in seen)  # every BLAS / OpenMP pool, torch's included
 
