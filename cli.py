@@ -1,4 +1,4 @@
-"""Command line: `lrl-prep` (dataset preparation stages) and `lrl-train` (training, evaluation).
+"""Command line: `lrl-prep` (dataset preparation stages), `lrl-train` (training, evaluation), `lrl-predict`.
 
 Options are built from the typed dataclasses that hold their defaults, choices and help
 (`pipeline.params` for lrl-prep, `model.training.config.TrainConfig` for lrl-train), so each is written
@@ -22,7 +22,9 @@ from pipeline.params import (
     CropParams,
     ExtractParams,
     MasksParams,
+    PredictOptions,
     PrepConfig,
+    ReportOptions,
     RunOptions,
     Scope,
     ShardsParams,
@@ -351,6 +353,18 @@ def status(work):
 # ---------------------------------------------------------------- lrl-train
 
 
+@prep.command("report")
+@click.option("--work", type=EXISTING, required=True, help="Work directory.")
+@click.option("--out", type=PATH, required=True, help="Folder for index.html and the contact-sheet pages.")
+@dataclass_options(ReportOptions)
+@friendly
+def report_pages(work, out, **kw):
+    """Dataset QA pages: counts, mask statistics per method, contact sheets of crops and masks, failures."""
+    from pipeline.stages.report import run as run_report
+
+    click.echo(run_report(work, out, pick(ReportOptions, kw)))
+
+
 def train_options(fn):
     """One --option per documented TrainConfig field (default None: only the flags given override the file)."""
     from model.training.config import TrainConfig
@@ -388,3 +402,25 @@ def train(shards, out, config_file, resume, ckpt, split, figures, force, **overr
     if not cfg.shards or not cfg.out:
         raise LrlError("--shards and --out are required (on the command line or in --config)")
     run_training(cfg, resume=resume, echo=click.echo)
+
+
+# ---------------------------------------------------------------- lrl-predict
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--checkpoint", type=PATH, required=True, help="A checkpoint written by lrl-train (best.pt).")
+@click.argument("inputs", nargs=-1, type=PATH)
+@dataclass_options(PredictOptions)
+@friendly
+def predict(checkpoint, inputs, **kw):
+    """Score videos, images and folders of either with a trained checkpoint (its own preprocessing).
+
+    Prints one line per input; exit 0 when every input was scored, 1 when some failed, 2 on bad usage.
+    """
+    from pipeline.predict.run import predict as run_predict
+
+    opts = pick(PredictOptions, kw)
+    results = run_predict(checkpoint, inputs, Path(opts.out), Path(opts.report) if opts.report else None,
+                          opts.device, opts.batch, echo=click.echo)
+    if not all(r.ok for r in results):
+        sys.exit(FAILED_EXIT)

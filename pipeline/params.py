@@ -197,6 +197,24 @@ class RunOptions:
 
 
 @dataclass(frozen=True)
+class PredictOptions:
+    """`lrl-predict`: where results go and how the checkpoint runs (its preprocessing comes from the checkpoint)."""
+
+    out: str = opt("predictions", "Folder for predictions.json and predictions.csv.")
+    report: str | None = opt(None, "Also write a self-contained HTML page per input and an index.html here.")
+    device: str = opt("auto", "Where MTCNN and the network run (auto: CUDA when present).", DEVICES)
+    batch: int = opt(32, "Crops per forward pass.", min=1)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """`lrl-prep report`: the dataset QA pages of a WORK folder."""
+
+    per_page: int = opt(25, "Videos per contact-sheet page (pages stay a few MB at FF++ scale).", min=1)
+    thumb: int = opt(48, "Side in pixels of each crop thumbnail on the contact sheets.", min=16, max=299)
+
+
+@dataclass(frozen=True)
 class PrepConfig:
     """Everything `lrl-prep refresh` runs with: each stage's parameters, the scope, the run options."""
 

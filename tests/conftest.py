@@ -20,3 +20,31 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(demo_root, tmp_path_factory):
+    """(ROOT, WORK, checkpoint) through the real stages: raw reals and Deepfakes of the tiny demo, 4 frames
+    at 80 px, extract + masks + shards, then 2 training steps of the full model (seconds, not a good model)."""
+    import torch
+
+    from model.training.config import TrainConfig
+    from model.training.loop import train
+    from pipeline.params import CropParams, ExtractParams, Scope, Selection
+    from pipeline.stages import extract, masks, shards
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # see one_torch_thread
+    work = tmp_path_factory.mktemp("tiny-work")
+    scope = Scope(methods=("youtube", "Deepfakes"), qualities=("raw",))
+    params = ExtractParams(frames=4, crop=CropParams(size=80))
+    assert extract.run(demo_root, work, params, scope, jobs=1, device="cpu", progress=False).failed == 0
+    selection = Selection(scope.methods, scope.qualities)
+    assert masks.run(demo_root, work, selection=selection, jobs=1, progress=False).failed == 0
+    assert shards.run(work, jobs=1, progress=False).failed == 0
+    out = tmp_path_factory.mktemp("tiny-run")
+    cfg = TrainConfig(shards=str(work / "shards"), out=str(out), backbone="mobilenetv3_small_050", variant="full",
+                      strides=(4, 8, 16), batch_size=8, workers=0, epochs=1, max_batches=2)
+    train(cfg, echo=lambda s: None)
+    torch.set_num_threads(threads)
+    return demo_root, work, out / "best.pt"

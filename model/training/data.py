@@ -21,6 +21,17 @@ def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, index])
 
 
+def rgb_input(rgb: np.ndarray) -> torch.Tensor:
+    """The network's RGB input: uint8 (..., H, W, 3) -> float32 (..., 3, H, W) in [-1, 1], (x / 255 - 0.5) / 0.5."""
+    x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(rgb, -1, -3)))
+    return x.float().div_(127.5).sub_(1.0)
+
+
+def freq_input(freq: np.ndarray, freq_std: float) -> torch.Tensor:
+    """The network's frequency input: stored high-pass (..., H, W) -> float32 (..., 1, H, W) over freq_std."""
+    return torch.from_numpy(normalise_freq(np.ascontiguousarray(freq), freq_std)[..., None, :, :])
+
+
 class LRLSamples(Dataset):
     """Samples of one split as tensors: rgb (3,H,W), freq (1,H,W), mask (1,H,W), label ()."""
 
@@ -43,8 +54,8 @@ class LRLSamples(Dataset):
         if self.hflip and sample_rng(self.seed, self.epoch, index).random() < 0.5:
             rgb, freq, mask = rgb[:, ::-1], freq[:, ::-1], mask[:, ::-1]
         return {
-            "rgb": torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float().div_(127.5).sub_(1.0),
-            "freq": torch.from_numpy(normalise_freq(np.ascontiguousarray(freq), self.freq_std)[None]),
+            "rgb": rgb_input(rgb),
+            "freq": freq_input(freq, self.freq_std),
             "mask": torch.from_numpy(np.ascontiguousarray(mask)[None].astype(np.float32)),
             "label": torch.tensor(float(s["label"])),
             "index": index,

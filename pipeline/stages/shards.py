@@ -322,7 +322,7 @@ def _finish(layout: WorkLayout, state: RunState, p: ShardPlan, params: ShardsPar
     """Write index.json from this plan's records, then drop shard files and records no longer planned."""
     planned = {t.key for t in p.tasks}
     header = {"params": asdict(params), "size": p.size, "mask_params": p.mask_params, "buckets": p.buckets,
-              "left_out": dict(_left_out(p, records))}
+              "extract_params": state.get_meta("params:extract", {}) or {}, "left_out": dict(_left_out(p, records))}
     write_index(layout.shard_index, build_index([_entry(records[k]) for k in sorted(planned)], header))
     keep = {Path(t.payload.path).name for t in p.tasks}
     for path in shard_files(layout.shards):

@@ -104,11 +104,14 @@ def build_index(entries: list[ShardEntry], header: dict) -> dict:
 
 def preprocessing(index: dict) -> dict:
     """What a shard set's samples were made with (what a model trained on them expects): crop size, alpha
-    (eq. 2), the mask parameters, the schema version and the frequency spread the trainer divides by."""
+    (eq. 2), the mask parameters, the schema version, the frequency spread the trainer divides by, and
+    the extract settings ("extract": ExtractParams as a dict, "frames"; {} and None for indexes written
+    before they were recorded), which `lrl-predict` applies to new videos."""
+    extract = index.get("extract_params") or {}
     return {
         "size": index.get("size"), "alpha": (index.get("params") or {}).get("alpha"),
         "mask_params": index.get("mask_params"), "schema_version": index.get("schema_version"),
-        "freq_std": index.get("freq_std"),
+        "freq_std": index.get("freq_std"), "frames": extract.get("frames"), "extract": extract,
     }
 
 

@@ -1,0 +1,1 @@
+"""`lrl-predict`: score new videos and images with a trained checkpoint (inputs, score, output)."""

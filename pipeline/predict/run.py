@@ -1,0 +1,100 @@
+"""`lrl-predict`: score every input, write OUT/predictions.json and .csv, optionally the HTML report.
+
+predictions.json: {"checkpoint", "preprocessing", "aggregation", "inputs": [Scored.to_dict()]}.
+predictions.csv: one row per sampled frame (input, status, video score, frame, box, detector score,
+interpolated, probability); a failed input has one row with its reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from pipeline.errors import LrlError
+from pipeline.predict.inputs import expand
+from pipeline.predict.score import Predictor, Scored, load_predictor, score_input
+from pipeline.store.atomic import write_bytes, write_json
+
+CSV_COLUMNS = ("input", "kind", "status", "reason", "video_score", "frame", "x0", "y0", "x1", "y1", "face_score",
+               "interpolated", "probability")
+
+
+def summary_line(r: Scored) -> str:
+    """One stdout line per input."""
+    if not r.ok:
+        return f"failed {r.path}: {r.reason}"
+    label = "fake" if r.score >= 0.5 else "real"
+    return (f"{label} {r.score:.4f} {r.path} ({len(r.frames)} frames, {sum(r.interpolated)} interpolated, "
+            f"{r.seconds:.1f} s)")
+
+
+def csv_text(results: list[Scored]) -> str:
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(CSV_COLUMNS)
+    for r in results:
+        if not r.ok:
+            out.writerow([r.path, r.kind, "failed", r.reason] + [""] * 9)
+            continue
+        for i, f in enumerate(r.frames):
+            out.writerow([r.path, r.kind, "scored", "", f"{r.score:.6f}", f, *(f"{v:.2f}" for v in r.boxes[i]),
+                          f"{r.face_scores[i]:.4f}", int(r.interpolated[i]), f"{r.probs[i]:.6f}"])
+    return buf.getvalue()
+
+
+def write_outputs(out: Path, pred: Predictor, results: list[Scored]) -> None:
+    prep = {"frames": pred.extract.frames, "extract": asdict(pred.extract), "alpha": pred.alpha,
+            "freq_std": pred.freq_std}
+    write_json(out / "predictions.json", {"checkpoint": pred.checkpoint, "variant": pred.variant,
+                                          "preprocessing": prep, "aggregation": "mean of frame probabilities",
+                                          "inputs": [r.to_dict() for r in results]})
+    write_bytes(out / "predictions.csv", csv_text(results).encode())
+
+
+def predict(ckpt: Path, inputs, out: Path, report: Path | None = None, device: str = "auto", batch: int = 32,
+            echo=print) -> list[Scored]:
+    """Score `inputs` (files or folders); returns every result, failures included (LrlError on bad usage)."""
+    if not inputs:
+        raise LrlError("no INPUT given: name video files, image files or folders")
+    pred = load_predictor(Path(ckpt), device, batch)
+    files, bad = expand(inputs)
+    results = [Scored(path, "unknown", reason=reason) for path, reason in bad]
+    for path, reason in bad:
+        echo(f"failed {path}: {reason}")
+    rows = []
+    start = time.perf_counter()
+    for position, (path, kind) in enumerate(files, 1):
+        r = score_input(path, kind, pred, detail=report is not None)
+        echo(summary_line(r))
+        if report is not None:
+            rows.append(_report_page(Path(report), position, r, pred.checkpoint))
+        r.detail = None  # the arrays are no longer needed
+        results.append(r)
+    out.mkdir(parents=True, exist_ok=True)
+    write_outputs(out, pred, results)
+    if report is not None:
+        from pipeline.pages.prediction import index_page
+
+        index_page(Path(report) / "index.html", rows + [("", r, None) for r in results[: len(bad)]], pred.checkpoint)
+    scored = sum(r.ok for r in results)
+    echo(f"predict: {scored} scored / {len(results) - scored} failed; {time.perf_counter() - start:.1f} s; "
+         f"wrote {out / 'predictions.json'}, {out / 'predictions.csv'}" +
+         (f", {Path(report) / 'index.html'}" if report is not None else ""))
+    return results
+
+
+def _report_page(report: Path, position: int, r: Scored, checkpoint: str):
+    import cv2
+    import numpy as np
+
+    from pipeline.pages.prediction import input_page, page_name
+
+    name = page_name(position, r.path)
+    input_page(report / name, r, checkpoint)
+    thumb = None
+    if r.ok:
+        thumb = cv2.resize(r.detail.crops[int(np.argmax(r.probs))], (64, 64), interpolation=cv2.INTER_AREA)
+    return name, r, thumb

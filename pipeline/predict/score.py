@@ -1,0 +1,190 @@
+"""Score one video or image with a trained checkpoint, through the code that made its training data.
+
+Steps, each the function the training data went through (nothing re-implemented):
+- frames and face track: `pipeline.stages.extract.detect_video` (the checkpoint's frame count and
+  detector settings; an image is a one-frame video to PyAV);
+- crops: `pipeline.kernels.crop.plan_crop` / `apply_crop` (its crop size, margin, alignment);
+- frequency cue: `pipeline.kernels.dct.frequency_cue` with its alpha (eq. 1-3), rounded to float16
+  as the shards store it (pipeline.store.schema);
+- network input: `model.training.data.rgb_input` / `freq_input` (the training set's freq_std).
+
+The video score is the mean of the frame probabilities, the video level of `lrl-train --evaluate`
+(model.training.metrics.video_level); frames whose box was interpolated count like the others, as
+they did in training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import LrlError
+from pipeline.params import ExtractParams
+
+FAKE_AT = 0.5  # a probability at or above this is called fake
+
+
+@dataclass
+class Predictor:
+    """A loaded checkpoint: the network (eval mode, on `device`) and the preprocessing it was trained with."""
+
+    net: object
+    device: object
+    extract: ExtractParams
+    alpha: float
+    freq_std: float
+    batch: int = 32
+    detect_device: str = "cpu"
+    checkpoint: str = ""
+    variant: str = ""
+
+
+@dataclass
+class Detail:
+    """What the report shows of one input; arrays per frame, n frames of crop side S.
+
+    thumbs: (n, h, w, 3) uint8 frames scaled to at most `THUMB` px wide, with `scale` = thumb / full;
+    crops (n, S, S, 3) uint8; masks (n, S, S) float16 forgery probability; s_hat (n, k*k, k*k)
+    float16 or None; attention: per RFAM level (n, 2, h_l, w_l) float16 (0 RGB, 1 frequency).
+    """
+
+    thumbs: np.ndarray
+    scale: float
+    crops: np.ndarray
+    masks: np.ndarray
+    s_hat: np.ndarray | None
+    attention: list[np.ndarray]
+
+
+@dataclass
+class Scored:
+    """One input's result: per sampled frame its index, face box (x0, y0, x1, y1, full-frame pixels),
+    detector score (0 when interpolated) and fake probability; the video score; or the failure reason."""
+
+    path: str
+    kind: str
+    score: float | None = None
+    frames: list[int] = field(default_factory=list)
+    boxes: list[list[float]] = field(default_factory=list)
+    face_scores: list[float] = field(default_factory=list)
+    interpolated: list[bool] = field(default_factory=list)
+    probs: list[float] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+    n_frames: int = 0
+    seconds: float = 0.0
+    reason: str = ""
+    detail: Detail | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.score is not None
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "detail"}
+        d["label"] = None if self.score is None else ("fake" if self.score >= FAKE_AT else "real")
+        d["aggregation"] = "mean of frame probabilities"
+        return d
+
+
+THUMB = 480  # report thumbnails: at most this wide
+
+
+def load_predictor(ckpt: Path, device: str = "auto", batch: int = 32) -> Predictor:
+    """The network and preprocessing of a checkpoint written by lrl-train.
+
+    The preprocessing is the checkpoint's `metrics["shards"]` (pipeline.store.index.preprocessing of
+    the shards it trained on) and `metrics["freq_std"]`. Raises LrlError (one line, naming the file)
+    when it is unreadable or records no extract settings (trained on shards indexed before they were).
+    """
+    from model import build_model
+    from model.training import checkpoint, distributed
+    from model.training.config import TrainConfig
+    from pipeline.stages.extract import resolve_device
+
+    state = checkpoint.load(ckpt)
+    prep = state["metrics"].get("shards") or {}
+    if not prep.get("extract"):
+        raise LrlError(f"{ckpt}: the checkpoint records no preprocessing (frames, crop, detector): it predates "
+                       "lrl-predict; retrain it on shards rebuilt by this version (`lrl-prep shards`)")
+    cfg = TrainConfig.from_dict({**state["config"], "pretrained": None})
+    torch_device = distributed.pick_device(device, distributed.Dist())
+    net = build_model(cfg.model_config())
+    net.load_state_dict(state["model"])
+    net.to(torch_device).eval()
+    return Predictor(net, torch_device, ExtractParams.from_dict(prep["extract"]), float(prep["alpha"]),
+                     float(state["metrics"]["freq_std"]), batch, resolve_device(device), str(ckpt), cfg.variant)
+
+
+def crops_of(path: Path, pred: Predictor, keep_thumbs: bool):
+    """(Detection, crops (n, S, S, 3) uint8, thumbnails or None, thumbnail scale) of one video or image."""
+    import cv2
+
+    from pipeline.kernels.crop import apply_crop, plan_crop
+    from pipeline.stages.extract import detect_video
+
+    ex = pred.extract
+    det, frames = detect_video(path, ex.frames, ex.detect, pred.detect_device, keep=True)
+    crops = np.stack([apply_crop(f, plan_crop(det.boxes[i], det.landmarks[i], det.width, det.height, ex.crop),
+                                 ex.crop.size) for i, f in enumerate(frames)])
+    scale = min(1.0, THUMB / det.width)
+    thumbs = None
+    if keep_thumbs:
+        size = (max(1, round(det.width * scale)), max(1, round(det.height * scale)))
+        thumbs = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+    return det, crops, thumbs, scale
+
+
+def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
+    """Fake probabilities (n,) float32 of crops (n, S, S, 3) uint8, in batches of pred.batch; with `keep`
+    also masks, s_hat and attention as `Detail` holds them."""
+    import torch
+
+    from model.training.data import freq_input, rgb_input
+    from pipeline.kernels.dct import frequency_cue
+
+    out: dict = {"probs": [], "masks": [], "s_hat": [], "attention": []}
+    bf16 = pred.device.type == "cuda"
+    with torch.no_grad():
+        for start in range(0, len(crops), pred.batch):
+            rgb = crops[start : start + pred.batch]
+            freq = frequency_cue(rgb, pred.alpha).astype(np.float16)  # eq. 1-3, stored as float16 in shards
+            with torch.autocast(pred.device.type, dtype=torch.bfloat16, enabled=bf16):
+                y = pred.net(rgb_input(rgb).to(pred.device), freq_input(freq, pred.freq_std).to(pred.device))
+            out["probs"].append(y.prob.cpu().numpy())
+            if keep:
+                out["masks"].append(torch.sigmoid(y.mask_logits.float())[:, 0].cpu().numpy().astype(np.float16))
+                if y.s_hat is not None:
+                    out["s_hat"].append(y.s_hat.float().cpu().numpy().astype(np.float16))
+                out["attention"].append([a.float().cpu().numpy().astype(np.float16) for a in y.attention])
+    result = {"probs": np.concatenate(out["probs"])}
+    if keep:
+        result["masks"] = np.concatenate(out["masks"])
+        result["s_hat"] = np.concatenate(out["s_hat"]) if out["s_hat"] else None
+        levels = zip(*out["attention"], strict=True) if out["attention"] and out["attention"][0] else []
+        result["attention"] = [np.concatenate(level) for level in levels]
+    return result
+
+
+def score_input(path: Path, kind: str, pred: Predictor, detail: bool = False) -> Scored:
+    """Score one video or image; a failure (unreadable, no face) is returned with its reason, not raised."""
+    import time
+
+    start = time.perf_counter()
+    result = Scored(str(path), kind)
+    try:
+        det, crops, thumbs, scale = crops_of(path, pred, detail)
+    except LrlError as exc:
+        result.reason = str(exc)
+        return result
+    y = forward(pred, crops, detail)
+    result.score = float(np.mean(y["probs"]))  # video level: mean of the frame probabilities
+    result.frames, result.boxes, result.face_scores = det.frames, det.boxes, det.scores
+    result.interpolated, result.probs = det.interpolated, [round(float(p), 6) for p in y["probs"]]
+    result.width, result.height, result.n_frames = det.width, det.height, det.n_frames
+    if detail:
+        result.detail = Detail(thumbs, scale, crops, y["masks"], y["s_hat"], y["attention"])
+    result.seconds = round(time.perf_counter() - start, 3)
+    return result
