@@ -24,6 +24,15 @@ def find_chromium() -> str | None:
     return next((p for p in map(shutil.which, NAMES) if p), None)
 
 
+def _above_four(fd: int) -> int:
+    """The same pipe end on a descriptor >= 10 (the original closed)."""
+    import fcntl
+
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return high
+
+
 class Browser:
     """One headless Chromium; `with Browser() as b: page = b.open_page(path)`."""
 
@@ -31,10 +40,11 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="lrl-chromium-")
         to_child, self._write = os.pipe()
         self._read, from_child = os.pipe()
+        to_child, from_child = (_above_four(fd) for fd in (to_child, from_child))  # `3<&4 4>&3` would clash
         command = " ".join([executable, *FLAGS, f"--user-data-dir={self.profile}", f"3<&{to_child}",
                             f"4>&{from_child}"])
-        self.proc = subprocess.Popen(["sh", "-c", "exec " + command], pass_fds=(to_child, from_child),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(["bash", "-c", "exec " + command], pass_fds=(to_child, from_child),
+                                     stdout=subprocess.DEVNULL, stderr=open(os.environ.get("LRL_CHROMIUM_LOG", os.devnull), "w"))
         os.close(to_child)
         os.close(from_child)
         self.timeout = timeout
