@@ -52,6 +52,9 @@ class TrainConfig:
                                        "one line per epoch).", switch=True)
     include_interpolated: bool = _opt(False, "Also train, validate and evaluate on frames whose face box was "
                                              "interpolated between two detections (left out by default).")
+    tensorboard: bool | None = _opt(None, "TensorBoard logs in RUN/tensorboard: loss terms, lr, validation metrics, "
+                                          "sample masks and s_hat (default: on when tensorboard is installed).",
+                                    switch=True)
 
     @property
     def show_progress(self) -> bool:

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from model import build_model
-from model.training import checkpoint, distributed
+from model.training import checkpoint, distributed, tensorboard
 from model.training.config import TrainConfig, save
 from model.training.data import BalancedSampler, LRLSamples
 from model.training.evaluate import predict, report
@@ -141,6 +141,9 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
     history, start_epoch = _start(run, cfg, resume, net, optimizer, scheduler, dist)
     ids = [device.index] if device.type == "cuda" else None
     model = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids) if dist.enabled else net
+    writer = tensorboard.open_writer(cfg.tensorboard, run) if dist.main else None
+    if dist.main:
+        echo(tensorboard.state_line(writer, run))
     for epoch in range(start_epoch, cfg.epochs):
         loader.sampler.set_epoch(epoch)
         samples.set_epoch(epoch)
@@ -153,13 +156,24 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
             _save_epoch(run, cfg, net, optimizer, scheduler, history, {"freq_std": samples.freq_std,
                                                                          "shards": made_with})
             echo(epoch_line(stats))
+            if writer is not None:
+                _log_tensorboard(writer, net, cfg, device, samples.freq_std, stats)
         distributed.barrier(dist)
+    if writer is not None:
+        writer.close()
     if dist.main and history:
         from model.training.plots import curves_png
 
         curves_png(run / "curves.png", history)
     distributed.shutdown(dist)
     return history
+
+
+def _log_tensorboard(writer, net, cfg: TrainConfig, device, freq_std: float, stats: dict) -> None:
+    tensorboard.log_scalars(writer, stats, LOSS_KEYS)
+    val = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated), freq_std=freq_std)
+    tensorboard.log_samples(writer, net, val, device, stats["epoch"])
+    writer.flush()
 
 
 def _start(run: Path, cfg, resume: bool, net, optimizer, scheduler, dist) -> tuple[list[dict], int]:

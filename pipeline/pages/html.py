@@ -34,7 +34,7 @@ def png_uri(image: np.ndarray) -> str:
     img = np.ascontiguousarray(image)
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 6])
     if not ok:
         raise ValueError(f"cannot encode an image of shape {image.shape} as PNG")
     return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii")

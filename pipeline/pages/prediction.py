@@ -60,6 +60,8 @@ def maps_section(result, i: int, title: str) -> str:
     if d.s_hat is not None:
         figs.append(figure(img(enlarge(heat(d.s_hat[i]), 5 * d.s_hat.shape[-1]), "s_hat", MAP_SIDE),
                            f"s_hat {d.s_hat.shape[-2]}x{d.s_hat.shape[-1]} (0..1)"))
+    else:
+        figs.append('<p class="note">this model variant has no MPSM: no similarity pattern s_hat</p>')
     for level, maps in enumerate(d.attention):
         for channel, name in enumerate(("A1 RGB", "A2 freq")):
             a = maps[i, channel].astype(np.float32)

@@ -89,7 +89,7 @@ class Scored:
         return d
 
 
-THUMB = 480  # report thumbnails: at most this wide
+THUMB = 240  # report thumbnails: at most this wide (a 32-frame page stays under ~2 MB)
 
 
 def load_predictor(ckpt: Path, device: str = "auto", batch: int = 32) -> Predictor:
