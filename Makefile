@@ -24,6 +24,10 @@ demo: $(STAMP)
 	$(BIN)/lrl-prep refresh --root $(DEMO)/ffpp --work $(DEMO)/work --frames 16 --size 80
 	$(BIN)/lrl-train --config configs/demo.toml --shards $(DEMO)/work/shards --out $(DEMO)/run
 	$(BIN)/lrl-train --evaluate $(DEMO)/run/best.pt --split test
+	$(BIN)/lrl-prep report --work $(DEMO)/work --out $(DEMO)/qa
+	$(BIN)/lrl-predict --checkpoint $(DEMO)/run/best.pt --out $(DEMO)/predict --report $(DEMO)/predict/report \
+		$(DEMO)/ffpp/original_sequences/youtube/c23/videos/008.mp4 \
+		$(DEMO)/ffpp/manipulated_sequences/Deepfakes/c23/videos/008_009.mp4
 
 test: $(STAMP)
 	$(BIN)/ruff check .

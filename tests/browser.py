@@ -156,8 +156,8 @@ class Page:
         """naturalWidth of every <img> (0: not loaded)."""
         return self.evaluate("Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")
 
-    def screenshot(self, path: Path) -> Path:
-        """The whole page as PNG."""
-        data = self.browser.send("Page.captureScreenshot", self.session, format="png", captureBeyondViewport=True)
+    def screenshot(self, path: Path, whole: bool = True) -> Path:
+        """The whole page (or only the viewport) as PNG."""
+        data = self.browser.send("Page.captureScreenshot", self.session, format="png", captureBeyondViewport=whole)
         Path(path).write_bytes(base64.b64decode(data["data"]))
         return Path(path)

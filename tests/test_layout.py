@@ -1,7 +1,8 @@
 """The import directions of the layout (README "Architecture"), read from the code's own imports.
 
-kernels, dataset and store never import stages or engine; model imports nothing of pipeline but its
-errors (the trainer, model.training, may also read pipeline.store); nothing imports cli.
+kernels, dataset, store and pages never import stages, engine, predict or model; only cli imports
+predict; model imports nothing of pipeline but its errors (the trainer, model.training, may also read
+pipeline.store); nothing imports cli.
 """
 
 import ast
@@ -40,9 +41,11 @@ def forbidden(importer: str, imported: str) -> bool:
 
     if under(imported, "cli"):
         return True
-    low = ("pipeline.kernels", "pipeline.dataset", "pipeline.store")
-    if under(importer, *low) and under(imported, "pipeline.stages", "pipeline.engine"):
+    low = ("pipeline.kernels", "pipeline.dataset", "pipeline.store", "pipeline.pages")
+    if under(importer, *low) and under(imported, "pipeline.stages", "pipeline.engine", "pipeline.predict", "model"):
         return True
+    if under(imported, "pipeline.predict") and not under(importer, "pipeline.predict", "cli"):
+        return True  # only cli runs predictions
     if under(importer, "pipeline.engine") and under(imported, "pipeline.stages"):
         return True
     if under(importer, "model") and under(imported, "pipeline"):
@@ -69,3 +72,5 @@ def test_the_rule_catches_a_forbidden_import():
     assert forbidden("model.lrl", "pipeline.store.atomic")
     assert not forbidden("model.training.loop", "pipeline.store.atomic")
     assert forbidden("pipeline.stages.refresh", "cli")
+    assert forbidden("pipeline.pages.html", "pipeline.predict.score")
+    assert forbidden("model.training.loop", "pipeline.predict.run")
