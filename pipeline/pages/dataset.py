@@ -79,7 +79,7 @@ def histograms_png(videos) -> np.ndarray | None:
     if not by_method:
         return None
     methods = sorted(by_method)
-    fig, axes = plt.subplots(2, len(methods), figsize=(2.6 * len(methods), 4.4), squeeze=False)
+    fig, axes = plt.subplots(2, len(methods), figsize=(2.3 * len(methods), 4.2), squeeze=False)
     for j, method in enumerate(methods):
         values = np.array(by_method[method])
         axes[0, j].hist(values[:, 0], bins=20, range=(0, max(0.01, values[:, 0].max())), color="#1f4e9c")

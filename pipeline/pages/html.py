@@ -18,7 +18,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:1200px
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.5em}
 table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 .grid{display:flex;flex-wrap:wrap;gap:6px}.grid figure{margin:0;font-size:12px;text-align:center}
-figure img{display:block;image-rendering:pixelated}.fake{color:#b00020;font-weight:bold}.real{color:#006400;
+figure img{display:block;image-rendering:pixelated}img{max-width:100%;height:auto}.fake{color:#b00020;font-weight:bold}.real{color:#006400;
 font-weight:bold}.flag{outline:3px solid #e69f00}.bad{color:#b00020}.note{color:#666}
 """
 
