@@ -22,7 +22,7 @@ def demo_video(root, name="000", method="youtube"):
 
 def test_checkpoint_records_the_preprocessing_of_its_shards(tiny_run):
     _, work, ckpt = tiny_run
-    prep = torch.load(ckpt, weights_only=True)["preprocessing"]
+    prep = torch.load(ckpt, weights_only=True)["metrics"]["shards"]
     index = json.loads((work / "shards" / "index.json").read_text())
     assert prep["frames"] == 4 and prep["size"] == 80 and prep["extract"]["crop"]["size"] == 80
     assert prep["alpha"] == 0.33 and prep["freq_std"] == pytest.approx(index["freq_std"])
@@ -32,7 +32,8 @@ def test_checkpoint_records_the_preprocessing_of_its_shards(tiny_run):
 def test_crops_and_frequency_cue_equal_the_shards(tiny_run, one_torch_thread):
     root, work, ckpt = tiny_run
     pred = load_predictor(ckpt, "cpu")
-    det, crops, _, _ = crops_of(demo_video(root), pred, keep_thumbs=False)
+    det, cropped, crops, _, _ = crops_of(demo_video(root), pred, keep_thumbs=False)
+    assert cropped == list(range(4))  # a face in every sampled frame of the demo
     shards = [ShardDataset(work / "shards", s) for s in ("train", "val", "test")]
     rows = [(ds, i) for ds in shards for i in range(len(ds)) if ds[i]["key"] == "ffpp/youtube/raw/000"]
     assert [ds[i]["frame"] for ds, i in rows] == det.frames
@@ -68,10 +69,11 @@ def test_scores_json_csv_summary_lines_and_exit_one_on_a_failure(tiny_run, tmp_p
     by_path = {r["path"]: r for r in doc["inputs"]}
     v, im = by_path[str(video)], by_path[str(image)]
     assert v["kind"] == "video" and len(v["frames"]) == len(v["probs"]) == len(v["boxes"]) == 4
+    assert v["counted"] == v["frames"] and not any(v["interpolated"]) and not any(v["no_face"])
     assert v["score"] == pytest.approx(np.mean(v["probs"]), abs=1e-6)  # the stated aggregation
     assert im["kind"] == "image" and im["frames"] == [0] and im["n_frames"] == 1
     assert im["probs"][0] == pytest.approx(v["probs"][1], abs=0.02)  # the same frame (3 of 0, 3, 6, 9), PNG
-    assert doc["preprocessing"]["frames"] == 4 and doc["aggregation"] == "mean of frame probabilities"
+    assert doc["preprocessing"]["frames"] == 4 and doc["aggregation"].startswith("mean of the probabilities of the counted")
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert len(rows) == 4 + 1 + 2
     assert [float(r["probability"]) for r in rows if r["input"] == str(video)] == pytest.approx(v["probs"], abs=1e-6)
@@ -86,7 +88,7 @@ def test_bad_usage_exits_two_with_one_line(tiny_run, tmp_path):
     no_input = CliRunner().invoke(predict_cli, ["--checkpoint", str(ckpt)])
     assert no_input.exit_code == 2 and "no INPUT given" in no_input.output
     state = torch.load(ckpt, weights_only=True)
-    del state["preprocessing"]
+    del state["metrics"]["shards"]
     old = tmp_path / "old.pt"
     torch.save(state, old)
     result = CliRunner().invoke(predict_cli, ["--checkpoint", str(old), str(demo_video(root))])
@@ -94,4 +96,29 @@ def test_bad_usage_exits_two_with_one_line(tiny_run, tmp_path):
     assert result.output.count("\n") == 1 and "old.pt: the checkpoint records no preprocessing" in result.output
     missing = CliRunner().invoke(predict_cli, ["--checkpoint", str(tmp_path / "none.pt"), str(demo_video(root))])
     assert missing.exit_code == 2 and "none.pt: no such checkpoint" in missing.output
-    assert checkpoint.load(ckpt)["preprocessing"]["frames"] == 4
+    assert checkpoint.load(ckpt)["metrics"]["shards"]["frames"] == 4
+
+
+def test_interpolated_frames_left_out_of_the_score_and_no_face_frames_unscored(tiny_run, tmp_path, one_torch_thread):
+    """Frame 3 blacked out lies between two detections (interpolated box); frame 9 is the last (no face)."""
+    from pipeline.demo.tree import ENCODINGS, write_videos
+    from pipeline.kernels.video import iter_frames
+
+    root, _, ckpt = tiny_run
+    frames = [f for _, f in iter_frames(demo_video(root), None)]
+    for i in (3, 9):
+        frames[i] = np.zeros_like(frames[i])
+    video = tmp_path / "gaps.mp4"
+    write_videos([(video, ENCODINGS["raw"])], frames)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(predict_cli, ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu",
+                                              str(video)])
+    assert result.exit_code == 0, result.output
+    assert "(4 frames, 1 interpolated, 1 no face, 2 counted," in result.output
+    r = json.loads((out / "predictions.json").read_text())["inputs"][0]
+    assert r["frames"] == [0, 3, 6, 9] and r["interpolated"] == [False, True, False, False]
+    assert r["no_face"] == [False, False, False, True] and r["probs"][3] is None and r["boxes"][3] is None
+    assert r["counted"] == [0, 6] and r["score"] == pytest.approx((r["probs"][0] + r["probs"][2]) / 2, abs=1e-6)
+    rows = list(csv.DictReader((out / "predictions.csv").open()))
+    assert [(r["counted"], r["no_face"], r["probability"] == "") for r in rows] == [
+        ("1", "0", False), ("0", "0", False), ("1", "0", False), ("0", "1", True)]

@@ -1,8 +1,8 @@
 """`lrl-prep report`: the dataset QA pages (index and contact sheets), from what pipeline.stages.report gathers.
 
 Contact sheets show, per video, one mosaic image of crop thumbnails: a fake's mask tinted red over
-its crop, frames whose face box was interpolated framed in orange, frames whose mask is empty
-crossed out in the caption. One image per video keeps a page of `per_page` videos a few MB at most.
+its crop, frames whose face box was interpolated framed in orange, frames without a face (no crop)
+as grey tiles with a cross. One image per video keeps a page of `per_page` videos a few MB at most.
 """
 
 from __future__ import annotations
@@ -19,13 +19,16 @@ BORDER = 3  # px of the flag frame drawn inside a thumbnail
 
 
 def mosaic(tiles: list) -> np.ndarray:
-    """One row image of (crop, mask or None, frame, interpolated) tiles, 2 px apart on white."""
+    """One row image of (crop, mask or None, frame, flag) tiles, 2 px apart on white."""
     side = tiles[0][0].shape[0]
     out = np.full((side, len(tiles) * (side + 2) - 2, 3), 255, np.uint8)
-    for j, (rgb, mask, _, interpolated) in enumerate(tiles):
+    for j, (rgb, mask, _, flag) in enumerate(tiles):
         tile = overlay(rgb, mask, strength=0.55) if mask is not None else rgb.copy()
-        if interpolated:
+        if flag == "interpolated":
             tile[:BORDER], tile[-BORDER:], tile[:, :BORDER], tile[:, -BORDER:] = ORANGE, ORANGE, ORANGE, ORANGE
+        elif flag == "no face":
+            diagonal = np.arange(side)
+            tile[diagonal, diagonal] = tile[diagonal, side - 1 - diagonal] = 60
         out[:, j * (side + 2) : j * (side + 2) + side] = tile
     return out
 
@@ -33,21 +36,22 @@ def mosaic(tiles: list) -> np.ndarray:
 def video_block(crops, masks, tiles: list, problems: list[str]) -> str:
     rec = crops.record
     n, flagged = len(crops.frames), sum(crops.interpolated)
-    facts = f"{rec.split} · {n} frames · {flagged} interpolated"
+    facts = f"{rec.split} · {n} frames · {flagged} interpolated · {len(crops.no_face)} without a face"
     if masks is not None:
         facts += (f" · mask area {masks.mean_area:.3f} · {masks.mean_components:.1f} components · "
                   f"{len(masks.empty_frames)} empty ({masks.reference_quality}, {masks.source})")
-    shown = " ".join(f"{f}{'*' if i else ''}" for _, _, f, i in tiles)
+    marks = {"": "", "interpolated": "*", "no face": "-"}
+    shown = " ".join(f"{f}{marks[flag]}" for _, _, f, flag in tiles)
     body = img(mosaic(tiles), rec.key) if tiles else '<p class="bad">no crop could be read</p>'
     bad = "".join(f'<p class="bad">{esc(p)}</p>' for p in problems)
     return (f'<section id="{esc(rec.key)}"><h2>{esc(rec.key)}</h2><p class="note">{esc(facts)}; frames shown: '
-            f'{esc(shown)} (* interpolated box)</p>{body}{bad}</section>')
+            f'{esc(shown)} (* interpolated box, - no face)</p>{body}{bad}</section>')
 
 
 def sheet_page(path: Path, rows: list, number: int) -> Path:
     """One contact-sheet page: rows of (CropsRecord, MasksRecord or None, tiles, problems)."""
     legend = ('<p class="note">red tint: forgery mask; orange frame: face box interpolated from neighbouring '
-              'frames; <a href="index.html">back to the index</a></p>')
+              'frames; grey crossed tile: no face (no crop); <a href="index.html">back to the index</a></p>')
     return write_page(path, f"Contact sheets, page {number}", legend + "".join(video_block(*r) for r in rows))
 
 
@@ -110,6 +114,10 @@ def worth_a_look(videos, pages: list[tuple[str, str, str]], per_page: int, top: 
     rows = [[link(c), f"{sum(c.interpolated)} / {len(c.frames)}"] for c, _ in interp if sum(c.interpolated)]
     out = "<h2>Most interpolated face boxes</h2>" + (table(["video", "interpolated"], rows) if rows else
                                                       '<p class="note">none</p>')
+    faceless = sorted(videos, key=lambda v: -len(v[0].no_face))[:top]
+    rows = [[link(c), f"{len(c.no_face)} / {len(c.no_face) + len(c.frames)}"] for c, _ in faceless if c.no_face]
+    out += "<h2>Most frames without a face</h2>" + (table(["video", "no face"], rows) if rows else
+                                                     '<p class="note">none</p>')
     rows = [[link(c), f"{m.mean_area:.3f}", f"{m.mean_components:.1f}"] for c, m in area]
     out += "<h2>Largest masks</h2>" + (table(["video", "mean area", "components"], rows) if rows else
                                        '<p class="note">no masks</p>')

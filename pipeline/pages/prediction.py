@@ -1,7 +1,7 @@
 """`lrl-predict --report DIR`: one self-contained page per input and an index page.
 
 An input's page: its score, the per-frame probability curve, the sampled frames with their face box
-(orange frame: box interpolated from neighbouring frames), and for the highest- and lowest-scoring
+(orange: box interpolated from neighbouring frames; grey caption: no face, no crop), and for the highest- and lowest-scoring
 frames the crop, the predicted forgery mask M_hat (eq. 12) as an overlay, the similarity pattern
 s_hat (eq. 8-9, k*k x k*k) as a heat map and the RFAM attention maps A1 (RGB) and A2 (frequency)
 of every level (eq. 5). The shown score carries `id="score"` and `data-score`, the JSON's value.
@@ -31,46 +31,64 @@ def verdict(score: float) -> str:
 
 
 def boxed(thumb: np.ndarray, box, scale: float, interpolated: bool) -> np.ndarray:
-    """The thumbnail with the face box drawn (green detected, orange interpolated)."""
+    """The thumbnail with the face box drawn (green detected, orange interpolated; none without a face)."""
     import cv2
 
     out = thumb.copy()
+    if box is None:
+        return out
     x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
     cv2.rectangle(out, (x0, y0), (x1, y1), (230, 159, 0) if interpolated else (0, 200, 0), 2)
     return out
 
 
+def frame_caption(result, i: int) -> str:
+    f = result.frames[i]
+    if result.no_face[i]:
+        return f'frame {f}: <span class="note">no face</span>'
+    return f"frame {f}: {result.probs[i]:.3f}" + (" (interpolated)" if result.interpolated[i] else "")
+
+
 def frames_section(result) -> str:
     d = result.detail
     figs = [figure(img(boxed(d.thumbs[i], result.boxes[i], d.scale, result.interpolated[i]), f"frame {f}",
-                       cls="flag" if result.interpolated[i] else ""),
-                   f"frame {f}: {result.probs[i]:.3f}" + (" (interpolated)" if result.interpolated[i] else ""))
+                       cls="flag" if result.interpolated[i] else ""), frame_caption(result, i))
             for i, f in enumerate(result.frames)]
     return f'<h2>Sampled frames and face boxes</h2><div class="grid">{"".join(figs)}</div>'
 
 
-def maps_section(result, i: int, title: str) -> str:
-    """Crop, mask overlay, s_hat and attention maps of frame i."""
+def maps_section(result, j: int, title: str) -> str:
+    """Crop, mask overlay, s_hat and attention maps of the j-th cropped frame."""
     d = result.detail
-    crop = d.crops[i]
+    crop = d.crops[j]
     side = crop.shape[0]
-    mask = d.masks[i].astype(np.float32)
+    mask = d.masks[j].astype(np.float32)
     figs = [figure(img(crop, "crop", MAP_SIDE), "crop"),
             figure(img(overlay(crop, mask), "mask overlay", MAP_SIDE), f"M_hat overlay (mean {mask.mean():.3f})")]
     if d.s_hat is not None:
-        figs.append(figure(img(enlarge(heat(d.s_hat[i]), 5 * d.s_hat.shape[-1]), "s_hat", MAP_SIDE),
+        figs.append(figure(img(enlarge(heat(d.s_hat[j]), 5 * d.s_hat.shape[-1]), "s_hat", MAP_SIDE),
                            f"s_hat {d.s_hat.shape[-2]}x{d.s_hat.shape[-1]} (0..1)"))
     else:
         figs.append('<p class="note">this model variant has no MPSM: no similarity pattern s_hat</p>')
     for level, maps in enumerate(d.attention):
         for channel, name in enumerate(("A1 RGB", "A2 freq")):
-            a = maps[i, channel].astype(np.float32)
+            a = maps[j, channel].astype(np.float32)
             figs.append(figure(img(enlarge(heat(a, cmap="magma"), side), name, MAP_SIDE),
                                f"{name}, level {level + 1} ({a.shape[0]}x{a.shape[1]})"))
     if not d.attention:
         figs.append('<p class="note">this model variant has no RFAM attention maps</p>')
-    frame = result.frames[i]
-    return f'<h2>{esc(title)}: frame {frame}, probability {result.probs[i]:.4f}</h2><div class="grid">{"".join(figs)}</div>'
+    frame = result.frames[d.cropped[j]]
+    return (f'<h2>{esc(title)}: frame {frame}, probability {result.probs[d.cropped[j]]:.4f}</h2>'
+            f'<div class="grid">{"".join(figs)}</div>')
+
+
+def counting(result) -> str:
+    """Which frames the score averages, in words."""
+    if not any(result.interpolated):
+        return "no face box was interpolated"
+    if len(result.counted) == sum(p is not None for p in result.probs):
+        return "frames with an interpolated box included, as the checkpoint was trained"
+    return "frames with an interpolated box left out, as in training"
 
 
 def input_page(path: Path, result, checkpoint: str) -> Path:
@@ -78,16 +96,19 @@ def input_page(path: Path, result, checkpoint: str) -> Path:
     if not result.ok:
         body = f'<p class="bad">failed: {esc(result.reason)}</p>'
         return write_page(path, Path(result.path).name, body)
-    probs = np.asarray(result.probs)
-    flagged = {i for i, f in enumerate(result.interpolated) if f}
+    cropped = result.detail.cropped
+    probs = np.array([result.probs[i] for i in cropped])
+    flagged = {j for j, i in enumerate(cropped) if result.interpolated[i]}
     facts = table(["", ""], [
         ["input", esc(result.path)], ["score", verdict(result.score)],
-        ["aggregation", "mean of the frame probabilities"],
-        ["frames", f"{len(result.frames)} sampled of {result.n_frames} ({len(flagged)} with interpolated box)"],
+        ["aggregation", f"mean of the frame probabilities over {len(result.counted)} frames ({counting(result)})"],
+        ["frames", f"{len(result.frames)} sampled of {result.n_frames}: {len(flagged)} with interpolated box, "
+                   f"{sum(result.no_face)} without a face"],
         ["size", f"{result.width}x{result.height}"], ["checkpoint", esc(checkpoint)],
     ])
-    curve = ('<h2>Probability per sampled frame</h2>' + curve_svg(probs, flagged) +
-             '<p class="note">hollow points: interpolated face box; dashed: 0.5</p>')
+    curve = ('<h2>Probability per cropped frame</h2>' + curve_svg(probs, flagged) +
+             '<p class="note">hollow points: interpolated face box; dashed: 0.5; frames without a face have no '
+             'point</p>')
     top, low = int(np.argmax(probs)), int(np.argmin(probs))
     body = (facts + curve + maps_section(result, top, "Highest-scoring frame") +
             maps_section(result, low, "Lowest-scoring frame") + frames_section(result))

@@ -2,7 +2,7 @@
 
 predictions.json: {"checkpoint", "preprocessing", "aggregation", "inputs": [Scored.to_dict()]}.
 predictions.csv: one row per sampled frame (input, status, video score, frame, box, detector score,
-interpolated, probability); a failed input has one row with its reason.
+interpolated, no face, counted in the score, probability); a failed input has one row with its reason.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pathlib import Path
 
 from pipeline.errors import LrlError
 from pipeline.predict.inputs import expand
-from pipeline.predict.score import Predictor, Scored, load_predictor, score_input
+from pipeline.predict.score import AGGREGATION, Predictor, Scored, load_predictor, score_input
 from pipeline.store.atomic import write_bytes, write_json
 
 CSV_COLUMNS = ("input", "kind", "status", "reason", "video_score", "frame", "x0", "y0", "x1", "y1", "face_score",
-               "interpolated", "probability")
+               "interpolated", "no_face", "counted", "probability")
 
 
 def summary_line(r: Scored) -> str:
@@ -28,7 +28,7 @@ def summary_line(r: Scored) -> str:
         return f"failed {r.path}: {r.reason}"
     label = "fake" if r.score >= 0.5 else "real"
     return (f"{label} {r.score:.4f} {r.path} ({len(r.frames)} frames, {sum(r.interpolated)} interpolated, "
-            f"{r.seconds:.1f} s)")
+            f"{sum(r.no_face)} no face, {len(r.counted)} counted, {r.seconds:.1f} s)")
 
 
 def csv_text(results: list[Scored]) -> str:
@@ -37,11 +37,14 @@ def csv_text(results: list[Scored]) -> str:
     out.writerow(CSV_COLUMNS)
     for r in results:
         if not r.ok:
-            out.writerow([r.path, r.kind, "failed", r.reason] + [""] * 9)
+            out.writerow([r.path, r.kind, "failed", r.reason] + [""] * (len(CSV_COLUMNS) - 4))
             continue
+        counted = set(r.counted)
         for i, f in enumerate(r.frames):
-            out.writerow([r.path, r.kind, "scored", "", f"{r.score:.6f}", f, *(f"{v:.2f}" for v in r.boxes[i]),
-                          f"{r.face_scores[i]:.4f}", int(r.interpolated[i]), f"{r.probs[i]:.6f}"])
+            box = [f"{v:.2f}" for v in r.boxes[i]] if r.boxes[i] is not None else [""] * 4
+            prob = f"{r.probs[i]:.6f}" if r.probs[i] is not None else ""
+            out.writerow([r.path, r.kind, "scored", "", f"{r.score:.6f}", f, *box, f"{r.face_scores[i]:.4f}",
+                          int(r.interpolated[i]), int(r.no_face[i]), int(f in counted), prob])
     return buf.getvalue()
 
 
@@ -49,7 +52,7 @@ def write_outputs(out: Path, pred: Predictor, results: list[Scored]) -> None:
     prep = {"frames": pred.extract.frames, "extract": asdict(pred.extract), "alpha": pred.alpha,
             "freq_std": pred.freq_std}
     write_json(out / "predictions.json", {"checkpoint": pred.checkpoint, "variant": pred.variant,
-                                          "preprocessing": prep, "aggregation": "mean of frame probabilities",
+                                          "preprocessing": prep, "aggregation": AGGREGATION,
                                           "inputs": [r.to_dict() for r in results]})
     write_bytes(out / "predictions.csv", csv_text(results).encode())
 
@@ -96,5 +99,6 @@ def _report_page(report: Path, position: int, r: Scored, checkpoint: str):
     input_page(report / name, r, checkpoint)
     thumb = None
     if r.ok:
-        thumb = cv2.resize(r.detail.crops[int(np.argmax(r.probs))], (64, 64), interpolation=cv2.INTER_AREA)
+        best = int(np.argmax([r.probs[i] for i in r.detail.cropped]))
+        thumb = cv2.resize(r.detail.crops[best], (64, 64), interpolation=cv2.INTER_AREA)
     return name, r, thumb

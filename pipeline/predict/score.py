@@ -8,9 +8,11 @@ Steps, each the function the training data went through (nothing re-implemented)
   as the shards store it (pipeline.store.schema);
 - network input: `model.training.data.rgb_input` / `freq_input` (the training set's freq_std).
 
-The video score is the mean of the frame probabilities, the video level of `lrl-train --evaluate`
-(model.training.metrics.video_level); frames whose box was interpolated count like the others, as
-they did in training.
+Frames the track marks "no face" get no crop and no probability (as extract writes no crop for
+them). The video score is the mean of the frame probabilities, the video level of `lrl-train
+--evaluate` (model.training.metrics.video_level), over the frames evaluation counts: those whose face
+box was interpolated only when the checkpoint was trained with `include_interpolated` (all cropped
+frames when every one was interpolated). Every cropped frame still gets its probability.
 """
 
 from __future__ import annotations
@@ -39,19 +41,21 @@ class Predictor:
     detect_device: str = "cpu"
     checkpoint: str = ""
     variant: str = ""
+    include_interpolated: bool = False  # the checkpoint's training setting: counted in the video score
 
 
 @dataclass
 class Detail:
-    """What the report shows of one input; arrays per frame, n frames of crop side S.
+    """What the report shows of one input: thumbs per sampled frame, the rest per cropped frame.
 
-    thumbs: (n, h, w, 3) uint8 frames scaled to at most `THUMB` px wide, with `scale` = thumb / full;
-    crops (n, S, S, 3) uint8; masks (n, S, S) float16 forgery probability; s_hat (n, k*k, k*k)
+    thumbs: (n, h, w, 3) uint8 sampled frames scaled to at most `THUMB` px wide, `scale` = thumb / full;
+    cropped: the positions (in the sampled frames) of the m crops; crops (m, S, S, 3) uint8; masks (n, S, S) float16 forgery probability; s_hat (n, k*k, k*k)
     float16 or None; attention: per RFAM level (n, 2, h_l, w_l) float16 (0 RGB, 1 frequency).
     """
 
     thumbs: np.ndarray
     scale: float
+    cropped: list[int]
     crops: np.ndarray
     masks: np.ndarray
     s_hat: np.ndarray | None
@@ -60,8 +64,9 @@ class Detail:
 
 @dataclass
 class Scored:
-    """One input's result: per sampled frame its index, face box (x0, y0, x1, y1, full-frame pixels),
-    detector score (0 when interpolated) and fake probability; the video score; or the failure reason."""
+    """One input's result: per sampled frame its index, face box (x0, y0, x1, y1, full-frame pixels; None
+    when no face), detector score (0 when interpolated or no face), flags and fake probability (None when
+    no face); the video score and the frames it averages; or the failure reason."""
 
     path: str
     kind: str
@@ -70,7 +75,9 @@ class Scored:
     boxes: list[list[float]] = field(default_factory=list)
     face_scores: list[float] = field(default_factory=list)
     interpolated: list[bool] = field(default_factory=list)
-    probs: list[float] = field(default_factory=list)
+    no_face: list[bool] = field(default_factory=list)
+    probs: list[float | None] = field(default_factory=list)
+    counted: list[int] = field(default_factory=list)  # frame indices averaged into the score
     width: int = 0
     height: int = 0
     n_frames: int = 0
@@ -85,10 +92,11 @@ class Scored:
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k != "detail"}
         d["label"] = None if self.score is None else ("fake" if self.score >= FAKE_AT else "real")
-        d["aggregation"] = "mean of frame probabilities"
+        d["aggregation"] = AGGREGATION
         return d
 
 
+AGGREGATION = "mean of the probabilities of the counted frames (detected; interpolated too if trained so)"
 THUMB = 240  # report thumbnails: at most this wide (a 32-frame page stays under ~2 MB)
 
 
@@ -115,11 +123,13 @@ def load_predictor(ckpt: Path, device: str = "auto", batch: int = 32) -> Predict
     net.load_state_dict(state["model"])
     net.to(torch_device).eval()
     return Predictor(net, torch_device, ExtractParams.from_dict(prep["extract"]), float(prep["alpha"]),
-                     float(state["metrics"]["freq_std"]), batch, resolve_device(device), str(ckpt), cfg.variant)
+                     float(state["metrics"]["freq_std"]), batch, resolve_device(device), str(ckpt), cfg.variant,
+                     cfg.include_interpolated)
 
 
 def crops_of(path: Path, pred: Predictor, keep_thumbs: bool):
-    """(Detection, crops (n, S, S, 3) uint8, thumbnails or None, thumbnail scale) of one video or image."""
+    """(Detection, positions of the cropped frames, their crops (m, S, S, 3) uint8, thumbnails of every
+    sampled frame or None, thumbnail scale) of one video or image; frames without a face get no crop."""
     import cv2
 
     from pipeline.kernels.crop import apply_crop, plan_crop
@@ -127,14 +137,17 @@ def crops_of(path: Path, pred: Predictor, keep_thumbs: bool):
 
     ex = pred.extract
     det, frames = detect_video(path, ex.frames, ex.detect, pred.detect_device, keep=True)
-    crops = np.stack([apply_crop(f, plan_crop(det.boxes[i], det.landmarks[i], det.width, det.height, ex.crop),
-                                 ex.crop.size) for i, f in enumerate(frames)])
+    cropped = [i for i, box in enumerate(det.boxes) if box is not None]
+    if not cropped:
+        raise LrlError(f"{path}: no face in any of the {len(det.frames)} sampled frames")
+    crops = np.stack([apply_crop(frames[i], plan_crop(det.boxes[i], det.landmarks[i], det.width, det.height,
+                                                      ex.crop), ex.crop.size) for i in cropped])
     scale = min(1.0, THUMB / det.width)
     thumbs = None
     if keep_thumbs:
         size = (max(1, round(det.width * scale)), max(1, round(det.height * scale)))
         thumbs = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
-    return det, crops, thumbs, scale
+    return det, cropped, crops, thumbs, scale
 
 
 def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
@@ -175,16 +188,21 @@ def score_input(path: Path, kind: str, pred: Predictor, detail: bool = False) ->
     start = time.perf_counter()
     result = Scored(str(path), kind)
     try:
-        det, crops, thumbs, scale = crops_of(path, pred, detail)
+        det, cropped, crops, thumbs, scale = crops_of(path, pred, detail)
     except LrlError as exc:
         result.reason = str(exc)
         return result
     y = forward(pred, crops, detail)
-    result.score = float(np.mean(y["probs"]))  # video level: mean of the frame probabilities
+    probs = [None] * len(det.frames)
+    for j, i in enumerate(cropped):
+        probs[i] = round(float(y["probs"][j]), 6)
+    counted = [i for i in cropped if pred.include_interpolated or not det.interpolated[i]] or cropped
+    result.score = float(np.mean([y["probs"][cropped.index(i)] for i in counted]))  # the video level
+    result.counted = [det.frames[i] for i in counted]
     result.frames, result.boxes, result.face_scores = det.frames, det.boxes, det.scores
-    result.interpolated, result.probs = det.interpolated, [round(float(p), 6) for p in y["probs"]]
+    result.interpolated, result.no_face, result.probs = det.interpolated, det.no_face, probs
     result.width, result.height, result.n_frames = det.width, det.height, det.n_frames
     if detail:
-        result.detail = Detail(thumbs, scale, crops, y["masks"], y["s_hat"], y["attention"])
+        result.detail = Detail(thumbs, scale, cropped, crops, y["masks"], y["s_hat"], y["attention"])
     result.seconds = round(time.perf_counter() - start, 3)
     return result

@@ -65,7 +65,9 @@ def shown_frames(crops: CropsRecord, limit: int = SHEET_FRAMES) -> list[int]:
 
 
 def tiles(layout: WorkLayout, crops: CropsRecord, masks: MasksRecord | None, thumb: int) -> tuple[list, list[str]]:
-    """[(crop thumb RGB, mask thumb in [0, 1] or None, frame, interpolated)] and the problems met reading."""
+    """[(crop thumb RGB, mask thumb in [0, 1] or None, frame, flag)] in frame order, flag "", "interpolated"
+    or "no face" (a grey tile: up to SHEET_FRAMES // 4 of a video's frames without a face), and the
+    problems met reading."""
     import cv2
 
     rec = crops.record
@@ -83,8 +85,10 @@ def tiles(layout: WorkLayout, crops: CropsRecord, masks: MasksRecord | None, thu
         small = cv2.resize(rgb, (thumb, thumb), interpolation=cv2.INTER_AREA)
         m = None if mask is None else cv2.resize((mask > 0).astype(np.float32), (thumb, thumb),
                                                  interpolation=cv2.INTER_AREA)
-        out.append((small, m, frame, bool(crops.interpolated[i])))
-    return out, problems
+        out.append((small, m, frame, "interpolated" if crops.interpolated[i] else ""))
+    grey = np.full((thumb, thumb, 3), 160, np.uint8)
+    out += [(grey, None, frame, "no face") for frame in crops.no_face[: SHEET_FRAMES // 4]]
+    return sorted(out, key=lambda t: t[2]), problems
 
 
 def run(work: Path, out: Path, opts: ReportOptions | None = None) -> str:
