@@ -33,10 +33,7 @@ def small(shards: Path, out: Path, **kw) -> TrainConfig:
 def test_scalars_match_the_log_and_images_are_written(shards, tmp_path, one_torch_thread):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    lines = []
-    train(small(shards, tmp_path / "run", tensorboard=True), echo=lines.append)
-    assert lines[0] == f"tensorboard: {tmp_path / 'run' / 'tensorboard'} (tensorboard --logdir " \
-                       f"{tmp_path / 'run' / 'tensorboard'})"
+    train(small(shards, tmp_path / "run", tensorboard=True), echo=lambda s: None)
     log = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     events = EventAccumulator(str(tmp_path / "run" / "tensorboard"), size_guidance={"images": 0}).Reload()
     for tag, key in (("loss/loss", "loss"), ("loss/ce", "ce"), ("loss/sim", "sim"), ("loss/seg", "seg"),
@@ -52,7 +49,6 @@ def test_scalars_match_the_log_and_images_are_written(shards, tmp_path, one_torc
 
 
 def test_off_writes_nothing_and_the_flag_exists(shards, tmp_path, one_torch_thread):
-    lines = []
-    train(small(shards, tmp_path / "run", tensorboard=False, epochs=1, max_batches=1), echo=lines.append)
-    assert lines[0] == "tensorboard: off" and not (tmp_path / "run" / "tensorboard").exists()
+    train(small(shards, tmp_path / "run", tensorboard=False, epochs=1, max_batches=1), echo=lambda s: None)
+    assert (tmp_path / "run" / "log.jsonl").exists() and not (tmp_path / "run" / "tensorboard").exists()
     assert "--tensorboard / --no-tensorboard" in CliRunner().invoke(train_cli, ["--help"]).output

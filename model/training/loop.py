@@ -142,8 +142,6 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
     ids = [device.index] if device.type == "cuda" else None
     model = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids) if dist.enabled else net
     writer = tensorboard.open_writer(cfg.tensorboard, run) if dist.main else None
-    if dist.main:
-        echo(tensorboard.state_line(writer, run))
     for epoch in range(start_epoch, cfg.epochs):
         loader.sampler.set_epoch(epoch)
         samples.set_epoch(epoch)

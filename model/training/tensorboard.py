@@ -35,12 +35,6 @@ def open_writer(wanted: bool | None, run: Path):
     return SummaryWriter(log_dir=str(Path(run) / "tensorboard"))
 
 
-def state_line(writer, run: Path) -> str:
-    if writer is None:
-        return "tensorboard: off" + ("" if installed() else " (the tensorboard package is not installed)")
-    return f"tensorboard: {Path(run) / 'tensorboard'} (tensorboard --logdir {Path(run) / 'tensorboard'})"
-
-
 def log_scalars(writer, stats: dict, loss_keys: tuple[str, ...]) -> None:
     """One epoch's loss terms, lr, speed and validation metrics, at step = epoch."""
     step = stats["epoch"]
