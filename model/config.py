@@ -1,4 +1,4 @@
-"""ModelConfig: backbone, Table 4 variant, k, loss weights, pretrained file, feature levels."""
+"""ModelConfig: backbone, Table 4 variant, k, loss weights and L_sim reading, pretrained weights, feature levels."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pipeline.errors import LrlError
 
 # Table 4 ablation variants -> (frequency stream, RFAM, MPSM).
+SIM_LOSSES = ("mse", "norm")  # readings of eq. 10 (model/losses.py)
+
 VARIANTS: dict[str, tuple[bool, bool, bool]] = {
     "rgb": (False, False, False),  # (1) RGB only, L_ce + L_seg
     "rgb_freq": (True, False, False),  # (2) two streams, final features concatenated
@@ -26,8 +28,10 @@ class ModelConfig:
     strides: output strides of the backbone taps used as the low, mid and high levels. For Xception
         8/16/32 are its `block2`, `block11` and exit-flow outputs (256, 728 and 2048 channels; 37, 19 and
         10 px at 299 input, so MPSM cuts the 10x10 map into 5x5 patches of 2x2, no partial patch).
-    pretrained: a local timm state-dict file for the backbone, loaded into both streams; None = random init.
-        Nothing is ever downloaded.
+    sim_loss: the reading of eq. 10, "mse" (mean square over the k^2 x k^2 entries, default) or "norm" (the
+        literal Frobenius norm, which collapses s_hat to 1; kept for the record). See model/losses.py.
+    pretrained: backbone weights for both streams: "imagenet" (from an installed package, model/pretrained.py),
+        a local timm state-dict file, or None (random init). Nothing is ever downloaded.
     decoder_width: channels of the mask decoder.
     """
 
@@ -36,6 +40,7 @@ class ModelConfig:
     k: int = 5
     lambda1: float = 10.0
     lambda2: float = 1.0
+    sim_loss: str = "mse"
     strides: tuple[int, int, int] = (8, 16, 32)
     pretrained: str | None = None
     decoder_width: int = 64
@@ -50,6 +55,8 @@ class ModelConfig:
             raise LrlError(f"model strides must be 3 increasing values (low, mid, high), got {self.strides}")
         if self.lambda1 < 0 or self.lambda2 < 0:
             raise LrlError(f"loss weights must be >= 0, got lambda1={self.lambda1}, lambda2={self.lambda2}")
+        if self.sim_loss not in SIM_LOSSES:
+            raise LrlError(f"unknown sim_loss {self.sim_loss!r}; choose one of {', '.join(SIM_LOSSES)}")
         if self.decoder_width < 1:
             raise LrlError(f"decoder_width must be >= 1, got {self.decoder_width}")
         object.__setattr__(self, "strides", strides)

@@ -1,11 +1,18 @@
 """Losses of section 3.4: L_total = L_ce + lambda1 L_sim + lambda2 L_seg (eq. 13), each term returned.
 
 - L_ce (eq. 11): binary cross-entropy of y_hat, computed from the logit (sigmoid folded in), batch mean.
-- L_sim (eq. 10): ||s - s_hat||_2, the Frobenius norm over the k^2 x k^2 matrix of each sample (not
-  squared, not averaged over entries), then the batch mean. Zero for variants without MPSM.
+- L_sim (eq. 10), `sim_loss = "mse"` (default): the mean squared error over the k^2 x k^2 entries of each
+  sample's s - s_hat, then the batch mean (DeepfakeBench's reading). Eq. 10 writes ||s - s_hat||_2; read
+  literally (`sim_loss = "norm"`: the per-sample Frobenius norm, not squared, then the batch mean) its
+  gradient r / ||r|| has unit size whatever the residual r, so 10 L_sim keeps pushing the backbone with
+  constant force while L_ce's gradient shrinks: measured 160-270x L_ce's gradient at the backbone, and the
+  network collapses to s_hat = 1 everywhere (the cheapest way down for a set that is mostly s = 1), which
+  leaves the classifier on s_hat at chance. The mean square's gradient 2 r / k^4 fades with the residual,
+  and lambda1 = 10 "to enhance" the term only makes sense for a term of that small scale. The norm stays
+  for the record. Zero for variants without MPSM.
 - L_seg (eq. 12): pixel BCE of M_hat from the mask logits, AVERAGED over pixels (then over the batch),
   although eq. 12 writes a sum. Summed over 299 x 299 pixels L_seg starts near 6e4 (ln 2 per pixel) and
-  would drown L_ce (~0.7) and lambda1 L_sim (~10) by four orders of magnitude, which makes the paper's
+  would drown L_ce (~0.7) and lambda1 L_sim by four orders of magnitude, which makes the paper's
   lambda1 = 10, lambda2 = 1 balance meaningless; with the mean the three terms start at comparable scales.
 All terms are computed in float32 (autocast off) whatever the forward pass ran in.
 """
@@ -44,6 +51,17 @@ def _as_mask(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return m.float()
 
 
+def similarity_loss(s: torch.Tensor, s_hat: torch.Tensor, reading: str = "mse") -> torch.Tensor:
+    """Eq. 10 for s, s_hat (B, k^2, k^2) float32 -> scalar: batch mean of the per-sample term.
+
+    reading "mse": mean over the k^4 entries of (s - s_hat)^2; "norm": ||s - s_hat||_F (the literal eq. 10).
+    """
+    residual = (s - s_hat).flatten(1)
+    if reading == "norm":
+        return torch.linalg.vector_norm(residual, dim=1).mean()  # eq. 10, literal
+    return residual.square().mean(dim=1).mean()  # eq. 10, read as a mean square
+
+
 def lrl_loss(out: LRLOutput, label: torch.Tensor, mask: torch.Tensor, cfg: ModelConfig) -> LossTerms:
     """Eq. 10-13 for a batch: label (B,) in {0, 1}, mask (B, H, W) or (B, 1, H, W) in {0, 1} at input size."""
     with torch.autocast(device_type=out.logit.device.type, enabled=False):
@@ -53,7 +71,6 @@ def lrl_loss(out: LRLOutput, label: torch.Tensor, mask: torch.Tensor, cfg: Model
         if out.s_hat is None:
             sim = torch.zeros((), device=ce.device)
         else:
-            s = similarity_target(m, cfg.k)
-            sim = torch.linalg.vector_norm((s - out.s_hat.float()).flatten(1), dim=1).mean()  # eq. 10
+            sim = similarity_loss(similarity_target(m, cfg.k), out.s_hat.float(), cfg.sim_loss)  # eq. 10
         total = ce + cfg.lambda1 * sim + cfg.lambda2 * seg  # eq. 13
     return LossTerms(total, ce, sim, seg)

@@ -62,7 +62,7 @@ class LRLNet(nn.Module):
     ) -> tuple[list[torch.Tensor], tuple[torch.Tensor, ...]]:
         """Run the streams stage by stage; the fused feature of each level and the RFAM attention maps."""
         fused, attention = [], []
-        x1, x2 = rgb, freq
+        x1, x2 = self.rgb.norm(rgb), freq
         for i, stage in enumerate(self.rgb.stages):
             x1 = stage(x1)
             if self.freq is None:
@@ -78,7 +78,8 @@ class LRLNet(nn.Module):
         return fused, tuple(attention)
 
     def forward(self, rgb: torch.Tensor, freq: torch.Tensor | None = None) -> LRLOutput:
-        """rgb (B, 3, H, W) in [-1, 1]; freq (B, 1, H, W) standardised, required by the two-stream variants."""
+        """rgb (B, 3, H, W) in [-1, 1] (the RGB stream converts it to its weights' normalisation); freq (B, 1, H, W)
+        standardised, required by the two-stream variants."""
         if self.freq is not None and freq is None:
             raise ValueError(f"model variant {self.cfg.variant!r} needs the frequency input")
         fused, attention = self._levels(rgb, freq if self.freq is not None else None)

@@ -2,7 +2,7 @@
 
 The network must feed RFAM's attended features back into each stream (Fig. 2), which timm's `features_only`
 wrappers cannot do: they only read taps out. So the plain timm model is built (always `pretrained=False`),
-optionally loaded from a local file, and its top-level modules are regrouped into three `nn.Sequential`
+optionally loaded from packaged ImageNet weights or a local file, and its top-level modules are regrouped into three `nn.Sequential`
 stages that end exactly at the chosen taps; modules past the high tap are dropped (no unused parameters).
 Taps named inside a `nn.Sequential` child (`blocks.2` of EfficientNet / MobileNet) cut that child. Xception
 taps the ReLU that starts the next block (`block3.rep.0`); its stage ends at the previous block's output
@@ -22,6 +22,8 @@ import torch
 from torch import nn
 
 from pipeline.errors import LrlError, one_line
+
+from .pretrained import IMAGENET, imagenet_state, rgb_normaliser
 
 log = logging.getLogger(__name__)
 
@@ -72,18 +74,26 @@ def _tap_infos(model: nn.Module, strides: tuple[int, ...], backbone: str) -> lis
     return [by_stride[s] for s in strides]
 
 
-def load_backbone_weights(model: nn.Module, path: str, in_chans: int, backbone: str) -> list[str]:
-    """Load a local timm state dict into `model` (not strict); returns the model keys it did not provide.
-
-    The first convolution is adapted to `in_chans` with timm's rule (1 channel: sum over RGB), so one
-    ImageNet checkpoint serves both streams. Classifier weights are ignored (the model has none).
-    """
-    if not Path(path).is_file():
-        raise LrlError(f"pretrained weights not found: {path}")
+def read_weights(source: str, backbone: str) -> dict[str, torch.Tensor]:
+    """The state dict that `source` names: "imagenet" (an installed package's weights) or a local timm file."""
+    if source == IMAGENET:
+        return imagenet_state(backbone)
+    if not Path(source).is_file():
+        raise LrlError(f"pretrained weights not found: {source}")
     try:
-        state = timm.models.load_state_dict(path)
+        return timm.models.load_state_dict(source)
     except Exception as exc:
-        raise LrlError(f"{path}: cannot read pretrained weights ({one_line(exc)})") from exc
+        raise LrlError(f"{source}: cannot read pretrained weights ({one_line(exc)})") from exc
+
+
+def load_backbone_weights(model: nn.Module, source: str, in_chans: int, backbone: str) -> list[str]:
+    """Load weights (read_weights) into `model` (not strict); returns the model keys they did not provide.
+
+    The first convolution is adapted to `in_chans` with timm's rule (`adapt_input_conv`; 1 channel: the sum
+    over RGB), so one ImageNet checkpoint serves both streams. Classifier weights are dropped (the model has
+    none).
+    """
+    state = read_weights(source, backbone)
     cfg = getattr(model, "pretrained_cfg", {}) or {}
     first = f"{cfg.get('first_conv', '')}.weight"
     if first in state and state[first].ndim == 4 and state[first].shape[1] != in_chans:
@@ -93,20 +103,23 @@ def load_backbone_weights(model: nn.Module, path: str, in_chans: int, backbone: 
     state = {k: v for k, v in state.items() if not any(h and k.startswith(h + ".") for h in heads)}
     own = model.state_dict()
     if not any(k in own for k in state):
-        raise LrlError(f"{path}: no weight matches backbone {backbone}")
+        raise LrlError(f"{source}: no weight matches backbone {backbone}")
     bad = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     if bad:
-        raise LrlError(f"{path}: weights do not fit backbone {backbone} (shape mismatch at {bad[0]})")
+        raise LrlError(f"{source}: weights do not fit backbone {backbone} (shape mismatch at {bad[0]})")
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys:
-        log.warning("%s: %d backbone keys missing, e.g. %s", path, len(result.missing_keys), result.missing_keys[0])
+        log.warning("%s: %d backbone keys missing, e.g. %s", source, len(result.missing_keys), result.missing_keys[0])
     return list(result.missing_keys)
 
 
 class Stream(nn.Module):
     """A timm backbone as three stages ending at the low, mid and high taps (`strides`).
 
-    `forward` is not used by LRLNet (it interleaves RFAM between stages); it returns the three tap features.
+    `pretrained`: "imagenet", a local timm file or None (model/pretrained.py). `norm` maps lrl's [-1, 1] RGB
+    input to the normalisation those weights expect (identity for the frequency stream, for random init and
+    for weights trained on [-1, 1]); LRLNet applies it before the first stage. `forward` is not used by LRLNet
+    (it interleaves RFAM between stages); it returns the three tap features.
     """
 
     def __init__(self, backbone: str, in_chans: int, strides: tuple[int, int, int], pretrained: str | None):
@@ -119,9 +132,11 @@ class Stream(nn.Module):
         infos = _tap_infos(model, strides, backbone)
         self.channels = tuple(int(i["num_chs"]) for i in infos)
         self.stages = split_stages(model, [_cut_name(model, i["module"]) for i in infos], backbone)
+        self.norm = rgb_normaliser(backbone, pretrained) if in_chans == 3 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         feats = []
+        x = self.norm(x)
         for stage in self.stages:
             x = stage(x)
             feats.append(x)

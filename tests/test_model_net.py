@@ -7,6 +7,7 @@ import timm
 import torch
 
 from model import VARIANTS, LRLOutput, ModelConfig, build_model, lrl_loss
+from model.losses import similarity_loss
 from model.rfam import RFAM
 from model.streams import Stream
 from pipeline.errors import LrlError
@@ -37,7 +38,7 @@ def test_stream_stages_reproduce_timm_feature_taps(backbone, strides, tmp_path):
     ref.load_state_dict(plain.state_dict(), strict=False)
     x = torch.randn(1, 3, 96, 96)
     with torch.no_grad():
-        ours, theirs = stream(x), ref(x)
+        ours, theirs = stream(x), ref(stream.norm(x))  # a local timm file: timm's ImageNet mean / std
     for feat, stride in zip(ours, strides, strict=True):
         assert torch.equal(feat, theirs[ref.feature_info.reduction().index(stride)])
     assert stream.channels == tuple(ref.feature_info.channels()[ref.feature_info.reduction().index(s)] for s in strides)
@@ -91,6 +92,7 @@ def test_bad_pretrained_files_are_one_line_errors(tmp_path):
         (dict(strides=(16, 8, 32)), "3 increasing"),
         (dict(k=0), "k must be"),
         (dict(lambda1=-1.0), "loss weights"),
+        (dict(sim_loss="l1"), "unknown sim_loss 'l1'"),
     ],
 )
 def test_config_rejects_bad_values(kwargs, match):
@@ -159,21 +161,39 @@ def test_two_stream_variants_require_the_frequency_input():
     assert build_model(ModelConfig(**SMALL, variant="rgb_mpsm"))(batch()[0]).s_hat is not None
 
 
-def test_loss_on_a_tiny_known_batch():
-    cfg = ModelConfig(k=2)
+@pytest.mark.parametrize("reading", ["mse", "norm"])
+def test_loss_on_a_tiny_known_batch(reading):
+    cfg = ModelConfig(k=2, sim_loss=reading)
     s_hat = torch.stack([torch.full((4, 4), 0.5), torch.ones(4, 4)])
-    s_hat[1, 0, 1:] = s_hat[1, 1:, 0] = 0  # exactly the target of mask 1 below
+    s_hat[1, 0, 1:] = s_hat[1, 1:, 0] = 0  # the target of mask 1 below ...
+    s_hat[1, 0, 1] = 0.6  # ... but for one entry, off by 0.6
     out = LRLOutput(logit=torch.tensor([0.0, math.log(3.0)]), s_hat=s_hat, mask_logits=torch.zeros(2, 1, 2, 2))
     mask = torch.tensor([[[0.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 0.0]]])
     terms = lrl_loss(out, torch.tensor([0, 1]), mask, cfg)
     ce = (math.log(2.0) - math.log(0.75)) / 2  # -log(1 - sigmoid(0)), -log(sigmoid(ln 3))
-    sim = (math.sqrt(16 * 0.25) + 0.0) / 2  # ||1 - 0.5||_F over 4x4, then 0
+    if reading == "mse":
+        sim = (16 * 0.25 / 16 + 0.6**2 / 16) / 2  # mean of 16 squares 0.5^2; one 0.6^2 among 16; batch mean
+    else:
+        sim = (math.sqrt(16 * 0.25) + 0.6) / 2  # ||1 - 0.5||_F over 4x4; ||one 0.6||_F; batch mean
     seg = math.log(2.0)  # logit 0 everywhere, averaged over pixels
+    assert sim == pytest.approx(0.13625 if reading == "mse" else 1.3)
     assert terms.ce.item() == pytest.approx(ce, rel=1e-6)
     assert terms.sim.item() == pytest.approx(sim, rel=1e-6)
     assert terms.seg.item() == pytest.approx(seg, rel=1e-6)
     assert terms.total.item() == pytest.approx(ce + 10 * sim + seg, rel=1e-6)
     assert terms.log_dict() == pytest.approx({"total": ce + 10 * sim + seg, "ce": ce, "sim": sim, "seg": seg})
+
+
+def test_norm_reading_pushes_with_constant_force_and_mse_fades_with_the_residual():
+    s = torch.ones(1, 25, 25)
+    grads = {}
+    for reading in ("mse", "norm"):
+        for scale in (0.1, 0.001):
+            s_hat = (s - scale * torch.rand(1, 25, 25, generator=torch.Generator().manual_seed(0))).requires_grad_()
+            similarity_loss(s, s_hat, reading).backward()
+            grads[reading, scale] = s_hat.grad.norm().item()
+    assert grads["norm", 0.1] == pytest.approx(1.0) and grads["norm", 0.001] == pytest.approx(1.0)  # r / ||r||
+    assert grads["mse", 0.1] / grads["mse", 0.001] == pytest.approx(100.0, rel=1e-4)  # 2 r / k^4
 
 
 def test_loss_rejects_a_mask_of_the_wrong_size():

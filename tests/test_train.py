@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli import train as train_cli
+from model import build_model
 from model.training.config import TrainConfig, resolve
-from model.training.loop import train
+from model.training.loop import make_optimizer, train
 from pipeline.params import read_options_file
 from pipeline.stages.shards import run as run_shards
 from pipeline.store.index import digest, load_index
@@ -36,15 +37,18 @@ def config(shards: Path, out: Path, **kw) -> TrainConfig:
 
 
 def test_resume_after_epoch_one_reproduces_epoch_two(shards, tmp_path):
-    full = train(config(shards, tmp_path / "full"), echo=lambda s: None)
-    train(config(shards, tmp_path / "cut", epochs=1), echo=lambda s: None)
-    resumed = train(config(shards, tmp_path / "cut"), resume=True, echo=lambda s: None)
+    lines = []
+    full = train(config(shards, tmp_path / "full", classifier_lr_scale=10.0), echo=lines.append)
+    train(config(shards, tmp_path / "cut", epochs=1, classifier_lr_scale=10.0), echo=lambda s: None)
+    resumed = train(config(shards, tmp_path / "cut", classifier_lr_scale=10.0), resume=True, echo=lambda s: None)
     assert [h["epoch"] for h in resumed] == [1, 2]
-    for key in ("loss", "ce", "sim", "seg", "lr"):
+    for key in ("loss", "ce", "sim", "seg", "lr", "dissim_real", "dissim_fake"):
         assert resumed[1][key] == pytest.approx(full[1][key], rel=1e-5, abs=1e-7), key
     assert full[1]["lr"] == pytest.approx(full[0]["lr"] / 2)  # halved after every lr_step epochs
     log = [json.loads(line) for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
     assert [h["epoch"] for h in log] == [1, 2]
+    assert all(0.0 <= h["dissim_real"] <= 1.0 and 0.0 <= h["dissim_fake"] <= 1.0 for h in log)  # collapse guard
+    assert lines[0].startswith("epoch   1") and f"1-s_hat real {full[0]['dissim_real']:.4f} fake" in lines[0]
     for name in ("last.pt", "best.pt", "config.json", "curves.png"):
         assert (tmp_path / "full" / name).exists(), name
 
@@ -86,11 +90,21 @@ def test_config_file_then_flags(tmp_path):
         resolve(read_options_file(yml), {})
 
 
+def test_classifier_learns_at_its_own_rate():
+    net = build_model(TrainConfig(**SMALL).model_config())
+    optimizer = make_optimizer(net, TrainConfig(lr=1e-3, classifier_lr_scale=10.0))
+    rest, head = optimizer.param_groups
+    assert head["lr"] == pytest.approx(1e-2) and rest["lr"] == pytest.approx(1e-3)
+    assert {id(p) for p in head["params"]} == {id(p) for p in net.classifier.parameters()}
+    assert len(rest["params"]) + len(head["params"]) == len(list(net.parameters()))
+
+
 def test_paper_defaults():
     cfg = TrainConfig()
     assert (cfg.lr, cfg.beta1, cfg.beta2, cfg.weight_decay, cfg.batch_size, cfg.epochs) == (
         2e-4, 0.9, 0.999, 1e-5, 32, 50)
     assert (cfg.lr_step, cfg.lr_gamma, cfg.lambda1, cfg.lambda2, cfg.k, cfg.variant) == (10, 0.5, 10.0, 1.0, 5, "full")
+    assert (cfg.sim_loss, cfg.classifier_lr_scale, cfg.pretrained) == ("mse", 1.0, None)
 
 
 def test_ddp_two_cpu_processes_train_and_save_once(shards, tmp_path):

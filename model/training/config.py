@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from model.config import VARIANTS, ModelConfig
+from model.config import SIM_LOSSES, VARIANTS, ModelConfig
 from pipeline.errors import LrlError
 
 
@@ -21,16 +21,21 @@ class TrainConfig:
     shards: str = ""
     out: str = ""
     backbone: str = _opt("legacy_xception", "timm backbone of both streams (the paper: legacy_xception; the demo: "
-                                            "a small one such as mobilenetv3_small_050).")
-    pretrained: str | None = _opt(None, "Backbone weights for both streams: a local timm state-dict file; "
-                                        "nothing downloads.")
+                                            "tf_efficientnet_lite0).")
+    pretrained: str | None = _opt(None, "Backbone weights for both streams: 'imagenet' (shipped by an installed "
+                                        "package, for tf_efficientnet_lite0) or a local timm state-dict file; "
+                                        "nothing downloads. None: random init.")
     variant: str = _opt("full", "Table 4 variant: rgb, rgb_freq, rgb_freq_rfam, rgb_mpsm, full (the paper's).",
                         tuple(VARIANTS))
     strides: tuple[int, int, int] = _opt((8, 16, 32), "Output strides of the low / mid / high feature taps.")
     k: int = _opt(5, "MPSM patches per side (k x k patches, section 3.3).")
     lambda1: float = _opt(10.0, "Weight of the similarity loss L_sim (eq. 13).")
     lambda2: float = _opt(1.0, "Weight of the segmentation loss L_seg (eq. 13).")
+    sim_loss: str = _opt("mse", "Reading of eq. 10: mse (mean square over the k^2 x k^2 entries) or norm (the "
+                                "literal Frobenius norm, whose constant-size gradient collapses s_hat to 1; kept "
+                                "for the record).", SIM_LOSSES)
     lr: float = _opt(2e-4, "Adam learning rate (section 4.1).")
+    classifier_lr_scale: float = _opt(1.0, "The classifier's learning rate is lr times this (the paper: 1).")
     beta1: float = _opt(0.9, "Adam beta1.")
     beta2: float = _opt(0.999, "Adam beta2.")
     weight_decay: float = _opt(1e-5, "Adam weight decay.")
@@ -45,6 +50,8 @@ class TrainConfig:
     device: str = _opt("auto", "Where to train: auto (CUDA when present), cpu or cuda.", ("auto", "cpu", "cuda"))
     bf16: bool = _opt(True, "Autocast to bfloat16 on CUDA.")
     channels_last: bool = _opt(True, "channels_last memory format on CUDA.")
+    qualities: str = _opt("", "Comma-separated qualities to train, validate and evaluate on, e.g. c40 (the "
+                              "paper's LQ setting of Tables 2 and 4); empty: every quality in the shards.")
     train_split: str = _opt("train", "Split to train on.")
     val_split: str = _opt("val", "Split for model selection (best.pt by its frame AUC).")
     max_batches: int = _opt(0, "Cap on batches per epoch (0 = all), for smoke runs.")
@@ -63,13 +70,19 @@ class TrainConfig:
 
         return self.progress if self.progress is not None else sys.stderr.isatty()
 
+    @property
+    def quality_list(self) -> tuple[str, ...] | None:
+        """`qualities` as a tuple for ShardDataset (None: all)."""
+        return tuple(q.strip() for q in self.qualities.split(",") if q.strip()) or None
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     def model_config(self) -> ModelConfig:
         """The network this run trains."""
         return ModelConfig(backbone=self.backbone, variant=self.variant, strides=self.strides, k=self.k,
-                           lambda1=self.lambda1, lambda2=self.lambda2, pretrained=self.pretrained)
+                           lambda1=self.lambda1, lambda2=self.lambda2, sim_loss=self.sim_loss,
+                           pretrained=self.pretrained)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":

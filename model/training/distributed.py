@@ -52,3 +52,10 @@ def barrier(dist: Dist) -> None:
 def shutdown(dist: Dist) -> None:
     if dist.enabled:
         torch.distributed.destroy_process_group()
+
+
+def sum_over_ranks(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """All-reduce (sum) a CPU tensor over the ranks, through `device` (NCCL reduces only CUDA tensors)."""
+    out = t.to(device)
+    torch.distributed.all_reduce(out)
+    return out.cpu()

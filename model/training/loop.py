@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from model import build_model
 from model.training import checkpoint, distributed, tensorboard
+from model.training.collapse import collapse_warning, dissimilarity_stats, dissimilarity_sums
 from model.training.config import TrainConfig, save
 from model.training.data import BalancedSampler, LRLSamples
 from model.training.evaluate import predict, report
@@ -28,6 +29,14 @@ from pipeline.store.index import load_index, preprocessing
 from pipeline.store.reader import ShardDataset
 
 LOSS_KEYS = ("loss", "ce", "sim", "seg")
+
+
+def make_optimizer(net, cfg: TrainConfig) -> torch.optim.Adam:
+    """Adam (section 4.1); the classifier in its own group at lr x classifier_lr_scale (group 0: the rest)."""
+    head = {id(p) for p in net.classifier.parameters()}
+    rest = [p for p in net.parameters() if id(p) not in head]
+    groups = [{"params": rest}, {"params": list(net.classifier.parameters()), "lr": cfg.lr * cfg.classifier_lr_scale}]
+    return torch.optim.Adam(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
 
 
 def make_loader(samples: LRLSamples, cfg: TrainConfig, dist, device) -> DataLoader:
@@ -54,12 +63,14 @@ def to_device(batch: dict, device, channels_last: bool) -> dict:
 
 
 def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> dict:
-    """One pass over the training loader; returns the mean loss components and samples/s."""
+    """One pass over the training loader; returns the mean loss components, samples/s and, for MPSM variants,
+    the mean off-diagonal 1 - s_hat of reals and of fakes (model/training/collapse.py)."""
     from model import lrl_loss
 
     net.train()
     mcfg = cfg.model_config()
     sums = torch.zeros(len(LOSS_KEYS) + 1, dtype=torch.float64)
+    dissim = torch.zeros(4, dtype=torch.float64)
     bf16 = cfg.bf16 and device.type == "cuda"
     channels_last = cfg.channels_last and device.type == "cuda"
     start = time.perf_counter()
@@ -78,28 +89,31 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
         n = len(batch["label"])
         values = [terms.total, terms.ce, terms.sim, terms.seg]
         sums += torch.tensor([float(v.detach()) * n for v in values] + [n], dtype=torch.float64)
+        dissim += dissimilarity_sums(out.s_hat, batch["label"])
         bar.set_postfix(loss=f"{float(terms.total.detach()):.4f}")
     if dist.enabled:
-        torch.distributed.all_reduce(sums)
+        sums, dissim = distributed.sum_over_ranks(torch.cat([sums, dissim]), device).split([len(sums), 4])
     seconds = time.perf_counter() - start
     count = max(sums[-1].item(), 1.0)
     stats = {k: sums[j].item() / count for j, k in enumerate(LOSS_KEYS)}
     stats["samples_per_s"] = sums[-1].item() / seconds
-    return stats
+    return stats | dissimilarity_stats(dissim)
 
 
 def epoch_line(h: dict) -> str:
     val = f"val ACC {h['val_acc']:.4f} AUC {h['val_auc']:.4f}" if "val_auc" in h else "val n/a"
     val += " (best.pt: this epoch)" if h.get("best_by", "val AUC") != "val AUC" else ""
+    guard = (f" 1-s_hat real {h['dissim_real']:.4f} fake {h['dissim_fake']:.4f}"
+             if "dissim_real" in h and "dissim_fake" in h else "")
     return (
         f"epoch {h['epoch']:>3} loss {h['loss']:.4f} (ce {h['ce']:.4f} sim {h['sim']:.4f} seg {h['seg']:.4f}) "
-        f"lr {h['lr']:.2e} {h['samples_per_s']:.1f} samples/s {val}"
+        f"lr {h['lr']:.2e} {h['samples_per_s']:.1f} samples/s {val}{guard}"
     )
 
 
 def validate(net, cfg: TrainConfig, device, freq_std: float) -> dict:
-    samples = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated),
-                         freq_std=freq_std)
+    samples = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated,
+                                      qualities=cfg.quality_list), freq_std=freq_std)
     if len(samples) == 0:
         return {}
     rep = report(predict(net, samples, device, cfg.batch_size, cfg.workers, cfg.bf16 and device.type == "cuda"))
@@ -109,7 +123,7 @@ def validate(net, cfg: TrainConfig, device, freq_std: float) -> dict:
 
 def unusable_validation(cfg: TrainConfig) -> str | None:
     """Why the validation split cannot choose best.pt (no samples, or one class: AUC undefined), or None."""
-    labels = ShardDataset(cfg.shards, cfg.val_split, fields=()).labels
+    labels = ShardDataset(cfg.shards, cfg.val_split, fields=(), qualities=cfg.quality_list).labels
     if len(labels) == 0:
         return f"val split {cfg.val_split!r} has no samples"
     if len(set(labels.tolist())) < 2:
@@ -123,8 +137,9 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
     device = distributed.pick_device(cfg.device, dist)
     torch.manual_seed(cfg.seed)
     run = Path(cfg.out)
-    samples = LRLSamples(ShardDataset(cfg.shards, cfg.train_split, interpolated=cfg.include_interpolated),
-                         hflip=cfg.hflip, seed=cfg.seed)
+    shards = ShardDataset(cfg.shards, cfg.train_split, interpolated=cfg.include_interpolated,
+                          qualities=cfg.quality_list)
+    samples = LRLSamples(shards, hflip=cfg.hflip, seed=cfg.seed)
     if len(samples) == 0:
         raise LrlError(f"{cfg.shards}: no samples in split {cfg.train_split!r}")
     loader = make_loader(samples, cfg, dist, device)
@@ -136,7 +151,7 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
     net = build_model(cfg.model_config()).to(device)
     if cfg.channels_last and device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
+    optimizer = make_optimizer(net, cfg)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
     history, start_epoch = _start(run, cfg, resume, net, optimizer, scheduler, dist)
     ids = [device.index] if device.type == "cuda" else None
@@ -154,6 +169,9 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
             _save_epoch(run, cfg, net, optimizer, scheduler, history, {"freq_std": samples.freq_std,
                                                                          "shards": made_with})
             echo(epoch_line(stats))
+            warning = collapse_warning(stats)
+            if warning:
+                echo(warning)
             if writer is not None:
                 _log_tensorboard(writer, net, cfg, device, samples.freq_std, stats)
         distributed.barrier(dist)

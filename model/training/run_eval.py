@@ -58,7 +58,7 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards: Path | None = None, out:
     device = distributed.pick_device(cfg.device, distributed.Dist())
     net = build_model(cfg.model_config()).to(device)
     net.load_state_dict(state["model"])
-    dataset = ShardDataset(source, split, interpolated=include_interpolated)
+    dataset = ShardDataset(source, split, interpolated=include_interpolated, qualities=cfg.quality_list)
     samples = LRLSamples(dataset, freq_std=state["metrics"].get("freq_std"))
     if len(samples) == 0:
         raise LrlError(f"{source}: no samples in split {split!r}")

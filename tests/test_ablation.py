@@ -1,0 +1,47 @@
+"""benchmarks/ablation.py --tiny: every Table 4 variant runs, the table, JSON and PNG come out."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model.config import VARIANTS
+from pipeline.stages.shards import run as run_shards
+from tests.work_fixture import make_work
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("work")
+    make_work(work, size=80)
+    assert run_shards(work, progress=False).failed == 0
+    return work / "shards"
+
+
+def test_tiny_ablation_writes_the_table_json_and_png(shards, tmp_path):
+    out = tmp_path / "ablation"
+    cmd = [sys.executable, "benchmarks/ablation.py", "--tiny", "--shards", str(shards), "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=ENV)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((out / "ablation.json").read_text())
+    assert [(r["variant"], r["seed"]) for r in result["runs"]] == [(v, s) for v in VARIANTS for s in (0, 1)]
+    assert set(result["summary"]) == set(VARIANTS)
+    for variant, s in result["summary"].items():
+        runs = [r for r in result["runs"] if r["variant"] == variant]
+        aucs = [r["frame_auc"] for r in runs]
+        assert s["seeds"] == 2 and s["frame_auc"]["mean"] == pytest.approx(sum(aucs) / 2)
+        assert s["frame_auc"]["std"] == pytest.approx(abs(aucs[0] - aucs[1]) / 2**0.5)  # sample std of two
+        assert f"| {variant} | " in proc.stdout
+    assert "| 5 | full | 0.9147 | 0.9521 | " in proc.stdout and " ± " in proc.stdout
+    assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "full-s1" / "best.pt").is_file() and list((out / "rgb-s0").glob("metrics-best-test-*.json"))
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                           env=ENV)
+    assert again.returncode == 0 and all(r["reused"] for r in json.loads((out / "ablation.json").read_text())["runs"])
