@@ -101,7 +101,7 @@ def plot(summary: dict, path: Path) -> None:
 
     names = list(summary)
     xs = range(len(names))
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for offset, key, label in ((-0.18, "frame_auc", "frame AUC"), (0.18, "video_auc", "video AUC")):
         means = [summary[n][key]["mean"] or 0.0 for n in names]
         ax.bar([x + offset for x in xs], means, 0.34, yerr=[summary[n][key]["std"] for n in names],
@@ -112,7 +112,7 @@ def plot(summary: dict, path: Path) -> None:
     ax.set_ylim(max(0.0, min(lows + [0.9]) - 0.05), 1.0)
     ax.set_xticks(list(xs), [f"{PAPER[n][0]}: {n}" for n in names], fontsize=8)
     ax.set(ylabel="test AUC", title=f"Table 4 ablation on the demo ({summary[names[0]]['seeds']} seeds)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
