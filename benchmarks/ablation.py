@@ -5,8 +5,8 @@
 
 Each (variant, seed) trains `--config` (the setting, chosen by measurement: see configs/ablation.toml) with
 that variant and seed into OUT/<variant>-s<seed>/, keeps best.pt by validation AUC (never test), then
-evaluates it on the test split. A run whose metrics-test.json exists under the same config is reused, so
-a stopped ablation continues. Prints the table (mean +- sample std over seeds, ddof = 1, beside the
+evaluates it on the test split. A run whose test metrics exist under the same config and shard index is
+reused, so a stopped ablation continues. Prints the table (mean +- sample std over seeds, ddof = 1, beside the
 paper's Table 4, FF++ LQ) and writes OUT/ablation.json and OUT/ablation.png. `--tiny` (tests): one
 batch of 4 per run with a small random-init backbone, seeds 0 and 1: it checks the plumbing, not the model.
 """
