@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both create or update .venv.
-# `make ablation`: Table 4's five variants x 3 seeds on the demo (about 30 min on 2 cores).
+# `make ablation`: Table 4's five variants x 3 seeds on the demo (15 trainings: tens of minutes on 2 cores).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -27,7 +27,7 @@ def __getattr__(name: str):
 
 
 def build_model(cfg):
-    """The network described by `cfg` (random init, or backbone weights from the local file cfg.pretrained)."""
+    """The network described by `cfg` (random init, or backbone weights cfg.pretrained: "imagenet" or a local file)."""
     from .lrl import LRLNet
 
     return LRLNet(cfg)

@@ -107,7 +107,7 @@ def epoch_line(h: dict) -> str:
              if "dissim_real" in h and "dissim_fake" in h else "")
     return (
         f"epoch {h['epoch']:>3} loss {h['loss']:.4f} (ce {h['ce']:.4f} sim {h['sim']:.4f} seg {h['seg']:.4f}) "
-        f"lr {h['lr']:.2e} {h['samples_per_s']:.1f} samples/s {val}{guard}"
+        f"lr {h['lr']:.2e} {h['samples_per_s']:.1f} samples/s{guard} {val}"
     )
 
 
