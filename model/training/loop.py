@@ -187,7 +187,8 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
 
 def _log_tensorboard(writer, net, cfg: TrainConfig, device, freq_std: float, stats: dict) -> None:
     tensorboard.log_scalars(writer, stats, LOSS_KEYS)
-    val = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated), freq_std=freq_std)
+    val = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated,
+                                  qualities=cfg.quality_list), freq_std=freq_std)
     tensorboard.log_samples(writer, net, val, device, stats["epoch"])
     writer.flush()
 
