@@ -125,6 +125,8 @@ def test_mclcr_trains_from_the_cli_and_evaluates_without_a_mask_head(shards, tmp
     metrics = json.loads((out / "metrics-test.json").read_text())
     assert metrics["mask_iou"] == {"fake": None, "all": None}
     assert metrics["frame"]["overall"]["n"] == 6 and metrics["frame"]["overall"]["auc"] is not None
+    result = CliRunner().invoke(train_cli, ["--evaluate", str(out / "best.pt"), "--figures"])
+    assert result.exit_code == 2 and "a mclcr model has neither" in result.output
 
 
 @pytest.mark.parametrize("world", [1, 2, 3])
