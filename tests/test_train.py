@@ -139,3 +139,10 @@ def test_balanced_batches_hold_as_many_reals_as_fakes(world):
         assert len(drawn) == -(-20 // world)
         for start in range(0, len(drawn) - 3, 4):  # every full batch of 4
             assert sorted(labels[drawn[start : start + 4]]) == [0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("name", ["mclcr-demo.toml", "mclcr.toml"])
+def test_mclcr_configs_resolve(name):
+    cfg = resolve(read_options_file(Path(__file__).resolve().parents[1] / "configs" / name), {})
+    mcfg = cfg.model_config()
+    assert (cfg.model, type(mcfg).__name__, mcfg.temperature, cfg.balanced) == ("mclcr", "MCLCRConfig", 0.07, True)

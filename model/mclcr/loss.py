@@ -40,7 +40,7 @@ def supcon(z: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.T
     """Supervised contrastive loss (Khosla et al. eq. 2) of embeddings z (B, D) with integer labels (B,)."""
     from pytorch_metric_learning.losses import SupConLoss
 
-    return SupConLoss(temperature=temperature)(z.float(), labels.long())
+    return SupConLoss(temperature=temperature)(z.float(), labels.long())  # Khosla et al. eq. 2 (L_out)
 
 
 def mclcr_loss(out: MCLCROutput, label: torch.Tensor, cfg: MCLCRConfig) -> ContrastTerms:
@@ -48,5 +48,5 @@ def mclcr_loss(out: MCLCROutput, label: torch.Tensor, cfg: MCLCRConfig) -> Contr
     with torch.autocast(device_type=out.logit.device.type, enabled=False):
         ce = F.binary_cross_entropy_with_logits(out.logit.float(), label.float().reshape(out.logit.shape))
         con = supcon(out.embedding, label, cfg.temperature)
-        total = ce + cfg.lambda_con * con
+        total = ce + cfg.lambda_con * con  # L = L_ce + lambda L_supcon
     return ContrastTerms(total, ce, con)
