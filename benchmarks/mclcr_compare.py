@@ -43,7 +43,8 @@ def run_one(job: dict) -> dict:
     start = time.perf_counter()
     history = train(cfg, echo=lambda line: None)
     evaluate_checkpoint(Path(cfg.out) / "best.pt", "test")
-    test = json.loads((Path(cfg.out) / "metrics-test.json").read_text())["frame"]["overall"]
+    metrics = next(Path(cfg.out).glob("metrics-best-test-*.json"))  # one shard set per run folder
+    test = json.loads(metrics.read_text())["frame"]["overall"]
     best = max(history, key=lambda h: h.get("val_auc", float("-inf")))
     return {"row": job["row"], "seed": cfg.seed, "test_auc": test["auc"], "test_acc": test["acc"],
             "val_auc": best.get("val_auc"), "best_epoch": best["epoch"], "seconds": time.perf_counter() - start}
