@@ -27,11 +27,13 @@ from .style import StyleBlock
 @dataclass
 class MCLCROutput:
     """logit (B,) of the fake class; embedding (B, proj_dim) float32, unit norm (projection head, for
-    SupCon); mask_logits None (no mask head)."""
+    SupCon); mask_logits, s_hat None and attention () (LRLOutput's names: no mask head, no MPSM, no RFAM)."""
 
     logit: torch.Tensor
     embedding: torch.Tensor
     mask_logits: None = None
+    s_hat: None = None
+    attention: tuple = ()
 
     @property
     def prob(self) -> torch.Tensor:

@@ -171,7 +171,7 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
 
 
 def _log_tensorboard(writer, net, cfg: TrainConfig, device, freq_std: float, stats: dict) -> None:
-    tensorboard.log_scalars(writer, stats, LOSS_KEYS)
+    tensorboard.log_scalars(writer, stats, ("loss", *(k for k in LOSS_PARTS if k in stats)))
     val = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated), freq_std=freq_std)
     tensorboard.log_samples(writer, net, val, device, stats["epoch"])
     writer.flush()
