@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEMO := demo
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench ablation clean
+.PHONY: setup demo test bench ablation compare clean
 
 setup: $(STAMP)
 
@@ -40,7 +40,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)
-	for b in $(filter-out benchmarks/ablation.py,$(wildcard benchmarks/*.py)); do $(BIN)/python $$b || exit 1; done
+	for b in $(filter-out benchmarks/ablation.py benchmarks/mclcr_compare.py,$(wildcard benchmarks/*.py)); do $(BIN)/python $$b || exit 1; done
+
+# LRL vs MC-LCR and its ablations, 3 seeds, on the demo shards that `make demo` builds (README "MC-LCR").
+compare: $(STAMP)
+	$(BIN)/python benchmarks/mclcr_compare.py --shards $(DEMO)/work/shards --out $(DEMO)/compare --pretrained imagenet
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .ruff_cache

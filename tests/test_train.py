@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -120,3 +121,42 @@ def test_ddp_two_cpu_processes_train_and_save_once(shards, tmp_path):
     assert sorted(p.name for p in out.glob("*.pt")) == ["best.pt", "last.pt"]
     assert len((out / "log.jsonl").read_text().splitlines()) == 1
     assert replace(TrainConfig(), epochs=1).epochs == 1
+
+
+def test_mclcr_trains_from_the_cli_and_evaluates_without_a_mask_head(shards, tmp_path):
+    out = tmp_path / "mclcr"
+    args = ["--shards", str(shards), "--out", str(out), "--model", "mclcr", "--backbone", SMALL["backbone"],
+            "--strides", "4", "8", "16", "--batch-size", "4", "--workers", "0", "--epochs", "1",
+            "--lambda-con", "0.25", "--temperature", "0.1"]
+    result = CliRunner().invoke(train_cli, args)
+    assert result.exit_code == 0, result.output
+    assert " (ce " in result.output and " con " in result.output and " sim " not in result.output
+    saved = json.loads((out / "config.json").read_text())
+    assert (saved["model"], saved["lambda_con"], saved["temperature"], saved["balanced"]) == ("mclcr", 0.25, 0.1, False)
+    result = CliRunner().invoke(train_cli, ["--evaluate", str(out / "best.pt"), "--split", "test"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].endswith("mask IoU (fakes) n/a")
+    metrics = json.loads((out / f"metrics-best-test-{digest(load_index(shards))}.json").read_text())
+    assert metrics["mask_iou"] == {"fake": None, "all": None}
+    assert metrics["frame"]["overall"]["n"] == 4 and metrics["frame"]["overall"]["auc"] is not None
+    result = CliRunner().invoke(train_cli, ["--evaluate", str(out / "best.pt"), "--figures"])
+    assert result.exit_code == 2 and "a mclcr model has neither" in result.output
+
+
+@pytest.mark.parametrize("world", [1, 2, 3])
+def test_balanced_batches_hold_as_many_reals_as_fakes(world):
+    from model.training.data import BalancedSampler
+
+    labels = np.array([0] * 3 + [1] * 17)  # 1 real to ~6 fakes
+    for rank in range(world):
+        drawn = list(BalancedSampler(labels, world, rank, seed=0))
+        assert len(drawn) == -(-20 // world)
+        for start in range(0, len(drawn) - 3, 4):  # every full batch of 4
+            assert sorted(labels[drawn[start : start + 4]]) == [0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("name", ["mclcr-demo.toml", "mclcr.toml"])
+def test_mclcr_configs_resolve(name):
+    cfg = resolve(read_options_file(Path(__file__).resolve().parents[1] / "configs" / name), {})
+    mcfg = cfg.model_config()
+    assert (cfg.model, type(mcfg).__name__, mcfg.temperature, cfg.balanced) == ("mclcr", "MCLCRConfig", 0.07, True)

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from model.config import SIM_LOSSES, VARIANTS, ModelConfig
+from model.mclcr.config import MCLCR_VARIANTS, MCLCRConfig
 from pipeline.errors import LrlError
 
 
@@ -20,6 +21,8 @@ class TrainConfig:
 
     shards: str = ""
     out: str = ""
+    model: str = _opt("lrl", "Detector: lrl (Chen et al. 2021) or mclcr (Wang et al. 2021, README 'MC-LCR').",
+                      ("lrl", "mclcr"))
     backbone: str = _opt("legacy_xception", "timm backbone of both streams (the paper: legacy_xception; the demo: "
                                             "tf_efficientnet_lite0).")
     pretrained: str | None = _opt(None, "Backbone weights for both streams: 'imagenet' (shipped by an installed "
@@ -34,6 +37,11 @@ class TrainConfig:
     sim_loss: str = _opt("mse", "Reading of eq. 10: mse (mean square over the k^2 x k^2 entries) or norm (the "
                                 "literal Frobenius norm, whose constant-size gradient collapses s_hat to 1; kept "
                                 "for the record).", SIM_LOSSES)
+    mclcr_variant: str = _opt("full", "MC-LCR ablation: full, no_style (no style block), no_freq (no "
+                                      "amplitude/phase branch).", tuple(MCLCR_VARIANTS))
+    patch: int = _opt(8, "MC-LCR: side in pixels of the patches whose amplitude and phase spectra are read.")
+    lambda_con: float = _opt(0.5, "MC-LCR: weight of the supervised contrastive loss (L_ce + lambda_con L_supcon).")
+    temperature: float = _opt(0.07, "MC-LCR: SupCon temperature (Khosla et al. 2020: 0.07).")
     lr: float = _opt(2e-4, "Adam learning rate (section 4.1).")
     classifier_lr_scale: float = _opt(1.0, "The classifier's learning rate is lr times this (the paper: 1).")
     beta1: float = _opt(0.9, "Adam beta1.")
@@ -43,7 +51,8 @@ class TrainConfig:
     epochs: int = _opt(50, "Training epochs.")
     lr_step: int = _opt(10, "Halve (lr_gamma) the learning rate every lr_step epochs.")
     lr_gamma: float = _opt(0.5, "Learning-rate decay factor per lr_step epochs.")
-    balanced: bool = _opt(False, "Sample real and fake equally often (FF++ has 1 real to 4 fakes).")
+    balanced: bool = _opt(False, "Batches of half reals, half fakes (FF++ has 1 real to 4 fakes); always on for "
+                                 "--model mclcr (SupCon needs a positive for every sample).")
     hflip: bool = _opt(True, "Random horizontal flips of rgb, freq and mask together.")
     workers: int = _opt(2, "DataLoader worker processes.")
     seed: int = _opt(0, "Seed of initialisation, sampling and flips.")
@@ -78,8 +87,12 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def model_config(self) -> ModelConfig:
-        """The network this run trains."""
+    def model_config(self) -> ModelConfig | MCLCRConfig:
+        """The network this run trains (and its loss weights)."""
+        if self.model == "mclcr":
+            return MCLCRConfig(backbone=self.backbone, variant=self.mclcr_variant, strides=self.strides,
+                               pretrained=self.pretrained, patch=self.patch, lambda_con=self.lambda_con,
+                               temperature=self.temperature)
         return ModelConfig(backbone=self.backbone, variant=self.variant, strides=self.strides, k=self.k,
                            lambda1=self.lambda1, lambda2=self.lambda2, sim_loss=self.sim_loss,
                            pretrained=self.pretrained)

@@ -63,7 +63,11 @@ class LRLSamples(Dataset):
 
 
 class BalancedSampler(Sampler[int]):
-    """Draws real and fake samples equally often (with replacement), split across ranks."""
+    """Reals and fakes drawn equally often (with replacement) and alternated, split across ranks.
+
+    Each rank's sequence alternates real and fake, so every batch of even size holds exactly half of each:
+    under SupCon every sample has a positive (and a negative). With one class only, it draws from that one.
+    """
 
     def __init__(self, labels: np.ndarray, num_replicas: int = 1, rank: int = 0, seed: int = 0):
         self.labels = np.asarray(labels)
@@ -78,9 +82,10 @@ class BalancedSampler(Sampler[int]):
         return self.num_samples
 
     def __iter__(self):
-        counts = np.bincount(self.labels, minlength=2).astype(float)
-        weights = 1.0 / counts[self.labels]
         g = np.random.default_rng([self.seed, self.epoch])
-        total = self.num_samples * self.num_replicas
-        drawn = g.choice(len(self.labels), size=total, replace=True, p=weights / weights.sum())
-        return iter(drawn[self.rank :: self.num_replicas].tolist())
+        pools = [p for p in (np.flatnonzero(self.labels == 0), np.flatnonzero(self.labels != 0)) if len(p)]
+        run = self.num_samples + self.num_samples % 2  # even: every rank's run starts with a real
+        per_class = math.ceil(run * self.num_replicas / len(pools))
+        drawn = np.stack([g.choice(pool, size=per_class, replace=True) for pool in pools], axis=1).reshape(-1)
+        start = self.rank * run
+        return iter(drawn[start : start + self.num_samples].tolist())

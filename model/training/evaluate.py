@@ -1,4 +1,7 @@
-"""Evaluation: fake probabilities and decoder masks over a split -> frame / video metrics and mask IoU."""
+"""Evaluation: fake probabilities and decoder masks over a split -> frame / video metrics and mask IoU.
+
+A network without a mask head (MC-LCR: `mask_logits` is None) gets the same ACC / AUC / EER and mask IoU
+None ("n/a" in the summary line)."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ class Predictions:
 
     probs: np.ndarray
     labels: np.ndarray
-    ious: np.ndarray
+    ious: np.ndarray  # per sample; NaN where the network has no mask head
     videos: list[str]
     methods: list[str]
 
@@ -38,8 +41,11 @@ def predict(net, samples: LRLSamples, device, batch_size: int, workers: int = 0,
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             out = net(rgb, freq)
         probs.append(torch.sigmoid(out.logit.float()).cpu().numpy())
-        pred_mask = (out.mask_logits.float() > 0).cpu().numpy()
-        ious.append(metrics.mask_iou(pred_mask, batch["mask"].numpy() > 0.5))
+        if out.mask_logits is None:
+            ious.append(np.full(len(rgb), np.nan))
+        else:
+            pred_mask = (out.mask_logits.float() > 0).cpu().numpy()
+            ious.append(metrics.mask_iou(pred_mask, batch["mask"].numpy() > 0.5))
         order.append(batch["index"].numpy())
         if on_batch is not None:
             on_batch(batch, out)
@@ -58,6 +64,11 @@ def _clean(value: float):
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
+def _mean(values: np.ndarray) -> float | None:
+    """Mean IoU, or None when there is none (no sample, or no mask head)."""
+    return float(values.mean()) if len(values) and not np.isnan(values).any() else None
+
+
 def report(pred: Predictions) -> dict:
     """Frame- and video-level ACC / AUC / EER per method and overall, and decoder mask IoU."""
     video_labels, video_scores, names = metrics.video_level(pred.videos, pred.labels, pred.probs)
@@ -68,10 +79,7 @@ def report(pred: Predictions) -> dict:
             k: v.to_dict()
             for k, v in metrics.per_method([method_of[v] for v in names], video_labels, video_scores).items()
         },
-        "mask_iou": {
-            "fake": float(pred.ious[pred.labels == 1].mean()) if (pred.labels == 1).any() else None,
-            "all": float(pred.ious.mean()) if len(pred.ious) else None,
-        },
+        "mask_iou": {"fake": _mean(pred.ious[pred.labels == 1]), "all": _mean(pred.ious)},
     }
     return {level: {k: {m: _clean(x) for m, x in v.items()} if isinstance(v, dict) else _clean(v)
                     for k, v in d.items()} for level, d in out.items()}

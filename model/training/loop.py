@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from model import build_model
+from model import build_model, compute_loss
 from model.training import checkpoint, distributed, tensorboard
 from model.training.collapse import collapse_warning, dissimilarity_stats, dissimilarity_sums
 from model.training.config import TrainConfig, save
@@ -28,7 +28,7 @@ from pipeline.store.atomic import write_bytes
 from pipeline.store.index import load_index, preprocessing
 from pipeline.store.reader import ShardDataset
 
-LOSS_KEYS = ("loss", "ce", "sim", "seg")
+LOSS_PARTS = ("ce", "sim", "seg", "con")  # loss components, as the two networks' log_dict() name them
 
 
 def make_optimizer(net, cfg: TrainConfig) -> torch.optim.Adam:
@@ -40,7 +40,7 @@ def make_optimizer(net, cfg: TrainConfig) -> torch.optim.Adam:
 
 
 def make_loader(samples: LRLSamples, cfg: TrainConfig, dist, device) -> DataLoader:
-    if cfg.balanced:
+    if cfg.balanced or cfg.model == "mclcr":
         sampler = BalancedSampler(samples.shards.labels, dist.world, dist.rank, cfg.seed)
     else:
         sampler = DistributedSampler(samples, dist.world, dist.rank, shuffle=True, seed=cfg.seed)
@@ -63,13 +63,11 @@ def to_device(batch: dict, device, channels_last: bool) -> dict:
 
 
 def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> dict:
-    """One pass over the training loader; returns the mean loss components, samples/s and, for MPSM variants,
-    the mean off-diagonal 1 - s_hat of reals and of fakes (model/training/collapse.py)."""
-    from model import lrl_loss
-
+    """One pass over the training loader; returns the mean loss ("loss"), its components, samples/s and, for
+    MPSM variants, the mean off-diagonal 1 - s_hat of reals and of fakes (model/training/collapse.py)."""
     net.train()
     mcfg = cfg.model_config()
-    sums = torch.zeros(len(LOSS_KEYS) + 1, dtype=torch.float64)
+    sums, keys = None, []
     dissim = torch.zeros(4, dtype=torch.float64)
     bf16 = cfg.bf16 and device.type == "cuda"
     channels_last = cfg.channels_last and device.type == "cuda"
@@ -82,20 +80,24 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
         batch = to_device(batch, device, channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             out = net(batch["rgb"], batch["freq"])
-        terms = lrl_loss(out, batch["label"], batch["mask"], mcfg)
+        terms = compute_loss(out, batch, mcfg)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
         n = len(batch["label"])
-        values = [terms.total, terms.ce, terms.sim, terms.seg]
-        sums += torch.tensor([float(v.detach()) * n for v in values] + [n], dtype=torch.float64)
+        parts = terms.log_dict()
+        keys = ["loss" if k == "total" else k for k in parts]
+        step = torch.tensor([v * n for v in parts.values()] + [n], dtype=torch.float64)
+        sums = step if sums is None else sums + step
         dissim += dissimilarity_sums(out.s_hat, batch["label"])
         bar.set_postfix(loss=f"{float(terms.total.detach()):.4f}")
+    if sums is None:
+        raise LrlError("no training batch in this epoch (fewer samples than one batch per process?)")
     if dist.enabled:
         sums, dissim = distributed.sum_over_ranks(torch.cat([sums, dissim]), device).split([len(sums), 4])
     seconds = time.perf_counter() - start
     count = max(sums[-1].item(), 1.0)
-    stats = {k: sums[j].item() / count for j, k in enumerate(LOSS_KEYS)}
+    stats = {k: sums[j].item() / count for j, k in enumerate(keys)}
     stats["samples_per_s"] = sums[-1].item() / seconds
     return stats | dissimilarity_stats(dissim)
 
@@ -103,10 +105,11 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
 def epoch_line(h: dict) -> str:
     val = f"val ACC {h['val_acc']:.4f} AUC {h['val_auc']:.4f}" if "val_auc" in h else "val n/a"
     val += " (best.pt: this epoch)" if h.get("best_by", "val AUC") != "val AUC" else ""
+    parts = " ".join(f"{k} {h[k]:.4f}" for k in LOSS_PARTS if k in h)
     guard = (f" 1-s_hat real {h['dissim_real']:.4f} fake {h['dissim_fake']:.4f}"
              if "dissim_real" in h and "dissim_fake" in h else "")
     return (
-        f"epoch {h['epoch']:>3} loss {h['loss']:.4f} (ce {h['ce']:.4f} sim {h['sim']:.4f} seg {h['seg']:.4f}) "
+        f"epoch {h['epoch']:>3} loss {h['loss']:.4f} ({parts}) "
         f"lr {h['lr']:.2e} {h['samples_per_s']:.1f} samples/s{guard} {val}"
     )
 
@@ -186,7 +189,7 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
 
 
 def _log_tensorboard(writer, net, cfg: TrainConfig, device, freq_std: float, stats: dict) -> None:
-    tensorboard.log_scalars(writer, stats, LOSS_KEYS)
+    tensorboard.log_scalars(writer, stats, ("loss", *(k for k in LOSS_PARTS if k in stats)))
     val = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated,
                                   qualities=cfg.quality_list), freq_std=freq_std)
     tensorboard.log_samples(writer, net, val, device, stats["epoch"])

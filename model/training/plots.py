@@ -45,7 +45,7 @@ def curves_png(path: Path, history: list[dict]) -> None:
     plt = _figure()
     epochs = [h["epoch"] for h in history]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for key in ("loss", "ce", "sim", "seg"):
+    for key in [k for k in ("loss", "ce", "sim", "seg", "con") if k in history[0]]:
         ax1.plot(epochs, [h[key] for h in history], label=key)
     ax1.set(xlabel="epoch", ylabel="training loss", yscale="log")
     ax1.legend(fontsize=8)

@@ -63,6 +63,8 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards: Path | None = None, out:
     if len(samples) == 0:
         raise LrlError(f"{source}: no samples in split {split!r}")
     collect = None
+    if figures and cfg.model != "lrl":
+        raise LrlError(f"{ckpt}: --figures draws LRL's Fig. 3 and 4 (masks, s_hat); a {cfg.model} model has neither")
     if figures:
         from model.training.figures import SimilarityFigures
 

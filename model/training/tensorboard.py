@@ -62,6 +62,7 @@ def log_samples(writer, net, samples, device, step: int) -> None:
     net.train(was_training)
     writer.add_images("val/rgb", (rgb.float().cpu() + 1) / 2, step)
     writer.add_images("val/mask_true", torch.stack([b["mask"] for b in batch]), step)
-    writer.add_images("val/mask_pred", torch.sigmoid(out.mask_logits.float()).cpu(), step)
+    if out.mask_logits is not None:  # MC-LCR has no mask head
+        writer.add_images("val/mask_pred", torch.sigmoid(out.mask_logits.float()).cpu(), step)
     if out.s_hat is not None:
         writer.add_images("val/s_hat", out.s_hat.float().cpu()[:, None], step)

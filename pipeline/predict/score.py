@@ -167,6 +167,8 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
             with torch.autocast(pred.device.type, dtype=torch.bfloat16, enabled=bf16):
                 y = pred.net(rgb_input(rgb).to(pred.device), freq_input(freq, pred.freq_std).to(pred.device))
             out["probs"].append(y.prob.cpu().numpy())
+            if keep and y.mask_logits is None:
+                raise LrlError("--report shows the predicted masks of LRL; this checkpoint's model has no mask head")
             if keep:
                 out["masks"].append(torch.sigmoid(y.mask_logits.float())[:, 0].cpu().numpy().astype(np.float16))
                 if y.s_hat is not None:

@@ -1,0 +1,72 @@
+"""MCLCRNet: spatial branch (backbone + shallow style block) and frequency branch (amplitude / phase dual
+attention), fused into one representation read by a classifier and a projection head.
+
+The abstract fixes the two branches and the CE + supervised contrastive training; the backbone, which tap
+is "shallow", the fusion and the heads are our choices (README "MC-LCR: what the abstract fixes and what
+we chose"). The backbone is a timm CNN cut at three taps as LRL's RGB stream (model.streams.Stream, same
+`pretrained`); the style block reads the low tap, the high tap is globally average-pooled. The frequency
+branch reads the RGB input itself (not LRL's DCT high-pass image, which it does not need). There is no
+mask head: `mask_logits` is None and the evaluator reports mask IoU as n/a.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..streams import Stream
+from .config import MCLCRConfig
+from .fusion import Fusion
+from .heads import Classifier, ProjectionHead
+from .spectrum import AmplitudePhaseAttention
+from .style import StyleBlock
+
+
+@dataclass
+class MCLCROutput:
+    """logit (B,) of the fake class; embedding (B, proj_dim) float32, unit norm (projection head, for
+    SupCon); mask_logits, s_hat None and attention () (LRLOutput's names: no mask head, no MPSM, no RFAM)."""
+
+    logit: torch.Tensor
+    embedding: torch.Tensor
+    mask_logits: None = None
+    s_hat: None = None
+    attention: tuple = ()
+
+    @property
+    def prob(self) -> torch.Tensor:
+        """Fake probability sigmoid(logit), float32."""
+        return torch.sigmoid(self.logit.float())
+
+
+class MCLCRNet(nn.Module):
+    """rgb (B, 3, H, W) in [-1, 1] -> MCLCROutput. H, W at least one patch and large enough for the taps."""
+
+    def __init__(self, cfg: MCLCRConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.backbone = Stream(cfg.backbone, 3, cfg.strides, cfg.pretrained)
+        low, _, high = self.backbone.channels
+        dims = [high]
+        self.style = StyleBlock(low, cfg.style_channels, cfg.embed_dim) if cfg.use_style else None
+        if self.style is not None:
+            dims.append(cfg.embed_dim)
+        self.spectrum = AmplitudePhaseAttention(cfg.patch, cfg.width, cfg.heads) if cfg.use_freq else None
+        if self.spectrum is not None:
+            dims.append(self.spectrum.out_dim)
+        self.fusion = Fusion(tuple(dims), cfg.embed_dim)
+        self.classifier = Classifier(cfg.embed_dim)
+        self.projection = ProjectionHead(cfg.embed_dim, cfg.proj_dim)
+
+    def forward(self, rgb: torch.Tensor, freq: torch.Tensor | None = None) -> MCLCROutput:
+        """`freq` (LRL's DCT image, passed by the shared trainer) is accepted and ignored."""
+        low, _, high = self.backbone(rgb)
+        parts = [high.mean(dim=(2, 3))]
+        if self.style is not None:
+            parts.append(self.style(low))
+        if self.spectrum is not None:
+            parts.append(self.spectrum(rgb))
+        h = self.fusion([p.to(parts[0].dtype) for p in parts])
+        return MCLCROutput(self.classifier(h), self.projection(h))
