@@ -11,30 +11,12 @@ medians of --repeats timed training steps (loss included; the three alternate) a
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import timm
 import torch
+from lrl_model import count, median_seconds  # the same measuring as LRL's benchmark, beside this script
 
 from model import MCLCRConfig, ModelConfig, build_model, compute_loss
-
-
-def count(module: torch.nn.Module | None) -> int:
-    return sum(p.numel() for p in module.parameters()) if module is not None else 0
-
-
-def median_seconds(steps, repeats: int) -> list[float]:
-    """Median time of each step; steps alternate within every repeat so load drift hits them alike."""
-    times = [[] for _ in steps]
-    for step in steps:
-        step()  # warm-up
-    for _ in range(repeats):
-        for step, out in zip(steps, times, strict=True):
-            start = time.perf_counter()
-            step()
-            out.append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
 
 
 def main() -> None:
