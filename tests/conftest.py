@@ -48,3 +48,17 @@ def tiny_run(demo_root, tmp_path_factory):
     train(cfg, echo=lambda s: None)
     torch.set_num_threads(threads)
     return demo_root, work, out / "best.pt"
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """WORK/shards of work_fixture's tree at 80 px (test split: real 006 and Deepfakes 006_007, 3 frames
+    each), built once per test module."""
+    from work_fixture import make_work
+
+    from pipeline.stages.shards import run
+
+    work = tmp_path_factory.mktemp("work")
+    make_work(work, size=80)
+    assert run(work, progress=False).failed == 0
+    return work / "shards"

@@ -9,19 +9,11 @@ from pathlib import Path
 import pytest
 
 from model.config import VARIANTS
-from pipeline.stages.shards import run as run_shards
-from tests.work_fixture import make_work
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 
 
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("work")
-    make_work(work, size=80)
-    assert run_shards(work, progress=False).failed == 0
-    return work / "shards"
 
 
 def test_tiny_ablation_writes_the_table_json_and_png(shards, tmp_path):

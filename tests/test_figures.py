@@ -14,20 +14,12 @@ from model.training.data import LRLSamples
 from model.training.evaluate import predict
 from model.training.figures import SimilarityFigures
 from model.training.loop import train
-from pipeline.stages.shards import run as run_shards
 from pipeline.store.reader import ShardDataset
-from tests.work_fixture import make_work
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=1, bf16=False)
 
 
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("work")
-    make_work(work, size=80)  # test split: real 006 and Deepfakes 006_007, 3 frames each
-    assert run_shards(work, progress=False).failed == 0
-    return work / "shards"
 
 
 def trained(shards: Path, out: Path, variant: str):

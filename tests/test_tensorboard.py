@@ -10,18 +10,10 @@ from cli import train as train_cli
 from model.training.config import TrainConfig
 from model.training.loop import train
 from model.training.tensorboard import SAMPLES
-from pipeline.stages.shards import run as run_shards
-from tests.work_fixture import make_work
 
 pytest.importorskip("tensorboard", reason="the tensorboard package is not installed (pip install tensorboard)")
 
 
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("work")
-    make_work(work, size=80)
-    assert run_shards(work, progress=False).failed == 0
-    return work / "shards"
 
 
 def small(shards: Path, out: Path, **kw) -> TrainConfig:

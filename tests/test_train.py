@@ -16,21 +16,12 @@ from model import build_model
 from model.training.config import TrainConfig, resolve
 from model.training.loop import make_optimizer, train
 from pipeline.params import read_options_file
-from pipeline.stages.shards import run as run_shards
 from pipeline.store.index import digest, load_index
-from tests.work_fixture import make_work
 
 SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=2,
              lr_step=1)
 
 
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("work")
-    make_work(work, size=80)
-    summary = run_shards(work, progress=False)
-    assert summary.failed == 0
-    return work / "shards"
 
 
 def config(shards: Path, out: Path, **kw) -> TrainConfig:
