@@ -1,11 +1,12 @@
-"""Face detection (facenet-pytorch MTCNN on downscaled frames) and one face track per video.
+"""Face detection (facenet-pytorch MTCNN on downscaled frames) and the face tracks of a video.
 
 MTCNN runs on frames whose short side is about `det_side` pixels; boxes and landmarks are scaled
-back to full resolution. The candidates of all sampled frames are linked into tracks, the track of
-the confident, large and consistent face is kept and smoothed over time. A frame where it was not
-found gets a box interpolated from its neighbours (flagged) only inside a short gap between two of
-its detections (DetectParams.max_gap); frames before its first detection, after its last, or in a
-longer gap have no face: recorded as such, never given a box from another frame.
+back to full resolution. The candidates of all sampled frames are linked into tracks; the heaviest
+track (confident, large and consistent: face 0) and every other track seen often enough, confident
+and large enough (DetectParams.min_track_*) are kept, each smoothed over time. A frame where a face
+was not found gets a box interpolated from its neighbours (flagged) only inside a short gap between
+two of its detections (DetectParams.max_gap); frames before its first detection, after its last, or
+in a longer gap have no face: recorded as such, never given a box from another frame.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class FrameFaces:
 
 @dataclass
 class FaceTrack:
-    """The face kept in each sampled frame (boxes and landmarks NaN where there is none)."""
+    """One kept face in each sampled frame (boxes and landmarks NaN where there is none)."""
 
     boxes: np.ndarray  # (n, 4)
     landmarks: np.ndarray  # (n, 5, 2)
@@ -204,20 +205,38 @@ def fill_gaps(frames: np.ndarray, known: np.ndarray, values: np.ndarray, fill: n
     return out.reshape(values.shape)
 
 
-def track_face(frame_indices: list[int], faces: list[FrameFaces], sigma: float, max_gap: int = 2) -> FaceTrack:
-    """The kept face in every sampled frame: best track, smoothed, gaps of at most `max_gap` frames filled.
+def track_stats(faces: list[FrameFaces], track: list[tuple[int, int]], short_side: int) -> tuple[float, float, float]:
+    """(fraction of the sampled frames it is seen in, mean detector score, median box side / frame short side)."""
+    sides = [max(faces[t].boxes[j][2] - faces[t].boxes[j][0], faces[t].boxes[j][3] - faces[t].boxes[j][1])
+             for t, j in track]
+    return (len(track) / len(faces), float(np.mean([faces[t].scores[j] for t, j in track])),
+            float(np.median(sides)) / short_side)
 
-    Raises LrlError when no frame has a face.
+
+def kept_tracks(faces: list[FrameFaces], params: DetectParams, short_side: int) -> list[list[tuple[int, int]]]:
+    """The linked tracks kept as faces, heaviest first (face 0: the one face a one-face video has).
+
+    The heaviest track is always kept; every other one when it is seen in at least
+    params.min_track_seen of the sampled frames, with a mean score of at least params.min_track_score
+    and a median side of at least params.min_track_side of the frame's short side.
     """
-    tracks = link_tracks(faces)
-    if not tracks:
-        raise LrlError(f"no face detected in any of the {len(faces)} sampled frames")
-    best = max(tracks, key=lambda tr: track_weight(faces, tr))
+    tracks = sorted(link_tracks(faces), key=lambda tr: -track_weight(faces, tr))
+    kept = tracks[:1]
+    for track in tracks[1:]:
+        seen, score, side = track_stats(faces, track, short_side)
+        if seen >= params.min_track_seen and score >= params.min_track_score and side >= params.min_track_side:
+            kept.append(track)
+    return kept
+
+
+def build_track(frame_indices: list[int], faces: list[FrameFaces], track: list[tuple[int, int]], sigma: float,
+                max_gap: int) -> FaceTrack:
+    """One linked track in every sampled frame: smoothed, gaps of at most `max_gap` frames filled."""
     n = len(faces)
     frames = np.asarray(frame_indices)
     known = np.zeros(n, bool)
     boxes, marks, scores = np.zeros((n, 4)), np.zeros((n, 5, 2)), np.zeros(n)
-    for t, j in best:
+    for t, j in track:
         known[t] = True
         boxes[t], marks[t], scores[t] = faces[t].boxes[j], faces[t].landmarks[j], faces[t].scores[j]
     boxes[known] = smooth_over_time(frames[known], boxes[known], sigma)
@@ -225,3 +244,16 @@ def track_face(frame_indices: list[int], faces: list[FrameFaces], sigma: float, 
     fill = fillable(known, max_gap)
     return FaceTrack(fill_gaps(frames, known, boxes, fill), fill_gaps(frames, known, marks, fill), scores, fill,
                      ~known & ~fill)
+
+
+def track_faces(frame_indices: list[int], faces: list[FrameFaces], params: DetectParams,
+                short_side: int) -> list[FaceTrack]:
+    """Every kept face (`kept_tracks`, face 0 first) in every sampled frame of a video whose short side is
+    `short_side` pixels, each smoothed (params.smooth_sigma) and gap-filled (params.max_gap).
+
+    Raises LrlError when no frame has a face.
+    """
+    tracks = kept_tracks(faces, params, short_side)
+    if not tracks:
+        raise LrlError(f"no face detected in any of the {len(faces)} sampled frames")
+    return [build_track(frame_indices, faces, tr, params.smooth_sigma, params.max_gap) for tr in tracks]

@@ -4,7 +4,8 @@ An input's page: its score, the per-frame probability curve, the sampled frames 
 (orange: box interpolated from neighbouring frames; grey caption: no face, no crop), and for the highest- and lowest-scoring
 frames the crop, the predicted forgery mask M_hat (eq. 12) as an overlay, the similarity pattern
 s_hat (eq. 8-9, k*k x k*k) as a heat map and the RFAM attention maps A1 (RGB) and A2 (frequency)
-of every level (eq. 5). The shown score carries `id="score"` and `data-score`, the JSON's value.
+of every level (eq. 5). The shown score carries `id="score"` and `data-score`, the JSON's value. A
+multi-face input's page lists every face's score and shows face 0 (the heaviest track) only.
 """
 
 from __future__ import annotations
@@ -43,16 +44,16 @@ def boxed(thumb: np.ndarray, box, scale: float, interpolated: bool) -> np.ndarra
 
 
 def frame_caption(result, i: int) -> str:
-    f = result.frames[i]
-    if result.no_face[i]:
+    f, face = result.frames[i], result.faces[0]
+    if face.no_face[i]:
         return f'frame {f}: <span class="note">no face</span>'
-    return f"frame {f}: {result.probs[i]:.3f}" + (" (interpolated)" if result.interpolated[i] else "")
+    return f"frame {f}: {face.probs[i]:.3f}" + (" (interpolated)" if face.interpolated[i] else "")
 
 
 def frames_section(result) -> str:
-    d = result.detail
-    figs = [figure(img(boxed(d.thumbs[i], result.boxes[i], d.scale, result.interpolated[i]), f"frame {f}",
-                       cls="flag" if result.interpolated[i] else ""), frame_caption(result, i))
+    d, face = result.detail, result.faces[0]
+    figs = [figure(img(boxed(d.thumbs[i], face.boxes[i], d.scale, face.interpolated[i]), f"frame {f}",
+                       cls="flag" if face.interpolated[i] else ""), frame_caption(result, i))
             for i, f in enumerate(result.frames)]
     return f'<h2>Sampled frames and face boxes</h2><div class="grid">{"".join(figs)}</div>'
 
@@ -78,15 +79,15 @@ def maps_section(result, j: int, title: str) -> str:
     if not d.attention:
         figs.append('<p class="note">this model variant has no RFAM attention maps</p>')
     frame = result.frames[d.cropped[j]]
-    return (f'<h2>{esc(title)}: frame {frame}, probability {result.probs[d.cropped[j]]:.4f}</h2>'
+    return (f'<h2>{esc(title)}: frame {frame}, probability {result.faces[0].probs[d.cropped[j]]:.4f}</h2>'
             f'<div class="grid">{"".join(figs)}</div>')
 
 
-def counting(result) -> str:
-    """Which frames the score averages, in words."""
-    if not any(result.interpolated):
+def counting(face) -> str:
+    """Which frames a face's score averages, in words."""
+    if not any(face.interpolated):
         return "no face box was interpolated"
-    if len(result.counted) == sum(p is not None for p in result.probs):
+    if len(face.counted) == sum(p is not None for p in face.probs):
         return "frames with an interpolated box included, as the checkpoint was trained"
     return "frames with an interpolated box left out, as in training"
 
@@ -96,14 +97,17 @@ def input_page(path: Path, result, checkpoint: str) -> Path:
     if not result.ok:
         body = f'<p class="bad">failed: {esc(result.reason)}</p>'
         return write_page(path, Path(result.path).name, body)
-    cropped = result.detail.cropped
-    probs = np.array([result.probs[i] for i in cropped])
-    flagged = {j for j, i in enumerate(cropped) if result.interpolated[i]}
+    cropped, face = result.detail.cropped, result.faces[0]
+    probs = np.array([face.probs[i] for i in cropped])
+    flagged = {j for j, i in enumerate(cropped) if face.interpolated[i]}
+    faces = [] if len(result.faces) == 1 else [[
+        "faces", f"{len(result.faces)}, scores " + ", ".join(f"face {f.face} {f.score:.4f}" for f in result.faces) +
+        "; the input's score is their maximum; this page shows face 0"]]
     facts = table(["", ""], [
-        ["input", esc(result.path)], ["score", verdict(result.score)],
-        ["aggregation", f"mean of the frame probabilities over {len(result.counted)} frames ({counting(result)})"],
+        ["input", esc(result.path)], ["score", verdict(result.score)], *faces,
+        ["aggregation", f"mean of the frame probabilities over {len(face.counted)} frames ({counting(face)})"],
         ["frames", f"{len(result.frames)} sampled of {result.n_frames}: {len(flagged)} with interpolated box, "
-                   f"{sum(result.no_face)} without a face"],
+                   f"{sum(face.no_face)} without a face"],
         ["size", f"{result.width}x{result.height}"], ["checkpoint", esc(checkpoint)],
     ])
     curve = ('<h2>Probability per cropped frame</h2>' + curve_svg(probs, flagged) +
@@ -124,6 +128,7 @@ def index_page(path: Path, rows: list[tuple[str, object, np.ndarray | None]], ch
             f'<span class="bad">failed: {esc(result.reason)}</span>'
         link = f'<a href="{esc(name)}">{esc(Path(result.path).name)}</a>' if name else esc(result.path)
         cells.append([face, link, score, str(len(result.frames))])
-    body = (f'<p>checkpoint {esc(checkpoint)}; video score = mean of the frame probabilities</p>' +
+    body = (f'<p>checkpoint {esc(checkpoint)}; video score = the maximum over its faces of the mean of the '
+            'frame probabilities</p>' +
             table(["face", "input", "score", "frames"], cells))
     return write_page(path, "lrl-predict report", body)

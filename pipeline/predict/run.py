@@ -1,8 +1,10 @@
 """`lrl-predict`: score every input, write OUT/predictions.json and .csv, optionally the HTML report.
 
-predictions.json: {"checkpoint", "preprocessing", "aggregation", "inputs": [Scored.to_dict()]}.
-predictions.csv: one row per sampled frame (input, status, video score, frame, box, detector score,
-interpolated, no face, counted in the score, probability); a failed input has one row with its reason.
+predictions.json: {"checkpoint", "preprocessing", "aggregation", "inputs": [Scored.to_dict()]}, each input
+with its score (the maximum over its faces) and "faces": per face track its score and per-frame rows.
+predictions.csv: one row per face and sampled frame (input, status, video score, face, face score, frame,
+box, detector score, interpolated, no face, counted in the face's score, probability); a failed input
+has one row with its reason.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pipeline.predict.inputs import expand
 from pipeline.predict.score import AGGREGATION, Predictor, Scored, load_predictor, score_input
 from pipeline.store.atomic import write_bytes, write_json
 
-CSV_COLUMNS = ("input", "kind", "status", "reason", "video_score", "frame", "x0", "y0", "x1", "y1", "face_score",
+CSV_COLUMNS = ("input", "kind", "status", "reason", "video_score", "face", "face_score", "frame", "x0", "y0", "x1", "y1", "face_score",
                "interpolated", "no_face", "counted", "probability")
 
 
@@ -27,8 +29,11 @@ def summary_line(r: Scored) -> str:
     if not r.ok:
         return f"failed {r.path}: {r.reason}"
     label = "fake" if r.score >= 0.5 else "real"
-    return (f"{label} {r.score:.4f} {r.path} ({len(r.frames)} frames, {sum(r.interpolated)} interpolated, "
-            f"{sum(r.no_face)} no face, {len(r.counted)} counted, {r.seconds:.1f} s)")
+    faces = f"{len(r.faces)} faces (max of " + ", ".join(f"{f.score:.4f}" for f in r.faces) + "), " \
+        if len(r.faces) > 1 else ""
+    return (f"{label} {r.score:.4f} {r.path} ({len(r.frames)} frames, {faces}"
+            f"{sum(sum(f.interpolated) for f in r.faces)} interpolated, {sum(sum(f.no_face) for f in r.faces)} "
+            f"no face, {sum(len(f.counted) for f in r.faces)} counted, {r.seconds:.1f} s)")
 
 
 def csv_text(results: list[Scored]) -> str:
@@ -39,12 +44,14 @@ def csv_text(results: list[Scored]) -> str:
         if not r.ok:
             out.writerow([r.path, r.kind, "failed", r.reason] + [""] * (len(CSV_COLUMNS) - 4))
             continue
-        counted = set(r.counted)
-        for i, f in enumerate(r.frames):
-            box = [f"{v:.2f}" for v in r.boxes[i]] if r.boxes[i] is not None else [""] * 4
-            prob = f"{r.probs[i]:.6f}" if r.probs[i] is not None else ""
-            out.writerow([r.path, r.kind, "scored", "", f"{r.score:.6f}", f, *box, f"{r.face_scores[i]:.4f}",
-                          int(r.interpolated[i]), int(r.no_face[i]), int(f in counted), prob])
+        for face in r.faces:
+            counted = set(face.counted)
+            for i, f in enumerate(r.frames):
+                box = [f"{v:.2f}" for v in face.boxes[i]] if face.boxes[i] is not None else [""] * 4
+                prob = f"{face.probs[i]:.6f}" if face.probs[i] is not None else ""
+                out.writerow([r.path, r.kind, "scored", "", f"{r.score:.6f}", face.face, f"{face.score:.6f}", f,
+                              *box, f"{face.face_scores[i]:.4f}", int(face.interpolated[i]), int(face.no_face[i]),
+                              int(f in counted), prob])
     return buf.getvalue()
 
 
@@ -99,6 +106,6 @@ def _report_page(report: Path, position: int, r: Scored, checkpoint: str):
     input_page(report / name, r, checkpoint)
     thumb = None
     if r.ok:
-        best = int(np.argmax([r.probs[i] for i in r.detail.cropped]))
+        best = int(np.argmax([r.faces[0].probs[i] for i in r.detail.cropped]))
         thumb = cv2.resize(r.detail.crops[best], (64, 64), interpolation=cv2.INTER_AREA)
     return name, r, thumb

@@ -8,11 +8,14 @@ Steps, each the function the training data went through (nothing re-implemented)
   as the shards store it (pipeline.store.schema);
 - network input: `model.training.data.rgb_input` / `freq_input` (the training set's freq_std).
 
-Frames the track marks "no face" get no crop and no probability (as extract writes no crop for
-them). The video score is the mean of the frame probabilities, the video level of `lrl-train
+Every face track the detection keeps (face 0 the heaviest; pipeline.kernels.detect) is scored. Frames
+a track marks "no face" get no crop and no probability for that face (as extract writes no crop for
+them). A face's score is the mean of its frame probabilities, the video level of `lrl-train
 --evaluate` (model.training.metrics.video_level), over the frames evaluation counts: those whose face
 box was interpolated only when the checkpoint was trained with `include_interpolated` (all cropped
-frames when every one was interpolated). Every cropped frame still gets its probability.
+frames when every one was interpolated). Every cropped frame still gets its probability. The input's
+score is the maximum over its faces of their scores: a video is fake when any face is, and a real
+video's every face must look real.
 """
 
 from __future__ import annotations
@@ -63,40 +66,52 @@ class Detail:
 
 
 @dataclass
-class Scored:
-    """One input's result: per sampled frame its index, face box (x0, y0, x1, y1, full-frame pixels; None
+class FaceScored:
+    """One face track of an input: per sampled frame its face box (x0, y0, x1, y1, full-frame pixels; None
     when no face), detector score (0 when interpolated or no face), flags and fake probability (None when
-    no face); the video score and the frames it averages; or the failure reason."""
+    no face); the face's score and the frames it averages."""
+
+    face: int
+    score: float
+    boxes: list[list[float] | None]
+    face_scores: list[float]
+    interpolated: list[bool]
+    no_face: list[bool]
+    probs: list[float | None]
+    counted: list[int]  # frame indices averaged into the score
+
+
+@dataclass
+class Scored:
+    """One input's result: its sampled frame indices, its faces (face 0 first), the input's score (the
+    maximum of the faces' scores); or the failure reason."""
 
     path: str
     kind: str
     score: float | None = None
     frames: list[int] = field(default_factory=list)
-    boxes: list[list[float]] = field(default_factory=list)
-    face_scores: list[float] = field(default_factory=list)
-    interpolated: list[bool] = field(default_factory=list)
-    no_face: list[bool] = field(default_factory=list)
-    probs: list[float | None] = field(default_factory=list)
-    counted: list[int] = field(default_factory=list)  # frame indices averaged into the score
+    faces: list[FaceScored] = field(default_factory=list)
     width: int = 0
     height: int = 0
     n_frames: int = 0
     seconds: float = 0.0
     reason: str = ""
-    detail: Detail | None = None
+    detail: Detail | None = None  # of face 0
 
     @property
     def ok(self) -> bool:
         return self.score is not None
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k != "detail"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("detail", "faces")}
+        d["faces"] = [f.__dict__ for f in self.faces]
         d["label"] = None if self.score is None else ("fake" if self.score >= FAKE_AT else "real")
         d["aggregation"] = AGGREGATION
         return d
 
 
-AGGREGATION = "mean of the probabilities of the counted frames (detected; interpolated too if trained so)"
+AGGREGATION = ("maximum over the faces of the mean of the probabilities of each face's counted frames "
+               "(detected; interpolated too if trained so)")
 THUMB = 240  # report thumbnails: at most this wide (a 32-frame page stays under ~2 MB)
 
 
@@ -128,8 +143,9 @@ def load_predictor(ckpt: Path, device: str = "auto", batch: int = 32) -> Predict
 
 
 def crops_of(path: Path, pred: Predictor, keep_thumbs: bool):
-    """(Detection, positions of the cropped frames, their crops (m, S, S, 3) uint8, thumbnails of every
-    sampled frame or None, thumbnail scale) of one video or image; frames without a face get no crop."""
+    """(Detection, per face the positions of its cropped frames, per face their crops (m, S, S, 3) uint8,
+    thumbnails of every sampled frame or None, thumbnail scale) of one video or image; frames without a
+    face get no crop of it."""
     import cv2
 
     from pipeline.kernels.crop import apply_crop, plan_crop
@@ -137,11 +153,12 @@ def crops_of(path: Path, pred: Predictor, keep_thumbs: bool):
 
     ex = pred.extract
     det, frames = detect_video(path, ex.frames, ex.detect, pred.detect_device, keep=True)
-    cropped = [i for i, box in enumerate(det.boxes) if box is not None]
-    if not cropped:
+    cropped = [[i for i, box in enumerate(t.boxes) if box is not None] for t in det.tracks]
+    if not cropped[0]:
         raise LrlError(f"{path}: no face in any of the {len(det.frames)} sampled frames")
-    crops = np.stack([apply_crop(frames[i], plan_crop(det.boxes[i], det.landmarks[i], det.width, det.height,
-                                                      ex.crop), ex.crop.size) for i in cropped])
+    crops = [np.stack([apply_crop(frames[i], plan_crop(t.boxes[i], t.landmarks[i], det.width, det.height,
+                                                       ex.crop), ex.crop.size) for i in positions])
+             for t, positions in zip(det.tracks, cropped, strict=True)]
     scale = min(1.0, THUMB / det.width)
     thumbs = None
     if keep_thumbs:
@@ -183,6 +200,19 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
     return result
 
 
+def face_result(face: int, track, frames: list[int], cropped: list[int], probs: np.ndarray,
+                include_interpolated: bool) -> FaceScored:
+    """One face's result from its track (pipeline.stages.extract.Track), the positions of its cropped
+    frames and their probabilities (m,); its score is the mean over the counted frames."""
+    per_frame = [None] * len(frames)
+    for j, i in enumerate(cropped):
+        per_frame[i] = round(float(probs[j]), 6)
+    counted = [i for i in cropped if include_interpolated or not track.interpolated[i]] or cropped
+    score = float(np.mean([probs[cropped.index(i)] for i in counted]))  # the video level of this face
+    return FaceScored(face, score, track.boxes, track.scores, track.interpolated, track.no_face, per_frame,
+                      [frames[i] for i in counted])
+
+
 def score_input(path: Path, kind: str, pred: Predictor, detail: bool = False) -> Scored:
     """Score one video or image; a failure (unreadable, no face) is returned with its reason, not raised."""
     import time
@@ -194,17 +224,12 @@ def score_input(path: Path, kind: str, pred: Predictor, detail: bool = False) ->
     except LrlError as exc:
         result.reason = str(exc)
         return result
-    y = forward(pred, crops, detail)
-    probs = [None] * len(det.frames)
-    for j, i in enumerate(cropped):
-        probs[i] = round(float(y["probs"][j]), 6)
-    counted = [i for i in cropped if pred.include_interpolated or not det.interpolated[i]] or cropped
-    result.score = float(np.mean([y["probs"][cropped.index(i)] for i in counted]))  # the video level
-    result.counted = [det.frames[i] for i in counted]
-    result.frames, result.boxes, result.face_scores = det.frames, det.boxes, det.scores
-    result.interpolated, result.no_face, result.probs = det.interpolated, det.no_face, probs
-    result.width, result.height, result.n_frames = det.width, det.height, det.n_frames
-    if detail:
-        result.detail = Detail(thumbs, scale, cropped, crops, y["masks"], y["s_hat"], y["attention"])
+    for face, (track, positions, images) in enumerate(zip(det.tracks, cropped, crops, strict=True)):
+        y = forward(pred, images, detail and face == 0)
+        result.faces.append(face_result(face, track, det.frames, positions, y["probs"], pred.include_interpolated))
+        if detail and face == 0:
+            result.detail = Detail(thumbs, scale, positions, images, y["masks"], y["s_hat"], y["attention"])
+    result.score = max(f.score for f in result.faces)  # a video is fake when any face is
+    result.frames, result.width, result.height, result.n_frames = det.frames, det.width, det.height, det.n_frames
     result.seconds = round(time.perf_counter() - start, 3)
     return result

@@ -1,20 +1,28 @@
 """`lrl-prep extract`: face crops of every video, detected once per real and shared by its fakes.
 
 Two units in the run state. "detect": one unit per real (target) video id, run on the best quality
-present (raw > c23 > c40): frames sampled evenly over the decodable length, MTCNN, one face track
-(its record: `Detection`). A fake whose real is absent is detected on itself. "extract": one unit per
-video; every quality of a real and every fake made from it (FF++ fakes are frame-aligned with their
-target) crops the same frame indices with the same transforms, so fake and real crops are
-pixel-aligned (its record, what masks and shards read: `CropsRecord`). The video a detect unit runs on
-is cropped by that unit from the frames it decoded (unless every frame is kept). A sampled frame where
-the track has no face (DetectParams.max_gap) gets no crop; the extract record lists it under `no_face`
-and counts it, and the summary line and `status` show the total (NOTES).
+present (raw > c23 > c40): frames sampled evenly over the decodable length, MTCNN, its face tracks
+(face 0 the heaviest; pipeline.kernels.detect; its record: `Detection`). A fake whose real is absent
+is detected on itself. "extract": one unit per video; every quality of a real and every fake made from
+it (fakes are frame-aligned with their target) crops the same frame indices with the same transforms,
+so fake and real crops are pixel-aligned (its record, what masks and shards read: `CropsRecord`).
+
+Faces: a real, and a fake without its real, keep every track (face ids 0..k-1). A fake whose real is
+in ROOT keeps one face, labelled with the real's face id so the masks stage pairs fake face j with
+real face j: face 0 when the real has one track, else the track whose box differs most between the
+fake's and the real's frames (pipeline.kernels.forged; the real is decoded only then), the per-track
+differences kept in the record (DFD's and DFDC's rule: the largest face may be a bystander).
+
+The video a detect unit runs on is cropped by that unit from the frames it decoded (unless every
+frame is kept). A sampled frame where a kept track has no face (DetectParams.max_gap) gets no crop of
+that face; the extract record lists it under `no_face` and counts it, and the summary line and
+`status` show the total (NOTES).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -26,7 +34,8 @@ from pipeline.engine.runner import Summary, Task
 from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
 from pipeline.errors import LrlError
 from pipeline.kernels.crop import apply_crop, plan_crop
-from pipeline.kernels.detect import INSTALL_HINT, detection_scale, get_mtcnn, mtcnn_faces, shrink, track_face
+from pipeline.kernels.detect import INSTALL_HINT, detection_scale, get_mtcnn, mtcnn_faces, shrink, track_faces
+from pipeline.kernels.forged import box_difference, mean_differences, most_changed
 from pipeline.kernels.video import Decoding, iter_frames, sample_frames
 from pipeline.params import DEVICES, Backend, CropParams, DetectParams, ExtractParams, PrepConfig, Scope
 from pipeline.stages.context import Context, Plan, open_context
@@ -38,21 +47,16 @@ DETECT = "detect"
 STAGE = "extract"
 UNITS = (DETECT, STAGE)
 NOTES = {"no_face": "frames without a face (no crop)"}  # extract record counts shown in the summary and status
-VERSION = 2  # bump when detection or cropping changes meaning, to invalidate earlier results
+VERSION = 3  # bump when detection or cropping changes meaning, to invalidate earlier results
 
 
 # ---------------------------------------------------------------- records
 
 
 @dataclass(frozen=True)
-class Detection(Record):
-    """A "detect" unit's record: the face track of one video, per sampled frame (full-frame pixels)."""
+class Track(Record):
+    """One face track of a detection, per sampled frame (full-frame pixels)."""
 
-    video: str  # the file detection ran on
-    n_frames: int  # its decodable length
-    width: int
-    height: int
-    frames: list[int]  # sampled frame indices
     boxes: list[list[float] | None]  # (n, 4) x0, y0, x1, y1; None where there is no face
     landmarks: list[list[list[float]] | None]  # (n, 5, 2) x, y; None where there is no face
     scores: list[float]  # (n,), 0 where interpolated or no face
@@ -61,21 +65,51 @@ class Detection(Record):
 
 
 @dataclass(frozen=True)
+class Detection(Record):
+    """A "detect" unit's record: the face tracks of one video (face id = position, 0 the heaviest)."""
+
+    video: str  # the file detection ran on
+    n_frames: int  # its decodable length
+    width: int
+    height: int
+    frames: list[int]  # sampled frame indices
+    tracks: list[Track]
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Detection":
+        return super().from_dict({**d, "tracks": [Track.from_dict(t) for t in d["tracks"]]})
+
+
+@dataclass(frozen=True)
 class CropsRecord(Record):
-    """An "extract" unit's record, what the masks and shards stages read: one video's crops in WORK."""
+    """An "extract" unit's record, what the masks and shards stages read: one video's crops in WORK.
+
+    One flat list of crops: crop c is frame frames[c] of face faces[c] (PNG `frame_name(frame, face)`).
+    """
 
     record: VideoRecord
-    frames: list[int]  # frame indices cropped (PNG `frame_name(i)` each)
-    interpolated: list[bool]  # per frame, as the detection flagged it
-    no_face: list[int]  # decoded sampled frames without a face: no crop written
+    frames: list[int]  # per crop, the frame index
+    faces: list[int]  # per crop, the face id (track of the detection)
+    interpolated: list[bool]  # per crop, as the detection flagged it
+    no_face: list[int]  # decoded sampled frames where a kept face has no box: no crop written ...
+    no_face_faces: list[int]  # ... of this face, per entry of no_face
     size: int  # crop side, pixels
-    transforms: list[list[list[float]]]  # per frame, the 2x3 full frame -> crop matrix
+    transforms: list[list[list[float]]]  # per crop, the 2x3 full frame -> crop matrix
     detect_key: str  # the "detect" unit whose boxes were used
+    differences: list[float | None]  # per track of the detection: mean |fake - real| in its box, levels
+    # (a fake whose real has several tracks; [] otherwise; None: the track had no box in a decoded frame)
 
     @classmethod
     def from_dict(cls, d: dict) -> "CropsRecord":
-        # records written before `no_face` existed cropped every sampled frame: none without a face
-        return super().from_dict({"no_face": [], **d, "record": VideoRecord.from_dict(d["record"])})
+        # older records: no `no_face` (every sampled frame cropped), one face (0), no differences
+        n, absent = len(d["frames"]), len(d.get("no_face", []))
+        defaults = {"no_face": [], "faces": [0] * n, "no_face_faces": [0] * absent, "differences": []}
+        return super().from_dict({**defaults, **d, "record": VideoRecord.from_dict(d["record"])})
+
+    @property
+    def crops(self) -> list[tuple[int, int]]:
+        """(frame, face) of every crop."""
+        return list(zip(self.frames, self.faces, strict=True))
 
 
 @dataclass(frozen=True)
@@ -213,77 +247,131 @@ def detect_video(path: Path, count: int | None, params: DetectParams, device: st
         for i, f in zip(missing, mtcnn_faces(detector, again, w, h, params.batch, params.pad), strict=True):
             faces[i] = f.confident(params.min_score)
     try:
-        track = track_face(sampled.indices, faces, params.smooth_sigma, params.max_gap)
+        tracks = track_faces(sampled.indices, faces, params, min(w, h))
     except LrlError as exc:
         raise LrlError(f"{path}: {exc}") from None
-    detection = Detection(
-        video=str(path), n_frames=sampled.n_frames, width=w, height=h, frames=sampled.indices,
-        boxes=_rows(track.boxes, track.no_face), landmarks=_rows(track.landmarks, track.no_face),
-        scores=track.scores.round(4).tolist(), interpolated=track.interpolated.tolist(),
-        no_face=track.no_face.tolist(),
-    )
-    return detection, frames
+    records = [Track(boxes=_rows(t.boxes, t.no_face), landmarks=_rows(t.landmarks, t.no_face),
+                     scores=t.scores.round(4).tolist(), interpolated=t.interpolated.tolist(),
+                     no_face=t.no_face.tolist()) for t in tracks]
+    return Detection(str(path), sampled.n_frames, w, h, sampled.indices, records), frames
 
 
 def _rows(values: np.ndarray, absent: np.ndarray) -> list:
     return [None if gone else row for row, gone in zip(values.round(2).tolist(), absent.tolist(), strict=True)]
 
 
+def has_real(video: VideoRecord, detect_key: str) -> bool:
+    """Whether a video is a fake cropped with its real's detection (its real is in ROOT); a fake whose real is
+    absent was detected on itself (`detect_sources`)."""
+    return video.is_fake and detect_key == f"{video.dataset}/{video.target_method}/{video.target}"
+
+
 def crop_work(job: CropJob) -> UnitResult:
-    """Decode the detected frames of one video (up to the last one present), crop them, write PNGs."""
+    """Decode the detected frames of one video (up to the last one present), crop them, write PNGs.
+
+    A fake whose real has several face tracks also decodes the real (the video detection ran on) to
+    find the forged face.
+    """
     if job.error:
         return UnitResult(job.key, "", FAILED, job.error)
-    status = Decoding()
+    status, det = Decoding(), job.detection
     try:
-        return crop_frames(job, iter_frames(Path(job.video.path), job.detection.frames, status=status), status)
+        frames = iter_frames(Path(job.video.path), det.frames, status=status)
+        compare = has_real(job.video, job.detect_key) and len(det.tracks) > 1
+        return crop_frames(job, frames, status, iter_frames(Path(det.video), det.frames) if compare else None)
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
 
 
-def crop_frames(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: Decoding) -> UnitResult:
-    """Crop (index, frame) pairs with the detection's boxes and write them; the extract unit's result."""
+@dataclass
+class Crops:
+    """What `write_crops` made: per crop its frame, face, interpolation flag and transform; the (frame,
+    face) pairs without a box; the per-track differences (see CropsRecord)."""
+
+    frames: list[int] = field(default_factory=list)
+    faces: list[int] = field(default_factory=list)
+    interpolated: list[bool] = field(default_factory=list)
+    transforms: list[list[list[float]]] = field(default_factory=list)
+    no_face: list[tuple[int, int]] = field(default_factory=list)
+    differences: list[float | None] = field(default_factory=list)
+
+
+def crop_frames(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: Decoding,
+                real: Iterable[tuple[int, np.ndarray]] | None = None) -> UnitResult:
+    """Crop (index, frame) pairs with the detection's boxes and write them; the extract unit's result.
+
+    With `real` (the real's frames at the same indices), only the most changed face is kept.
+    """
     try:
-        written, transforms, no_face = write_crops(job, frames, status)
+        made = write_crops(job, frames, status, real)
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
     except OSError as exc:  # e.g. a full disk: the unit fails, the run goes on
         return UnitResult(job.key, "", FAILED, f"{exc.filename or job.out_dir}: {exc.strerror or exc}")
-    flags = dict(zip(job.detection.frames, job.detection.interpolated, strict=True))
-    record = CropsRecord(job.video, written, [flags[f] for f in written], no_face, job.params.size, transforms,
-                         job.detect_key)
-    return UnitResult(job.key, "", DONE, outputs=[job.out_dir], counts={"crops": len(written), "no_face": len(no_face)},
-                      data=record.to_dict())
+    record = CropsRecord(job.video, made.frames, made.faces, made.interpolated, [f for f, _ in made.no_face],
+                         [k for _, k in made.no_face], job.params.size, made.transforms, job.detect_key,
+                         made.differences)
+    return UnitResult(job.key, "", DONE, outputs=[job.out_dir],
+                      counts={"crops": len(made.frames), "no_face": len(made.no_face)}, data=record.to_dict())
 
 
-def write_crops(job: CropJob, frames: Iterable[tuple[int, np.ndarray]],
-                status: Decoding) -> tuple[list[int], list[list[list[float]]], list[int]]:
-    """Crop and write every frame with a face; (frame indices, transforms, frames without a face).
+def _real_frame(real, index: int, path: str) -> np.ndarray:
+    """The real's frame `index` from an iterator of (index, frame) in increasing order."""
+    for i, frame in real:
+        if i == index:
+            return frame
+    raise LrlError(f"{path}: the real has no frame {index} to compare its fake with")
 
-    A second thread encodes and writes the PNGs.
+
+def write_crops(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: Decoding,
+                real: Iterable[tuple[int, np.ndarray]] | None = None) -> Crops:
+    """Crop every face with a box in every frame and write the crops (a second thread encodes and writes).
+
+    With `real`, every face is cropped in memory and its box compared with the real frame; only the
+    crops of the most changed face (pipeline.kernels.forged) are written.
     """
     det, path, out = job.detection, Path(job.video.path), Path(job.out_dir)
     position = {f: i for i, f in enumerate(det.frames)}
-    written, transforms, writes, no_face = [], [], [], []
+    made, kept, writes = Crops(), [], []
+    real = iter(real) if real is not None else None
+    per_face: list[list[float | None]] = [[] for _ in det.tracks]
     with ThreadPoolExecutor(max_workers=1) as writer:
         for index, frame in frames:
             if frame.shape[:2] != (det.height, det.width):
                 raise LrlError(f"{path}: frames are {frame.shape[1]}x{frame.shape[0]}, but "
                                f"{det.video} (detected on) is {det.width}x{det.height}")
             i = position[index]
-            if det.boxes[i] is None:
-                no_face.append(index)
-                continue
-            crop = plan_crop(det.boxes[i], det.landmarks[i], det.width, det.height, job.params)
-            writes.append(writer.submit(write_png, out / frame_name(index), apply_crop(frame, crop, job.params.size)))
-            written.append(index)
-            transforms.append(crop.as_list())
+            other = _real_frame(real, index, det.video) if real is not None else None
+            for face, track in enumerate(det.tracks):
+                if track.boxes[i] is None:
+                    made.no_face.append((index, face))
+                    continue
+                crop = plan_crop(track.boxes[i], track.landmarks[i], det.width, det.height, job.params)
+                image = apply_crop(frame, crop, job.params.size)
+                kept.append((index, face, track.interpolated[i], crop.as_list(), image))
+                if other is not None:
+                    per_face[face].append(box_difference(frame, other, track.boxes[i]))
+                else:
+                    writes.append(writer.submit(write_png, out / frame_name(index, face), image))
+        if real is not None:
+            made.differences = [None if d is None else round(d, 3) for d in mean_differences(per_face)]
+            chosen = most_changed(made.differences)
+            kept = [c for c in kept if c[1] == chosen]
+            made.no_face = [(f, k) for f, k in made.no_face if k == chosen]
+            writes = [writer.submit(write_png, out / frame_name(index, face), image)
+                      for index, face, _, _, image in kept]
     for write in writes:
         write.result()
-    if not written:
+    if not kept:
         raise LrlError(f"{path}: no decodable frame with a face among the {len(position)} sampled ones "
-                       f"(it has {status.decoded} frames, {len(no_face)} of the sampled ones without a face)")
-    remove_other_frames(out, written)
-    return written, transforms, no_face
+                       f"(it has {status.decoded} frames, {len(made.no_face)} of the sampled ones without a face)")
+    for index, face, flag, transform, _ in kept:
+        made.frames.append(index)
+        made.faces.append(face)
+        made.interpolated.append(bool(flag))
+        made.transforms.append(transform)
+    remove_other_frames(out, made.frames, made.faces)
+    return made
 
 
 # ---------------------------------------------------------------- running

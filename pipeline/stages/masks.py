@@ -5,11 +5,14 @@ at the reference quality: "raw" when the raw fake and raw real crops exist ("aut
 the mask is then written for every quality of that fake, since all qualities share frames and crop
 transforms; c23/c40 pairs carry separately encoded compression noise. Source "official": FF++'s mask
 video, warped with the same crop transforms (as the peers do), for comparison. Reals get no files:
-their all-zero masks are implied. A unit's record (what the shards stage reads): `MasksRecord`.
+their all-zero masks are implied. Masks pair per (frame, face): fake face j with real face j (extract
+labels a fake's one face with its real's face id). A unit's record (what the shards stage reads):
+`MasksRecord`.
 
 A fake whose real is not in ROOT cannot get a difference mask: its unit is settled as no_mask
 ("real <id> not in ROOT", naming `--source official` when its mask video exists), counted and shown,
-not a failure and not retried until its inputs change; the shards stage leaves its samples out.
+not a failure and not retried until its inputs change; the shards stage writes its samples with
+mask_known 0.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pipeline.kernels.video import Decoding, iter_frames
 from pipeline.params import Backend, MasksParams, PrepConfig, Scope, Selection
 from pipeline.stages.context import Context, Plan, open_context
 from pipeline.stages.extract import STAGE as UPSTREAM
-from pipeline.stages.extract import CropsRecord
+from pipeline.stages.extract import CropsRecord, has_real
 from pipeline.store.atomic import remove_stale_temps
 from pipeline.store.images import read_png, remove_other_frames, write_png
 from pipeline.store.layout import frame_name
@@ -43,12 +46,17 @@ VERSION = 1  # bump when the mask definition changes, to invalidate earlier resu
 class MasksRecord(Record):
     """A "masks" unit's record: one fake's masks in WORK and their quality figures."""
 
-    frames: list[int]  # frame indices with a mask PNG (`frame_name(i)`), the fake's crop frames
+    frames: list[int]  # per mask PNG (`frame_name(frame, face)`), the frame: the fake's crops ...
+    faces: list[int]  # ... and the face
     reference_quality: str  # the quality of the pair the masks come from, or "official"
     source: str  # diff or official
     mean_area: float  # mean forged fraction of a mask
     mean_components: float  # mean number of connected forged regions
     empty_frames: list[int]  # frames whose mask is empty
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MasksRecord":
+        return super().from_dict({"faces": [0] * len(d["frames"]), **d})  # older records: face 0
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class MaskJob:
     source: str
     threshold: float
     frames: tuple[int, ...]
+    faces: tuple[int, ...]  # per frame: the crops are (frames[c], faces[c])
     size: int
     out_dir: str
     reference_quality: str = ""
@@ -108,17 +117,15 @@ def plan(ctx: Context) -> Plan:
 
 
 def real_absent(crops: CropsRecord) -> bool:
-    """Whether extract found no real of this fake in ROOT: it then detected the fake on itself, so the
-    detect unit is not its real's ("<dataset>/<target_method>/<target>", pipeline.stages.extract)."""
-    video = crops.record
-    return crops.detect_key != f"{video.dataset}/{video.target_method}/{video.target}"
+    """Whether extract found no real of this fake in ROOT (it then detected the fake on itself)."""
+    return not has_real(crops.record, crops.detect_key)
 
 
 def _task(ctx: Context, extract: Extracted, video: VideoRecord) -> Task:
     rec, crops = extract.units[video.key], extract.crops[video.key]
     params = ctx.config.masks
     base = dict(key=video.key, source=params.source, threshold=params.threshold, frames=tuple(crops.frames),
-                size=int(crops.size), out_dir=str(ctx.layout.mask_dir(video.dataset, video.method, video.quality,
+                faces=tuple(crops.faces), size=int(crops.size), out_dir=str(ctx.layout.mask_dir(video.dataset, video.method, video.quality,
                                                                        video.video)))
     fp_params = {"threshold": params.threshold, "source": params.source, "version": VERSION}
     try:
@@ -179,12 +186,13 @@ def _checked_pair(extract: Extracted, video: VideoRecord, quality: str) -> list[
 
 
 def _check_frames(target: CropsRecord, theirs: CropsRecord, who: str, key: str) -> None:
-    transform_of = dict(zip(theirs.frames, theirs.transforms, strict=True))
-    for frame, transform in zip(target.frames, target.transforms, strict=True):
-        if frame not in transform_of:
-            raise Unusable(f"{who} crops missing: {key} has no crop of frame {frame}")
-        if not np.allclose(transform, transform_of[frame], atol=1e-6, rtol=0):
-            raise Unusable(f"{who} crop of frame {frame} ({key}) has a different crop transform")
+    transform_of = dict(zip(theirs.crops, theirs.transforms, strict=True))
+    for (frame, face), transform in zip(target.crops, target.transforms, strict=True):
+        which = f"frame {frame}" + (f" face {face}" if face else "")
+        if (frame, face) not in transform_of:
+            raise Unusable(f"{who} crops missing: {key} has no crop of {which}")
+        if not np.allclose(transform, transform_of[(frame, face)], atol=1e-6, rtol=0):
+            raise Unusable(f"{who} crop of {which} ({key}) has a different crop transform")
 
 
 def _mask_video(video: VideoRecord, root) -> str:
@@ -211,11 +219,11 @@ def work(job: MaskJob) -> UnitResult:
         return UnitResult(job.key, "", FAILED, str(exc))
     out = Path(job.out_dir)
     stats = [mask_stats(m) for m in masks]
-    for frame, mask in zip(job.frames, masks, strict=True):
-        write_png(out / frame_name(frame), mask)
-    remove_other_frames(out, job.frames)
+    for frame, face, mask in zip(job.frames, job.faces, masks, strict=True):
+        write_png(out / frame_name(frame, face), mask)
+    remove_other_frames(out, job.frames, job.faces)
     record = MasksRecord(
-        frames=list(job.frames), reference_quality=job.reference_quality, source=job.source,
+        frames=list(job.frames), faces=list(job.faces), reference_quality=job.reference_quality, source=job.source,
         mean_area=float(np.mean([a for a, _ in stats])) if stats else 0.0,
         mean_components=float(np.mean([c for _, c in stats])) if stats else 0.0,
         empty_frames=[f for f, (area, _) in zip(job.frames, stats, strict=True) if area == 0.0],
@@ -225,9 +233,9 @@ def work(job: MaskJob) -> UnitResult:
 
 def _diff_masks(job: MaskJob) -> list[np.ndarray]:
     masks = []
-    for frame in job.frames:
-        fake = read_png(Path(job.fake_dir) / frame_name(frame), job.size, "crop")
-        real = read_png(Path(job.real_dir) / frame_name(frame), job.size, "crop")
+    for frame, face in zip(job.frames, job.faces, strict=True):
+        fake = read_png(Path(job.fake_dir) / frame_name(frame, face), job.size, "crop")
+        real = read_png(Path(job.real_dir) / frame_name(frame, face), job.size, "crop")
         masks.append(diff_mask(fake, real, job.threshold))  # paper section 3.3
     return masks
 

@@ -75,10 +75,10 @@ def tiles(layout: WorkLayout, crops: CropsRecord, masks: MasksRecord | None, thu
     mask_dir = layout.mask_dir(rec.dataset, rec.method, rec.quality, rec.video)
     out, problems = [], []
     for i in shown_frames(crops):
-        frame = crops.frames[i]
+        frame, face = crops.frames[i], crops.faces[i]
         try:
-            rgb = read_png(face_dir / frame_name(frame), crops.size, "crop")
-            mask = read_png(mask_dir / frame_name(frame), crops.size, "mask", grey=True) if masks else None
+            rgb = read_png(face_dir / frame_name(frame, face), crops.size, "crop")
+            mask = read_png(mask_dir / frame_name(frame, face), crops.size, "mask", grey=True) if masks else None
         except LrlError as exc:
             problems.append(str(exc))
             continue

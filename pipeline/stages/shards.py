@@ -13,12 +13,15 @@ fingerprints, the stamps (size, mtime) of their crop and mask folders (a PNG wri
 rename, or deleted changes them), the crop size, the mask parameters and ShardsParams; an
 unchanged shard is skipped.
 
-A worker reads one shard's PNGs video by video and appends to a temporary file renamed into place only
-when complete; a failure leaves the previous shard untouched. Left out, with a reason, never silently:
-a fake with no done masks record (no mask: its real is not in ROOT; or its masks failed or have not
-run), a video whose crop size is not the shard set's (the most common size of the extract records),
-and a video with a missing, unreadable or wrongly sized PNG; the summary counts them ("videos left
-out", not failures) and index.json lists them. index.json is rewritten only when every shard is done;
+A worker reads one shard's PNGs video by video (every crop: each (frame, face), with its `face` id) and
+appends to a temporary file renamed into place only when complete; a failure leaves the previous shard
+untouched. A fake whose real is not in ROOT (masks record no_mask) goes in with mask_known 0 and an
+all-zero mask (evaluation data such as DFDC's public test set has no originals); the summary counts
+these videos ("fake videos without a mask") and index.json lists them under "mask_unknown". Left out,
+with a reason, never silently: a fake whose masks failed or have not run, a video whose crop size is
+not the shard set's (the most common size of the extract records), and a video with a missing,
+unreadable or wrongly sized PNG; the summary counts them ("videos left out", not failures) and
+index.json lists them. index.json is rewritten only when every shard is done;
 then shard files and records no longer planned are removed.
 """
 
@@ -51,6 +54,7 @@ from pipeline.store.schema import ShardWriter
 STAGE = "shards"
 UNITS = (STAGE,)
 BUCKETS_META = "shards:buckets"
+MASK_UNKNOWN = "fake videos without a mask (mask_known 0)"  # the summary's note
 DRIFT = 2.0  # recompute a split's bucket count when its average fill is off by more than this factor
 
 
@@ -66,9 +70,11 @@ class VideoJob:
     split: str
     label: int
     frames: tuple[int, ...]
+    faces: tuple[int, ...]  # per crop (frames[c], faces[c])
     interpolated: tuple[bool, ...]
     face_dir: str
-    mask_dir: str | None  # None for a real: its masks are all zero
+    mask_dir: str | None  # None for a real and a fake without a mask: its masks are all zero
+    mask_known: bool = True  # False for a fake without a mask (its real is not in ROOT)
     reference_quality: str = ""
 
 
@@ -96,6 +102,7 @@ class ShardPlan:
     buckets: dict[str, int] = field(default_factory=dict)
     size: int = 0
     mask_params: dict = field(default_factory=dict)
+    mask_unknown: list[tuple[str, str]] = field(default_factory=list)  # fakes written with mask_known 0
     prune = False
 
     @property
@@ -133,22 +140,22 @@ def shard_key(split: str, bucket: int) -> str:
 
 
 def _video_job(layout: WorkLayout, crops: CropsRecord, masks: MasksRecord | None) -> VideoJob:
+    """`masks`: a fake's done masks record; None for a real and for a fake without a mask."""
     rec = crops.record
+    known = not rec.is_fake or masks is not None
     return VideoJob(
         key=rec.key, dataset=rec.dataset, method=rec.method, quality=rec.quality, video=rec.video,
         split=rec.split, label=int(rec.label), frames=tuple(int(i) for i in crops.frames),
-        interpolated=tuple(bool(b) for b in crops.interpolated),
+        faces=tuple(int(k) for k in crops.faces), interpolated=tuple(bool(b) for b in crops.interpolated),
         face_dir=str(layout.face_dir(rec.dataset, rec.method, rec.quality, rec.video)),
-        mask_dir=str(layout.mask_dir(rec.dataset, rec.method, rec.quality, rec.video)) if rec.is_fake else None,
-        reference_quality=masks.reference_quality if masks else "",
+        mask_dir=str(layout.mask_dir(rec.dataset, rec.method, rec.quality, rec.video)) if masks else None,
+        mask_known=known, reference_quality=masks.reference_quality if masks else "",
     )
 
 
 def _unusable(crops: CropsRecord, masks: UnitResult | None, size: int) -> str | None:
     """Why a video cannot go into a shard, or None (`masks`: a fake's masks record, of any status)."""
-    if crops.record.is_fake and masks is not None and masks.status == NO_MASK:
-        return f"left out: no mask ({masks.reason})"
-    if crops.record.is_fake and (masks is None or not masks.ok):
+    if crops.record.is_fake and (masks is None or not (masks.ok or masks.status == NO_MASK)):
         return "left out: no done masks record (run lrl-prep masks)"
     if int(crops.size) != size:
         return f"left out: crop size {crops.size}, the shard set's is {size}"
@@ -173,8 +180,10 @@ def _usable(state: RunState, layout: WorkLayout, plan: ShardPlan):
         if why:
             plan.left_out.append((rec.key, why))
         else:
+            if m is not None and m.status == NO_MASK:
+                plan.mask_unknown.append((rec.key, f"no mask: {m.reason}"))
             upstream = f"{rec.key}:{r.fingerprint}:{m.fingerprint if m else ''}"
-            job = _video_job(layout, crops, MasksRecord.from_dict(m.data) if m else None)
+            job = _video_job(layout, crops, MasksRecord.from_dict(m.data) if m and m.ok else None)
             usable.append((job, group_key(rec), upstream))
     return usable
 
@@ -218,17 +227,18 @@ def load_video(video: VideoJob, size: int) -> tuple[np.ndarray, np.ndarray]:
     n = len(video.frames)
     rgb = np.empty((n, size, size, 3), np.uint8)
     mask = np.zeros((n, size, size), np.uint8)
-    for i, frame in enumerate(video.frames):
-        read_png(Path(video.face_dir) / frame_name(frame), size, "crop", out=rgb[i])
+    for i, (frame, face) in enumerate(zip(video.frames, video.faces, strict=True)):
+        read_png(Path(video.face_dir) / frame_name(frame, face), size, "crop", out=rgb[i])
         if video.mask_dir is not None:
-            grey = read_png(Path(video.mask_dir) / frame_name(frame), size, "mask", grey=True)
+            grey = read_png(Path(video.mask_dir) / frame_name(frame, face), size, "mask", grey=True)
             np.greater(grey, MASK_LEVEL, out=mask[i], casting="unsafe")
     return rgb, mask
 
 
 def _meta(video: VideoJob) -> dict:
     return {"dataset": video.dataset, "method": video.method, "quality": video.quality, "video": video.video,
-            "split": video.split, "frame": list(video.frames), "interpolated": [int(b) for b in video.interpolated]}
+            "split": video.split, "frame": list(video.frames), "interpolated": [int(b) for b in video.interpolated],
+            "face": list(video.faces), "mask_known": int(video.mask_known)}
 
 
 def _attrs(job: ShardJob, written: list[VideoJob], freq: dict) -> dict:
@@ -322,7 +332,8 @@ def _finish(layout: WorkLayout, state: RunState, p: ShardPlan, params: ShardsPar
     """Write index.json from this plan's records, then drop shard files and records no longer planned."""
     planned = {t.key for t in p.tasks}
     header = {"params": asdict(params), "size": p.size, "mask_params": p.mask_params, "buckets": p.buckets,
-              "extract_params": state.get_meta("params:extract", {}) or {}, "left_out": dict(_left_out(p, records))}
+              "extract_params": state.get_meta("params:extract", {}) or {}, "left_out": dict(_left_out(p, records)),
+              "mask_unknown": dict(p.mask_unknown)}
     write_index(layout.shard_index, build_index([_entry(records[k]) for k in sorted(planned)], header))
     keep = {Path(t.payload.path).name for t in p.tasks}
     for path in shard_files(layout.shards):
@@ -347,6 +358,8 @@ def execute(ctx: Context, p: ShardPlan) -> Summary:
                             count=lambda r: r.counts.get("samples", 0))
     records = {r.key: r for r in state.records(STAGE)}
     summary.held, summary.held_label = _left_out(p, records), "videos left out"
+    if p.mask_unknown:
+        summary.notes[MASK_UNKNOWN] = len(p.mask_unknown)
     if summary.failed == 0:
         _finish(layout, state, p, ctx.config.shards, records)
     return summary

@@ -59,11 +59,14 @@ def read_png(path: Path, size: int, what: str, grey: bool = False, out: np.ndarr
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=out)
 
 
-def remove_other_frames(folder: Path, frames) -> None:
-    """Delete the frame PNGs of `folder` that are not among `frames` (left by an earlier run)."""
+def remove_other_frames(folder: Path, frames, faces=None) -> None:
+    """Delete the frame PNGs of `folder` that are not among (frames, faces) (left by an earlier run).
+
+    `faces`: the face id of each frame (None: all face 0).
+    """
     from pipeline.store.layout import frame_name
 
-    keep = {frame_name(f) for f in frames}
+    keep = {frame_name(f, k) for f, k in zip(frames, faces if faces is not None else [0] * len(frames), strict=True)}
     for path in Path(folder).glob("*.png"):
         if path.name not in keep:
             path.unlink()

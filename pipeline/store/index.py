@@ -23,7 +23,7 @@ from pipeline import __version__
 from pipeline.errors import LrlError
 from pipeline.store.atomic import write_json
 from pipeline.store.layout import WorkLayout
-from pipeline.store.schema import LABEL, SCHEMA_VERSION, check
+from pipeline.store.schema import LABEL, READABLE_VERSIONS, SCHEMA_VERSION, check
 
 SHARD_NAME = re.compile(r"^[A-Za-z0-9_]+-\d{4}\.h5$")
 
@@ -144,9 +144,9 @@ def load_index(path: Path) -> dict:
     except (OSError, ValueError) as exc:
         raise LrlError(f"{path}: unreadable shard index ({exc})") from None
     version = index.get("schema_version") if isinstance(index, dict) else None
-    if version != SCHEMA_VERSION or not isinstance(index.get("shards"), list):
-        raise LrlError(f"{path}: not a shard index of schema {SCHEMA_VERSION} (found {version!r}; "
-                       "rerun `lrl-prep shards`)")
+    if version not in READABLE_VERSIONS or not isinstance(index.get("shards"), list):
+        raise LrlError(f"{path}: not a shard index of schema {' or '.join(map(str, READABLE_VERSIONS))} "
+                       f"(found {version!r}; rerun `lrl-prep shards`)")
     return index
 
 

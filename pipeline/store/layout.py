@@ -2,8 +2,8 @@
 
 WORK:
     state.sqlite                                   run state (pipeline.engine.runstate)
-    faces/<dataset>/<method>/<quality>/<video>/<frame:06d>.png    crops, RGB (pipeline.store.images)
-    masks/<dataset>/<method>/<quality>/<video>/<frame:06d>.png    masks, 0/255 grey (reals: implied zero)
+    faces/<dataset>/<method>/<quality>/<video>/<frame:06d>[-f<face>].png    crops, RGB (pipeline.store.images)
+    masks/<dataset>/<method>/<quality>/<video>/<frame:06d>[-f<face>].png    masks, 0/255 grey (reals: implied zero)
     shards/<split>-<bucket:04d>.h5, shards/index.json             shards (pipeline.store.schema, .index)
     logs/<stage>-<timestamp>.log
 """
@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def frame_name(index: int) -> str:
-    """The PNG file name of frame `index` of a video (crops and masks alike)."""
-    return f"{index:06d}.png"
+def frame_name(index: int, face: int = 0) -> str:
+    """The PNG file name of frame `index` of face track `face` of a video (crops and masks alike).
+
+    Face 0 (the only face of a one-face video) is `<frame:06d>.png`, face k >= 1 `<frame:06d>-f<k>.png`.
+    """
+    return f"{index:06d}.png" if face == 0 else f"{index:06d}-f{face}.png"
 
 
 @dataclass(frozen=True)

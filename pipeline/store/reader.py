@@ -21,12 +21,13 @@ from pipeline.errors import LrlError
 from pipeline.params import Selection
 from pipeline.store.index import load_index
 from pipeline.store.schema import (
+    ADDED_IN_2,
     IMAGES,
     INT_META,
     LABEL,
     PLUGIN_CODECS,
     PLUGIN_NOTE,
-    SCHEMA_VERSION,
+    READABLE_VERSIONS,
     STRING_META,
 )
 
@@ -60,12 +61,14 @@ def _read(dset, local: int, path: Path) -> np.ndarray:
 def _columns(shard: int, path: Path) -> dict[str, np.ndarray]:
     """Labels and metadata of one shard file (no image is read); the file is closed again."""
     with _open(path) as f:
-        if f.attrs.get("schema_version") != SCHEMA_VERSION:
-            raise LrlError(f"{path}: shard schema {f.attrs.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+        version = f.attrs.get("schema_version")
+        if version not in READABLE_VERSIONS:
+            raise LrlError(f"{path}: shard schema {version!r}, expected one of {READABLE_VERSIONS}")
         n = f[LABEL].shape[0]
         cols = {LABEL: f[LABEL][:], "local": np.arange(n, dtype=np.int64), "shard": np.full(n, shard, np.int32)}
         cols.update({name: f[name].asstr()[:].astype(object) for name in STRING_META})
-        cols.update({name: f[name][:] for name in INT_META})
+        cols.update({name: f[name][:] if name in f else np.full(n, ADDED_IN_2[name], dtype)  # schema 1
+                     for name, dtype in INT_META.items()})
     return cols
 
 
@@ -84,6 +87,10 @@ def _select(meta: dict[str, np.ndarray], selection: Selection, interpolated: boo
 
 class ShardDataset:
     """Samples of one split: ds[i] -> dict(rgb, freq, mask, label, metadata); len(ds); ds.labels.
+
+    `ds.meta` holds every per-sample column, `face` and `mask_known` included (schema 1 shards: face 0,
+    mask_known 1); `ds.videos` names each sample's video (without its face: group by video and face
+    for one sample group per face).
 
     `source` is WORK/shards or its index.json; `fields` the images to read (any of rgb, freq,
     mask); `methods` / `qualities` keep only those samples (None keeps all); `interpolated` False
@@ -126,12 +133,14 @@ class ShardDataset:
 
     def __getitem__(self, index: int) -> dict:
         """rgb (H, W, 3) uint8, freq (H, W) float16, mask (H, W) uint8 (those in `fields`), label int,
-        dataset, method, quality, video, split str, frame int, interpolated bool, key (the video's)."""
+        dataset, method, quality, video, split str, frame int, interpolated bool, face int, mask_known
+        bool, key (the video's)."""
         shard, local = self._where[index]
         sample = {name: _read(dset, local, self.paths[shard]) for name, dset in self._datasets(shard).items()}
         for name, column in self._rows.items():
             sample[name] = column[index]
         sample["interpolated"] = bool(sample["interpolated"])
+        sample["mask_known"] = bool(sample["mask_known"])
         sample["key"] = self._keys[index]
         return sample
 

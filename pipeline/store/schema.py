@@ -8,7 +8,12 @@ One shard file holds N samples (face crops of one split):
     mask   (N, H, W)    uint8    forgery mask in {0, 1} (all 0 for reals)
     label  (N,)         uint8    0 real, 1 fake
     dataset, method, quality, video, split (N,) utf-8 strings; frame (N,) int32 (frame index in the
-    video); interpolated (N,) uint8 (1 when the face box of that frame was interpolated)
+    video); interpolated (N,) uint8 (1 when the face box of that frame was interpolated);
+    face (N,) int16 (the face track id within the video, pipeline.stages.extract; 0 for a one-face
+    video); mask_known (N,) uint8 (1 for reals and for fakes with a mask; 0 for a fake whose real is
+    not in ROOT, whose mask is then all 0 and means nothing)
+A video's sample group is (dataset, method, quality, video, face). Schema 1 (before face and
+mask_known) is still read: every sample is face 0 with mask_known 1 (pipeline.store.reader).
 Every image dataset is chunked one sample per chunk, so a random read touches one chunk. File
 attributes: schema_version, alpha, size, mask_threshold, mask_reference_quality, mask_params (JSON),
 compression, code_version, created, split, bucket, fingerprint, and the freq sums of the shard.
@@ -36,11 +41,13 @@ import numpy as np
 
 from pipeline import __version__
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # schema 1: no face, no mask_known columns
 RGB, FREQ, MASK, LABEL = "rgb", "freq", "mask", "label"
 IMAGES = (RGB, FREQ, MASK)
 STRING_META = ("dataset", "method", "quality", "video", "split")
-INT_META = {"frame": np.int32, "interpolated": np.uint8}
+INT_META = {"frame": np.int32, "interpolated": np.uint8, "face": np.int16, "mask_known": np.uint8}
+ADDED_IN_2 = {"face": 0, "mask_known": 1}  # INT_META columns schema 1 lacks, and the value they mean there
 META = STRING_META + tuple(INT_META)
 COMPRESSIONS = ("lzf", "gzip", "blosc-lz4", "none")
 DEFAULT_COMPRESSION = "blosc-lz4"
@@ -148,9 +155,11 @@ class ShardWriter:
 def check(f) -> list[str]:
     """Schema problems of an open shard file (empty when it conforms)."""
     problems = [f"missing attribute {a}" for a in REQUIRED_ATTRS if a not in f.attrs]
-    if f.attrs.get("schema_version") != SCHEMA_VERSION:
-        problems.append(f"schema_version {f.attrs.get('schema_version')!r}, expected {SCHEMA_VERSION}")
-    missing = [n for n in IMAGES + (LABEL,) + META if n not in f]
+    version = f.attrs.get("schema_version")
+    if version not in READABLE_VERSIONS:
+        problems.append(f"schema_version {version!r}, expected one of {READABLE_VERSIONS}")
+    meta = tuple(n for n in META if version != 1 or n not in ADDED_IN_2)
+    missing = [n for n in IMAGES + (LABEL,) + meta if n not in f]
     if missing:
         return problems + [f"missing datasets {', '.join(missing)}"]
     n = f[LABEL].shape[0]
@@ -162,7 +171,7 @@ def check(f) -> list[str]:
             problems.append(f"{name}: {dset.dtype} {dset.shape}, expected {_image_dtype(name)} {expected}")
         elif dset.chunks != (1,) + expected[1:]:
             problems.append(f"{name}: chunks {dset.chunks}, expected one sample per chunk")
-    for name in (LABEL,) + META:
+    for name in (LABEL,) + meta:
         if f[name].shape != (n,):
             problems.append(f"{name}: shape {f[name].shape}, expected ({n},)")
     if f[LABEL].dtype != np.uint8 or (n and int(np.max(f[LABEL][:])) > 1):
