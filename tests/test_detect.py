@@ -17,9 +17,16 @@ from pipeline.kernels.detect import (
     same_face,
     shrink,
     smooth_over_time,
-    track_face,
+    track_faces,
 )
 from pipeline.params import DetectParams
+
+SHORT = 480  # short side of the frames of the hand-made detections
+
+
+def track_face(frame_indices, frames, sigma, max_gap=2):
+    """Face 0 (the heaviest track): what a one-face video keeps."""
+    return track_faces(frame_indices, frames, DetectParams(smooth_sigma=sigma, max_gap=max_gap), SHORT)[0]
 
 
 def faces(*boxes, score=0.99):
@@ -116,6 +123,33 @@ def test_a_gap_longer_than_max_gap_is_no_face():
 def test_track_face_without_any_face_says_so():
     with pytest.raises(LrlError, match="no face detected in any of the 3 sampled frames"):
         track_face([0, 1, 2], [FrameFaces()] * 3, sigma=2.0)
+
+
+def test_every_track_above_presence_score_and_size_is_a_face_heaviest_first():
+    big, other = np.array([300, 100, 420, 240.0]), np.array([20, 20, 100, 110.0])  # sides 140, 90 px
+    frames = [faces(big, other)] * 3 + [faces(big), faces(big), faces(big, other)]
+    tracks = track_faces(list(range(6)), frames, DetectParams(smooth_sigma=0.0, max_gap=0), SHORT)
+    assert len(tracks) == 2 and tracks[0].boxes[4] == pytest.approx(big)
+    assert tracks[1].no_face.tolist() == [False, False, False, True, True, False]
+    assert tracks[1].boxes[5] == pytest.approx(other) and tracks[1].scores[0] == 0.99
+
+
+@pytest.mark.parametrize("what, params", [
+    ("seen in 2 of 8 sampled frames (0.25) < 0.3", DetectParams(smooth_sigma=0, min_track_seen=0.3)),
+    ("mean score 0.99 < 0.995", DetectParams(smooth_sigma=0, min_track_score=0.995)),
+    ("median side 90 / 480 = 0.1875 < 0.19", DetectParams(smooth_sigma=0, min_track_side=0.19)),
+])
+def test_a_second_track_below_a_threshold_is_not_a_face(what, params):
+    big, other = np.array([300, 100, 420, 240.0]), np.array([20, 20, 100, 110.0])
+    frames = [faces(big, other)] * 2 + [faces(big)] * 6
+    assert len(track_faces(list(range(8)), frames, DetectParams(smooth_sigma=0), SHORT)) == 2  # defaults keep it
+    assert len(track_faces(list(range(8)), frames, params, SHORT)) == 1, what
+
+
+def test_the_heaviest_track_is_kept_even_below_the_thresholds():
+    frames = [faces([20, 20, 40, 45.0], score=0.92)] + [FrameFaces()] * 9
+    tracks = track_faces(list(range(10)), frames, DetectParams(smooth_sigma=0), SHORT)
+    assert len(tracks) == 1 and tracks[0].no_face.tolist() == [False] + [True] * 9
 
 
 def test_confident_drops_weak_candidates():

@@ -82,10 +82,18 @@ def key(method, quality, video):
     return f"ffpp/{method}/{quality}/{video}"
 
 
-def crops(work, k):
+def crops(work, k, face=0):
+    """{frame: crop} of one face of a video."""
     _, method, quality, video = k.split("/")
     folder = WorkLayout(work).face_dir("ffpp", method, quality, video)
-    return {int(p.stem): cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in sorted(folder.glob("*.png"))}
+    names = {frame_name(int(p.name[:6]), face): int(p.name[:6]) for p in folder.glob("*.png")}
+    return {names[p.name]: cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB)
+            for p in sorted(folder.glob("*.png")) if p.name in names}
+
+
+def track(detection: dict, face: int = 0) -> dict:
+    """One face track of a "detect" record's data."""
+    return detection["tracks"][face]
 
 
 def test_cli_prints_a_summary_and_one_line_per_failure_and_exits_1(extracted):
@@ -108,11 +116,14 @@ def test_every_good_video_yields_one_crop_per_sampled_frame(extracted):
     assert len(good) == len(records) - len(BAD) == 11
     for k in good:
         rec = records[k]
-        files = crops(work, k)
-        assert sorted(files) == rec.data["frames"] and rec.counts == {"crops": len(files), "no_face": 0}
+        faces = sorted(set(rec.data["faces"]))
+        assert faces == ([0, 1] if k == key("youtube", "raw", "009") else [0]), k  # 009 holds two faces
+        files = {(frame, face): img for face in faces for frame, img in crops(work, k, face).items()}
+        assert sorted(files) == sorted(zip(rec.data["frames"], rec.data["faces"], strict=True))
+        assert rec.counts == {"crops": len(files), "no_face": 0}
         assert all(img.shape == (SIZE, SIZE, 3) for img in files.values())
         if "FaceSwap" not in k:
-            assert len(files) == FRAMES, k
+            assert len(files) == FRAMES * len(faces), k
     for k in BAD:
         assert records[k].status == FAILED and "\n" not in records[k].reason
 
@@ -140,7 +151,7 @@ def test_fake_without_its_real_is_detected_on_itself(extracted):
     _, _, _, records, detects = extracted
     own = key("Face2Face", "raw", "002_003")
     assert records[own].status == DONE and records[own].data["detect_key"] == own
-    boxes = np.array(detects[own].data["boxes"])
+    boxes = np.array(track(detects[own].data)["boxes"])
     truth = ORPHAN.boxes[detects[own].data["frames"]]
     assert all(iou(b, t) >= 0.8 for b, t in zip(boxes, truth, strict=True))
 
@@ -159,20 +170,24 @@ def test_fake_and_real_crops_are_pixel_aligned_outside_the_forged_region(extract
 def test_detected_boxes_match_the_true_face_boxes(extracted):
     _, _, _, _, detects = extracted
     data = detects["ffpp/youtube/000"].data
-    overlaps = [iou(np.array(b), REAL.boxes[f]) for f, b in zip(data["frames"], data["boxes"], strict=True)]
+    face = track(data)
+    overlaps = [iou(np.array(b), REAL.boxes[f]) for f, b in zip(data["frames"], face["boxes"], strict=True)]
     assert np.mean(np.array(overlaps) >= 0.8) >= 0.95, overlaps
-    assert not any(data["interpolated"]) and min(data["scores"]) > 0.9
-    assert np.array(data["landmarks"]).shape == (FRAMES, 5, 2) and data["n_frames"] == 12
+    assert not any(face["interpolated"]) and min(face["scores"]) > 0.9 and len(data["tracks"]) == 1
+    assert np.array(face["landmarks"]).shape == (FRAMES, 5, 2) and data["n_frames"] == 12
 
 
-def test_two_faces_keep_the_larger_consistent_one(extracted):
+def test_two_faces_are_two_tracks_the_larger_consistent_one_first(extracted):
     _, _, _, _, detects = extracted
     params = DetectParams()
     seen = mtcnn_faces(get_mtcnn("cpu", params), TWO.frames[:1], 320, 240, 1, params.pad)[0]
-    assert len(seen.confident(params.min_score).scores) == 2  # both faces are there to choose from
+    assert len(seen.confident(params.min_score).scores) == 2  # both faces are there
     data = detects["ffpp/youtube/009"].data
-    for f, b in zip(data["frames"], data["boxes"], strict=True):
+    assert len(data["tracks"]) == 2
+    for f, b in zip(data["frames"], track(data)["boxes"], strict=True):
         assert iou(np.array(b), TWO.boxes[f]) >= 0.8
+    second = track(data, 1)["boxes"]
+    assert all(iou(np.array(b), np.array(TWO.boxes[f])) == 0 for f, b in zip(data["frames"], second, strict=True))
 
 
 def test_variable_frame_rate_and_rotated_videos_are_cropped(extracted):
@@ -181,7 +196,7 @@ def test_variable_frame_rate_and_rotated_videos_are_cropped(extracted):
     assert vfr["frames"] == [0, 1, 3, 4, 6, 7] and records[key("youtube", "raw", "010")].status == DONE
     rotated = detects["ffpp/youtube/011"].data
     assert (rotated["width"], rotated["height"]) == (320, 240)  # stored 240 x 320, shown upright
-    for f, b in zip(rotated["frames"], rotated["boxes"], strict=True):
+    for f, b in zip(rotated["frames"], track(rotated)["boxes"], strict=True):
         assert iou(np.array(b), SMALL.boxes[f]) >= 0.8
     assert records[key("youtube", "raw", "011")].status == DONE
 
@@ -198,9 +213,10 @@ def test_a_frame_without_the_face_is_interpolated_and_flagged_not_dropped(extrac
     _, work, _, records, detects = extracted
     data = detects["ffpp/youtube/013"].data
     assert data["frames"] == [0, 1, 3, 4, 6, 7]
-    assert data["interpolated"] == [False, False, True, False, False, False] and data["scores"][2] == 0
-    midway = (np.array(data["boxes"][1]) * 1 + np.array(data["boxes"][3]) * 2) / 3  # frames 1 and 4 -> 3
-    assert np.array(data["boxes"][2]) == pytest.approx(midway, abs=0.02)
+    face = track(data)
+    assert face["interpolated"] == [False, False, True, False, False, False] and face["scores"][2] == 0
+    midway = (np.array(face["boxes"][1]) * 1 + np.array(face["boxes"][3]) * 2) / 3  # frames 1 and 4 -> 3
+    assert np.array(face["boxes"][2]) == pytest.approx(midway, abs=0.02)
     rec = records[key("youtube", "raw", "013")]
     assert rec.data["interpolated"][2] and sorted(crops(work, rec.key)) == data["frames"]
 
@@ -304,8 +320,8 @@ def test_small_faces_missed_at_the_detection_scale_are_found_at_twice_the_scale(
     tiny = face_clip(2, 960, 540, face=70, step=2, plain=True)  # face box 32 px: 14 px at scale 4/9: missed
     path = write_video(tmp_path / "small_face.mp4", tiny.frames)
     data, _ = detect_video(path, 1, DetectParams())
-    assert data.frames == [0] and data.interpolated == [False]
-    assert iou(np.array(data.boxes[0]), tiny.boxes[0]) >= 0.7
+    assert data.frames == [0] and data.tracks[0].interpolated == [False]
+    assert iou(np.array(data.tracks[0].boxes[0]), tiny.boxes[0]) >= 0.7
     with pytest.raises(LrlError, match="no face detected in any of the 1 sampled frames"):
         detect_video(path, 1, DetectParams(retry=False))
 
@@ -317,7 +333,7 @@ def test_align_maps_the_landmarks_onto_the_template_for_real_and_fake_alike(smal
     assert (summary.done, summary.failed) == (3, 0)
     with RunState(WorkLayout(work).state_db) as state:
         real, fake = state.get(STAGE, key("youtube", "raw", "000")), state.get(STAGE, key("Deepfakes", "raw", "000_001"))
-        marks = np.array(state.get(DETECT, "ffpp/youtube/000").data["landmarks"])
+        marks = np.array(track(state.get(DETECT, "ffpp/youtube/000").data)["landmarks"])
     assert fake.data["transforms"] == real.data["transforms"]
     for matrix, points in zip(real.data["transforms"], marks, strict=True):
         mapped = points @ np.array(matrix)[:, :2].T + np.array(matrix)[:, 2]

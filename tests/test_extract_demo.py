@@ -49,8 +49,9 @@ def test_detected_boxes_match_the_true_face_boxes(demo):
     overlaps = [
         iou(np.array(box), np.array(truth[rec.key.split("/")[-1]][frame]))
         for rec in detects
-        for frame, box in zip(rec.data["frames"], rec.data["boxes"], strict=True)
+        for frame, box in zip(rec.data["frames"], rec.data["tracks"][0]["boxes"], strict=True)
     ]
+    assert all(len(rec.data["tracks"]) == 1 for rec in detects)  # one person per demo video: one face
     assert len(overlaps) == len(truth) * FRAMES
     assert np.mean(np.array(overlaps) >= 0.8) >= 0.95, sorted(overlaps)[:5]
 

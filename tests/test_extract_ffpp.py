@@ -25,4 +25,5 @@ def test_real_ffpp_pair_gives_32_aligned_crops_with_a_face_in_every_frame(tmp_pa
         assert len(list((tmp_path / "faces" / rec.key).glob("*.png"))) == 32
     assert fake.data["frames"] == real.data["frames"] and fake.data["transforms"] == real.data["transforms"]
     assert detect.data["n_frames"] == 309 and detect.data["frames"][-1] == 308
-    assert not any(detect.data["interpolated"]) and min(detect.data["scores"]) > 0.9
+    [face] = detect.data["tracks"]  # the spurious track seen in 1 of 32 frames is no face (DetectParams)
+    assert not any(face["interpolated"]) and min(face["scores"]) > 0.9

@@ -33,8 +33,9 @@ def test_frames_before_the_face_get_no_crop_and_are_recorded(late_face, one_torc
     work, summary, rec, det = late_face
     assert summary.failed == 0, summary.failures
     assert det.data["frames"] == [0, 2, 4, 6, 9, 11, 13, 15]
-    assert det.data["no_face"] == [True] * 4 + [False] * 4 and not any(det.data["interpolated"])
-    assert det.data["boxes"][:4] == [None] * 4
+    [face] = det.data["tracks"]
+    assert face["no_face"] == [True] * 4 + [False] * 4 and not any(face["interpolated"])
+    assert face["boxes"][:4] == [None] * 4
     assert rec.data["frames"] == [9, 11, 13, 15] and rec.data["no_face"] == [0, 2, 4, 6]
     written = sorted(p.name for p in (work / "faces" / rec.key).glob("*.png"))
     assert written == [frame_name(i) for i in (9, 11, 13, 15)]

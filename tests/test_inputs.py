@@ -143,19 +143,29 @@ def test_refresh_carries_index_problems(refreshed):
            f"mask video {mask_video_dir(root, 'Deepfakes') / '001_000.mp4'})" in log
 
 
-def test_ambiguous_and_orphan_videos_stay_out_of_the_shards(refreshed):
-    """Case 2: neither 003 nor its fake is processed; case 4: the fake without its real is left out, counted."""
+def test_ambiguous_videos_stay_out_and_the_orphan_fake_goes_in_without_a_mask(refreshed):
+    """Case 2: neither 003 nor its fake is processed; case 4: the fake without its real goes into the shards
+    with mask_known 0 and an all-zero mask, counted (issue 17; issue 14 left it out of the shards)."""
     root, work, _ = refreshed
     layout = WorkLayout(work)
-    videos = set()
+    videos, unknown = set(), {}
     for split in ("train", "val", "test"):
-        videos |= set(ShardDataset(layout.shards, split).videos)
-    assert videos == {"ffpp/youtube/c23/000", "ffpp/youtube/c23/002", "ffpp/Deepfakes/c23/000_001"}
+        ds = ShardDataset(layout.shards, split)
+        videos |= set(ds.videos)
+        for i in range(len(ds)):
+            sample = ds[i]
+            unknown[sample["key"]] = unknown.get(sample["key"], set()) | {sample["mask_known"]}
+            assert sample["face"] == 0 and (sample["mask_known"] or not sample["mask"].any())
+    orphan = "ffpp/Deepfakes/c23/001_000"
+    assert videos == {"ffpp/youtube/c23/000", "ffpp/youtube/c23/002", "ffpp/Deepfakes/c23/000_001", orphan}
+    assert unknown == {k: {k != orphan} for k in videos}
     assert not list(layout.faces.rglob("003*"))
     index = json.loads(layout.shard_index.read_text())
-    assert index["left_out"] == {"ffpp/Deepfakes/c23/001_000": (
-        f"left out: no mask (real 001 not in ROOT (`--source official` would use its mask video "
-        f"{mask_video_dir(root, 'Deepfakes') / '001_000.mp4'}))")}
+    assert index["left_out"] == {} and index["mask_unknown"] == {orphan: (
+        f"no mask: real 001 not in ROOT (`--source official` would use its mask video "
+        f"{mask_video_dir(root, 'Deepfakes') / '001_000.mp4'})")}
+    again = CliRunner().invoke(prep, ["shards", "--work", str(work), "--no-progress"])
+    assert again.exit_code == 0 and "1 fake videos without a mask (mask_known 0)" in again.output, again.output
 
 
 def test_no_mask_is_not_retried_nor_a_failure(refreshed):

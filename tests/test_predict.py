@@ -32,7 +32,7 @@ def test_checkpoint_records_the_preprocessing_of_its_shards(tiny_run):
 def test_crops_and_frequency_cue_equal_the_shards(tiny_run, one_torch_thread):
     root, work, ckpt = tiny_run
     pred = load_predictor(ckpt, "cpu")
-    det, cropped, crops, _, _ = crops_of(demo_video(root), pred, keep_thumbs=False)
+    det, [cropped], [crops], _, _ = crops_of(demo_video(root), pred, keep_thumbs=False)  # one face
     assert cropped == list(range(4))  # a face in every sampled frame of the demo
     shards = [ShardDataset(work / "shards", s) for s in ("train", "val", "test")]
     rows = [(ds, i) for ds in shards for i in range(len(ds)) if ds[i]["key"] == "ffpp/youtube/raw/000"]
@@ -68,15 +68,17 @@ def test_scores_json_csv_summary_lines_and_exit_one_on_a_failure(tiny_run, tmp_p
     doc = json.loads((out / "predictions.json").read_text())
     by_path = {r["path"]: r for r in doc["inputs"]}
     v, im = by_path[str(video)], by_path[str(image)]
-    assert v["kind"] == "video" and len(v["frames"]) == len(v["probs"]) == len(v["boxes"]) == 4
-    assert v["counted"] == v["frames"] and not any(v["interpolated"]) and not any(v["no_face"])
-    assert v["score"] == pytest.approx(np.mean(v["probs"]), abs=1e-6)  # the stated aggregation
+    [face], [im_face] = v["faces"], im["faces"]
+    assert v["kind"] == "video" and len(v["frames"]) == len(face["probs"]) == len(face["boxes"]) == 4
+    assert face["counted"] == v["frames"] and not any(face["interpolated"]) and not any(face["no_face"])
+    assert v["score"] == face["score"] == pytest.approx(np.mean(face["probs"]), abs=1e-6)  # the stated aggregation
     assert im["kind"] == "image" and im["frames"] == [0] and im["n_frames"] == 1
-    assert im["probs"][0] == pytest.approx(v["probs"][1], abs=0.02)  # the same frame (3 of 0, 3, 6, 9), PNG
-    assert doc["preprocessing"]["frames"] == 4 and doc["aggregation"].startswith("mean of the probabilities of the counted")
+    assert im_face["probs"][0] == pytest.approx(face["probs"][1], abs=0.02)  # the same frame (3 of 0, 3, 6, 9), PNG
+    assert doc["preprocessing"]["frames"] == 4 and doc["aggregation"].startswith("maximum over the faces of the mean")
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert len(rows) == 4 + 1 + 2
-    assert [float(r["probability"]) for r in rows if r["input"] == str(video)] == pytest.approx(v["probs"], abs=1e-6)
+    assert [float(r["probability"]) for r in rows if r["input"] == str(video)] == pytest.approx(face["probs"], abs=1e-6)
+    assert {r["face"] for r in rows if r["input"] == str(video)} == {"0"}
     assert {r["status"] for r in rows if r["input"] == str(broken)} == {"failed"}
     ok = CliRunner().invoke(predict_cli, args + [str(fake)])
     assert ok.exit_code == 0, ok.output
@@ -115,8 +117,9 @@ def test_interpolated_frames_left_out_of_the_score_and_no_face_frames_unscored(t
                                               str(video)])
     assert result.exit_code == 0, result.output
     assert "(4 frames, 1 interpolated, 1 no face, 2 counted," in result.output
-    r = json.loads((out / "predictions.json").read_text())["inputs"][0]
-    assert r["frames"] == [0, 3, 6, 9] and r["interpolated"] == [False, True, False, False]
+    doc = json.loads((out / "predictions.json").read_text())["inputs"][0]
+    [r] = doc["faces"]
+    assert doc["frames"] == [0, 3, 6, 9] and r["interpolated"] == [False, True, False, False]
     assert r["no_face"] == [False, False, False, True] and r["probs"][3] is None and r["boxes"][3] is None
     assert r["counted"] == [0, 6] and r["score"] == pytest.approx((r["probs"][0] + r["probs"][2]) / 2, abs=1e-6)
     rows = list(csv.DictReader((out / "predictions.csv").open()))
