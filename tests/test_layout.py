@@ -74,3 +74,9 @@ def test_the_rule_catches_a_forbidden_import():
     assert forbidden("pipeline.stages.refresh", "cli")
     assert forbidden("pipeline.pages.html", "pipeline.predict.score")
     assert forbidden("model.training.loop", "pipeline.predict.run")
+
+
+def test_frame_names_keep_face_0_as_before_and_name_other_faces():
+    from pipeline.store.layout import frame_name
+
+    assert frame_name(12) == frame_name(12, 0) == "000012.png" and frame_name(12, 2) == "000012-f2.png"

@@ -125,3 +125,23 @@ def test_interpolated_frames_left_out_of_the_score_and_no_face_frames_unscored(t
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert [(r["counted"], r["no_face"], r["probability"] == "") for r in rows] == [
         ("1", "0", False), ("0", "0", False), ("1", "0", False), ("0", "1", True)]
+
+
+def test_every_face_of_a_two_person_video_is_scored_and_the_video_takes_the_maximum(tiny_run, tmp_path,
+                                                                                      one_torch_thread):
+    from pipeline.demo.crowd import write_crowd
+
+    _, _, ckpt = tiny_run
+    video = tmp_path / "two.mp4"
+    write_crowd(video, tmp_path / "two_fake.mp4", frames=8)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(predict_cli, ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu",
+                                              "--report", str(tmp_path / "report"), str(video)])
+    assert result.exit_code == 0, result.output
+    r = json.loads((out / "predictions.json").read_text())["inputs"][0]
+    assert [f["face"] for f in r["faces"]] == [0, 1] and r["score"] == max(f["score"] for f in r["faces"])
+    assert "2 faces (max of " in result.output and "8 counted" in result.output
+    rows = list(csv.DictReader((out / "predictions.csv").open()))
+    assert [(row["face"], row["frame"]) for row in rows] == [(k, f) for k in "01" for f in ("0", "2", "5", "7")]
+    page = next((tmp_path / "report").glob("0001-*.html")).read_text()
+    assert "this page shows face 0" in page

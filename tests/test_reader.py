@@ -103,3 +103,22 @@ def test_missing_index_or_shard_is_a_one_line_error(shards, tmp_path):
     copy.write_text((shards / "index.json").read_text())
     with pytest.raises(LrlError, match="cannot open shard"):
         ShardDataset(copy, "train")
+
+
+def test_schema_1_shards_read_as_face_0_with_known_masks(shards, tmp_path):
+    """A shard set written before schema 2 (no face, no mask_known columns) still opens."""
+    import json
+    import shutil
+
+    old = tmp_path / "shards"
+    shutil.copytree(shards, old)
+    index = json.loads((old / "index.json").read_text())
+    for entry in index["shards"]:
+        with h5py.File(old / entry["file"], "a") as f:
+            del f["face"], f["mask_known"]
+            f.attrs["schema_version"] = 1
+    (old / "index.json").write_text(json.dumps({**index, "schema_version": 1}))
+    ds = ShardDataset(old, "test")
+    assert len(ds) == len(ShardDataset(shards, "test")) > 0
+    assert set(ds.meta["face"].tolist()) == {0} and set(ds.meta["mask_known"].tolist()) == {1}
+    assert ds[0]["face"] == 0 and ds[0]["mask_known"] is True
