@@ -91,7 +91,7 @@ def write_ours(path: Path, rgb, freq, mask, compression: str, checksum: bool) ->
         part = slice(start, start + FRAMES)
         n = len(rgb[part])
         meta = {"dataset": "ffpp", "method": "Deepfakes", "quality": "c23", "video": f"{start:03d}_999",
-                "split": "train", "frame": list(range(n)), "interpolated": [0] * n}
+                "split": "train", "frame": list(range(n)), "interpolated": [0] * n, "face": 0, "mask_known": 1}
         writer.append(rgb[part], freq[part], mask[part], 1, meta)
     writer.close({"alpha": 0.33, "split": "train", "bucket": 0, "freq_sum": 0.0, "freq_sumsq": 0.0})
     if checksum:
