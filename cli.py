@@ -34,6 +34,7 @@ from pipeline.params import (
 PATH = click.Path(path_type=Path)
 EXISTING = click.Path(exists=True, path_type=Path)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+ROOT_HELP = "Input tree: FaceForensics++, Celeb-DF v2 or DFDC (see --dataset)."
 FAILED_EXIT = 1  # some unit failed; every other unit finished
 
 
@@ -141,7 +142,7 @@ def options(*decorators):
 
 
 SCOPE = dataclass_options(Scope, ("dataset", "split_dir"))
-FILTERS = dataclass_options(Scope, ("methods", "qualities", "splits"))
+FILTERS = dataclass_options(Scope, ("methods", "qualities", "splits", "datasets"))
 RUN = dataclass_options(RunOptions, ("jobs", "backend", "scheduler", "ray_address", "progress"))
 EXTRACT = options(dataclass_options(ExtractParams), dataclass_options(CropParams),
                   dataclass_options(RunOptions, ("device",)))
@@ -190,7 +191,7 @@ def report(summary, note: str = "", problems=()) -> None:
 
 @click.group(context_settings=CONTEXT)
 def prep():
-    """Prepare a FaceForensics++ tree for LRL: index, extract, masks, shards, refresh."""
+    """Prepare FaceForensics++, Celeb-DF and DFDC trees for LRL: index, extract, masks, shards, refresh."""
     from pipeline.engine.threads import prefer_passive_wait
 
     prefer_passive_wait()  # before torch loads OpenMP (see pipeline/engine/threads.py)
@@ -210,15 +211,16 @@ def demo_data(out, seed, size):
 
 
 @prep.command()
-@click.option("--root", type=EXISTING, required=True, help="FaceForensics++ tree.")
+@click.option("--root", type=EXISTING, required=True, help=ROOT_HELP)
 @click.option("--json", "json_out", type=PATH, help="Write the records and problems to this JSON file.")
 @SCOPE
 @FILTERS
 @friendly
 def index(root, json_out, **kw):
-    """Scan a FaceForensics++ tree: counts per method / quality / split / label, the files it skips and why
-    (exit 1 when any), and fakes whose real is not in the tree (notes)."""
-    from pipeline.dataset.scan import counts_table, scan
+    """Scan an input tree (FF++, Celeb-DF, DFDC): counts per dataset / method / quality / split / label, the
+    files it skips and why (exit 1 when any), and fakes whose real is not in the tree (notes)."""
+    from pipeline.dataset.adapters import scan
+    from pipeline.dataset.scan import counts_table
     from pipeline.store.atomic import write_json
 
     scope = prep_config(kw).scope
@@ -241,7 +243,7 @@ def index(root, json_out, **kw):
 
 
 @prep.command()
-@click.option("--root", type=EXISTING, required=True, help="FaceForensics++ tree.")
+@click.option("--root", type=EXISTING, required=True, help=ROOT_HELP)
 @click.option("--work", type=PATH, required=True, help="Work directory (created when missing).")
 @EXTRACT
 @SCOPE
@@ -256,7 +258,7 @@ def extract(root, work, **kw):
 
     cfg = prep_config(kw)
     summary = run(root, work, cfg.extract, cfg.scope, device=cfg.run.device, **run_kwargs(cfg.run))
-    report(summary, problems=read_problems(work))
+    report(summary, problems=read_problems(work, root))
 
 
 @prep.command()
@@ -298,7 +300,7 @@ def shards(work, verify, **kw):
 
 
 @prep.command()
-@click.option("--root", type=EXISTING, required=True, help="FaceForensics++ tree.")
+@click.option("--root", type=EXISTING, required=True, help=ROOT_HELP)
 @click.option("--work", type=PATH, required=True, help="Work directory (created when missing).")
 @click.option("--config", "config_file", type=EXISTING, help="YAML or TOML file of these options (flags win).")
 @EXTRACT

@@ -19,6 +19,7 @@ REFERENCES = ("auto", "raw", "same")
 MASK_SOURCES = ("diff", "official")
 COMPRESSIONS = ("lzf", "gzip", "blosc-lz4", "none")
 DEMO_SIZES = ("tiny", "small")
+DATASETS = ("auto", "ffpp", "celebdf", "dfdc")  # input layouts (pipeline.dataset.adapters); auto detects it
 
 
 def opt(default, help: str, choices: tuple | None = None, **cli):
@@ -33,20 +34,24 @@ def _choose(name: str, value, choices: tuple) -> None:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which videos a command works on: methods, qualities, splits (None keeps all). The one filter."""
+    """Which videos a command works on: methods, qualities, splits, datasets (None keeps all). The one filter."""
 
     methods: tuple[str, ...] | None = opt(None, "Methods to keep, e.g. youtube,Deepfakes (default all).",
                                           kind="csv")
-    qualities: tuple[str, ...] | None = opt(None, "Qualities to keep: raw,c23,c40 (default all).", kind="csv")
+    qualities: tuple[str, ...] | None = opt(None, "Qualities to keep: raw,c23,c40,orig (default all).", kind="csv")
     splits: tuple[str, ...] | None = opt(None, "Splits to keep: train,val,test,none (default all).", kind="csv")
+    datasets: tuple[str, ...] | None = opt(None, "Datasets to keep: ffpp,dfd,celebdf,dfdc (default all).",
+                                           kind="csv")
 
     def admits(self, method: str, quality: str, split: str) -> bool:
+        """Whether the method, quality and split filters admit these (the datasets filter is `keeps`')."""
         return all(allowed is None or value in allowed for allowed, value in
                    ((self.methods, method), (self.qualities, quality), (self.splits, split)))
 
     def keeps(self, record) -> bool:
-        """Whether a record (anything with .method, .quality, .split) is selected."""
-        return self.admits(record.method, record.quality, record.split)
+        """Whether a record (anything with .dataset, .method, .quality, .split) is selected."""
+        return (self.datasets is None or record.dataset in self.datasets) and \
+            self.admits(record.method, record.quality, record.split)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Selection":
@@ -55,15 +60,20 @@ class Selection:
 
 @dataclass(frozen=True)
 class Scope(Selection):
-    """A selection of one input tree: its dataset name (used in WORK paths) and where its split files are."""
+    """A selection of one input tree: its layout (which adapter reads it) and where FF++'s split files are.
 
-    dataset: str = opt("ffpp", "Dataset name used in WORK paths.")
-    split_dir: str | None = opt(None, "Folder of {train,val,test}.json (default ROOT/splits or the official "
-                                      "ones).", kind="existing")
+    Run states saved before `--dataset` chose a layout hold dataset "ffpp" (then a WORK path name): still
+    valid, the FF++ adapter.
+    """
+
+    dataset: str = opt("auto", "Layout of ROOT: ffpp (FaceForensics++, DFD included), celebdf (Celeb-DF v2), "
+                               "dfdc; auto detects it from the folders.", DATASETS)
+    split_dir: str | None = opt(None, "FF++ only: folder of {train,val,test}.json (default ROOT/splits or the "
+                                      "official ones).", kind="existing")
 
     @property
     def selection(self) -> Selection:
-        return Selection(self.methods, self.qualities, self.splits)
+        return Selection(self.methods, self.qualities, self.splits, self.datasets)
 
 
 @dataclass(frozen=True)

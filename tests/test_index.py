@@ -8,7 +8,8 @@ from click.testing import CliRunner
 
 from cli import prep
 from pipeline.dataset.layout import MANIFESTS, mask_video_dir, video_dir
-from pipeline.dataset.scan import parse_name, scan
+from pipeline.dataset.adapters import scan
+from pipeline.dataset.ffpp import parse_name
 from pipeline.dataset.splits import load_pairs, split_lookup
 from pipeline.errors import LrlError
 from pipeline.params import Selection
@@ -70,18 +71,21 @@ def test_scan_maps_fakes_to_targets_masks_and_splits(tmp_path):
     assert fake.mask_path and fake.mask_path.endswith(f"{a}_{b}.mp4")
     assert by_video[f"{b}_{a}"].mask_path is None
     assert by_video["01_03__talking__ABCDEFGH"].target == "01__talking"
-    assert by_video["01__talking"].split == "none"
+    dfd = [by_video["01__talking"], by_video["01_03__talking__ABCDEFGH"]]
+    assert [(r.dataset, r.split) for r in dfd] == [("dfd", "test"), ("dfd", "test")]  # DFD: its own Table-3 row
+    assert {r.dataset for r in by_video.values() if r not in dfd} == {"ffpp"}
     reasons = [p.reason for p in index.problems]
     assert any("cannot parse" in r and "notes" in r for r in reasons)
     assert any(f"youtube/{b} is not in ROOT" in n.reason for n in index.notes)
     assert index.filter(Selection(methods=("Deepfakes",))).records == [fake]
-    assert {r.video for r in index.filter(Selection(splits=("none",))).records} == {"01__talking", "01_03__talking__ABCDEFGH"}
+    assert {r.video for r in index.filter(Selection(datasets=("dfd",))).records} == {"01__talking", "01_03__talking__ABCDEFGH"}
+    assert {r.video for r in index.filter(Selection(splits=("test",), datasets=("ffpp",))).records} == set()
 
 
 def test_unreadable_file_is_a_problem_not_a_crash(tmp_path, monkeypatch):
     path = touch(video_dir(tmp_path, "youtube", "raw") / "000.mp4")
     touch(video_dir(tmp_path, "youtube", "raw") / "001.mp4")
-    import pipeline.dataset.scan as index_module
+    import pipeline.dataset.scan as index_module  # the shared checks every adapter uses
 
     real_access = index_module.os.access
     monkeypatch.setattr(index_module.os, "access", lambda p, m: Path(p) != path and real_access(p, m))
@@ -104,6 +108,9 @@ def test_bad_roots_give_one_line_errors(tmp_path, make):
 def test_cli_index_exit_codes_and_json(tmp_path):
     runner = CliRunner()
     result = runner.invoke(prep, ["index", "--root", str(tmp_path)])
+    assert result.exit_code == 2 and "not a dataset layout this tool knows" in result.output
+    assert "original_sequences/" in result.output and "Celeb-real" in result.output and "dfdc_train_part" in result.output
+    result = runner.invoke(prep, ["index", "--root", str(tmp_path), "--dataset", "ffpp"])
     assert result.exit_code == 2 and "not a FaceForensics++ tree" in result.output
     assert "Traceback" not in result.output
     touch(video_dir(tmp_path, "NeuralTextures", "c23") / "004_982.mp4")

@@ -166,14 +166,15 @@ def _consume(summary: Summary, stage, todo, fn, state, jobs, backend, counting, 
     bar.close()
 
 
-def prune(stage: str, planned: set[str], state: RunState) -> list[str]:
-    """Forget units no longer planned (their input was deleted): outputs first, then the record."""
+def prune(stage: str, planned: set[str], state: RunState, covers: Callable[[str], bool] = lambda key: True) -> list[str]:
+    """Forget units no longer planned (their input was deleted): outputs first, then the record. Only the
+    units `covers` admits are the plan's to forget (another input tree's are not)."""
     import shutil
     from pathlib import Path
 
     removed = []
     for rec in state.records(stage):
-        if rec.key in planned:
+        if rec.key in planned or not covers(rec.key):
             continue
         for out in map(Path, rec.outputs):
             if out.is_dir():

@@ -1,22 +1,30 @@
-"""What every stage runs with: WORK, its run state, the configuration, how units run, ROOT scanned once."""
+"""What every stage runs with: WORK, its run state, the configuration, how units run, ROOT scanned once.
+
+One WORK holds several datasets side by side (WORK/faces/<dataset>/...), each from its own ROOT. A
+scan remembers in the run state where each dataset it yields comes from (SOURCES_META: ROOT and
+the scope, its layout resolved), so `status` re-plans every ROOT and `refresh` of one ROOT prunes
+only the units of the datasets that ROOT owns (`Context.covered`); index problems are kept per ROOT.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from pipeline.dataset.adapters import resolve, scan
 from pipeline.dataset.records import Problem
-from pipeline.dataset.scan import Index, scan
+from pipeline.dataset.scan import Index
 from pipeline.engine.runner import Summary, Task, run_tasks
 from pipeline.engine.runstate import RunState, UnitResult
 from pipeline.errors import LrlError
-from pipeline.params import Backend, PrepConfig, RunOptions
+from pipeline.params import Backend, PrepConfig, RunOptions, Scope
 from pipeline.store.layout import WorkLayout
 
-PROBLEMS_META = "index:problems"
+PROBLEMS_META = "index:problems"  # {ROOT: [[path, reason], ...]}; a plain list in run states of one ROOT
+SOURCES_META = "index:sources"  # {dataset: {"root": ROOT, "scope": Scope as a dict}}
 
 
 @dataclass
@@ -29,10 +37,15 @@ class Plan:
 
     units: dict[str, list[Task]]
     prune: bool = True
+    datasets: frozenset[str] | None = None  # the datasets whose units it plans (keys "<dataset>/..."); None: all
 
     @property
     def empty(self) -> bool:
         return not any(self.units.values())
+
+    def covers(self, key: str) -> bool:
+        """Whether the unit `key` is this plan's to keep or prune (another ROOT's dataset is not)."""
+        return self.datasets is None or key.split("/", 1)[0] in self.datasets
 
 
 @dataclass
@@ -48,6 +61,7 @@ class Context:
     backend: Backend = Backend()
     device: str = "auto"
     _index: Index | None = field(default=None, repr=False)
+    _covered: frozenset[str] = field(default=frozenset(), repr=False)
 
     @property
     def layout(self) -> WorkLayout:
@@ -58,10 +72,17 @@ class Context:
         if self._index is None:
             if self.root is None:
                 raise LrlError(f"{self.work}: no input tree known (run `lrl-prep extract --root ROOT` first)")
-            scope = self.config.scope
-            self._index = scan(self.root, scope.dataset, Path(scope.split_dir) if scope.split_dir else None)
-            save_problems(self.state, self._index.problems)
+            scope, root = self.config.scope, Path(self.root).resolve()
+            scope = replace(scope, dataset=resolve(root, scope.dataset))
+            self._index = scan(root, scope.dataset, Path(scope.split_dir) if scope.split_dir else None)
+            self._covered = remember_source(self.state, root, scope, self._index.datasets)
+            save_problems(self.state, self._index.problems, root)
         return self._index
+
+    def covered(self) -> frozenset[str]:
+        """The datasets whose units ROOT owns: those its scan yields and those it held before (gone since)."""
+        self.index()
+        return self._covered
 
     def run_tasks(self, stage: str, tasks: list[Task], fn: Callable[[Any], UnitResult], unit: str = "videos",
                   item: str = "items", count: Callable[[UnitResult], int] = lambda r: 0,
@@ -71,23 +92,62 @@ class Context:
                          progress=self.progress, backend=self.backend, notes=notes)
 
 
-def save_problems(state: RunState, problems: list[Problem]) -> None:
-    """Keep ROOT's latest index problems in the run state (`lrl-prep status` lists them)."""
-    state.set_meta(PROBLEMS_META, [[p.path, p.reason] for p in problems])
+def _problems_by_root(state: RunState) -> dict[str, list]:
+    saved = state.get_meta(PROBLEMS_META) or {}
+    return saved if isinstance(saved, dict) else {state.get_meta("root") or "": saved}
 
 
-def saved_problems(state: RunState) -> list[Problem]:
-    """ROOT's index problems as the last scan found them."""
-    return [Problem(path, reason) for path, reason in state.get_meta(PROBLEMS_META, []) or []]
+def save_problems(state: RunState, problems: list[Problem], root: Path) -> None:
+    """Keep ROOT's latest index problems in the run state (`lrl-prep status` lists them), beside other ROOTs'."""
+    saved = _problems_by_root(state)
+    saved[str(root)] = [[p.path, p.reason] for p in problems]
+    state.set_meta(PROBLEMS_META, saved)
 
 
-def read_problems(work: Path) -> list[Problem]:
-    """The saved index problems of WORK's run state (none when it has no run state)."""
+def saved_problems(state: RunState, root: Path | None = None) -> list[Problem]:
+    """The index problems of ROOT (None: of every ROOT of WORK) as the last scan found them."""
+    saved = _problems_by_root(state)
+    roots = sorted(saved) if root is None else [str(Path(root).resolve())]
+    return [Problem(path, reason) for r in roots for path, reason in saved.get(r, [])]
+
+
+def read_problems(work: Path, root: Path | None = None) -> list[Problem]:
+    """The saved index problems of ROOT (None: every ROOT) in WORK's run state (none without a run state)."""
     layout = WorkLayout(Path(work))
     if not layout.state_db.exists():
         return []
     with RunState(layout.state_db) as state:
-        return saved_problems(state)
+        return saved_problems(state, root)
+
+
+def saved_sources(state: RunState) -> dict[str, dict]:
+    """{dataset: {"root", "scope"}} of every dataset of WORK. A run state of one ROOT (before several
+    datasets could share a WORK) gives its one dataset, read with the FF++ adapter (its only layout)."""
+    sources = state.get_meta(SOURCES_META)
+    if sources is not None:
+        return sources
+    root, scope = state.get_meta("root"), state.get_meta("selection:extract") or {}
+    if root is None:
+        return {}
+    return {scope.get("dataset", "ffpp"): {"root": root, "scope": {**scope, "dataset": "ffpp"}}}
+
+
+def saved_roots(state: RunState) -> list[tuple[Path, Scope]]:
+    """Every ROOT of WORK with the scope its datasets were last scanned with, in ROOT order."""
+    roots = {}
+    for source in saved_sources(state).values():
+        roots[source["root"]] = Scope.from_dict(source["scope"])
+    return [(Path(root), roots[root]) for root in sorted(roots)]
+
+
+def remember_source(state: RunState, root: Path, scope: Scope, yielded: set[str]) -> frozenset[str]:
+    """Record ROOT (with `scope`) as the source of the datasets it yields; return the datasets it owns:
+    those and the ones it was the source of before. A dataset moved from another ROOT is this one's now."""
+    sources = saved_sources(state)
+    owned = frozenset(yielded | {d for d, s in sources.items() if s["root"] == str(root)})
+    sources.update({d: {"root": str(root), "scope": asdict(scope)} for d in sorted(owned)})
+    state.set_meta(SOURCES_META, sources)
+    return owned
 
 
 @contextlib.contextmanager

@@ -181,7 +181,7 @@ def plan(ctx: Context) -> Plan:
         if video.path == source.path and params.frames is not None:  # crop it while it is decoded anyway
             job = replace(detects[key].payload, crop=extracts[-1].payload, crop_fingerprint=fp)
             detects[key] = replace(detects[key], payload=job)
-    return Plan({DETECT: sorted(detects.values(), key=lambda t: t.key), STAGE: extracts})
+    return Plan({DETECT: sorted(detects.values(), key=lambda t: t.key), STAGE: extracts}, datasets=ctx.covered())
 
 
 def with_detections(tasks: list[Task], detects: list[Task], state: RunState) -> list[Task]:

@@ -280,7 +280,8 @@ def saved_config(state: RunState) -> tuple[PrepConfig, Path | None] | None:
 def run(root: Path, work: Path, params: MasksParams = MasksParams(), selection: Selection = Selection(),
         jobs: int | None = None, progress: bool = True, backend: Backend | None = None) -> Summary:
     """`lrl-prep masks`: the masks of every selected, extracted fake (jobs: all cores)."""
-    config = PrepConfig(masks=params, scope=Scope(selection.methods, selection.qualities, selection.splits))
+    scope = Scope(selection.methods, selection.qualities, selection.splits, selection.datasets)
+    config = PrepConfig(masks=params, scope=scope)
     with open_context(work, config, root, jobs, progress, backend, create=False) as ctx:
         planned = plan(ctx)
         if planned.empty:

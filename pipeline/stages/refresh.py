@@ -3,7 +3,8 @@
 Under an exclusive lock on WORK. ROOT is scanned once and each stage planned once, in order; a new or
 changed video (size, mtime) is processed, a deleted one has its crops, masks and records removed (its
 shard is then rewritten without it), and a changed stage parameter makes everything downstream stale
-through the chained fingerprints. Every output is written under a temporary name and renamed, and a
+through the chained fingerprints. WORK may hold other datasets, from other ROOTs: their units are
+left alone (pipeline.stages.context), and the shards hold every dataset of WORK. Every output is written under a temporary name and renamed, and a
 unit is recorded done only after its outputs are in place, so a run killed at any moment is completed
 by the next one.
 
@@ -109,7 +110,7 @@ def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLo
             if planned.empty:
                 raise LrlError(ctx.index().empty_reason(root, ctx.config.scope.selection))
         for unit, tasks in planned.units.items() if planned.prune else ():
-            for key in prune(unit, {t.key for t in tasks}, state):
+            for key in prune(unit, {t.key for t in tasks}, state, planned.covers):
                 report.removed.append(key)
                 log.write(f"removed {key} (its input is gone)")
         summary = stage.execute(ctx, planned) if not planned.empty else Summary(stage.UNITS[-1])

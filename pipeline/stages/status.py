@@ -7,13 +7,13 @@ STAGE and shown on that line, e.g. extract's sampled frames without a face (no c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.engine.runner import Task
 from pipeline.engine.runstate import DONE, NO_MASK, RunState
 from pipeline.errors import LrlError
-from pipeline.stages.context import Context, saved_problems
+from pipeline.stages.context import Context, saved_problems, saved_roots
 from pipeline.store.layout import WorkLayout
 
 
@@ -61,12 +61,24 @@ def stage_status(stage: str, tasks: list[Task], state: RunState, notes: dict[str
 
 
 def saved_plan(stage, work: Path, state: RunState) -> dict[str, list[Task]]:
-    """A stage module's current plan from the settings its last run saved (no tasks when it never ran)."""
+    """A stage module's current plan from the settings its last run saved (no tasks when it never ran).
+
+    A stage that ran on a ROOT is planned on every ROOT of WORK (each with its layout and split files,
+    the stage's own filters) and the tasks merged: WORK holds every dataset those ROOTs yield.
+    """
     saved = stage.saved_config(state)
     if saved is None:
         return {unit: [] for unit in stage.UNITS}
     config, root = saved
-    return stage.plan(Context(Path(work), state, config, root)).units
+    if root is None:
+        return stage.plan(Context(Path(work), state, config, root)).units
+    merged: dict[str, dict[str, Task]] = {unit: {} for unit in stage.UNITS}
+    for source, scope in saved_roots(state) or [(root, config.scope)]:
+        scoped = replace(config, scope=replace(config.scope, dataset=scope.dataset, split_dir=scope.split_dir))
+        for unit, tasks in stage.plan(Context(Path(work), state, scoped, source)).units.items():
+            for task in tasks:
+                merged[unit].setdefault(task.key, task)
+    return {unit: list(tasks.values()) for unit, tasks in merged.items()}
 
 
 def status_report(work: Path) -> str:
