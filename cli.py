@@ -18,6 +18,7 @@ from click.core import ParameterSource
 
 from pipeline.errors import LrlError
 from pipeline.params import (
+    DATASETS,
     DEMO_SIZES,
     CropParams,
     ExtractParams,
@@ -34,6 +35,7 @@ from pipeline.params import (
 PATH = click.Path(path_type=Path)
 EXISTING = click.Path(exists=True, path_type=Path)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+DEMO_DATASETS = DATASETS[1:]
 ROOT_HELP = "Input tree: FaceForensics++, Celeb-DF v2 or DFDC (see --dataset)."
 FAILED_EXIT = 1  # some unit failed; every other unit finished
 
@@ -201,13 +203,18 @@ def prep():
 @click.option("--out", type=PATH, required=True, help="Folder to write the demo tree into.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the scenes and forgeries.")
 @click.option("--size", type=click.Choice(DEMO_SIZES), default="small", show_default=True,
-              help="tiny: 6 reals x 10 frames; small: 10 reals x 50 frames.")
+              help="tiny: 10 frames per video (ffpp: 6 reals); small: 50 frames (ffpp: 10 reals).")
+@click.option("--dataset", type=click.Choice(DEMO_DATASETS), default="ffpp", show_default=True,
+              help="Layout of the tree: FaceForensics++, Celeb-DF v2 or DFDC.")
 @friendly
-def demo_data(out, seed, size):
-    """Write a small synthetic FaceForensics++-shaped tree made from real face photographs."""
+def demo_data(out, seed, size, dataset):
+    """Write a small synthetic tree in a dataset's layout, made from real face photographs."""
+    from pipeline.demo.celebdf import make_celebdf_demo
+    from pipeline.demo.dfdc import make_dfdc_demo
     from pipeline.demo.tree import make_demo
 
-    click.echo(make_demo(out, seed=seed, size=size).line())
+    make = {"ffpp": make_demo, "celebdf": make_celebdf_demo, "dfdc": make_dfdc_demo}[dataset]
+    click.echo(make(out, seed=seed, size=size).line())
 
 
 @prep.command()

@@ -8,8 +8,8 @@ import av
 import numpy as np
 import pytest
 
-from pipeline.dataset.layout import QUALITIES, SPLITS, mask_video_dir, video_dir
-from pipeline.dataset.scan import scan
+from pipeline.dataset.adapters import scan
+from pipeline.dataset.layout import FFPP_QUALITIES, SPLITS, mask_video_dir, video_dir
 from pipeline.dataset.splits import load_pairs
 from pipeline.demo import tree as demo
 from pipeline.demo.scene import (
@@ -106,10 +106,10 @@ def test_scan_indexes_every_demo_video_with_target_source_split_and_mask(demo_ro
     assert not index.problems
     expected = {}
     for method, name, target in fakes_of(demo_root):
-        for quality in QUALITIES:
+        for quality in FFPP_QUALITIES:
             expected[(method, quality, name)] = (target, name[4:])
     for real in REALS:
-        for quality in QUALITIES:
+        for quality in FFPP_QUALITIES:
             expected[("youtube", quality, real)] = (real, None)
     assert {(r.method, r.quality, r.video): (r.target, r.source) for r in index.records} == expected
     assert len(index.records) == 6 * 3 + 6 * 4 * 3
@@ -165,13 +165,13 @@ def test_fakes_differ_from_their_reals_only_inside_their_masks(demo_root):
 
 def test_every_video_is_640x480_at_25_fps_with_the_expected_codec(demo_root):
     for method, name, _ in fakes_of(demo_root)[:4] + [("youtube", "000", "000")]:
-        for quality in QUALITIES:
+        for quality in FFPP_QUALITIES:
             with av.open(str(video_dir(demo_root, method, quality) / f"{name}.mp4")) as container:
                 stream = container.streams.video[0]
                 assert (stream.width, stream.height, stream.average_rate) == (640, 480, 25)
                 assert stream.frames == FRAMES
                 assert stream.codec_context.pix_fmt == ("gbrp" if quality == "raw" else "yuv420p")
-        sizes = [(video_dir(demo_root, method, q) / f"{name}.mp4").stat().st_size for q in QUALITIES]
+        sizes = [(video_dir(demo_root, method, q) / f"{name}.mp4").stat().st_size for q in FFPP_QUALITIES]
         assert sizes[0] > sizes[1] > sizes[2]
 
 
@@ -220,7 +220,7 @@ def test_rebuild_replaces_an_earlier_demo_and_removes_only_its_stale_files(tmp_p
     truth = json.loads(demo_truth_path(tmp_path).read_text())
     assert truth["complete"] and len(truth["files"]) == 2 * 19 + 3 == info.files - 1  # per real: 3 videos + 4 fakes x (3 + mask)
     assert info.reals == 2 and info.fakes == 8 and "2 reals and 8 fakes" in info.line()
-    assert scan(tmp_path).filter(Selection(splits=("train",))).counts()[("Deepfakes", "c23", "train", 1)] == 2
+    assert scan(tmp_path).filter(Selection(splits=("train",))).counts()[("ffpp", "Deepfakes", "c23", "train", 1)] == 2
 
 
 @pytest.fixture(scope="module")

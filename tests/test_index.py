@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli import prep
-from pipeline.dataset.layout import MANIFESTS, mask_video_dir, video_dir
 from pipeline.dataset.adapters import scan
 from pipeline.dataset.ffpp import parse_name
+from pipeline.dataset.layout import MANIFESTS, mask_video_dir, video_dir
 from pipeline.dataset.splits import load_pairs, split_lookup
 from pipeline.errors import LrlError
 from pipeline.params import Selection

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli import prep
+from pipeline.dataset.adapters import scan
 from pipeline.dataset.layout import mask_video_dir, video_dir
-from pipeline.dataset.scan import scan
 from pipeline.store.layout import WorkLayout
 from pipeline.store.reader import ShardDataset
 from tests.videos import transcode

@@ -41,7 +41,8 @@ import numpy as np
 
 from pipeline.store.atomic import atomic_path, remove_stale_temps, write_bytes, write_json
 from pipeline.errors import LrlError
-from pipeline.dataset.layout import QUALITIES, SPLITS, mask_video_dir, video_dir
+from pipeline.dataset.layout import FFPP_QUALITIES
+from pipeline.dataset.layout import SPLITS, mask_video_dir, video_dir
 from pipeline.demo.scene import FPS, HEIGHT, WIDTH, RealSpec, donor_face, render_video, sample_spec
 from pipeline.demo.synth import FORGERIES, SWAPS, change_mask
 
@@ -99,7 +100,7 @@ class DemoInfo:
         return (
             f"demo ({self.size}, seed {self.seed}): {self.reals} reals and {self.fakes} fakes "
             f"({', '.join(METHODS)}) of {self.frames} frames at {WIDTH}x{HEIGHT} {FPS} fps, "
-            f"{'/'.join(QUALITIES)} + masks: {self.files} files in {self.root}, {self.seconds:.1f} s"
+            f"{'/'.join(FFPP_QUALITIES)} + masks: {self.files} files in {self.root}, {self.seconds:.1f} s"
         )
 
 
@@ -147,9 +148,9 @@ def amounts(seed: int, target: str, method: str, frames: int) -> list[float]:
 def group_files(target: str, donor: str) -> list[str]:
     """The files of one real and its fakes, relative to ROOT, in the order build_group writes them."""
     root = Path(".")
-    files = [video_dir(root, "youtube", q) / f"{target}.mp4" for q in QUALITIES]
+    files = [video_dir(root, "youtube", q) / f"{target}.mp4" for q in FFPP_QUALITIES]
     for method in METHODS:
-        files += [video_dir(root, method, q) / f"{target}_{donor}.mp4" for q in QUALITIES]
+        files += [video_dir(root, method, q) / f"{target}_{donor}.mp4" for q in FFPP_QUALITIES]
         files.append(mask_video_dir(root, method) / f"{target}_{donor}.mp4")
     return [str(f) for f in files]
 
@@ -158,7 +159,7 @@ def build_group(root: Path, target: RealSpec, donor: RealSpec, seed: int) -> dic
     """Write one real at every quality and its fake per method with its mask; return its truth."""
     paths = iter(root / f for f in group_files(target.video, donor.video))
     frames, geoms = render_video(target)
-    write_videos([(next(paths), ENCODINGS[q]) for q in QUALITIES], frames)
+    write_videos([(next(paths), ENCODINGS[q]) for q in FFPP_QUALITIES], frames)
     donors = [donor_face(donor, g) for g in geoms]
     fakes_truth = {}
     for method in METHODS:
@@ -169,7 +170,7 @@ def build_group(root: Path, target: RealSpec, donor: RealSpec, seed: int) -> dic
             fake, region = forge(real, geom, face if method in SWAPS else None, amount)
             fakes.append(fake)
             masks.append(change_mask(real, fake, region))
-        write_videos([(next(paths), ENCODINGS[q]) for q in QUALITIES], fakes)
+        write_videos([(next(paths), ENCODINGS[q]) for q in FFPP_QUALITIES], fakes)
         write_videos([(next(paths), MASK_ENCODING)], [np.repeat(m[..., None], 3, axis=2).astype(np.uint8) * 255 for m in masks])
         fraction = round(float(np.mean(masks)), 5)
         fakes_truth[f"{method}/{target.video}_{donor.video}"] = {
@@ -183,7 +184,7 @@ def build_group(root: Path, target: RealSpec, donor: RealSpec, seed: int) -> dic
     }
 
 
-def _earlier_files(root: Path) -> list[str]:
+def earlier_files(root: Path) -> list[str]:
     """Files of an earlier (maybe interrupted) demo in ROOT, to replace; refuses a ROOT holding anything else."""
     if root.exists() and not root.is_dir():
         raise LrlError(f"{root}: exists and is not a folder")
@@ -196,7 +197,7 @@ def _earlier_files(root: Path) -> list[str]:
         raise LrlError(f"{root}: not empty and not a demo tree (no readable {truth.name}); choose another --out") from None
 
 
-def _write_truth(root: Path, truth: dict) -> None:
+def write_truth(root: Path, truth: dict) -> None:
     write_bytes(demo_truth_path(root), (json.dumps(truth, sort_keys=True, separators=(",", ":")) + "\n").encode())
 
 
@@ -208,21 +209,21 @@ def make_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1) -
         raise LrlError(f"unknown demo size {size!r} (choose from {', '.join(SIZES)})")
     start = time.perf_counter()
     root = Path(out)
-    earlier = _earlier_files(root)
+    earlier = earlier_files(root)
     if earlier:
         remove_stale_temps(root)
     specs, pairs = plan(seed, SIZES[size])
     by_id = {s.video: s for s in specs}
     jobs = [(a, b) for split_pairs in pairs.values() for pair in split_pairs for a, b in (pair, pair[::-1])]
     files = [f for a, b in jobs for f in group_files(a, b)] + [f"splits/{s}.json" for s in SPLITS]
-    _write_truth(root, {"complete": False, "files": sorted(set(earlier) | set(files))})  # marks ROOT as a demo
+    write_truth(root, {"complete": False, "files": sorted(set(earlier) | set(files))})  # marks ROOT as a demo
     groups = Parallel(n_jobs=n_jobs)(delayed(build_group)(root, by_id[a], by_id[b], seed) for a, b in jobs)
     for split in SPLITS:
         write_json(root / "splits" / f"{split}.json", [list(p) for p in pairs[split]])
     for stale in sorted(set(earlier) - set(files)):
         if (root / stale).resolve().is_relative_to(root.resolve()):
             (root / stale).unlink(missing_ok=True)
-    _write_truth(root, {
+    write_truth(root, {
         "complete": True,
         "fps": FPS,
         "size": [WIDTH, HEIGHT],

@@ -150,6 +150,8 @@ def _task(ctx: Context, extract: Extracted, video: VideoRecord) -> Task:
 
 def _no_real(video: VideoRecord) -> str:
     """The no_mask reason of a fake whose real is not in ROOT, naming the way out when there is one."""
+    if video.target == video.video:  # a fake that is its own target: its dataset names no original (DFDC's test set)
+        return "no real known for this fake (its dataset names no original)"
     way_out = f" (`--source official` would use its mask video {video.mask_path})" if video.mask_path else ""
     return f"real {video.target} not in ROOT{way_out}"
 

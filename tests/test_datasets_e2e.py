@@ -1,0 +1,118 @@
+"""The demo's Celeb-DF and DFDC trees through refresh (index -> extract -> masks -> shards), side by side
+in one WORK: each refresh keeps the other dataset's units, prunes only its own, and shards hold both."""
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import h5py
+import hdf5plugin  # noqa: F401 - registers the blosc filter the shards use
+import pytest
+
+from pipeline.dataset.adapters import scan
+from pipeline.demo.celebdf import make_celebdf_demo
+from pipeline.demo.dfdc import make_dfdc_demo
+from pipeline.engine.runstate import RunState
+from pipeline.params import CropParams, ExtractParams, PrepConfig, RunOptions
+from pipeline.stages.context import saved_sources
+from pipeline.stages.refresh import refresh
+from pipeline.stages.status import status_report
+from pipeline.store.layout import WorkLayout
+
+FRAMES = 4
+CONFIG = PrepConfig(extract=ExtractParams(frames=FRAMES, crop=CropParams(size=64)),
+                    run=RunOptions(jobs=1, progress=False, device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("trees")
+    return {"celebdf": make_celebdf_demo(out / "celebdf", size="tiny", n_jobs=2).root,
+            "dfdc": make_dfdc_demo(out / "dfdc", size="tiny", n_jobs=2).root}
+
+
+def shard_videos(work: Path) -> Counter:
+    """Samples per (dataset, method, video) over every shard of WORK."""
+    found = Counter()
+    for path in sorted(WorkLayout(work).shards.glob("*.h5")):
+        with h5py.File(path) as f:
+            found.update(zip(*(f[k][:].astype(str) for k in ("dataset", "method", "video")), strict=True))
+    return found
+
+
+def summaries(report) -> dict:
+    return {s.stage: (s.done, s.skipped, s.failed, len(s.held)) for s in report.summaries}
+
+
+def test_demo_trees_index_as_documented(trees):
+    celebdf, dfdc = scan(trees["celebdf"]), scan(trees["dfdc"])
+    assert Counter((r.method, r.split) for r in celebdf.records) == {
+        ("Celeb-real", "train"): 2, ("Celeb-real", "test"): 1, ("YouTube-real", "train"): 1,
+        ("YouTube-real", "test"): 1, ("Celeb-synthesis", "train"): 2, ("Celeb-synthesis", "test"): 1}
+    assert not celebdf.problems and not celebdf.notes
+    assert Counter((r.method, r.split) for r in dfdc.records) == {
+        ("real", "train"): 2, ("fake", "train"): 3, ("real", "test"): 1, ("fake", "test"): 1}
+    part = {r.video: Path(r.path).parent.name for r in dfdc.records}
+    crossing = [r for r in dfdc.records if r.is_fake and r.split == "train" and part[r.video] != part[r.target]]
+    assert len(crossing) == 2  # fakes whose original lies in the other part
+    assert not dfdc.problems and len(dfdc.notes) == 1 and "no original named" in dfdc.notes[0].reason
+
+
+def test_celebdf_and_dfdc_side_by_side_in_one_work(trees, tmp_path):
+    work, celebdf = tmp_path / "work", tmp_path / "celebdf"
+    shutil.copytree(trees["celebdf"], celebdf)  # this test deletes a video of it
+
+    first = refresh(celebdf, work, CONFIG)
+    assert first.exit_code == 0 and summaries(first) == {"extract": (8, 0, 0, 0), "masks": (3, 0, 0, 0),
+                                                          "shards": (2, 0, 0, 0)}
+    samples = shard_videos(work)
+    assert len(samples) == 8 and set(samples.values()) == {FRAMES} and {d for d, _, _ in samples} == {"celebdf"}
+
+    second = refresh(trees["dfdc"], work, CONFIG)
+    # DFDC: 7 videos; 3 training fakes get masks (2 of them from a real in the other part); the test-set
+    # fake has no original: no mask, left out of the shards (schema 1; branch faces keeps it, mask_known 0)
+    assert second.exit_code == 0 and not second.removed
+    assert summaries(second) == {"extract": (7, 0, 0, 0), "masks": (3, 3, 0, 1), "shards": (2, 0, 0, 1)}
+    samples = shard_videos(work)
+    assert Counter(d for d, _, _ in samples) == {"celebdf": 8, "dfdc": 6}
+    with RunState(WorkLayout(work).state_db) as state:
+        masks = {r.key: r for r in state.records("masks")}
+        sources = saved_sources(state)
+    dfdc = {r.video: r for r in scan(trees["dfdc"]).records}
+    for video in (r for r in dfdc.values() if r.is_fake and r.split == "train"):
+        assert masks[video.key].ok and masks[video.key].data["mean_area"] > 0.01, video.key
+    assert {d: s["root"] for d, s in sources.items()} == {"celebdf": str(celebdf.resolve()),
+                                                          "dfdc": str(trees["dfdc"].resolve())}
+
+    again = refresh(celebdf, work, CONFIG)  # up to date: the DFDC units are another ROOT's, not pruned
+    assert again.exit_code == 0 and not again.removed and again.changed == 0
+    (celebdf / "Celeb-synthesis" / "id1_id2_0000.mp4").unlink()
+    pruned = refresh(celebdf, work, CONFIG)
+    assert sorted(pruned.removed) == ["celebdf/Celeb-synthesis/orig/id1_id2_0000"] * 2  # its extract and masks units
+    samples = shard_videos(work)
+    assert Counter(d for d, _, _ in samples) == {"celebdf": 7, "dfdc": 6}
+
+    status = [line for line in status_report(work).splitlines() if not line.startswith(" ")]
+    # every ROOT of WORK re-planned, nothing stale nor pending: detect 5 Celeb-DF reals + DFDC's 3 reals and
+    # its test fake (no real: detected on itself); extract 7 + 7 videos; masks 2 + 3 (+ 1 no mask); shards
+    # train-0000 and test-0000, each holding both datasets
+    assert [line.split()[:3] for line in status] == [["detect", "done", "9"], ["extract", "done", "14"],
+                                                     ["masks", "done", "5"], ["shards", "done", "2"],
+                                                     ["input", "problems", "0"]]
+    assert all("stale    0  pending    0" in line for line in status[:4]), status
+
+
+def test_cli_demo_data_writes_each_layout_and_rebuilds_in_place(trees, tmp_path):
+    from click.testing import CliRunner
+
+    from cli import prep
+
+    out = tmp_path / "dfdc"
+    shutil.copytree(trees["dfdc"], out)
+    (out / "dfdc_train_part_0" / "metadata.json").write_text("{}")  # damaged: the rebuild rewrites it
+    result = CliRunner().invoke(prep, ["demo-data", "--out", str(out), "--dataset", "dfdc", "--size", "tiny"])
+    assert result.exit_code == 0 and result.output.startswith("demo dfdc (tiny, seed 0): 3 reals and 4 fakes of 10 frames")
+    assert (out / "dfdc_train_part_0" / "metadata.json").read_bytes() == \
+        (trees["dfdc"] / "dfdc_train_part_0" / "metadata.json").read_bytes()
+    result = CliRunner().invoke(prep, ["demo-data", "--out", str(tmp_path / "x"), "--dataset", "nope"])
+    assert result.exit_code == 2 and "'nope' is not one of 'ffpp', 'celebdf', 'dfdc'" in result.output
