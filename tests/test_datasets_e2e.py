@@ -16,6 +16,7 @@ from pipeline.engine.runstate import RunState
 from pipeline.params import CropParams, ExtractParams, PrepConfig, RunOptions
 from pipeline.stages.context import saved_sources
 from pipeline.stages.refresh import refresh
+from pipeline.stages.report import run as run_report
 from pipeline.stages.status import status_report
 from pipeline.store.layout import WorkLayout
 
@@ -100,6 +101,10 @@ def test_celebdf_and_dfdc_side_by_side_in_one_work(trees, tmp_path):
                                                      ["masks", "done", "5"], ["shards", "done", "2"],
                                                      ["input", "problems", "0"]]
     assert all("stale    0  pending    0" in line for line in status[:4]), status
+    line = run_report(work, tmp_path / "report")  # the QA pages read every dataset of WORK
+    assert line.startswith("report: 14 videos on 1 sheet pages") and (tmp_path / "report" / "index.html").is_file()
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert all(f"<td>{d}</td>" in page for d in ("celebdf", "dfdc")), "counts per dataset"
 
 
 def test_cli_demo_data_writes_each_layout_and_rebuilds_in_place(trees, tmp_path):

@@ -121,7 +121,7 @@ def test_scan_indexes_every_demo_video_with_target_source_split_and_mask(demo_ro
             assert Path(r.mask_path).is_file()
     counts = index.counts()
     for split in SPLITS:
-        assert counts[("youtube", "c40", split, 0)] == 2 and counts[("FaceSwap", "raw", split, 1)] == 2
+        assert counts[("ffpp", "youtube", "c40", split, 0)] == 2 and counts[("ffpp", "FaceSwap", "raw", split, 1)] == 2
 
 
 def test_split_files_are_official_pairs_with_each_split_nonempty(demo_root):

@@ -1,1 +1,2 @@
-"""The input tree: its layout, the video records, the official splits and the scanner."""
+"""The input trees: their layouts, the video records, one adapter per dataset (FF++, Celeb-DF, DFDC) and
+the registry choosing among them, FF++'s official splits."""

@@ -50,7 +50,3 @@ def scan(root: Path, dataset: str = "auto", split_dir: Path | None = None) -> In
         raise LrlError(f"{root}: no such folder")
     return ADAPTERS[resolve(root, dataset)].scan(root, Path(split_dir) if split_dir else None)
 
-
-def datasets_of(name: str) -> tuple[str, ...]:
-    """The datasets the records of adapter `name` carry."""
-    return ADAPTERS[name].DATASETS
