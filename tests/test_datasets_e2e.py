@@ -7,11 +7,12 @@ from pathlib import Path
 
 import h5py
 import hdf5plugin  # noqa: F401 - registers the blosc filter the shards use
+import numpy as np
 import pytest
 
 from pipeline.dataset.adapters import scan
 from pipeline.demo.celebdf import make_celebdf_demo
-from pipeline.demo.dfdc import make_dfdc_demo
+from pipeline.demo.dfdc import make_dfdc_demo, names
 from pipeline.engine.runstate import RunState
 from pipeline.params import CropParams, ExtractParams, PrepConfig, RunOptions
 from pipeline.stages.context import saved_sources
@@ -21,6 +22,7 @@ from pipeline.stages.status import status_report
 from pipeline.store.layout import WorkLayout
 
 FRAMES = 4
+STEMS = names(np.random.default_rng([0, 23]), 10)  # the DFDC demo's file stems (seed 0)
 CONFIG = PrepConfig(extract=ExtractParams(frames=FRAMES, crop=CropParams(size=64)),
                     run=RunOptions(jobs=1, progress=False, device="cpu"))
 
@@ -41,6 +43,15 @@ def shard_videos(work: Path) -> Counter:
     return found
 
 
+def mask_known(work: Path) -> Counter:
+    """Samples per (dataset, mask_known) over every shard of WORK."""
+    found = Counter()
+    for path in sorted(WorkLayout(work).shards.glob("*.h5")):
+        with h5py.File(path) as f:
+            found.update(zip(f["dataset"][:].astype(str), f["mask_known"][:].tolist(), strict=True))
+    return found
+
+
 def summaries(report) -> dict:
     return {s.stage: (s.done, s.skipped, s.failed, len(s.held)) for s in report.summaries}
 
@@ -52,10 +63,10 @@ def test_demo_trees_index_as_documented(trees):
         ("YouTube-real", "test"): 1, ("Celeb-synthesis", "train"): 2, ("Celeb-synthesis", "test"): 1}
     assert not celebdf.problems and not celebdf.notes
     assert Counter((r.method, r.split) for r in dfdc.records) == {
-        ("real", "train"): 2, ("fake", "train"): 3, ("real", "test"): 1, ("fake", "test"): 1}
+        ("real", "train"): 3, ("fake", "train"): 4, ("real", "test"): 1, ("fake", "test"): 1}
     part = {r.video: Path(r.path).parent.name for r in dfdc.records}
     crossing = [r for r in dfdc.records if r.is_fake and r.split == "train" and part[r.video] != part[r.target]]
-    assert len(crossing) == 2  # fakes whose original lies in the other part
+    assert len(crossing) == 3  # fakes whose original lies in the other part (the two-person one among them)
     assert not dfdc.problems and len(dfdc.notes) == 1 and "no original named" in dfdc.notes[0].reason
 
 
@@ -70,18 +81,23 @@ def test_celebdf_and_dfdc_side_by_side_in_one_work(trees, tmp_path):
     assert len(samples) == 8 and set(samples.values()) == {FRAMES} and {d for d, _, _ in samples} == {"celebdf"}
 
     second = refresh(trees["dfdc"], work, CONFIG)
-    # DFDC: 7 videos; 3 training fakes get masks (2 of them from a real in the other part); the test-set
-    # fake has no original: no mask, left out of the shards (schema 1; branch faces keeps it, mask_known 0)
+    # DFDC: 9 videos; 4 training fakes get masks (3 of them from a real in the other part); the test-set
+    # fake has no original: no mask, in the shards with mask_known 0. The two-person real gives two faces'
+    # samples, its fake only the swapped face's.
     assert second.exit_code == 0 and not second.removed
-    assert summaries(second) == {"extract": (7, 0, 0, 0), "masks": (3, 3, 0, 1), "shards": (2, 0, 0, 1)}
+    assert summaries(second) == {"extract": (9, 0, 0, 0), "masks": (4, 3, 0, 1), "shards": (2, 0, 0, 0)}
     samples = shard_videos(work)
-    assert Counter(d for d, _, _ in samples) == {"celebdf": 8, "dfdc": 6}
+    assert Counter(d for d, _, _ in samples) == {"celebdf": 8, "dfdc": 9}
+    assert mask_known(work) == {("dfdc", 0): FRAMES, ("dfdc", 1): 9 * FRAMES, ("celebdf", 1): 8 * FRAMES}
+    pair_real, pair_fake = ("dfdc/real/orig/" + STEMS[8], "dfdc/fake/orig/" + STEMS[9])
     with RunState(WorkLayout(work).state_db) as state:
         masks = {r.key: r for r in state.records("masks")}
+        crops = {r.key: r.data for r in state.records("extract")}
         sources = saved_sources(state)
     dfdc = {r.video: r for r in scan(trees["dfdc"]).records}
     for video in (r for r in dfdc.values() if r.is_fake and r.split == "train"):
         assert masks[video.key].ok and masks[video.key].data["mean_area"] > 0.01, video.key
+    assert sorted(set(crops[pair_real]["faces"])) == [0, 1] and set(crops[pair_fake]["faces"]) == {1}
     assert {d: s["root"] for d, s in sources.items()} == {"celebdf": str(celebdf.resolve()),
                                                           "dfdc": str(trees["dfdc"].resolve())}
 
@@ -91,18 +107,18 @@ def test_celebdf_and_dfdc_side_by_side_in_one_work(trees, tmp_path):
     pruned = refresh(celebdf, work, CONFIG)
     assert sorted(pruned.removed) == ["celebdf/Celeb-synthesis/orig/id1_id2_0000"] * 2  # its extract and masks units
     samples = shard_videos(work)
-    assert Counter(d for d, _, _ in samples) == {"celebdf": 7, "dfdc": 6}
+    assert Counter(d for d, _, _ in samples) == {"celebdf": 7, "dfdc": 9}
 
     status = [line for line in status_report(work).splitlines() if not line.startswith(" ")]
-    # every ROOT of WORK re-planned, nothing stale nor pending: detect 5 Celeb-DF reals + DFDC's 3 reals and
-    # its test fake (no real: detected on itself); extract 7 + 7 videos; masks 2 + 3 (+ 1 no mask); shards
+    # every ROOT of WORK re-planned, nothing stale nor pending: detect 5 Celeb-DF reals + DFDC's 4 reals and
+    # its test fake (no real: detected on itself); extract 7 + 9 videos; masks 2 + 4 (+ 1 no mask); shards
     # train-0000 and test-0000, each holding both datasets
-    assert [line.split()[:3] for line in status] == [["detect", "done", "9"], ["extract", "done", "14"],
-                                                     ["masks", "done", "5"], ["shards", "done", "2"],
+    assert [line.split()[:3] for line in status] == [["detect", "done", "10"], ["extract", "done", "16"],
+                                                     ["masks", "done", "6"], ["shards", "done", "2"],
                                                      ["input", "problems", "0"]]
     assert all("stale    0  pending    0" in line for line in status[:4]), status
     line = run_report(work, tmp_path / "report")  # the QA pages read every dataset of WORK
-    assert line.startswith("report: 14 videos on 1 sheet pages") and (tmp_path / "report" / "index.html").is_file()
+    assert line.startswith("report: 16 videos on 1 sheet pages") and (tmp_path / "report" / "index.html").is_file()
     page = (tmp_path / "report" / "index.html").read_text()
     assert all(f"<td>{d}</td>" in page for d in ("celebdf", "dfdc")), "counts per dataset"
 
@@ -116,7 +132,7 @@ def test_cli_demo_data_writes_each_layout_and_rebuilds_in_place(trees, tmp_path)
     shutil.copytree(trees["dfdc"], out)
     (out / "dfdc_train_part_0" / "metadata.json").write_text("{}")  # damaged: the rebuild rewrites it
     result = CliRunner().invoke(prep, ["demo-data", "--out", str(out), "--dataset", "dfdc", "--size", "tiny"])
-    assert result.exit_code == 0 and result.output.startswith("demo dfdc (tiny, seed 0): 3 reals and 4 fakes of 10 frames")
+    assert result.exit_code == 0 and result.output.startswith("demo dfdc (tiny, seed 0): 4 reals and 5 fakes of 10 frames")
     assert (out / "dfdc_train_part_0" / "metadata.json").read_bytes() == \
         (trees["dfdc"] / "dfdc_train_part_0" / "metadata.json").read_bytes()
     result = CliRunner().invoke(prep, ["demo-data", "--out", str(tmp_path / "x"), "--dataset", "nope"])

@@ -48,17 +48,26 @@ def crowd_specs(seed: int, frames: int) -> tuple[RealSpec, RealSpec]:
     return specs[0], specs[1]
 
 
-def render_crowd(seed: int = 0, frames: int = 10, swapped: int = 1) -> Crowd:
-    """Render the real (person 1 composited over person 0 over person 0's background) and its fake."""
-    specs = crowd_specs(seed, frames)
+def render_people(specs: tuple[RealSpec, ...]) -> tuple[list[np.ndarray], list[list[FrameGeom]]]:
+    """(uint8 RGB frames, per person the FrameGeom of each frame): the people composited in order (later
+    ones in front) over the first one's background, `specs[0].frames` frames."""
     bg = background(specs[0])
-    geoms: list[list[FrameGeom]] = [[frame_geom(s, i) for i in range(frames)] for s in specs]
-    real, fake, masks = [], [], []
-    for i in range(frames):
+    geoms = [[frame_geom(s, i) for i in range(specs[0].frames)] for s in specs]
+    frames = []
+    for i in range(specs[0].frames):
         frame = bg
         for spec, person in zip(specs, geoms, strict=True):
             frame = render_frame(spec, person[i], frame, i).astype(np.float32)
-        frame = frame.astype(np.uint8)
+        frames.append(frame.astype(np.uint8))
+    return frames, geoms
+
+
+def render_crowd(seed: int = 0, frames: int = 10, swapped: int = 1) -> Crowd:
+    """Render the real (person 1 composited over person 0 over person 0's background) and its fake."""
+    specs = crowd_specs(seed, frames)
+    reals, geoms = render_people(specs)
+    real, fake, masks = [], [], []
+    for i, frame in enumerate(reals):
         donor = donor_face(specs[1 - swapped], geoms[swapped][i])
         amount = 0.675 + 0.325 * math.sin(2 * math.pi * i / frames)
         forged, region = deepfakes(frame, geoms[swapped][i], donor, amount)

@@ -39,12 +39,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.store.atomic import atomic_path, remove_stale_temps, write_bytes, write_json
-from pipeline.errors import LrlError
-from pipeline.dataset.layout import FFPP_QUALITIES
-from pipeline.dataset.layout import SPLITS, mask_video_dir, video_dir
+from pipeline.dataset.layout import FFPP_QUALITIES, SPLITS, mask_video_dir, video_dir
 from pipeline.demo.scene import FPS, HEIGHT, WIDTH, RealSpec, donor_face, render_video, sample_spec
 from pipeline.demo.synth import FORGERIES, SWAPS, change_mask
+from pipeline.errors import LrlError
+from pipeline.store.atomic import atomic_path, remove_stale_temps, write_bytes, write_json
 
 DEMO_TRUTH = "demo_truth.json"
 
