@@ -382,7 +382,8 @@ def train_options(fn):
 
 
 @click.command(context_settings=CONTEXT)
-@click.option("--shards", type=PATH, help="Shards folder (WORK/shards).")
+@click.option("--shards", type=PATH, multiple=True, help="Shards folder (WORK/shards); repeat it with --evaluate "
+                                                         "to evaluate on several shard sets (Table 3).")
 @click.option("--out", type=PATH, help="Run folder: config, log.jsonl, checkpoints, metrics, plots.")
 @click.option("--config", "config_file", type=EXISTING, help="YAML or TOML file of options (flags win).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
@@ -390,23 +391,27 @@ def train_options(fn):
 @click.option("--split", default="test", show_default=True, help="Split to evaluate with --evaluate.")
 @click.option("--figures", is_flag=True, help="With --evaluate: also the paper's Fig. 3 and Fig. 4 as PNGs.")
 @click.option("--force", is_flag=True, help="With --evaluate: evaluate even on shards preprocessed unlike the "
-                                            "checkpoint's (crop size, alpha, masks, schema, freq_std).")
+                                            "checkpoint's (crop size, alpha, mask settings).")
 @train_options
 @friendly
 def train(shards, out, config_file, resume, ckpt, split, figures, force, **overrides):
-    """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint."""
+    """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
+    shard sets: Table 3, one row per dataset)."""
     if ckpt:
+        from model.training.config import csv_list
         from model.training.run_eval import evaluate_checkpoint
 
         click.echo(evaluate_checkpoint(ckpt, split, shards, out, figures, force,
-                                       bool(overrides["include_interpolated"])))
+                                       bool(overrides["include_interpolated"]), csv_list(overrides["datasets"])))
         return
     if figures:
         raise LrlError("--figures goes with --evaluate CKPT (figures are drawn from a checkpoint)")
+    if len(shards) > 1:
+        raise LrlError("--shards once for training (several shard sets go with --evaluate CKPT)")
     from model.training.config import resolve
     from model.training.loop import train as run_training
 
-    overrides.update(shards=str(shards) if shards else None, out=str(out) if out else None)
+    overrides.update(shards=str(shards[0]) if shards else None, out=str(out) if out else None)
     cfg = resolve(read_options_file(config_file) if config_file else {}, overrides)
     if not cfg.shards or not cfg.out:
         raise LrlError("--shards and --out are required (on the command line or in --config)")

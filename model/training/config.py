@@ -9,6 +9,13 @@ from model.config import SIM_LOSSES, VARIANTS, ModelConfig
 from model.mclcr.config import MCLCR_VARIANTS, MCLCRConfig
 from pipeline.errors import LrlError
 
+ONE_QUALITY = "orig"  # the quality of a dataset distributed at one quality (Celeb-DF, DFDC: pipeline.dataset.layout)
+
+
+def csv_list(text: str | None) -> tuple[str, ...] | None:
+    """'a, b' -> ('a', 'b'); None for an empty or absent list (keep all)."""
+    return tuple(v.strip() for v in (text or "").split(",") if v.strip()) or None
+
 
 def _opt(default, help: str, choices: tuple | None = None, **cli):
     """A field carrying its lrl-train help and choices (and click extras: switch) (cli builds the flags)."""
@@ -60,7 +67,12 @@ class TrainConfig:
     bf16: bool = _opt(True, "Autocast to bfloat16 on CUDA.")
     channels_last: bool = _opt(True, "channels_last memory format on CUDA.")
     qualities: str = _opt("", "Comma-separated qualities to train, validate and evaluate on, e.g. c40 (the "
-                              "paper's LQ setting of Tables 2 and 4); empty: every quality in the shards.")
+                              "paper's LQ setting of Tables 2 and 4); empty: every quality in the shards. A dataset "
+                              "distributed at one quality ('orig': Celeb-DF, DFDC) is never filtered by it.")
+    datasets: str = _opt("", "Comma-separated datasets to train and validate on (shard column 'dataset', e.g. ffpp); "
+                             "empty: those of the train split that have a val split (all of the train split when "
+                             "none has one), saved resolved. With --evaluate: the datasets to report (default all "
+                             "in the shard sets).")
     train_split: str = _opt("train", "Split to train on.")
     val_split: str = _opt("val", "Split for model selection (best.pt by its frame AUC).")
     max_batches: int = _opt(0, "Cap on batches per epoch (0 = all), for smoke runs.")
@@ -81,8 +93,16 @@ class TrainConfig:
 
     @property
     def quality_list(self) -> tuple[str, ...] | None:
-        """`qualities` as a tuple for ShardDataset (None: all)."""
-        return tuple(q.strip() for q in self.qualities.split(",") if q.strip()) or None
+        """`qualities` as a tuple for ShardDataset (None: all), ONE_QUALITY added: the filter narrows datasets
+        made at several compressions (FF++, DFD) and never empties one distributed at one quality, so a
+        model trained on FF++ c40 is still evaluated on all of Celeb-DF and DFDC."""
+        listed = csv_list(self.qualities)
+        return listed + (ONE_QUALITY,) if listed and ONE_QUALITY not in listed else listed
+
+    @property
+    def dataset_list(self) -> tuple[str, ...] | None:
+        """`datasets` as a tuple for ShardDataset (None: all; train() resolves the default first)."""
+        return csv_list(self.datasets)
 
     def to_dict(self) -> dict:
         return asdict(self)

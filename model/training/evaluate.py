@@ -1,7 +1,9 @@
 """Evaluation: fake probabilities and decoder masks over a split -> frame / video metrics and mask IoU.
 
 A network without a mask head (MC-LCR: `mask_logits` is None) gets the same ACC / AUC / EER and mask IoU
-None ("n/a" in the summary line)."""
+None ("n/a" in the summary line). Mask IoU counts only the samples whose mask is known (mask_known 1:
+a fake whose real is not in ROOT has an all-zero mask that means nothing). Video level: see
+metrics.video_level (the maximum over a video's faces of each face's mean frame score)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from model.training import metrics
 from model.training.data import LRLSamples
+from pipeline.store.reader import meta_column
 
 
 @dataclass
@@ -26,6 +29,17 @@ class Predictions:
     ious: np.ndarray  # per sample; NaN where the network has no mask head
     videos: list[str]
     methods: list[str]
+    datasets: np.ndarray  # per sample, str
+    faces: np.ndarray  # per sample: face track id within its video
+    known: np.ndarray  # per sample, bool: its mask is known (mask_known 1)
+
+    def subset(self, keep: np.ndarray) -> "Predictions":
+        """The samples where the boolean array `keep` is True."""
+        keep = np.asarray(keep, bool)
+        return Predictions(self.probs[keep], self.labels[keep], self.ious[keep],
+                           [v for v, k in zip(self.videos, keep, strict=True) if k],
+                           [m for m, k in zip(self.methods, keep, strict=True) if k],
+                           self.datasets[keep], self.faces[keep], self.known[keep])
 
 
 @torch.no_grad()
@@ -57,6 +71,9 @@ def predict(net, samples: LRLSamples, device, batch_size: int, workers: int = 0,
         ious=np.concatenate(ious) if ious else np.zeros(0),
         videos=[shards.videos[i] for i in order],
         methods=[shards.methods[i] for i in order],
+        datasets=shards.meta["dataset"][order].astype(str),
+        faces=meta_column(shards.meta, "face")[order].astype(int),
+        known=meta_column(shards.meta, "mask_known")[order] != 0,
     )
 
 
@@ -70,8 +87,9 @@ def _mean(values: np.ndarray) -> float | None:
 
 
 def report(pred: Predictions) -> dict:
-    """Frame- and video-level ACC / AUC / EER per method and overall, and decoder mask IoU."""
-    video_labels, video_scores, names = metrics.video_level(pred.videos, pred.labels, pred.probs)
+    """Frame- and video-level ACC / AUC / EER per method and overall, and decoder mask IoU (over the
+    samples whose mask is known: "fake" of the fakes, "all" of every such sample)."""
+    video_labels, video_scores, names = metrics.video_level(pred.videos, pred.labels, pred.probs, pred.faces)
     method_of = dict(zip(pred.videos, pred.methods, strict=True))
     out = {
         "frame": {k: v.to_dict() for k, v in metrics.per_method(pred.methods, pred.labels, pred.probs).items()},
@@ -79,7 +97,7 @@ def report(pred: Predictions) -> dict:
             k: v.to_dict()
             for k, v in metrics.per_method([method_of[v] for v in names], video_labels, video_scores).items()
         },
-        "mask_iou": {"fake": _mean(pred.ious[pred.labels == 1]), "all": _mean(pred.ious)},
+        "mask_iou": {"fake": _mean(pred.ious[pred.known & (pred.labels == 1)]), "all": _mean(pred.ious[pred.known])},
     }
     return {level: {k: {m: _clean(x) for m, x in v.items()} if isinstance(v, dict) else _clean(v)
                     for k, v in d.items()} for level, d in out.items()}
@@ -107,7 +125,7 @@ def save_report(run: Path, name: str, pred: Predictions, rep: dict) -> list[str]
 
     metrics_path = Path(run) / f"metrics-{name}.json"
     write_json(metrics_path, rep)
-    vl, vs, _ = metrics.video_level(pred.videos, pred.labels, pred.probs)
+    vl, vs, _ = metrics.video_level(pred.videos, pred.labels, pred.probs, pred.faces)
     roc_path = Path(run) / f"roc-{name}.png"
     why = roc_png(roc_path, {"frame": (pred.labels, pred.probs), "video": (vl, vs)})
     return [f"metrics: {metrics_path}", f"roc: not written: {why}" if why else f"roc: {roc_path}"]

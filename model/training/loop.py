@@ -5,12 +5,17 @@ no samples or only one class (AUC undefined), the run says so at its start and i
 ("best_by"), and best.pt then follows the last epoch: never a checkpoint silently stale at epoch 1.
 Every checkpoint records the preprocessing of the shards it was trained on (index.json: crop size,
 alpha, mask parameters, schema version, freq_std), which evaluation compares with the shards it is given.
+A run trains and validates on cfg.datasets (training_datasets: by default the train split's datasets
+that have a val split, so FF++ alone in a WORK that also holds Celeb-DF's or DFDC's training videos).
+The LRL network leaves out of training the samples whose mask is unknown (mask_known 0), saying how many:
+its similarity and segmentation targets come from the mask; MC-LCR, which has neither, trains on them.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -114,9 +119,33 @@ def epoch_line(h: dict) -> str:
     )
 
 
+def training_datasets(cfg: TrainConfig) -> tuple[tuple[str, ...], str | None]:
+    """The datasets a run trains and validates on, and a line naming those of the train split it leaves out
+    (None when none). Default: the train split's datasets that also have samples in the val split (model
+    selection needs them), or every dataset of the train split when none has. LrlError when --datasets
+    names one the train split does not hold."""
+    def present(split: str) -> set[str]:
+        return set(ShardDataset(cfg.shards, split, fields=(), qualities=cfg.quality_list).meta["dataset"].tolist())
+
+    train = present(cfg.train_split)
+    if cfg.dataset_list:
+        missing = sorted(set(cfg.dataset_list) - train)
+        if missing:
+            raise LrlError(f"{cfg.shards}: no {', '.join(missing)} samples in split {cfg.train_split!r} "
+                           f"(it holds {', '.join(sorted(train)) or 'none'})")
+        return cfg.dataset_list, None
+    chosen = tuple(sorted(train & present(cfg.val_split))) or tuple(sorted(train))
+    left = sorted(train - set(chosen))
+    if not left:
+        return chosen, None
+    return chosen, (f"datasets: training and validating on {', '.join(chosen)} (split {cfg.train_split!r} datasets "
+                    f"with a {cfg.val_split!r} split); {', '.join(left)} left out: --datasets "
+                    f"{','.join(sorted(train))} trains on them too")
+
+
 def validate(net, cfg: TrainConfig, device, freq_std: float) -> dict:
     samples = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated,
-                                      qualities=cfg.quality_list), freq_std=freq_std)
+                                      qualities=cfg.quality_list, datasets=cfg.dataset_list), freq_std=freq_std)
     if len(samples) == 0:
         return {}
     rep = report(predict(net, samples, device, cfg.batch_size, cfg.workers, cfg.bf16 and device.type == "cuda"))
@@ -126,7 +155,8 @@ def validate(net, cfg: TrainConfig, device, freq_std: float) -> dict:
 
 def unusable_validation(cfg: TrainConfig) -> str | None:
     """Why the validation split cannot choose best.pt (no samples, or one class: AUC undefined), or None."""
-    labels = ShardDataset(cfg.shards, cfg.val_split, fields=(), qualities=cfg.quality_list).labels
+    labels = ShardDataset(cfg.shards, cfg.val_split, fields=(), qualities=cfg.quality_list,
+                          datasets=cfg.dataset_list).labels
     if len(labels) == 0:
         return f"val split {cfg.val_split!r} has no samples"
     if len(set(labels.tolist())) < 2:
@@ -140,8 +170,15 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
     device = distributed.pick_device(cfg.device, dist)
     torch.manual_seed(cfg.seed)
     run = Path(cfg.out)
+    chosen, note = training_datasets(cfg)
+    cfg = replace(cfg, datasets=",".join(chosen))  # saved resolved in config.json and the checkpoints
     shards = ShardDataset(cfg.shards, cfg.train_split, interpolated=cfg.include_interpolated,
-                          qualities=cfg.quality_list)
+                          qualities=cfg.quality_list, datasets=cfg.dataset_list, unknown_masks=cfg.model != "lrl")
+    if dist.main and note:
+        echo(note)
+    if dist.main and shards.unknown_masks_left_out:
+        echo(f"training: {shards.unknown_masks_left_out} samples whose mask is unknown (mask_known 0) left out: "
+             "LRL's similarity and segmentation targets come from the mask (--model mclcr trains on them)")
     samples = LRLSamples(shards, hflip=cfg.hflip, seed=cfg.seed)
     if len(samples) == 0:
         raise LrlError(f"{cfg.shards}: no samples in split {cfg.train_split!r}")
@@ -191,7 +228,7 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
 def _log_tensorboard(writer, net, cfg: TrainConfig, device, freq_std: float, stats: dict) -> None:
     tensorboard.log_scalars(writer, stats, ("loss", *(k for k in LOSS_PARTS if k in stats)))
     val = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated,
-                                  qualities=cfg.quality_list), freq_std=freq_std)
+                                  qualities=cfg.quality_list, datasets=cfg.dataset_list), freq_std=freq_std)
     tensorboard.log_samples(writer, net, val, device, stats["epoch"])
     writer.flush()
 

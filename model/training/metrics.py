@@ -51,15 +51,27 @@ def score(labels, scores, threshold: float = 0.5) -> Scores:
     return Scores(acc, float(roc_auc_score(labels, scores)), eer(labels, scores), len(labels))
 
 
-def video_level(videos, labels, scores) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Mean frame score per video, with the video's label."""
-    grouped = defaultdict(list)
+def video_level(videos, labels, scores, faces=None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """One score per video, with the video's label: (labels (V,), scores (V,), sorted video names).
+
+    A video's samples are grouped by its name (ShardDataset.videos: dataset/method/quality/video) and
+    `faces` (the face track id per sample; None: every sample is face 0). Each face scores the mean of
+    its frame scores; the video scores the MAXIMUM over its faces. The choice: a video is fake if any of
+    its faces is (DFDC fakes often swap one face of two), and a real video must look real on every face;
+    a mean over faces would dilute one swapped face among real bystanders. A one-face video scores the
+    mean of its frames, as before faces existed.
+    """
+    faces = np.zeros(len(videos), int) if faces is None else faces
+    per_face = defaultdict(list)
     label_of = {}
-    for v, y, s in zip(videos, labels, scores, strict=True):
-        grouped[v].append(s)
+    for v, f, y, s in zip(videos, faces, labels, scores, strict=True):
+        per_face[v, int(f)].append(s)
         label_of[v] = y
-    names = sorted(grouped)
-    return np.array([label_of[v] for v in names]), np.array([np.mean(grouped[v]) for v in names]), names
+    best = {}
+    for (v, _), values in per_face.items():
+        best[v] = max(best.get(v, -np.inf), float(np.mean(values)))
+    names = sorted(best)
+    return np.array([label_of[v] for v in names]), np.array([best[v] for v in names]), names
 
 
 def per_method(methods, labels, scores) -> dict[str, Scores]:

@@ -1,70 +1,165 @@
-"""`lrl-train --evaluate CKPT --split SPLIT [--figures]`: metrics JSON, ROC PNG (and Fig. 3 / 4) beside the checkpoint.
+"""`lrl-train --evaluate CKPT [--shards A --shards B ...] [--datasets a,b] --split SPLIT [--figures]`.
 
-The shards must be preprocessed as the checkpoint's were (crop size, alpha of eq. 2, mask threshold,
-reference quality and source, schema version, and the frequency spread within FREQ_STD_TOLERANCE):
-a mismatch is refused with a one-line reason unless `force`. The checkpoint's own freq_std always
-normalises the frequency input. Results are named by checkpoint, split and a short hash of the shard
-index (`metrics-<ckpt>-<split>-<hash>.json`, `roc-...png`), so no evaluation overwrites another shard
-set's; the metrics file records the checkpoint, the shards' path and both sets of settings.
+One checkpoint on one or several shard sets (several WORKs: the paper's Table 3 trains on FF++ and tests
+on Celeb-DF, DFDC and DFD). Per shard set: the summary line, `metrics-<ckpt>-<split>-<hash>.json` and
+`roc-...png` beside the checkpoint (hash: a short hash of its index, so no evaluation overwrites another
+shard set's; `-<datasets>` added when --datasets kept only some). Then Table 3's layout, one row per
+dataset of every shard set (model.training.table), printed aligned and written as
+`table-<ckpt>-<split>-<hash>.json` (checkpoint, shard sets, rows) and `.md` (hash of the evaluated
+shard sets and datasets).
+
+Every shard set is checked against the checkpoint's preprocessing before any is evaluated, and a
+difference is refused with a one-line reason naming the shard set unless `force`:
+- crop size and alpha (eq. 2): they change what the network sees;
+- the mask settings (threshold, reference quality, source): only where they matter, i.e. when mask IoU
+  is measured (a network with a mask head, and fakes whose mask is known in the evaluated samples);
+- the schema version is not compared: load_index and the reader refuse a schema they cannot read, and
+  the schemas they read give the network the same rgb / freq / mask (schema 2 only adds columns);
+- freq_std is not compared either. It is the spread of the shard set's own frequency images, a statistic
+  of the data (another dataset, compression or scene mix gives another value), not a setting: the
+  checkpoint's own freq_std always normalises the input, so a different value changes nothing in the
+  preprocessing. It is recorded per shard set, and a note says when it is more than FREQ_STD_TOLERANCE
+  away from the checkpoint's (the frequency input then reaches the network with another spread).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from model import build_model
-from model.training import checkpoint, distributed
+from model.training import checkpoint, distributed, table
 from model.training.config import TrainConfig
 from model.training.data import LRLSamples
 from model.training.evaluate import predict, report, save_report, summary_line
 from pipeline.errors import LrlError
+from pipeline.store.atomic import write_bytes, write_json
 from pipeline.store.index import digest, load_index, preprocessing
-from pipeline.store.reader import ShardDataset
+from pipeline.store.reader import ShardDataset, meta_column
 
 FREQ_STD_TOLERANCE = 0.05  # relative: the same preprocessing of the same data gives the same freq_std
 
 
-def mismatches(trained: dict | None, given: dict) -> list[str]:
-    """How the given shards' preprocessing differs from the one the checkpoint was trained on."""
+def mismatches(trained: dict | None, given: dict, masks_matter: bool = True) -> list[str]:
+    """How the given shards' preprocessing differs from the one the checkpoint was trained on (see the
+    module docstring for what is compared); mask settings only when `masks_matter`."""
     if trained is None:
         return ["the checkpoint records no shard preprocessing (made before lrl recorded it)"]
     out = [f"{name} {given.get(name)!r}, trained on {trained.get(name)!r}"
-           for name in ("size", "alpha", "schema_version") if given.get(name) != trained.get(name)]
+           for name in ("size", "alpha") if given.get(name) != trained.get(name)]
     mask_given, mask_trained = given.get("mask_params") or {}, trained.get("mask_params") or {}
     out += [f"mask {name} {mask_given.get(name)!r}, trained on {mask_trained.get(name)!r}"
-            for name in sorted(set(mask_given) | set(mask_trained)) if mask_given.get(name) != mask_trained.get(name)]
-    std, ref = given.get("freq_std") or 0.0, trained.get("freq_std") or 0.0
-    if abs(std - ref) > FREQ_STD_TOLERANCE * max(abs(ref), 1e-12):
-        out.append(f"freq_std {std:.4g}, trained on {ref:.4g}")
+            for name in sorted(set(mask_given) | set(mask_trained))
+            if masks_matter and mask_given.get(name) != mask_trained.get(name)]
     return out
 
 
-def evaluate_checkpoint(ckpt: Path, split: str, shards: Path | None = None, out: Path | None = None,
-                        figures: bool = False, force: bool = False, include_interpolated: bool = False) -> str:
-    """Evaluate a checkpoint on one split; returns the summary line, one line per file written (with
-    `figures`, then one line per note and one naming the figures written: model.training.figures).
-    Frames whose face box was interpolated are left out unless `include_interpolated`.
+def freq_std_note(source: Path, given: float | None, used: float) -> str | None:
+    """A line when a shard set's freq_std is more than FREQ_STD_TOLERANCE away from the checkpoint's."""
+    if not given or abs(given - used) <= FREQ_STD_TOLERANCE * abs(used):
+        return None
+    return (f"note: {source}: freq_std {given:.4g}, {100 * (given / used - 1):+.0f}% from the checkpoint's "
+            f"{used:.4g}, which normalises the frequency input (a statistic of this data, not a setting)")
 
-    Raises LrlError when the shards are preprocessed unlike the checkpoint's (unless `force`) or the
-    split has no samples."""
+
+@dataclass
+class ShardSet:
+    """One shard set to evaluate: its samples (after the filters) and what the check found."""
+
+    source: Path
+    index: dict
+    settings: dict
+    forced: list[str]  # the differences evaluated anyway (--force); open_set refuses them otherwise
+    samples: ShardDataset
+    tag: str  # "" or "-<datasets>" when --datasets kept only some
+
+    @property
+    def name(self) -> str:
+        return f"{digest(self.index)}{self.tag}"
+
+
+def open_set(source: Path, split: str, cfg: TrainConfig, trained: dict | None, force: bool, interpolated: bool,
+             datasets: tuple[str, ...] | None, ckpt_name: str) -> ShardSet:
+    """Read one shard set's metadata and check its preprocessing; LrlError naming it when refused."""
+    index = load_index(source)
+    samples = ShardDataset(source, split, interpolated=interpolated, qualities=cfg.quality_list, datasets=datasets)
+    known_fakes = (samples.labels == 1) & (meta_column(samples.meta, "mask_known") != 0)
+    given = preprocessing(index)
+    differ = mismatches(trained, given, masks_matter=cfg.model == "lrl" and bool(known_fakes.any()))
+    if differ and not force:
+        raise LrlError(f"{source}: shards unlike {ckpt_name}'s: {'; '.join(differ)} (--force evaluates anyway)")
+    present = sorted(set(samples.meta["dataset"].tolist()))
+    return ShardSet(source, index, given, differ, samples, f"-{'+'.join(present)}" if datasets else "")
+
+
+def evaluate_checkpoint(ckpt: Path, split: str, shards=(), out: Path | None = None, figures: bool = False,
+                        force: bool = False, include_interpolated: bool = False,
+                        datasets: tuple[str, ...] | None = None) -> str:
+    """Evaluate a checkpoint on one split of each shard set in `shards` (default: its training shards),
+    only the `datasets` given (None: all). Returns the lines to print: per shard set the summary line and
+    one line per file written (with `figures`, one shard set only: one line per note and one naming the
+    figures written, model.training.figures), then the table and the files it was written to. Frames whose
+    face box was interpolated are left out unless `include_interpolated`.
+
+    Raises LrlError, before evaluating anything, when a shard set is preprocessed unlike the checkpoint's
+    (unless `force`), holds no sample of the split, or a dataset of `datasets` is in none of them."""
     state = checkpoint.load(ckpt)
     cfg = TrainConfig.from_dict(state["config"])
-    source = Path(shards or cfg.shards)
-    index = load_index(source)
-    given, trained = preprocessing(index), state["metrics"].get("shards")
-    differ = mismatches(trained, given)
-    if differ and not force:
-        raise LrlError(f"{source}: shards unlike {Path(ckpt).name}'s: {'; '.join(differ)} (--force evaluates anyway)")
+    sources = [Path(s) for s in shards] or [Path(cfg.shards)]
+    if figures and cfg.model != "lrl":
+        raise LrlError(f"{ckpt}: --figures draws LRL's Fig. 3 and 4 (masks, s_hat); a {cfg.model} model has neither")
+    if figures and len(sources) > 1:
+        raise LrlError("--figures draws from one shard set: give one --shards")
+    trained, used_std = state["metrics"].get("shards"), state["metrics"].get("freq_std")
+    lines, sets = [], []
+    for source in sources:
+        shard_set = open_set(source, split, cfg, trained, force, include_interpolated, datasets, Path(ckpt).name)
+        if len(shard_set.samples) == 0 and datasets:
+            lines.append(f"{source}: no {', '.join(datasets)} samples in split {split!r}: not evaluated")
+        elif len(shard_set.samples) == 0:
+            raise LrlError(f"{source}: no samples in split {split!r}")
+        else:
+            sets.append(shard_set)
+    found = {name for s in sets for name in s.samples.meta["dataset"].tolist()}
+    missing = sorted(set(datasets or ()) - found)
+    if missing:
+        raise LrlError(f"--datasets {', '.join(missing)}: no such samples in split {split!r} of "
+                       f"{', '.join(map(str, sources))}")
     device = distributed.pick_device(cfg.device, distributed.Dist())
     net = build_model(cfg.model_config()).to(device)
     net.load_state_dict(state["model"])
-    dataset = ShardDataset(source, split, interpolated=include_interpolated, qualities=cfg.quality_list)
-    samples = LRLSamples(dataset, freq_std=state["metrics"].get("freq_std"))
-    if len(samples) == 0:
-        raise LrlError(f"{source}: no samples in split {split!r}")
+    folder = Path(out or Path(ckpt).parent)
+    about = {"path": str(Path(ckpt).resolve()), "epoch": state.get("epoch"), "trained_on": trained,
+             "freq_std": used_std}
+    rows, listed = [], []
+    for s in sets:
+        label = split if len(sources) == 1 else f"{s.source} {split}"
+        set_lines, set_rows = _evaluate_set(s, net, cfg, device, used_std, label, folder, figures,
+                                            {**about, "stem": Path(ckpt).stem, "split": split})
+        lines += set_lines
+        rows += set_rows
+        note = freq_std_note(s.source, s.settings.get("freq_std"), used_std or s.samples.freq_std)
+        lines += [note] if note else []
+        listed.append({"path": str(s.source.resolve()), "index": digest(s.index), "settings": s.settings,
+                       "forced": s.forced, "freq_std_note": note})
+    key = json.dumps([[s.name for s in sets], split, include_interpolated])
+    name = f"table-{Path(ckpt).stem}-{split}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    write_json(folder / f"{name}.json", {"checkpoint": about, "split": split, "datasets": list(datasets or []),
+                                         "include_interpolated": include_interpolated, "shard_sets": listed,
+                                         "columns": list(table.HEADINGS), "rows": rows})
+    write_bytes(folder / f"{name}.md", table.markdown(rows).encode())
+    return "\n".join(lines + table.text(rows) + [f"table: {folder / f'{name}.json'}", f"table: {folder / f'{name}.md'}"])
+
+
+def _evaluate_set(s: ShardSet, net, cfg: TrainConfig, device, freq_std: float | None, label: str, folder: Path,
+                  figures: bool, about: dict) -> tuple[list[str], list[dict]]:
+    """Predict one shard set: (its lines: summary, files, figures; its table rows). `about`: the checkpoint's
+    path, epoch and trained_on, and the stem and split naming the files."""
+    split = about["split"]
+    samples = LRLSamples(s.samples, freq_std=freq_std)
     collect = None
-    if figures and cfg.model != "lrl":
-        raise LrlError(f"{ckpt}: --figures draws LRL's Fig. 3 and 4 (masks, s_hat); a {cfg.model} model has neither")
     if figures:
         from model.training.figures import SimilarityFigures
 
@@ -72,14 +167,14 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards: Path | None = None, out:
     bf16 = cfg.bf16 and device.type == "cuda"
     pred = predict(net, samples, device, cfg.batch_size, cfg.workers, bf16, on_batch=collect)
     rep = report(pred)
-    folder = Path(out or Path(ckpt).parent)
-    about = {"checkpoint": {"path": str(Path(ckpt).resolve()), "epoch": state.get("epoch"), "trained_on": trained},
-             "shards": {"path": str(source.resolve()), "index": digest(index), "split": split, "settings": given},
-             "forced": differ if force else []}
-    name = f"{Path(ckpt).stem}-{split}-{digest(index)}"
-    lines = [summary_line(split, rep)] + save_report(folder, name, pred, {**about, **rep})
+    header = {"checkpoint": {k: about[k] for k in ("path", "epoch", "trained_on")},
+              "shards": {"path": str(s.source.resolve()), "index": digest(s.index), "split": split,
+                         "settings": s.settings},
+              "forced": s.forced}
+    lines = [summary_line(label, rep)] + save_report(folder, f"{about['stem']}-{split}-{s.name}", pred,
+                                                     {**header, **rep})
     if collect is not None:
         panels, notes = collect.draw(folder, split, cfg.variant)
         lines += [f"figures: {note}" for note in notes]
         lines.append(f"figures: {len(panels)} PNGs in {folder}: {', '.join(p.name for p in panels)}")
-    return "\n".join(lines)
+    return lines, table.dataset_rows(pred, str(s.source))

@@ -78,10 +78,21 @@ def _read_meta(paths: list[Path]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([c[name] for c in columns]) if columns else np.zeros(0, object) for name in names}
 
 
-def _select(meta: dict[str, np.ndarray], selection: Selection, interpolated: bool) -> dict[str, np.ndarray]:
+LATER_COLUMNS = {"face": 0, "mask_known": 1}  # per-sample columns older shards lack, and what they mean there
+
+
+def meta_column(meta: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """One per-sample column of `meta`; `face` (0) and `mask_known` (1) also for shards written before
+    they existed (one face per video, and every fake in them had its mask)."""
+    return meta[name] if name in meta else np.full(len(meta[LABEL]), LATER_COLUMNS[name], np.int64)
+
+
+def _select(meta: dict[str, np.ndarray], selection: Selection, interpolated: bool, datasets) -> dict[str, np.ndarray]:
     keep = np.fromiter(map(selection.admits, meta["method"], meta["quality"], meta["split"]), bool, len(meta[LABEL]))
     if not interpolated:
         keep &= meta["interpolated"] == 0
+    if datasets is not None:
+        keep &= np.isin(meta["dataset"].astype(str), list(datasets))
     return {name: values[keep] for name, values in meta.items()}
 
 
@@ -93,11 +104,14 @@ class ShardDataset:
     for one sample group per face).
 
     `source` is WORK/shards or its index.json; `fields` the images to read (any of rgb, freq,
-    mask); `methods` / `qualities` keep only those samples (None keeps all); `interpolated` False
-    leaves out the frames whose face box was interpolated between detections (the trainer's default).
+    mask); `methods` / `qualities` / `datasets` keep only those samples (None keeps all); `interpolated`
+    False leaves out the frames whose face box was interpolated between detections (the trainer's
+    default); `unknown_masks` False leaves out the samples whose mask is unknown (mask_known 0: a fake
+    whose real is not in ROOT), counted in `ds.unknown_masks_left_out`.
     """
 
-    def __init__(self, source, split: str, fields=IMAGES, methods=None, qualities=None, interpolated: bool = True):
+    def __init__(self, source, split: str, fields=IMAGES, methods=None, qualities=None, interpolated: bool = True,
+                 datasets=None, unknown_masks: bool = True):
         self.source = Path(source)
         folder = self.source if self.source.is_dir() else self.source.parent
         index = load_index(self.source)
@@ -109,7 +123,10 @@ class ShardDataset:
         self.freq_std = float(index["freq_std"])
         self.size = int(index.get("size", 0))
         self.paths = [folder / e["file"] for e in index["shards"] if e["split"] == split]
-        self.meta = _select(_read_meta(self.paths), Selection(methods, qualities), interpolated)  # per-sample columns, no images
+        meta = _select(_read_meta(self.paths), Selection(methods, qualities), interpolated, datasets)
+        known = meta_column(meta, "mask_known") != 0
+        self.unknown_masks_left_out = 0 if unknown_masks else int((~known).sum())
+        self.meta = meta if unknown_masks else {name: values[known] for name, values in meta.items()}  # no images
         self.labels = self.meta[LABEL].astype(np.uint8)
         self.methods = self.meta["method"]
         self.videos = np.array(["/".join(v) for v in zip(*(self.meta[k] for k in ("dataset", "method", "quality",
