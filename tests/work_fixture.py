@@ -26,13 +26,15 @@ class Video:
     method: str = "youtube"
     source: str | None = None
     quality: str = "c23"
+    dataset: str = "ffpp"
+    real: str = "youtube"  # the method of the dataset's reals (its fakes' target_method)
 
     @property
     def record(self) -> VideoRecord:
-        fake = self.method != "youtube"
+        fake = self.method != self.real
         name = f"{self.target}_{self.source}" if fake else self.target
-        return VideoRecord("ffpp", self.method, self.quality, name, f"/data/{name}.mp4", int(fake), self.target,
-                           "youtube", self.source, None, self.split)
+        return VideoRecord(self.dataset, self.method, self.quality, name, f"/data/{name}.mp4", int(fake), self.target,
+                           self.real, self.source, None, self.split)
 
 
 def base_image(size: int) -> np.ndarray:
