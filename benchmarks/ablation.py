@@ -22,7 +22,7 @@ from pathlib import Path
 
 from model.config import VARIANTS
 from model.training.config import TrainConfig, resolve
-from model.training.loop import train
+from model.training.loop import train, training_datasets
 from model.training.run_eval import evaluate_checkpoint
 from pipeline.params import read_options_file
 from pipeline.store.atomic import write_json
@@ -44,6 +44,7 @@ TINY = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), pretrained=Non
 def run_one(cfg: TrainConfig) -> dict:
     """Train (or reuse) one run; its best epoch by val AUC and that checkpoint's test metrics."""
     run = Path(cfg.out)
+    cfg = replace(cfg, datasets=",".join(training_datasets(cfg)[0]))  # resolved, as train() saves config.json
     metrics = run / f"metrics-best-test-{digest(load_index(Path(cfg.shards)))}.json"  # run_eval's naming
     reuse = metrics.is_file() and (run / "config.json").is_file() and \
         json.loads((run / "config.json").read_text()) == json.loads(json.dumps(cfg.to_dict()))
