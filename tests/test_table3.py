@@ -1,7 +1,7 @@
 """Issue 17, Table 3: one checkpoint on several shard sets, one row per dataset; --datasets; the
 preprocessing check per shard set; TrainConfig.datasets; samples whose mask is unknown (mask_known 0)
 left out of LRL training; a multi-face video counted once. Shards are written by the project's stages
-(tests/work_fixture.py); the face / mask_known columns are added with h5py where a test needs them."""
+(tests/work_fixture.py); their face / mask_known columns are rewritten with h5py where a test needs it."""
 
 import json
 from pathlib import Path
@@ -23,7 +23,6 @@ from model.training.run_eval import mismatches
 from pipeline.errors import LrlError
 from pipeline.params import ShardsParams
 from pipeline.stages.shards import run as run_shards
-from pipeline.store import reader, schema
 from pipeline.store.index import digest, load_index
 from pipeline.store.reader import ShardDataset
 from tests.work_fixture import TREE, Video, make_work
@@ -138,27 +137,22 @@ def test_what_the_check_compares():
     assert TrainConfig(qualities="c40").quality_list == ("c40", "orig") and TrainConfig().quality_list is None
 
 
-def add_columns(shards: Path, face_of, known_of) -> None:
-    """Write (or overwrite) the schema-2 columns `face` and `mask_known` of every shard: per sample,
-    face_of(video, frame) and known_of(video)."""
+def set_columns(shards: Path, face_of, known_of) -> None:
+    """Overwrite the columns `face` and `mask_known` of every shard: per sample, face_of(video, frame) and
+    known_of(video)."""
     import h5py
 
     for path in sorted(shards.glob("*.h5")):
         with h5py.File(path, "r+") as f:
             videos, frames = f["video"].asstr()[:], f["frame"][:]
-            for name, values in (("face", [face_of(v, i) for v, i in zip(videos, frames, strict=True)]),
-                                 ("mask_known", [known_of(v) for v in videos])):
-                if name in f:
-                    f[name][...] = values
-                else:
-                    f.create_dataset(name, data=np.asarray(values, schema.INT_META.get(name, np.int64)))
+            f["face"][...] = [face_of(v, i) for v, i in zip(videos, frames, strict=True)]
+            f["mask_known"][...] = [known_of(v) for v in videos]
 
 
-def test_unknown_masks_leave_lrl_training_and_a_two_face_video_counts_once(tmp_path, monkeypatch, one_torch_thread):
+def test_unknown_masks_leave_lrl_training_and_a_two_face_video_counts_once(tmp_path, one_torch_thread):
     """The 001_002 fake's mask is unknown; the test fake 006_007 shows two faces (frame 0: face 0, frame 4: face 1)."""
-    monkeypatch.setattr(reader, "INT_META", {**schema.INT_META, "face": np.int16, "mask_known": np.uint8})
     shards = shards_of(tmp_path / "work", TREE)
-    add_columns(shards, lambda v, i: int(v == "006_007" and i > 0), lambda v: int(v != "001_002"))
+    set_columns(shards, lambda v, i: int(v == "006_007" and i > 0), lambda v: int(v != "001_002"))
     every = ShardDataset(shards, "train", fields=(), interpolated=False)
     known = ShardDataset(shards, "train", fields=(), interpolated=False, unknown_masks=False)
     assert (len(every), len(known), known.unknown_masks_left_out) == (16, 14, 2)

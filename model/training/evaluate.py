@@ -17,7 +17,6 @@ from torch.utils.data import DataLoader
 
 from model.training import metrics
 from model.training.data import LRLSamples
-from pipeline.store.reader import meta_column
 
 
 @dataclass
@@ -72,8 +71,8 @@ def predict(net, samples: LRLSamples, device, batch_size: int, workers: int = 0,
         videos=[shards.videos[i] for i in order],
         methods=[shards.methods[i] for i in order],
         datasets=shards.meta["dataset"][order].astype(str),
-        faces=meta_column(shards.meta, "face")[order].astype(int),
-        known=meta_column(shards.meta, "mask_known")[order] != 0,
+        faces=shards.meta["face"][order].astype(int),
+        known=shards.meta["mask_known"][order] != 0,
     )
 
 

@@ -37,7 +37,7 @@ from model.training.evaluate import predict, report, save_report, summary_line
 from pipeline.errors import LrlError
 from pipeline.store.atomic import write_bytes, write_json
 from pipeline.store.index import digest, load_index, preprocessing
-from pipeline.store.reader import ShardDataset, meta_column
+from pipeline.store.reader import ShardDataset
 
 FREQ_STD_TOLERANCE = 0.05  # relative: the same preprocessing of the same data gives the same freq_std
 
@@ -85,7 +85,7 @@ def open_set(source: Path, split: str, cfg: TrainConfig, trained: dict | None, f
     """Read one shard set's metadata and check its preprocessing; LrlError naming it when refused."""
     index = load_index(source)
     samples = ShardDataset(source, split, interpolated=interpolated, qualities=cfg.quality_list, datasets=datasets)
-    known_fakes = (samples.labels == 1) & (meta_column(samples.meta, "mask_known") != 0)
+    known_fakes = (samples.labels == 1) & (samples.meta["mask_known"] != 0)
     given = preprocessing(index)
     differ = mismatches(trained, given, masks_matter=cfg.model == "lrl" and bool(known_fakes.any()))
     if differ and not force:

@@ -78,15 +78,6 @@ def _read_meta(paths: list[Path]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([c[name] for c in columns]) if columns else np.zeros(0, object) for name in names}
 
 
-LATER_COLUMNS = {"face": 0, "mask_known": 1}  # per-sample columns older shards lack, and what they mean there
-
-
-def meta_column(meta: dict[str, np.ndarray], name: str) -> np.ndarray:
-    """One per-sample column of `meta`; `face` (0) and `mask_known` (1) also for shards written before
-    they existed (one face per video, and every fake in them had its mask)."""
-    return meta[name] if name in meta else np.full(len(meta[LABEL]), LATER_COLUMNS[name], np.int64)
-
-
 def _select(meta: dict[str, np.ndarray], selection: Selection, interpolated: bool, datasets) -> dict[str, np.ndarray]:
     keep = np.fromiter(map(selection.admits, meta["method"], meta["quality"], meta["split"]), bool, len(meta[LABEL]))
     if not interpolated:
@@ -124,7 +115,7 @@ class ShardDataset:
         self.size = int(index.get("size", 0))
         self.paths = [folder / e["file"] for e in index["shards"] if e["split"] == split]
         meta = _select(_read_meta(self.paths), Selection(methods, qualities), interpolated, datasets)
-        known = meta_column(meta, "mask_known") != 0
+        known = meta["mask_known"] != 0
         self.unknown_masks_left_out = 0 if unknown_masks else int((~known).sum())
         self.meta = meta if unknown_masks else {name: values[known] for name, values in meta.items()}  # no images
         self.labels = self.meta[LABEL].astype(np.uint8)
