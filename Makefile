@@ -24,7 +24,11 @@ demo: $(STAMP)
 	$(BIN)/lrl-prep index --root $(DEMO)/ffpp
 	$(BIN)/lrl-prep refresh --root $(DEMO)/ffpp --work $(DEMO)/work --frames 16 --size 80
 	$(BIN)/lrl-train --config configs/demo.toml --shards $(DEMO)/work/shards --out $(DEMO)/run
-	$(BIN)/lrl-train --evaluate $(DEMO)/run/best.pt --split test
+	$(BIN)/lrl-prep demo-data --dataset celebdf --out $(DEMO)/celebdf --size small
+	$(BIN)/lrl-prep demo-data --dataset dfdc --out $(DEMO)/dfdc --size small
+	$(BIN)/lrl-prep refresh --root $(DEMO)/celebdf --work $(DEMO)/cross --frames 16 --size 80
+	$(BIN)/lrl-prep refresh --root $(DEMO)/dfdc --work $(DEMO)/cross --frames 16 --size 80
+	$(BIN)/lrl-train --evaluate $(DEMO)/run/best.pt --shards $(DEMO)/work/shards --shards $(DEMO)/cross/shards --split test
 	$(BIN)/lrl-prep report --work $(DEMO)/work --out $(DEMO)/qa
 	$(BIN)/lrl-predict --checkpoint $(DEMO)/run/best.pt --out $(DEMO)/predict --report $(DEMO)/predict/report \
 		$(DEMO)/ffpp/original_sequences/youtube/c23/videos/008.mp4 \
