@@ -90,7 +90,7 @@ def test_evaluation_refuses_shards_preprocessed_otherwise(shards, tmp_path, one_
     first = CliRunner().invoke(train_cli, ["--evaluate", str(ckpt)])
     forced = CliRunner().invoke(train_cli, ["--evaluate", str(ckpt), "--shards", str(other), "--force"])
     assert first.exit_code == 0 and forced.exit_code == 0, first.output + forced.output
-    assert (f"note: {other}: freq_std {std:.4g}, {100 * (std / ref - 1):+.0f}% from the checkpoint's {ref:.4g}, which "
+    assert (f"note: {other}: freq_std {std:.4g}, {100 * (std / ref - 1):+.1f}% from the checkpoint's {ref:.4g}, which "
             "normalises the frequency input (a statistic of this data, not a setting)") in forced.output.splitlines()
     mine = tmp_path / "run" / f"metrics-best-test-{digest(load_index(shards))}.json"
     theirs = tmp_path / "run" / f"metrics-best-test-{digest(load_index(other))}.json"

@@ -60,7 +60,7 @@ def freq_std_note(source: Path, given: float | None, used: float) -> str | None:
     """A line when a shard set's freq_std is more than FREQ_STD_TOLERANCE away from the checkpoint's."""
     if not given or abs(given - used) <= FREQ_STD_TOLERANCE * abs(used):
         return None
-    return (f"note: {source}: freq_std {given:.4g}, {100 * (given / used - 1):+.0f}% from the checkpoint's "
+    return (f"note: {source}: freq_std {given:.4g}, {100 * (given / used - 1):+.1f}% from the checkpoint's "
             f"{used:.4g}, which normalises the frequency input (a statistic of this data, not a setting)")
 
 
