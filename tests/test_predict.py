@@ -141,7 +141,12 @@ def test_every_face_of_a_two_person_video_is_scored_and_the_video_takes_the_maxi
     r = json.loads((out / "predictions.json").read_text())["inputs"][0]
     assert [f["face"] for f in r["faces"]] == [0, 1] and r["score"] == max(f["score"] for f in r["faces"])
     assert "2 faces (max of " in result.output and "8 counted" in result.output
+    header = next(csv.reader((out / "predictions.csv").open()))
+    assert len(header) == len(set(header)), header  # one name per column
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert [(row["face"], row["frame"]) for row in rows] == [(k, f) for k in "01" for f in ("0", "2", "5", "7")]
+    assert {row["face"]: float(row["face_video_score"]) for row in rows} == pytest.approx(
+        {str(f["face"]): f["score"] for f in r["faces"]}, abs=1e-6)
     page = next((tmp_path / "report").glob("0001-*.html")).read_text()
-    assert "this page shows face 0" in page
+    deciding = max(r["faces"], key=lambda f: f["score"])["face"]  # the page shows the face that decides the score
+    assert f"this page shows face {deciding}" in page

@@ -5,7 +5,8 @@ An input's page: its score, the per-frame probability curve, the sampled frames 
 frames the crop, the predicted forgery mask M_hat (eq. 12) as an overlay, the similarity pattern
 s_hat (eq. 8-9, k*k x k*k) as a heat map and the RFAM attention maps A1 (RGB) and A2 (frequency)
 of every level (eq. 5). The shown score carries `id="score"` and `data-score`, the JSON's value. A
-multi-face input's page lists every face's score and shows face 0 (the heaviest track) only.
+multi-face input's page lists every face's score and shows the face whose score is the input's (the
+maximum over its faces; `result.detail.face`).
 """
 
 from __future__ import annotations
@@ -43,15 +44,20 @@ def boxed(thumb: np.ndarray, box, scale: float, interpolated: bool) -> np.ndarra
     return out
 
 
+def shown(result):
+    """The face the page shows: the one whose score is the input's."""
+    return result.faces[result.detail.face]
+
+
 def frame_caption(result, i: int) -> str:
-    f, face = result.frames[i], result.faces[0]
+    f, face = result.frames[i], shown(result)
     if face.no_face[i]:
         return f'frame {f}: <span class="note">no face</span>'
     return f"frame {f}: {face.probs[i]:.3f}" + (" (interpolated)" if face.interpolated[i] else "")
 
 
 def frames_section(result) -> str:
-    d, face = result.detail, result.faces[0]
+    d, face = result.detail, shown(result)
     figs = [figure(img(boxed(d.thumbs[i], face.boxes[i], d.scale, face.interpolated[i]), f"frame {f}",
                        cls="flag" if face.interpolated[i] else ""), frame_caption(result, i))
             for i, f in enumerate(result.frames)]
@@ -79,7 +85,7 @@ def maps_section(result, j: int, title: str) -> str:
     if not d.attention:
         figs.append('<p class="note">this model variant has no RFAM attention maps</p>')
     frame = result.frames[d.cropped[j]]
-    return (f'<h2>{esc(title)}: frame {frame}, probability {result.faces[0].probs[d.cropped[j]]:.4f}</h2>'
+    return (f'<h2>{esc(title)}: frame {frame}, probability {shown(result).probs[d.cropped[j]]:.4f}</h2>'
             f'<div class="grid">{"".join(figs)}</div>')
 
 
@@ -97,12 +103,12 @@ def input_page(path: Path, result, checkpoint: str) -> Path:
     if not result.ok:
         body = f'<p class="bad">failed: {esc(result.reason)}</p>'
         return write_page(path, Path(result.path).name, body)
-    cropped, face = result.detail.cropped, result.faces[0]
+    cropped, face = result.detail.cropped, shown(result)
     probs = np.array([face.probs[i] for i in cropped])
     flagged = {j for j, i in enumerate(cropped) if face.interpolated[i]}
     faces = [] if len(result.faces) == 1 else [[
         "faces", f"{len(result.faces)}, scores " + ", ".join(f"face {f.face} {f.score:.4f}" for f in result.faces) +
-        "; the input's score is their maximum; this page shows face 0"]]
+        f"; the input's score is their maximum; this page shows face {face.face}"]]
     facts = table(["", ""], [
         ["input", esc(result.path)], ["score", verdict(result.score)], *faces,
         ["aggregation", f"mean of the frame probabilities over {len(face.counted)} frames ({counting(face)})"],

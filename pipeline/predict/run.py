@@ -2,7 +2,7 @@
 
 predictions.json: {"checkpoint", "preprocessing", "aggregation", "inputs": [Scored.to_dict()]}, each input
 with its score (the maximum over its faces) and "faces": per face track its score and per-frame rows.
-predictions.csv: one row per face and sampled frame (input, status, video score, face, face score, frame,
+predictions.csv: one row per face and sampled frame (input, status, video score, face, face_video_score (its mean), frame,
 box, detector score, interpolated, no face, counted in the face's score, probability); a failed input
 has one row with its reason.
 """
@@ -20,8 +20,8 @@ from pipeline.predict.inputs import expand
 from pipeline.predict.score import AGGREGATION, Predictor, Scored, load_predictor, score_input
 from pipeline.store.atomic import write_bytes, write_json
 
-CSV_COLUMNS = ("input", "kind", "status", "reason", "video_score", "face", "face_score", "frame", "x0", "y0", "x1", "y1", "face_score",
-               "interpolated", "no_face", "counted", "probability")
+CSV_COLUMNS = ("input", "kind", "status", "reason", "video_score", "face", "face_video_score", "frame", "x0", "y0",
+               "x1", "y1", "face_score", "interpolated", "no_face", "counted", "probability")
 
 
 def summary_line(r: Scored) -> str:
@@ -106,6 +106,6 @@ def _report_page(report: Path, position: int, r: Scored, checkpoint: str):
     input_page(report / name, r, checkpoint)
     thumb = None
     if r.ok:
-        best = int(np.argmax([r.faces[0].probs[i] for i in r.detail.cropped]))
+        best = int(np.argmax([r.faces[r.detail.face].probs[i] for i in r.detail.cropped]))
         thumb = cv2.resize(r.detail.crops[best], (64, 64), interpolation=cv2.INTER_AREA)
     return name, r, thumb

@@ -63,6 +63,7 @@ class Detail:
     masks: np.ndarray
     s_hat: np.ndarray | None
     attention: list[np.ndarray]
+    face: int = 0  # the face these are of: the one whose score is the input's (the maximum)
 
 
 @dataclass
@@ -96,7 +97,7 @@ class Scored:
     n_frames: int = 0
     seconds: float = 0.0
     reason: str = ""
-    detail: Detail | None = None  # of face 0
+    detail: Detail | None = None  # of the face whose score is the input's
 
     @property
     def ok(self) -> bool:
@@ -225,11 +226,11 @@ def score_input(path: Path, kind: str, pred: Predictor, detail: bool = False) ->
         result.reason = str(exc)
         return result
     for face, (track, positions, images) in enumerate(zip(det.tracks, cropped, crops, strict=True)):
-        y = forward(pred, images, detail and face == 0)
+        y = forward(pred, images, detail)
         result.faces.append(face_result(face, track, det.frames, positions, y["probs"], pred.include_interpolated))
-        if detail and face == 0:
-            result.detail = Detail(thumbs, scale, positions, images, y["masks"], y["s_hat"], y["attention"])
-    result.score = max(f.score for f in result.faces)  # a video is fake when any face is
+        if detail and (result.detail is None or result.faces[-1].score > result.score):
+            result.detail = Detail(thumbs, scale, positions, images, y["masks"], y["s_hat"], y["attention"], face)
+        result.score = max(f.score for f in result.faces)  # a video is fake when any face is
     result.frames, result.width, result.height, result.n_frames = det.frames, det.width, det.height, det.n_frames
     result.seconds = round(time.perf_counter() - start, 3)
     return result
