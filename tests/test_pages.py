@@ -56,7 +56,7 @@ def test_dataset_report_in_chromium(tiny_run, tmp_path, browser):
     _, work, _ = tiny_run
     result = CliRunner().invoke(prep, ["report", "--work", str(work), "--out", str(tmp_path / "qa"), "--per-page", "5"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("report: 12 videos on 3 sheet pages, 0 failed units, 0 skipped")
+    assert result.output.startswith("report: 12 videos on 3 sheet pages, 0 failed units, 0 fakes without a mask, 0 skipped")
     index = look(browser, tmp_path / "qa" / "index.html", tmp_path / "qa-index.png")
     cells = index.evaluate("Array.from(document.querySelectorAll('table')[0].rows).map(r => r.innerText)")
     assert cells[1].split("\t") == ["ffpp", "Deepfakes", "raw", "2", "2", "2", "6", "24"]

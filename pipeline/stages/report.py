@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.engine.runstate import RunState
+from pipeline.engine.runstate import FAILED, NO_MASK, RunState
 from pipeline.errors import LrlError
 from pipeline.params import ReportOptions
 from pipeline.stages.extract import DETECT, CropsRecord
@@ -33,6 +33,7 @@ class WorkSummary:
 
     videos: list[tuple[CropsRecord, MasksRecord | None]] = field(default_factory=list)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (unit, key, reason)
+    no_mask: list[tuple[str, str]] = field(default_factory=list)  # (fake, reason): no real known, not a failure
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (video, reason): left out of the shards
 
 
@@ -48,7 +49,9 @@ def gather(work: Path) -> WorkSummary:
             if r.ok:
                 out.videos.append((CropsRecord.from_dict(r.data), masks.get(r.key)))
         for unit in FAILING_UNITS:
-            out.failures += [(unit, r.key, r.reason or "unknown reason") for r in state.records(unit) if not r.ok]
+            out.failures += [(unit, r.key, r.reason or "unknown reason") for r in state.records(unit)
+                             if r.status == FAILED]
+        out.no_mask = [(r.key, r.reason) for r in state.records("masks") if r.status == NO_MASK]
     if layout.shard_index.exists():
         out.skipped = sorted(load_index(layout.shard_index).get("left_out", {}).items())
     return out
@@ -109,4 +112,4 @@ def run(work: Path, out: Path, opts: ReportOptions | None = None) -> str:
         pages.append((name, chunk[0][0].record.key, chunk[-1][0].record.key))
     index_page(out / "index.html", summary, pages, str(work), opts.per_page)
     return (f"report: {len(summary.videos)} videos on {len(pages)} sheet pages, {len(summary.failures)} failed units, "
-            f"{len(summary.skipped)} skipped; {time.perf_counter() - start:.1f} s; wrote {out / 'index.html'}")
+            f"{len(summary.no_mask)} fakes without a mask, {len(summary.skipped)} skipped; {time.perf_counter() - start:.1f} s; wrote {out / 'index.html'}")
