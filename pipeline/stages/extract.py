@@ -175,13 +175,21 @@ def plan(ctx: Context) -> Plan:
         if key not in detects:
             job = DetectJob(key, source.path, params.frames, params.detect)
             detects[key] = Task(key, fingerprint([source.path], detect_params), job)
-        fp = fingerprint([video.path], {"version": VERSION, "crop": asdict(params.crop)}, [detects[key].fingerprint])
+        fp = fingerprint([video.path], {"version": VERSION, "crop": asdict(params.crop), "record": identity(video)},
+                         [detects[key].fingerprint])
         out = str(ctx.layout.face_dir(video.dataset, video.method, video.quality, video.video))
         extracts.append(Task(video.key, fp, CropJob(video.key, video, out, params.crop, key)))
         if video.path == source.path and params.frames is not None:  # crop it while it is decoded anyway
             job = replace(detects[key].payload, crop=extracts[-1].payload, crop_fingerprint=fp)
             detects[key] = replace(detects[key], payload=job)
     return Plan({DETECT: sorted(detects.values(), key=lambda t: t.key), STAGE: extracts}, datasets=ctx.covered())
+
+
+def identity(video: VideoRecord) -> dict:
+    """What the index says of a video beyond its file: label, split, target, ... A change (a corrected
+    metadata.json label, a video moved between splits) redoes its unit, so its record, and the masks and
+    shards made from it, never keep the old values. The mask video's path is left out (masks read it)."""
+    return {k: v for k, v in video.to_dict().items() if k not in ("path", "mask_path")}
 
 
 def with_detections(tasks: list[Task], detects: list[Task], state: RunState) -> list[Task]:

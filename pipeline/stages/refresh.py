@@ -29,6 +29,8 @@ from pipeline.engine.runstate import RunState
 from pipeline.errors import LrlError
 from pipeline.params import PrepConfig
 from pipeline.stages.context import options_context
+from pipeline.stages.extract import DETECT
+from pipeline.stages.extract import STAGE as EXTRACT
 from pipeline.store.layout import WorkLayout
 
 
@@ -36,6 +38,7 @@ from pipeline.store.layout import WorkLayout
 class RefreshReport:
     summaries: list[Summary] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # units of videos an input problem excludes: not pruned
     problems: list[Problem] = field(default_factory=list)  # ROOT's files the index could not use
     seconds: float = 0.0
     log: Path | None = None
@@ -58,6 +61,7 @@ class RefreshReport:
                  for s in self.summaries]
         state = "up to date" if not self.changed else f"{self.failed} failed" if self.failed else "updated"
         problems = f"; {len(self.problems)} input problems" if self.problems else ""
+        problems += f" ({len(self.kept)} units kept as they were)" if self.kept else ""
         removed = f"; {len(self.removed)} removed" if self.removed else ""
         return f"refresh: {state}{problems}; " + "; ".join(parts) + f"{removed}; {self.seconds:.1f} s"
 
@@ -109,8 +113,14 @@ def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLo
             report.problems = _index_problems(ctx, log)
             if planned.empty:
                 raise LrlError(ctx.index().empty_reason(root, ctx.config.scope.selection))
+            kept = kept_by_problems(ctx, state)
         for unit, tasks in planned.units.items() if planned.prune else ():
-            for key in prune(unit, {t.key for t in tasks}, state, planned.covers):
+            held = {k for k in kept if planned.covers(k)} - {t.key for t in tasks}
+            for key in sorted(held - set(report.kept)):
+                report.kept.append(key)
+                log.write(f"kept {key}: its video is still in ROOT but not indexed now (see the problems): "
+                          "outputs kept as they were")
+            for key in prune(unit, {t.key for t in tasks} | held, state, planned.covers):
                 report.removed.append(key)
                 log.write(f"removed {key} (its input is gone)")
         summary = stage.execute(ctx, planned) if not planned.empty else Summary(stage.UNITS[-1])
@@ -121,6 +131,17 @@ def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLo
         for key, reason in summary.held:
             log.write(f"{summary.held_label}: {key}: {reason}")
     return report
+
+
+def kept_by_problems(ctx, state: RunState) -> set[str]:
+    """Keys of the detect and extract (and so masks) units whose video is still in ROOT although the index no
+    longer yields it: an input problem excludes it (an unreadable metadata.json, a contradicting test-list
+    label). Their outputs stay as last made, never pruned, until the problem is fixed or the file is gone:
+    a bad side file must not cost the crops of every video it describes."""
+    indexed = {r.path for r in ctx.index().records}
+    paths = [(r.key, r.data.get("video")) for r in state.records(DETECT)]
+    paths += [(r.key, (r.data.get("record") or {}).get("path")) for r in state.records(EXTRACT)]
+    return {key for key, path in paths if path and path not in indexed and Path(path).exists()}
 
 
 def _index_problems(ctx, log: RunLog) -> list[Problem]:

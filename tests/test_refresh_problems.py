@@ -1,0 +1,49 @@
+"""Refresh and input problems of side files: a bad metadata.json keeps what was made (never prunes the
+videos it describes), and a corrected label or split redoes the video so its shards carry the new value."""
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import h5py
+import hdf5plugin  # noqa: F401 - registers the blosc filter the shards use
+import pytest
+
+from pipeline.demo.celebdf import make_celebdf_demo
+from pipeline.demo.dfdc import make_dfdc_demo
+from pipeline.params import CropParams, ExtractParams, PrepConfig, RunOptions
+from pipeline.stages.refresh import refresh
+from pipeline.store.layout import WorkLayout
+
+CONFIG = PrepConfig(extract=ExtractParams(frames=3, crop=CropParams(size=48)),
+                    run=RunOptions(jobs=1, progress=False, device="cpu"))
+
+
+def shard_rows(work: Path) -> Counter:
+    """Samples per (video, split, label) over every shard of WORK."""
+    found = Counter()
+    for path in sorted(WorkLayout(work).shards.glob("*.h5")):
+        with h5py.File(path) as f:
+            found.update(zip(f["video"][:].astype(str), f["split"][:].astype(str), f["label"][:].tolist(),
+                             strict=True))
+    return found
+
+
+def faces(work: Path) -> list[str]:
+    return sorted(str(p.relative_to(work)) for p in WorkLayout(work).faces.rglob("*.png"))
+
+
+def test_a_video_moved_out_of_the_test_list_is_redone_and_its_shards_follow(tmp_path):
+    root = make_celebdf_demo(tmp_path / "celebdf", size="tiny", n_jobs=1).root
+    work = tmp_path / "work"
+    assert refresh(root, work, CONFIG).exit_code == 0
+    assert {(v, s, y) for v, s, y in shard_rows(work) if v == "00001"} == {("00001", "test", 0)}
+    listing = root / "List_of_testing_videos.txt"
+    listing.write_text("".join(line for line in listing.read_text().splitlines(keepends=True)
+                               if "00001" not in line))
+    report = refresh(root, work, CONFIG)
+    assert report.exit_code == 0 and report.summaries[0].done == 1, report.line()  # that one video only
+    assert {(v, s, y) for v, s, y in shard_rows(work) if v == "00001"} == {("00001", "train", 0)}
+    shutil.rmtree(root / "YouTube-real")
+    gone = refresh(root, work, CONFIG)
+    assert "youtube-real" in " ".join(gone.removed).lower()  # a video that left ROOT is still pruned
