@@ -7,10 +7,8 @@ from pathlib import Path
 
 import h5py
 import hdf5plugin  # noqa: F401 - registers the blosc filter the shards use
-import pytest
 
 from pipeline.demo.celebdf import make_celebdf_demo
-from pipeline.demo.dfdc import make_dfdc_demo
 from pipeline.params import CropParams, ExtractParams, PrepConfig, RunOptions
 from pipeline.stages.refresh import refresh
 from pipeline.store.layout import WorkLayout
