@@ -329,6 +329,8 @@ def refresh(ctx, root, work, config_file, **kw):
             click.echo(f"failed: {summary.stage}: {key}: {reason}")
     for problem in result.problems:
         click.echo(f"problem: {problem}")
+    for reason, count in result.left_out().items():
+        click.echo(f"left out of the shards: {count} videos: {reason}")
     click.echo(f"log: {result.log}")
     sys.exit(result.exit_code)
 

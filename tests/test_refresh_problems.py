@@ -45,3 +45,20 @@ def test_a_video_moved_out_of_the_test_list_is_redone_and_its_shards_follow(tmp_
     shutil.rmtree(root / "YouTube-real")
     gone = refresh(root, work, CONFIG)
     assert "youtube-real" in " ".join(gone.removed).lower()  # a video that left ROOT is still pruned
+
+
+def test_a_refresh_with_another_crop_size_says_which_videos_leave_the_shards(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import prep
+
+    celebdf = make_celebdf_demo(tmp_path / "celebdf", size="tiny", n_jobs=1).root
+    work = tmp_path / "work"
+    assert refresh(celebdf, work, CONFIG).exit_code == 0
+    ffpp = tmp_path / "ffpp"
+    assert CliRunner().invoke(prep, ["demo-data", "--out", str(ffpp), "--size", "tiny"]).exit_code == 0
+    result = CliRunner().invoke(prep, ["refresh", "--root", str(ffpp), "--work", str(work), "--frames", "2",
+                                       "--size", "32", "--jobs", "1", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert ("left out of the shards: 8 videos: left out: crop size 48, the shard set's is 32 (the most common; "
+            "refresh its ROOT with --size 32, or keep it in another WORK)") in result.output.splitlines()

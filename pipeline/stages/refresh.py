@@ -19,6 +19,7 @@ error (bad input, full disk, permissions), 75 another run holds WORK.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,11 @@ class RefreshReport:
     def exit_code(self) -> int:
         """0 when nothing failed and every input file was usable, else 1."""
         return 1 if self.failed or self.problems else 0
+
+    def left_out(self) -> Counter:
+        """Videos the shards left out, counted per reason (e.g. a crop size unlike the shard set's: a refresh
+        of one ROOT with another --size leaves the other datasets of WORK out)."""
+        return Counter(reason for s in self.summaries if s.stage == "shards" for _, reason in s.held)
 
     @property
     def changed(self) -> int:

@@ -158,7 +158,8 @@ def _unusable(crops: CropsRecord, masks: UnitResult | None, size: int) -> str | 
     if crops.record.is_fake and (masks is None or not (masks.ok or masks.status == NO_MASK)):
         return "left out: no done masks record (run lrl-prep masks)"
     if int(crops.size) != size:
-        return f"left out: crop size {crops.size}, the shard set's is {size}"
+        return (f"left out: crop size {crops.size}, the shard set's is {size} (the most common; refresh its ROOT with "
+                f"--size {size}, or keep it in another WORK)")
     if not crops.frames:
         return "left out: no crops"
     if len(crops.interpolated) != len(crops.frames):
