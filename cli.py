@@ -35,7 +35,7 @@ from pipeline.params import (
 PATH = click.Path(path_type=Path)
 EXISTING = click.Path(exists=True, path_type=Path)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
-DEMO_DATASETS = DATASETS[1:]
+DEMO_DATASETS = DATASETS[1:] + ("dfd",)  # dfd: the DeepFakeDetection part of an FF++ tree, alone
 ROOT_HELP = "Input tree: FaceForensics++, Celeb-DF v2 or DFDC (see --dataset)."
 FAILED_EXIT = 1  # some unit failed; every other unit finished
 
@@ -205,15 +205,16 @@ def prep():
 @click.option("--size", type=click.Choice(DEMO_SIZES), default="small", show_default=True,
               help="tiny: 10 frames per video (ffpp: 6 reals); small: 50 frames (ffpp: 10 reals).")
 @click.option("--dataset", type=click.Choice(DEMO_DATASETS), default="ffpp", show_default=True,
-              help="Layout of the tree: FaceForensics++, Celeb-DF v2 or DFDC.")
+              help="Layout of the tree: FaceForensics++, Celeb-DF v2, DFDC, or DFD (FF++'s DeepFakeDetection part).")
 @friendly
 def demo_data(out, seed, size, dataset):
     """Write a small synthetic tree in a dataset's layout, made from real face photographs."""
     from pipeline.demo.celebdf import make_celebdf_demo
+    from pipeline.demo.dfd import make_dfd_demo
     from pipeline.demo.dfdc import make_dfdc_demo
     from pipeline.demo.tree import make_demo
 
-    make = {"ffpp": make_demo, "celebdf": make_celebdf_demo, "dfdc": make_dfdc_demo}[dataset]
+    make = {"ffpp": make_demo, "celebdf": make_celebdf_demo, "dfdc": make_dfdc_demo, "dfd": make_dfd_demo}[dataset]
     click.echo(make(out, seed=seed, size=size).line())
 
 

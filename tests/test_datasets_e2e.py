@@ -136,4 +136,4 @@ def test_cli_demo_data_writes_each_layout_and_rebuilds_in_place(trees, tmp_path)
     assert (out / "dfdc_train_part_0" / "metadata.json").read_bytes() == \
         (trees["dfdc"] / "dfdc_train_part_0" / "metadata.json").read_bytes()
     result = CliRunner().invoke(prep, ["demo-data", "--out", str(tmp_path / "x"), "--dataset", "nope"])
-    assert result.exit_code == 2 and "'nope' is not one of 'ffpp', 'celebdf', 'dfdc'" in result.output
+    assert result.exit_code == 2 and "'nope' is not one of 'ffpp', 'celebdf', 'dfdc', 'dfd'" in result.output
