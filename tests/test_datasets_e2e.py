@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 
 from pipeline.dataset.adapters import scan
+from pipeline.demo import celebdf as celebdf_demo
+from pipeline.demo import dfd as dfd_demo
+from pipeline.demo import dfdc as dfdc_demo
 from pipeline.demo.celebdf import make_celebdf_demo
 from pipeline.demo.dfdc import make_dfdc_demo, names
 from pipeline.engine.runstate import RunState
@@ -68,6 +71,23 @@ def test_demo_trees_index_as_documented(trees):
     crossing = [r for r in dfdc.records if r.is_fake and r.split == "train" and part[r.video] != part[r.target]]
     assert len(crossing) == 3  # fakes whose original lies in the other part (the two-person one among them)
     assert not dfdc.problems and len(dfdc.notes) == 1 and "no original named" in dfdc.notes[0].reason
+
+
+@pytest.mark.parametrize("name, module", [("celebdf", celebdf_demo), ("dfdc", dfdc_demo), ("dfd", dfd_demo)])
+def test_small_trees_test_at_least_four_reals_and_four_fakes(name, module, tmp_path):
+    """The small trees' plans laid out as one-byte files (the adapters take .mp4 names as videos unread):
+    Table 3's rows are not two or three videos."""
+    planned = module.plan(0, "small")
+    clips, side = planned if isinstance(planned, tuple) else (planned, {})
+    for path in [c.path for c in clips]:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(b"x")
+    for path, data in side.items():
+        (tmp_path / path).write_bytes(data)
+    found = scan(tmp_path)
+    assert not found.problems and {r.dataset for r in found.records} == {name}
+    tests = Counter(r.label for r in found.records if r.split == "test")
+    assert tests[0] >= 4 and tests[1] >= 4, tests
 
 
 def test_celebdf_and_dfdc_side_by_side_in_one_work(trees, tmp_path):
