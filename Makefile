@@ -28,6 +28,8 @@ demo: $(STAMP)
 	$(BIN)/lrl-prep demo-data --dataset dfdc --out $(DEMO)/dfdc --size small
 	$(BIN)/lrl-prep refresh --root $(DEMO)/celebdf --work $(DEMO)/cross --frames 16 --size 80
 	$(BIN)/lrl-prep refresh --root $(DEMO)/dfdc --work $(DEMO)/cross --frames 16 --size 80
+	$(BIN)/lrl-prep demo-data --dataset dfd --out $(DEMO)/dfd --size small
+	$(BIN)/lrl-prep refresh --root $(DEMO)/dfd --work $(DEMO)/cross --frames 16 --size 80
 	$(BIN)/lrl-train --evaluate $(DEMO)/run/best.pt --shards $(DEMO)/work/shards --shards $(DEMO)/cross/shards --split test
 	$(BIN)/lrl-prep report --work $(DEMO)/work --out $(DEMO)/qa
 	$(BIN)/lrl-predict --checkpoint $(DEMO)/run/best.pt --out $(DEMO)/predict --report $(DEMO)/predict/report \
