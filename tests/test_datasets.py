@@ -88,7 +88,8 @@ def test_celebdf_without_its_list_is_all_training_data_with_a_note(tmp_path):
     index = scan(root)
     assert {r.split for r in index.records} == {"train"} and len(index.records) == 7
     assert reasons(index.notes) == [
-        f"{root / 'List_of_testing_videos.txt'}: no test list: every video is in split train",
+        f"{root / 'List_of_testing_videos.txt'}: missing: every video is in split train; no test split: --evaluate "
+        "--split test will find no celebdf samples",
         f"{root / 'Celeb-synthesis' / 'id5_id0_0001.mp4'}: its real Celeb-real/id5_0001 is not in ROOT: no difference "
         "mask (masks: no mask)",
     ]
@@ -125,8 +126,20 @@ def test_dfdc_fake_whose_original_is_in_another_part_has_it_as_target(tmp_path):
         "ddd": ("dfdc", "fake", "orig", 1, "zzz", "real", "train"),
     }
     assert not index.problems
-    assert reasons(index.notes) == [f"{root / 'dfdc_train_part_1' / 'ddd.mp4'}: its real real/zzz is not in ROOT: no "
+    assert reasons(index.notes) == [f"{root / 'dfdc_train_part_1' / 'ddd.mp4'}: original zzz.mp4 is in no part: no "
                                     "difference mask (masks: no mask)"]
+
+
+def test_dfdc_fake_whose_original_is_a_typo_is_a_note_saying_so_exit_0(tmp_path):
+    root = dfdc_tree(tmp_path, {"dfdc_train_part_0": {"aaa.mp4": entry("REAL"), "fff.mp4": entry("FAKE", "nothere.mp4")}},
+                     {"dfdc_train_part_0": ["aaa.mp4", "fff.mp4"]})
+    index = scan(root)
+    assert not index.problems and sorted(records(index)) == ["aaa", "fff"]
+    assert reasons(index.notes) == [f"{root / 'dfdc_train_part_0' / 'fff.mp4'}: original nothere.mp4 is in no part: "
+                                    "no difference mask (masks: no mask)"]
+    result = CliRunner().invoke(prep, ["index", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "note: " + reasons(index.notes)[0] in result.output
 
 
 def test_dfdc_metadata_naming_a_missing_file_is_reported(tmp_path):
@@ -158,7 +171,6 @@ def test_dfdc_unreadable_metadata_and_bad_entries_are_problems_naming_the_file(t
         f"{part0 / 'metadata.json'}: cannot read it as JSON (Expecting property name enclosed in double quotes: "
         "line 1 column 2 (char 1)): the 2 other files of dfdc_train_part_0/ are not used",
         f"{part1 / 'metadata.json'}: entry aaa.mp4: label 'MAYBE' is neither REAL nor FAKE: not used",
-        f"{part1 / 'aaa.mp4'}: not in dfdc_train_part_1/metadata.json: label unknown, not used",
     ]
     assert not index.records
 
@@ -175,7 +187,6 @@ def test_dfdc_public_test_set_is_split_test_its_fakes_without_original(tmp_path)
     assert reasons(index.problems) == [
         f"{labels}: line 5 't4.mp4,7': not '<file>,<label>' with label 1 (fake) or 0 (real): not used",
         f"{labels}: lists t3.mp4, no such file",
-        f"{root / 'test' / 't4.mp4'}: not in test/labels.csv: label unknown, not used",
         f"{root / 'test' / 't5.mp4'}: not in test/labels.csv: label unknown, not used",
     ]
     assert reasons(index.notes) == [f"{root / 'test' / 't1.mp4'}: no original named for this fake: no difference mask "
@@ -191,6 +202,118 @@ def test_dfdc_one_video_id_in_two_parts_is_a_problem_and_neither_is_used(tmp_pat
     assert [p.reason.split(":")[0] for p in index.problems] == ["2 files have the video id 'aaa' (" + ", ".join(
         str(root / p / "aaa.mp4") for p in ("dfdc_train_part_0", "dfdc_train_part_1")) + ")",
         "not used"]
+
+
+def test_dfdc_bad_label_in_labels_csv_is_one_problem(tmp_path):
+    touch(tmp_path / "test" / "labels.csv", b"filename,label\ndjksqlohhk.mp4,FAKE\nokokokokok.mp4,0\nnolabel.mp4\n")
+    for name in ("djksqlohhk.mp4", "okokokokok.mp4", "nolabel.mp4"):
+        touch(tmp_path / "test" / name)
+    index = scan(tmp_path)
+    labels = tmp_path / "test" / "labels.csv"
+    assert reasons(index.problems) == [
+        f"{labels}: line 2 'djksqlohhk.mp4,FAKE': not '<file>,<label>' with label 1 (fake) or 0 (real): not used",
+        f"{labels}: line 4 'nolabel.mp4': not '<file>,<label>' with label 1 (fake) or 0 (real): not used",
+    ]
+    assert list(records(index)) == ["okokokokok"] and not index.notes
+
+
+@pytest.mark.parametrize("bad,why", [({"label": "Fake", "split": "train", "original": "aaa.mp4"},
+                                      "label 'Fake' is neither REAL nor FAKE"),
+                                     ({"label": "FAKE", "split": "dev", "original": "aaa.mp4"},
+                                      "split 'dev' is none of train, val, test"),
+                                     ("FAKE", "label None is neither REAL nor FAKE")])
+def test_dfdc_bad_metadata_entry_is_one_problem(tmp_path, bad, why):
+    root = dfdc_tree(tmp_path, {"dfdc_train_part_0": {"aaa.mp4": entry("REAL"), "bbb.mp4": bad}},
+                     {"dfdc_train_part_0": ["aaa.mp4", "bbb.mp4"]})
+    index = scan(root)
+    assert reasons(index.problems) == [f"{root / 'dfdc_train_part_0' / 'metadata.json'}: entry bbb.mp4: {why}: not used"]
+    assert list(records(index)) == ["aaa"] and not index.notes
+
+
+def test_dfdc_fakes_of_a_real_not_used_are_problems_naming_the_problems_file(tmp_path):
+    root = dfdc_tree(tmp_path, {
+        "dfdc_train_part_1": {"bbb.mp4": entry("Real"), "f1.mp4": entry("FAKE", "aaa.mp4"),
+                              "f2.mp4": entry("FAKE", "bbb.mp4"), "f3.mp4": entry("FAKE", "ccc.mp4"),
+                              "f4.mp4": entry("FAKE", "ddd.mp4"), "ddd.mp4": entry("REAL")},
+        "dfdc_train_part_2": {},
+    }, {"dfdc_train_part_0": ["aaa.mp4"], "dfdc_train_part_1": ["bbb.mp4", "f1.mp4", "f2.mp4", "f3.mp4", "f4.mp4"],
+        "dfdc_train_part_2": ["ccc.mp4"]})
+    touch(root / "dfdc_train_part_0" / "metadata.json", b"[]")
+    touch(root / "dfdc_train_part_1" / "ddd.mp4", b"")  # listed, but an empty file
+    index = scan(root)
+    part0, part1, part2 = (root / f"dfdc_train_part_{n}" for n in range(3))
+    assert reasons(index.problems) == [
+        f"{part0 / 'metadata.json'}: not a JSON object of file name -> {{label, split, original}}: the other file of "
+        "dfdc_train_part_0/ is not used",
+        f"{part1 / 'metadata.json'}: entry bbb.mp4: label 'Real' is neither REAL nor FAKE: not used",
+        f"{part1 / 'ddd.mp4'}: empty file (0 bytes)",
+        f"{part1 / 'metadata.json'}: lists ddd.mp4, not usable (see the problem naming it)",
+        f"{part2 / 'ccc.mp4'}: not in dfdc_train_part_2/metadata.json: label unknown, not used",
+        f"{part1 / 'f1.mp4'}: not used: its real real/aaa is not used either (see the problem of "
+        f"{part0 / 'metadata.json'})",
+        f"{part1 / 'f2.mp4'}: not used: its real real/bbb is not used either (see the problem of "
+        f"{part1 / 'metadata.json'})",
+        f"{part1 / 'f3.mp4'}: not used: its real real/ccc is not used either (see the problem of {part2 / 'ccc.mp4'})",
+        f"{part1 / 'f4.mp4'}: not used: its real real/ddd is not used either (see the problem of {part1 / 'ddd.mp4'})",
+    ]
+    assert not index.records and not index.notes
+
+
+def test_celebdf_fakes_of_a_real_not_used_are_problems_not_notes(tmp_path):
+    root = celebdf_tree(tmp_path, "0 Celeb-real/id0_0000.mp4\n")
+    touch(root / "Celeb-real" / "id2_0005.mp4", b"")  # unusable
+    touch(root / "Celeb-synthesis" / "id2_id0_0005.mp4")
+    index = scan(root)
+    listing = root / "List_of_testing_videos.txt"
+    assert reasons(index.problems) == [
+        f"{root / 'Celeb-real' / 'id2_0005.mp4'}: empty file (0 bytes)",
+        f"{listing}: line 1 '0 Celeb-real/id0_0000.mp4': label 0 means fake in this list, but Celeb-real holds reals: "
+        f"{root / 'Celeb-real' / 'videos' / 'id0_0000.mp4'} not used",
+        f"{root / 'Celeb-synthesis' / 'id0_id1_0000.mp4'}: not used: its real Celeb-real/id0_0000 is not used either "
+        f"(see the problem of {listing})",
+        f"{root / 'Celeb-synthesis' / 'id2_id0_0005.mp4'}: not used: its real Celeb-real/id2_0005 is not used either "
+        f"(see the problem of {root / 'Celeb-real' / 'id2_0005.mp4'})",
+    ]
+    assert not index.notes
+    assert sorted(records(index)) == ["00170", "00171", "id1_0003", "id1_id0_0003"]
+
+
+def test_ffpp_fakes_of_an_unusable_real_are_problems_unless_another_quality_has_it(tmp_path):
+    ffpp = tmp_path / "original_sequences" / "youtube"
+    touch(ffpp / "c23" / "videos" / "000.mp4", b"")
+    touch(ffpp / "c23" / "videos" / "001.mp4", b"")
+    touch(ffpp / "c40" / "videos" / "001.mp4")
+    fakes = tmp_path / "manipulated_sequences" / "Deepfakes" / "c23" / "videos"
+    touch(fakes / "000_001.mp4")
+    touch(fakes / "001_000.mp4")
+    index = scan(tmp_path)
+    assert reasons(index.problems) == [
+        f"{ffpp / 'c23' / 'videos' / '000.mp4'}: empty file (0 bytes)",
+        f"{ffpp / 'c23' / 'videos' / '001.mp4'}: empty file (0 bytes)",
+        f"{fakes / '000_001.mp4'}: not used: its real youtube/000 is not used either (see the problem of "
+        f"{ffpp / 'c23' / 'videos' / '000.mp4'})",
+    ]
+    assert sorted(records(index)) == ["001", "001_000"] and not index.notes
+
+
+def test_another_datasets_folders_in_root_are_one_note(tmp_path):
+    root = celebdf_tree(tmp_path, "")
+    touch(root / "dfdc_train_part_0" / "aaa.mp4")
+    index = scan(root, "celebdf")
+    assert {r.dataset for r in index.records} == {"celebdf"} and not index.problems
+    assert reasons(index.notes) == [f"{root}: holds dfdc_train_part_0/ (DFDC), not read with --dataset celebdf: index "
+                                    "it with --dataset dfdc"]
+    result = CliRunner().invoke(prep, ["index", "--root", str(root), "--dataset", "celebdf"])
+    assert result.exit_code == 0 and "note: " + reasons(index.notes)[0] in result.output
+    for n in range(1, 5):
+        touch(root / f"dfdc_train_part_{n}" / "aaa.mp4")
+    touch(root / "original_sequences" / "youtube" / "c23" / "videos" / "000.mp4")
+    assert reasons(scan(root, "celebdf").notes) == [
+        f"{root}: holds original_sequences/ (FaceForensics++), not read with --dataset celebdf: index it with "
+        "--dataset ffpp",
+        f"{root}: holds dfdc_train_part_0/, dfdc_train_part_1/, dfdc_train_part_2/ and 2 more (DFDC), not read with "
+        "--dataset celebdf: index them with --dataset dfdc",
+    ]
 
 
 # ---------------------------------------------------------------- detection, old run states

@@ -4,6 +4,8 @@ Each adapter module (pipeline.dataset.ffpp, .celebdf, .dfdc) has:
     NAME                          its `--dataset` value
     DATASETS                      the datasets its records carry (ffpp: "ffpp" and "dfd")
     LOOKED_FOR                    what `detect` looks for, said when no adapter recognises ROOT
+    TITLE                         the dataset's name in messages
+    layout_entries(root) -> list  the entries of ROOT with its layout (folders end with a slash)
     detect(root) -> bool          whether ROOT has its layout
     scan(root, split_dir) -> Index    every video as a VideoRecord, with problems and notes
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.dataset import celebdf, dfdc, ffpp
+from pipeline.dataset.records import Problem
 from pipeline.dataset.scan import Index
 from pipeline.errors import LrlError
 from pipeline.params import DATASETS
@@ -48,5 +51,21 @@ def scan(root: Path, dataset: str = "auto", split_dir: Path | None = None) -> In
     root = Path(root).resolve()
     if not root.is_dir():
         raise LrlError(f"{root}: no such folder")
-    return ADAPTERS[resolve(root, dataset)].scan(root, Path(split_dir) if split_dir else None)
+    name = resolve(root, dataset)
+    index = ADAPTERS[name].scan(root, Path(split_dir) if split_dir else None)
+    index.notes += ignored_layouts(root, name)
+    return index
+
+
+def ignored_layouts(root: Path, name: str, shown: int = 3) -> list[Problem]:
+    """A note for each other adapter's layout in ROOT, which the adapter `name` does not read."""
+    notes = []
+    for other, adapter in ADAPTERS.items():
+        entries = adapter.layout_entries(root) if other != name else []
+        if entries:
+            listed = ", ".join(entries[:shown]) + (f" and {len(entries) - shown} more" if len(entries) > shown else "")
+            them = "it" if len(entries) == 1 else "them"
+            notes.append(Problem(str(root), f"holds {listed} ({adapter.TITLE}), not read with --dataset {name}: "
+                                            f"index {them} with --dataset {other}"))
+    return notes
 

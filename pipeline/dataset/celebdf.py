@@ -6,7 +6,8 @@ Records: dataset "celebdf", method = the folder, quality "orig", video = the fil
 "train" (the dataset's own rule). The list's labels are inverted against this project's: 1 = real,
 0 = fake. A list line whose label disagrees with the video's folder, that names no usable video, or
 that cannot be read as "<label> <folder>/<file>" is a Problem naming the line; a disagreeing video is
-not used (which of the two is wrong is unknown). Without the list every video is "train" (a note).
+not used (which of the two is wrong is unknown), nor are the fakes made on it (a problem each). Without
+the list every video is "train" and there is no test split (a note saying so).
 """
 
 from __future__ import annotations
@@ -31,15 +32,21 @@ from pipeline.errors import LrlError
 NAME = "celebdf"
 DATASETS = ("celebdf",)
 LOOKED_FOR = f"{', '.join(CELEBDF_FOLDERS)}/ (Celeb-DF)"
+TITLE = "Celeb-DF"
 REAL_NAME = re.compile(r"^id\d+_\d+$")
 YOUTUBE_NAME = re.compile(r"^\d+$")
 FAKE_NAME = re.compile(r"^(id\d+)_(id\d+)_(\d+)$")
 LIST_LABELS = {"1": 0, "0": 1}  # the test list's label -> this project's (0 real, 1 fake)
 
 
+def layout_entries(root: Path) -> list[str]:
+    """The entries of ROOT that have this layout (folders end with a slash)."""
+    return [f"{folder}/" for folder in CELEBDF_FOLDERS if (root / folder).is_dir()]
+
+
 def detect(root: Path) -> bool:
     """Whether ROOT looks like a Celeb-DF tree."""
-    return any((root / folder).is_dir() for folder in CELEBDF_FOLDERS)
+    return bool(layout_entries(root))
 
 
 def parse_name(folder: str, name: str) -> tuple[str, str, str | None] | None:
@@ -59,9 +66,11 @@ def scan(root: Path, split_dir: Path | None = None) -> Index:
         raise LrlError(f"{root}: not a Celeb-DF tree (none of {', '.join(CELEBDF_FOLDERS)} inside)")
     index = Index()
     ambiguous: dict[str, set[str]] = defaultdict(set)
+    dropped: dict[str, dict[str, str]] = defaultdict(dict)  # folder -> ids not used -> the file of the problem
     found: dict[tuple[str, str], tuple[Path, tuple[str, str, str | None]]] = {}
     for folder in CELEBDF_FOLDERS:
-        for stem, path in list_videos(root / folder, index.problems, ambiguous[folder], CELEBDF_NESTED).items():
+        for stem, path in list_videos(root / folder, index.problems, ambiguous[folder], CELEBDF_NESTED,
+                                      dropped=dropped[folder]).items():
             parsed = parse_name(folder, stem)
             if parsed is None:
                 index.problems.append(Problem(str(path), f"cannot parse the name {stem!r} as a {folder} video"))
@@ -70,13 +79,14 @@ def scan(root: Path, split_dir: Path | None = None) -> Index:
     tests, refused = read_test_list(root, found, index)
     for (folder, stem), (path, (target, target_method, source)) in sorted(found.items()):
         if (folder, stem) in refused:
+            dropped[folder][stem] = str(root / CELEBDF_TEST_LIST)
             continue
         index.records.append(VideoRecord(
             dataset=NAME, method=folder, quality=ORIG, video=stem, path=str(path),
             label=1 if folder == CELEB_FAKE else 0, target=target, target_method=target_method, source=source,
             mask_path=None, split="test" if (folder, stem) in tests else "train",
         ))
-    check_targets(index, ambiguous)
+    check_targets(index, ambiguous, dropped)
     return index
 
 
@@ -85,7 +95,8 @@ def read_test_list(root: Path, found: dict, index: Index) -> tuple[set, set]:
     to index.problems. LrlError when the list exists but cannot be read."""
     path = root / CELEBDF_TEST_LIST
     if not path.exists():
-        index.notes.append(Problem(str(path), "no test list: every video is in split train"))
+        index.notes.append(Problem(str(path), f"missing: every video is in split train; no test split: --evaluate "
+                                              f"--split test will find no {NAME} samples"))
         return set(), set()
     try:
         lines = path.read_text().splitlines()

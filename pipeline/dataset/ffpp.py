@@ -36,12 +36,18 @@ DFD_REAL = re.compile(r"^(\d{2})__([A-Za-z0-9_-]+)$")
 DFD_FAKE = re.compile(r"^(\d{2})_(\d{2})__([A-Za-z0-9_-]+?)__([A-Za-z0-9]{8})$")
 
 
+LOOKED_FOR = f"{REAL_DIR}/ or {FAKE_DIR}/ (FaceForensics++)"
+TITLE = "FaceForensics++"
+
+
+def layout_entries(root: Path) -> list[str]:
+    """The entries of ROOT that have this layout (folders end with a slash)."""
+    return [f"{name}/" for name in (REAL_DIR, FAKE_DIR) if (root / name).is_dir()]
+
+
 def detect(root: Path) -> bool:
     """Whether ROOT looks like a FaceForensics++ tree."""
-    return (root / REAL_DIR).is_dir() or (root / FAKE_DIR).is_dir()
-
-
-LOOKED_FOR = f"{REAL_DIR}/ or {FAKE_DIR}/ (FaceForensics++)"
+    return bool(layout_entries(root))
 
 
 def parse_name(method: str, name: str) -> tuple[str, str, str | None] | None:
@@ -64,12 +70,14 @@ def scan(root: Path, split_dir: Path | None = None) -> Index:
     lookup = split_lookup(load_pairs(split_dir or default_split_dir(root)))
     index = Index()
     ambiguous: dict[str, set[str]] = defaultdict(set)  # method -> ids held by several files
+    dropped: dict[str, dict[str, str]] = defaultdict(dict)  # method -> ids of skipped files -> the file
     for method in REAL_METHODS + FAKE_METHODS:
         masks = list_videos(mask_video_dir(root, method), index.problems) if method in FAKE_METHODS else {}
         for quality in FFPP_QUALITIES:
-            for path in list_videos(video_dir(root, method, quality), index.problems, ambiguous[method]).values():
+            for path in list_videos(video_dir(root, method, quality), index.problems, ambiguous[method],
+                                    dropped=dropped[method]).values():
                 _add(index, method, quality, path, masks, lookup)
-    check_targets(index, ambiguous)
+    check_targets(index, ambiguous, dropped)
     return index
 
 

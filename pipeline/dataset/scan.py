@@ -6,8 +6,10 @@ scan stays cheap for a cron refresh) or, for any other extension, when PyAV open
 video stream. Hidden files (a leading dot: editors' and rsync's partial files) are ignored. Every
 other entry is a `Problem` with its true reason (a broken link, a directory, a permission problem,
 an empty file, a file PyAV cannot open), and so are two files resolving to one video id: neither is
-used, nor the fakes made on it. A fake whose real is not in the tree is a `note`, not a problem: it
-is extracted (detected on itself) but gets no difference mask (the masks stage says "no mask").
+used, nor the fakes made on it. So are the fakes of a real that is in the tree but not used because
+of a problem (a skipped file, a label its dataset's listing refuses): each says which file's problem.
+A fake whose real is not in the tree is a `note`, not a problem: it is extracted (detected on
+itself) but gets no difference mask (the masks stage says "no mask").
 The adapters (pipeline.dataset.ffpp, .celebdf, .dfdc) and their registry (pipeline.dataset.adapters).
 """
 
@@ -18,6 +20,7 @@ import stat
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from pipeline.dataset.layout import VIDEO_EXTS
 from pipeline.dataset.records import Problem, VideoRecord
@@ -92,9 +95,11 @@ def probe(path: Path) -> str | None:
 
 
 def list_videos(folder: Path, problems: list[Problem], ambiguous: set[str] | None = None,
-                nested: str | None = None, skip: tuple[str, ...] = ()) -> dict[str, Path]:
+                nested: str | None = None, skip: tuple[str, ...] = (),
+                dropped: dict[str, str] | None = None) -> dict[str, Path]:
     """{video id (file stem): file} of a videos folder; skipped entries and ids held by several files go
-    to `problems` (those ids also to `ambiguous`).
+    to `problems` (those ids also to `ambiguous`, the skipped entries' ids to `dropped`: id -> the file
+    its problem names).
 
     `nested`: the name of a subfolder whose videos count as the folder's own (Celeb-DF's optional
     videos/); `skip`: names of entries that are not videos and not problems (DFDC's metadata.json).
@@ -111,6 +116,8 @@ def list_videos(folder: Path, problems: list[Problem], ambiguous: set[str] | Non
         why = unusable(path) or (None if path.suffix.lower() in VIDEO_EXTS else probe(path))
         if why:
             problems.append(Problem(str(path), why))
+            if dropped is not None:
+                dropped.setdefault(path.stem, str(path))
         else:
             by_id[path.stem].append(path)
     found = {}
@@ -126,19 +133,29 @@ def list_videos(folder: Path, problems: list[Problem], ambiguous: set[str] | Non
     return found
 
 
-def check_targets(index: Index, ambiguous: dict[str, set[str]]) -> None:
-    """Fakes on an ambiguous real (`ambiguous`: method -> ids) leave the records (a problem); fakes whose
-    real is absent get a note."""
+def check_targets(index: Index, ambiguous: dict[str, set[str]], dropped: dict[str, dict[str, str]] | None = None,
+                  absent: Callable[[VideoRecord], str] | None = None) -> None:
+    """Fakes whose real is ambiguous (`ambiguous`: method -> ids) or in ROOT but not used because of a
+    problem (`dropped`: method -> id -> the file that problem names) leave the records, each a problem;
+    fakes whose real is absent get a note (`absent(fake)`: what it says; default "its real M/ID is not
+    in ROOT")."""
     reals = {(r.dataset, r.method, r.video) for r in index.records if r.label == 0}
+    dropped = dropped or {}
     kept = []
     for r in index.records:
+        real = f"{r.target_method}/{r.target}"
         if r.label == 1 and r.target in ambiguous.get(r.target_method, ()):
-            index.problems.append(Problem(r.path, f"not used: its real {r.target_method}/{r.target} is held by "
-                                                  "several files (see the problem naming them)"))
+            index.problems.append(Problem(r.path, f"not used: its real {real} is held by several files (see the "
+                                                  "problem naming them)"))
             continue
         if r.label == 1 and (r.dataset, r.target_method, r.target) not in reals:
-            index.notes.append(Problem(r.path, f"its real {r.target_method}/{r.target} is not in ROOT: no "
-                                               "difference mask (masks: no mask)"))
+            where = dropped.get(r.target_method, {}).get(r.target)
+            if where:
+                index.problems.append(Problem(r.path, f"not used: its real {real} is not used either (see the "
+                                                      f"problem of {where})"))
+                continue
+            why = absent(r) if absent else f"its real {real} is not in ROOT"
+            index.notes.append(Problem(r.path, f"{why}: no difference mask (masks: no mask)"))
         kept.append(r)
     index.records = kept
 
