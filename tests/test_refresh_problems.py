@@ -7,8 +7,10 @@ from pathlib import Path
 
 import h5py
 import hdf5plugin  # noqa: F401 - registers the blosc filter the shards use
+import pytest
 
 from pipeline.demo.celebdf import make_celebdf_demo
+from pipeline.demo.dfdc import make_dfdc_demo
 from pipeline.params import CropParams, ExtractParams, PrepConfig, RunOptions
 from pipeline.stages.refresh import refresh
 from pipeline.store.layout import WorkLayout
@@ -29,6 +31,28 @@ def shard_rows(work: Path) -> Counter:
 
 def faces(work: Path) -> list[str]:
     return sorted(str(p.relative_to(work)) for p in WorkLayout(work).faces.rglob("*.png"))
+
+
+@pytest.mark.parametrize("damage", ["not json", '{"x.mp4": '])
+def test_a_broken_metadata_json_keeps_every_crop_it_describes(tmp_path, damage):
+    root = make_dfdc_demo(tmp_path / "dfdc", size="tiny", n_jobs=1).root
+    work = tmp_path / "work"
+    assert refresh(root, work, CONFIG).exit_code == 0
+    before_faces, before_shards = faces(work), shard_rows(work)
+    metadata = root / "dfdc_train_part_0" / "metadata.json"
+    good = metadata.read_bytes()
+    metadata.write_text(damage)
+    report = refresh(root, work, CONFIG)
+    assert report.exit_code == 1 and any("metadata.json" in p.path for p in report.problems)
+    assert report.removed == [] and len(report.kept) >= 4  # part 0's 4 videos (their detect and extract units)
+    assert report.summaries[0].done == 0, report.line()  # nor is a fake of part 1 whose real is in part 0 redone
+    assert "units kept as they were" in report.line()
+    log = report.log.read_text()
+    assert "removed" not in log and "kept dfdc/" in log
+    assert faces(work) == before_faces and shard_rows(work) == before_shards
+    metadata.write_bytes(good)
+    again = refresh(root, work, CONFIG)
+    assert again.exit_code == 0 and again.changed == 0, again.line()  # nothing to redo once it is fixed
 
 
 def test_a_video_moved_out_of_the_test_list_is_redone_and_its_shards_follow(tmp_path):
