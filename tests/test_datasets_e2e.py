@@ -101,6 +101,7 @@ def test_celebdf_and_dfdc_side_by_side_in_one_work(trees, tmp_path):
     assert len(samples) == 8 and set(samples.values()) == {FRAMES} and {d for d, _, _ in samples} == {"celebdf"}
 
     second = refresh(trees["dfdc"], work, CONFIG)
+    assert second.kept == [] and "kept" not in second.line()  # Celeb-DF's units are another ROOT's, not held ones
     # DFDC: 9 videos; 4 training fakes get masks (3 of them from a real in the other part); the test-set
     # fake has no original: no mask, in the shards with mask_known 0. The two-person real gives two faces'
     # samples, its fake only the swapped face's.

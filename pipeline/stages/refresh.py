@@ -119,9 +119,9 @@ def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLo
             report.problems = _index_problems(ctx, log)
             if planned.empty:
                 raise LrlError(ctx.index().empty_reason(root, ctx.config.scope.selection))
-            kept = kept_by_problems(ctx, state)
+            kept = {key for key in kept_by_problems(ctx, state) if planned.covers(key)}  # this ROOT's only
         for unit, tasks in planned.units.items() if planned.prune else ():
-            held = {k for k in kept if planned.covers(k)} - {t.key for t in tasks}
+            held = kept - {t.key for t in tasks}
             for key in sorted(held - set(report.kept)):
                 report.kept.append(key)
                 log.write(f"kept {key}: its video is still in ROOT but not indexed now (see the problems): "
