@@ -173,3 +173,19 @@ def test_unknown_masks_leave_lrl_training_and_a_two_face_video_counts_once(tmp_p
                                                              ("ffpp/youtube/c23/006", 0)]
     _, scores, names = video_level(pred.videos, pred.labels, pred.probs, pred.faces)
     assert scores[names.index(fake)] == pytest.approx(pred.probs[np.array(pred.videos) == fake].max())
+
+
+def test_a_forced_set_the_network_cannot_run_on_writes_no_file_of_any_set(run, tmp_path):
+    mixed, _, ckpt, _ = run
+    make_work(tmp_path / "small", size=64, videos=DFDC)  # 64 px: the last level is 4 px, too few for k = 5
+    assert run_shards(tmp_path / "small", progress=False).failed == 0
+    before = sorted(ckpt.parent.glob("*"))
+    result = evaluate(ckpt, "--shards", mixed, "--shards", tmp_path / "small" / "shards", "--force")
+    assert result.exit_code == 2 and "patches" in result.output and len(result.output.splitlines()) == 1
+    assert sorted(ckpt.parent.glob("*")) == before  # not even the first set's metrics
+
+
+def test_a_shard_set_given_twice_is_refused(run):
+    mixed, _, ckpt, _ = run
+    result = evaluate(ckpt, "--shards", mixed, "--shards", mixed)
+    assert result.exit_code == 2 and result.output == f"error: --shards {mixed}: given twice (each shard set once)\n"

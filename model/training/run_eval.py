@@ -103,11 +103,16 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards=(), out: Path | None = No
     figures written, model.training.figures), then the table and the files it was written to. Frames whose
     face box was interpolated are left out unless `include_interpolated`.
 
-    Raises LrlError, before evaluating anything, when a shard set is preprocessed unlike the checkpoint's
-    (unless `force`), holds no sample of the split, or a dataset of `datasets` is in none of them."""
+    Nothing is written until every shard set is predicted (a network that cannot run on one leaves no
+    files of the others). Raises LrlError, before evaluating anything, when a shard set is given twice, is
+    preprocessed unlike the checkpoint's (unless `force`) or holds no sample of the split, or when a dataset
+    of `datasets` is in none of them."""
     state = checkpoint.load(ckpt)
     cfg = TrainConfig.from_dict(state["config"])
     sources = [Path(s) for s in shards] or [Path(cfg.shards)]
+    twice = sorted({str(s) for s in sources if [t.resolve() for t in sources].count(s.resolve()) > 1})
+    if twice:
+        raise LrlError(f"--shards {', '.join(twice)}: given twice (each shard set once)")
     if figures and cfg.model != "lrl":
         raise LrlError(f"{ckpt}: --figures draws LRL's Fig. 3 and 4 (masks, s_hat); a {cfg.model} model has neither")
     if figures and len(sources) > 1:
@@ -134,10 +139,11 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards=(), out: Path | None = No
     about = {"path": str(Path(ckpt).resolve()), "epoch": state.get("epoch"), "trained_on": trained,
              "freq_std": used_std}
     rows, listed = [], []
-    for s in sets:
+    predicted = [_predict_set(s, net, cfg, device, used_std, figures) for s in sets]  # all before any file is written
+    for s, (pred, collect) in zip(sets, predicted, strict=True):
         label = split if len(sources) == 1 else f"{s.source} {split}"
-        set_lines, set_rows = _evaluate_set(s, net, cfg, device, used_std, label, folder, figures,
-                                            {**about, "stem": Path(ckpt).stem, "split": split})
+        set_lines, set_rows = _write_set(s, pred, collect, cfg, label, folder,
+                                         {**about, "stem": Path(ckpt).stem, "split": split})
         lines += set_lines
         rows += set_rows
         note = freq_std_note(s.source, s.settings.get("freq_std"), used_std or s.samples.freq_std)
@@ -153,11 +159,8 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards=(), out: Path | None = No
     return "\n".join(lines + table.text(rows) + [f"table: {folder / f'{name}.json'}", f"table: {folder / f'{name}.md'}"])
 
 
-def _evaluate_set(s: ShardSet, net, cfg: TrainConfig, device, freq_std: float | None, label: str, folder: Path,
-                  figures: bool, about: dict) -> tuple[list[str], list[dict]]:
-    """Predict one shard set: (its lines: summary, files, figures; its table rows). `about`: the checkpoint's
-    path, epoch and trained_on, and the stem and split naming the files."""
-    split = about["split"]
+def _predict_set(s: ShardSet, net, cfg: TrainConfig, device, freq_std: float | None, figures: bool):
+    """(predictions, the Fig. 3 / 4 collector or None) of one shard set; writes nothing."""
     samples = LRLSamples(s.samples, freq_std=freq_std)
     collect = None
     if figures:
@@ -165,7 +168,14 @@ def _evaluate_set(s: ShardSet, net, cfg: TrainConfig, device, freq_std: float | 
 
         collect = SimilarityFigures(samples.shards, cfg.k)
     bf16 = cfg.bf16 and device.type == "cuda"
-    pred = predict(net, samples, device, cfg.batch_size, cfg.workers, bf16, on_batch=collect)
+    return predict(net, samples, device, cfg.batch_size, cfg.workers, bf16, on_batch=collect), collect
+
+
+def _write_set(s: ShardSet, pred, collect, cfg: TrainConfig, label: str, folder: Path,
+               about: dict) -> tuple[list[str], list[dict]]:
+    """Write one predicted shard set's files: (its lines: summary, files, figures; its table rows). `about`:
+    the checkpoint's path, epoch and trained_on, and the stem and split naming the files."""
+    split = about["split"]
     rep = report(pred)
     header = {"checkpoint": {k: about[k] for k in ("path", "epoch", "trained_on")},
               "shards": {"path": str(s.source.resolve()), "index": digest(s.index), "split": split,
