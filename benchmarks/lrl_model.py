@@ -38,20 +38,32 @@ def median_seconds(steps, repeats: int) -> list[float]:
     return [statistics.median(t) for t in times]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def model_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of both model benchmarks (this one and mclcr_model.py): backbone, strides, size, batch,
+    repeats, threads."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--backbone", default="legacy_xception")
-    parser.add_argument("--variant", default="full", choices=list(VARIANTS))
     parser.add_argument("--strides", default="8,16,32")
     parser.add_argument("--size", type=int, default=299)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: torch's default)")
-    args = parser.parse_args()
+    return parser
+
+
+def prepare(args) -> tuple[int, ...]:
+    """Apply --threads and seed 0; the strides as a tuple."""
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    strides = tuple(int(s) for s in args.strides.split(","))
+    return tuple(int(s) for s in args.strides.split(","))
+
+
+def main() -> None:
+    parser = model_parser(__doc__)
+    parser.add_argument("--variant", default="full", choices=list(VARIANTS))
+    args = parser.parse_args()
+    strides = prepare(args)
     cfg = ModelConfig(backbone=args.backbone, variant=args.variant, strides=strides)
     net = build_model(cfg).train()
     bare = [timm.create_model(args.backbone, pretrained=False, num_classes=0, in_chans=c).train() for c in (3, 1)]

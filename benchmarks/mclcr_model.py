@@ -10,29 +10,18 @@ medians of --repeats timed training steps (loss included; the three alternate) a
 
 from __future__ import annotations
 
-import argparse
-
 import timm
 import torch
-from lrl_model import count, median_seconds  # the same measuring as LRL's benchmark, beside this script
+from lrl_model import count, median_seconds, model_parser, prepare  # LRL's benchmark, beside this script
 
 from model import MCLCRConfig, ModelConfig, build_model, compute_loss
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backbone", default="legacy_xception")
-    parser.add_argument("--strides", default="8,16,32")
-    parser.add_argument("--size", type=int, default=299)
-    parser.add_argument("--batch", type=int, default=2)
+    parser = model_parser(__doc__)
     parser.add_argument("--lrl-variant", default="full")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: torch's default)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    strides = tuple(int(s) for s in args.strides.split(","))
+    strides = prepare(args)
     mcfg = MCLCRConfig(backbone=args.backbone, strides=strides)
     lcfg = ModelConfig(backbone=args.backbone, variant=args.lrl_variant, strides=strides)
     mclcr, lrl = build_model(mcfg).train(), build_model(lcfg).train()
