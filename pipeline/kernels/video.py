@@ -1,7 +1,9 @@
 """Decode the frames we keep from a video with PyAV, upright, robust to missing or wrong headers.
 
 Frames are decoded in order (seeking lands on keyframes, which FF++ clips have few of) and only the
-kept ones are converted to RGB arrays. A frame's index is its position in decoding order.
+kept ones are converted to RGB arrays. A frame's index is its position in decoding order. The video is
+the first video stream that is not an attached picture (an MP4's cover art can be stream 0:
+`video_stream`); every part of the project that opens a video goes through it.
 """
 
 from __future__ import annotations
@@ -51,6 +53,22 @@ def upright(frame: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(frame, k)) if k else frame
 
 
+def video_stream(container):
+    """The container's first video stream that is not an attached picture (cover art, disposition
+    attached_pic: one still image), or None when it has none."""
+    import av
+
+    cover = av.stream.Disposition.attached_pic
+    return next((s for s in container.streams.video if not s.disposition & cover), None)
+
+
+def no_video_reason(container) -> str:
+    """Why `container` (which has no `video_stream`) is not a video: no video stream, or only cover art."""
+    if container.streams.video:
+        return "no video stream, only an attached picture (cover art)"
+    return "no video stream"
+
+
 def _open(path: Path):
     import av
 
@@ -59,10 +77,11 @@ def _open(path: Path):
     except (av.error.FFmpegError, OSError) as exc:
         reason = getattr(exc, "strerror", None) or one_line(exc)
         raise LrlError(f"{path}: cannot open as a video ({reason})") from None
-    if not container.streams.video:
+    stream = video_stream(container)
+    if stream is None:
+        reason = no_video_reason(container)
         container.close()
-        raise LrlError(f"{path}: no video stream")
-    stream = container.streams.video[0]
+        raise LrlError(f"{path}: {reason}")
     stream.thread_type = "AUTO"
     stream.thread_count = decode_threads()
     return container, stream
