@@ -46,3 +46,55 @@ def test_predict_scores_the_video_not_its_cover(demo_root, tiny_run, tmp_path, o
     first, second = json.loads((out / "predictions.json").read_text())["inputs"]
     assert second["n_frames"] == first["n_frames"] == 10 and second["frames"] == first["frames"] == [0, 3, 6, 9]
     assert second["score"] == first["score"]
+
+
+def animated_gif(path: Path, frames) -> Path:
+    import av
+
+    with av.open(str(path), "w", format="gif") as out:
+        stream = out.add_stream("gif", rate=5)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "rgb8"
+        for frame in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format="rgb8")))
+        out.mux(stream.encode(None))
+    return path
+
+
+def test_a_folder_gives_what_index_would_take_and_names_what_it_skips(demo_root, tiny_run, tmp_path,
+                                                                      one_torch_thread):
+    """An animated GIF beside a photo and a video is scored; a note, a hidden file, a broken link and an
+    empty .mp4 are each named with their reason (the last two as failures: they look like inputs)."""
+    import cv2
+
+    from pipeline.kernels.video import iter_frames
+
+    _, _, ckpt = tiny_run
+    video = video_dir(demo_root, "youtube", "c23") / "000.mp4"
+    frames = [f for _, f in iter_frames(video, None)]
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy2(video, folder / "a.mp4")
+    cv2.imwrite(str(folder / "b.JPG"), cv2.cvtColor(frames[3], cv2.COLOR_RGB2BGR))
+    animated_gif(folder / "sub" / "c.gif", frames)
+    (folder / "notes.txt").write_text("where these came from")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    (folder / "sub" / "gone.mp4").symlink_to(tmp_path / "nowhere.mp4")
+    (folder / "sub" / "empty.mov").write_bytes(b"")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(predict_cli, ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu",
+                                              str(folder)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert sorted(line for line in lines if line.startswith(("failed", "skipped"))) == [
+        f"failed {folder / 'sub' / 'empty.mov'}: empty file (0 bytes)",
+        f"failed {folder / 'sub' / 'gone.mp4'}: broken symbolic link (its target {tmp_path / 'nowhere.mp4'} does "
+        "not exist)",
+        f"skipped {folder / '.DS_Store'}: hidden (its name starts with a dot; lrl-prep index skips these too)",
+        f"skipped {folder / 'notes.txt'}: not a container PyAV can open (Invalid data found when processing input)",
+    ]
+    assert lines[-1].startswith("predict: 3 scored / 2 failed / 2 skipped;")
+    doc = json.loads((out / "predictions.json").read_text())
+    scored = {Path(r["path"]).name: r for r in doc["inputs"] if r["score"] is not None}
+    assert sorted(scored) == ["a.mp4", "b.JPG", "c.gif"]
+    assert scored["c.gif"]["kind"] == "video" and scored["c.gif"]["n_frames"] == 10 and scored["b.JPG"]["kind"] == "image"
+    assert sorted(Path(s["path"]).name for s in doc["skipped"]) == [".DS_Store", "notes.txt"]
