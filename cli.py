@@ -56,8 +56,11 @@ def friendly(fn):
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except OSError as exc:
+            from pipeline.store.space import as_disk_full, is_disk_full
+
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            click.echo(f"error: {as_disk_full(exc) if is_disk_full(exc) else where + str(exc.strerror or exc)}",
+                       err=True)
             sys.exit(2)
 
     return wrapper

@@ -342,7 +342,11 @@ def test_align_maps_the_landmarks_onto_the_template_for_real_and_fake_alike(smal
     assert all(img.shape == (112, 112, 3) for img in crops(work, real.key).values())
 
 
-def test_a_full_disk_fails_the_crop_units_keeps_the_detections_and_a_rerun_completes(small_tree, monkeypatch):
+def test_a_full_disk_stops_the_run_naming_the_file_and_a_rerun_completes(small_tree, monkeypatch):
+    """A full disk is no unit's fault: the run stops at once with DiskFull (issue 26; it used to fail every
+    unit in turn), nothing is recorded as done, a rerun with room completes."""
+    from pipeline.store.space import DiskFull
+
     root, work = small_tree
 
     def full(path, data):
@@ -350,13 +354,12 @@ def test_a_full_disk_fails_the_crop_units_keeps_the_detections_and_a_rerun_compl
 
     monkeypatch.setattr("pipeline.store.images.write_bytes", full)
     params = ExtractParams(frames=2)
-    first = run(root, work, params, jobs=1, device="cpu", progress=False)
-    assert (first.done, first.failed) == (0, 3)
-    assert all("No space left on device" in reason and "\n" not in reason for _, reason in first.failures)
+    with pytest.raises(DiskFull, match=r"/faces/ffpp/youtube/raw/000/000000.png: disk full: writing it needs "
+                                       r"[\d.]+ KB free, [\d.]+ [KMG]?B free there"):
+        run(root, work, params, jobs=1, device="cpu", progress=False)
     assert not list(Path(work).rglob("*.png"))
     with RunState(WorkLayout(work).state_db) as state:
-        detect = state.get(DETECT, "ffpp/youtube/000")
-        assert detect.ok and "crops" not in detect.data
+        assert not [r for r in state.records(STAGE) if r.ok]
     monkeypatch.undo()
     again = run(root, work, params, jobs=1, device="cpu", progress=False)
     assert (again.done, again.failed, again.items) == (3, 0, 6)

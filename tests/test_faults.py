@@ -2,14 +2,19 @@
 only in part; each kind built from nothing and run through the CLI (message, exit code, what is on disk)."""
 
 import json
+import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cli import predict as predict_cli
 from cli import prep
-from pipeline.dataset.layout import video_dir
+from pipeline.dataset.layout import mask_video_dir, video_dir
+from pipeline.engine.runstate import RunState
 from pipeline.store.layout import WorkLayout
 from tests.videos import with_cover
 
@@ -98,3 +103,84 @@ def test_a_folder_gives_what_index_would_take_and_names_what_it_skips(demo_root,
     assert sorted(scored) == ["a.mp4", "b.JPG", "c.gif"]
     assert scored["c.gif"]["kind"] == "video" and scored["c.gif"]["n_frames"] == 10 and scored["b.JPG"]["kind"] == "image"
     assert sorted(Path(s["path"]).name for s in doc["skipped"]) == [".DS_Store", "notes.txt"]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A tmpfs mounted at tmp_path/disk (needs root); yields a function resizing it ("150k", "2m")."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+
+    def resize(size: str) -> Path:
+        subprocess.run(["mount", "-o", f"remount,size={size}", str(disk)], check=True)
+        return disk
+
+    yield resize
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def reals_and_deepfakes(demo_root: Path, root: Path) -> Path:
+    """The c23 reals and Deepfakes of the demo (12 videos) with the Deepfakes mask videos and the splits."""
+    shutil.copytree(demo_root / "splits", root / "splits")
+    for method in ("youtube", "Deepfakes"):
+        shutil.copytree(video_dir(demo_root, method, "c23"), video_dir(root, method, "c23"))
+    shutil.copytree(mask_video_dir(demo_root, "Deepfakes"), mask_video_dir(root, "Deepfakes"))
+    return root
+
+
+FULL = re.compile(r"error: (\S+): disk full: (writing it|recording the run state|writing 3 shards) needs "
+                  r"[\d.]+ [KM]?B free, [\d.]+ [KM]?B free there; free some space and run again \(what was "
+                  r"finished is kept\)")
+
+
+def test_a_full_disk_is_one_line_and_the_next_run_goes_on(demo_root, tmp_path, small_disk):
+    """WORK on a 150 KB file system: the crops or the run state cannot be written; on 2 MB: extract and masks
+    fit, the shards cannot (checked before HDF5 writes: it can crash natively); on 8 MB everything is made,
+    from where the earlier runs stopped. Each failure: one line naming the path and the space, exit 2,
+    no temporary file left, no shard file."""
+    root = reals_and_deepfakes(demo_root, tmp_path / "root")
+    work = small_disk("150k") / "work"
+    args = ["refresh", "--root", str(root), "--work", str(work), "--frames", "4", "--size", "64", "--jobs", "1",
+            "--no-progress"]
+    first = CliRunner().invoke(prep, args)
+    assert first.exit_code == 2 and "Traceback" not in first.output, first.output
+    [line] = first.output.splitlines()
+    path = Path(FULL.fullmatch(line).group(1))
+    assert path.is_relative_to(work) and not list(work.rglob(".tmp-*"))
+    small_disk("2m")
+    second = CliRunner().invoke(prep, args)
+    assert second.exit_code == 2, second.output
+    assert second.output.splitlines()[-1].startswith(f"error: {work / 'shards'}: disk full: writing 3 shards needs ")
+    assert FULL.fullmatch(second.output.splitlines()[-1])
+    assert not list(work.rglob(".tmp-*")) and not list((work / "shards").glob("*.h5"))
+    with RunState(WorkLayout(work).state_db) as state:
+        assert sorted(r.status for r in state.records("extract")) == ["done"] * 12
+        assert sorted(r.status for r in state.records("masks")) == ["done"] * 6 and not state.records("shards")
+    small_disk("8m")
+    third = CliRunner().invoke(prep, args)
+    assert third.exit_code == 0, third.output
+    assert third.output.startswith("refresh: updated; extract 0 done / 12 skipped / 0 failed; masks 0 done / 6 "
+                                   "skipped / 0 failed; shards 3 done / 0 skipped / 0 failed")
+    assert sorted(p.name for p in (work / "shards").iterdir()) == ["index.json", "test-0000.h5", "train-0000.h5",
+                                                                    "val-0000.h5"]
+
+
+def test_sqlite_full_names_the_run_state_and_keeps_its_records(tmp_path):
+    """SQLite's "database or disk is full" (here from a page limit: no root needed) is DiskFull naming the
+    file; the write is rolled back and every earlier record stays."""
+    from pipeline.engine.runstate import UnitResult
+    from pipeline.store.space import DiskFull
+
+    path = tmp_path / "state.sqlite"
+    with RunState(path) as state:
+        state.record("extract", UnitResult("a", "f1", "done", counts={"crops": 4}))
+        pages = state._db.execute("PRAGMA page_count").fetchone()[0]
+        state._db.execute(f"PRAGMA max_page_count = {pages + 1}")
+        with pytest.raises(DiskFull) as caught:
+            state.record("extract", UnitResult("b", "f2", "done", data={"boxes": "x" * 100_000}))
+        assert str(caught.value).startswith(f"{path}: disk full: recording the run state needs 116.4 KB free, ")
+        assert [r.key for r in state.records("extract")] == ["a"] and state.get("extract", "a").counts == {"crops": 4}

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from pipeline.errors import LrlError
+from pipeline.store.space import disk_full, is_disk_full
 
 LOCKED_EXIT = 75  # EX_TEMPFAIL: another run holds WORK; try again later
 
@@ -34,8 +35,13 @@ class WorkLock:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
             os.close(fd)
             raise WorkLocked(f"{self.path.parent}: locked by {holder}; this run exits without working") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
+        holder = f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode()
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, holder, 0)
+        except OSError as exc:
+            os.close(fd)
+            raise (disk_full(self.path, len(holder), "writing the lock") if is_disk_full(exc) else exc) from None
         self._fd = fd
         return self
 

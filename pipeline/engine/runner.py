@@ -17,6 +17,7 @@ from pipeline.engine.runstate import DONE, FAILED, NO_MASK, RunState, UnitResult
 from pipeline.engine.threads import enter_worker, thread_budget
 from pipeline.errors import one_line
 from pipeline.params import Backend
+from pipeline.store.space import as_disk_full, is_disk_full
 
 LOCAL = Backend()
 
@@ -88,10 +89,13 @@ class Summary:
 
 
 def safe_call(fn: Callable[[Any], UnitResult], task: Task) -> UnitResult:
-    """Run one unit; any exception becomes a failed result with a one-line reason."""
+    """Run one unit; any exception becomes a failed result with a one-line reason, except a full disk
+    (DiskFull: every later unit would fail too), which stops the run."""
     try:
         result = fn(task.payload)
     except Exception as exc:  # noqa: BLE001 - a worker must never take the run down
+        if is_disk_full(exc):
+            raise as_disk_full(exc) from None
         return UnitResult(task.key, task.fingerprint, FAILED, one_line(exc))
     result.key, result.fingerprint = task.key, task.fingerprint
     return result

@@ -5,7 +5,9 @@ inputs (paths, sizes, mtimes and the stage's parameters), its status (done; fail
 reason; or no_mask: a fake that cannot get a mask until its inputs change, with the reason), its
 outputs, counts and stage-specific data. A stage skips a unit whose recorded fingerprint equals the
 current one and whose status is settled (done or no_mask): a no_mask unit is not retried by every
-refresh, and it is not a failure. Only the coordinating process writes here.
+refresh, and it is not a failure. Only the coordinating process writes here. A full disk while
+writing it is DiskFull naming the file; SQLite rolls the failed write back, so every record made
+before stays.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from pipeline.store.space import disk_full, is_disk_full
+
 DONE = "done"
 FAILED = "failed"
 NO_MASK = "no_mask"  # a fake without the real its mask needs: counted and shown, not retried, not a failure
 SETTLED = (DONE, NO_MASK)
+PAGE, PAGES_NEEDED = 4096, 4  # SQLite's default page; a write touches a few pages (table, index, WAL frame)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS units (
@@ -84,9 +89,23 @@ class RunState:
         self.path = Path(db_path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.OperationalError as exc:
+            self._db.close()
+            raise self._full(exc, PAGES_NEEDED * PAGE) from None
+
+    def _full(self, exc: sqlite3.OperationalError, needed: int) -> Exception:
+        """DiskFull naming this file when SQLite says the disk is full, else `exc` itself."""
+        return disk_full(self.path, needed, "recording the run state") if is_disk_full(exc) else exc
+
+    def _write(self, sql: str, values: tuple) -> None:
+        try:
+            self._db.execute(sql, values)
+        except sqlite3.OperationalError as exc:
+            raise self._full(exc, PAGES_NEEDED * PAGE + sum(len(str(v)) for v in values)) from None
 
     def close(self) -> None:
         self._db.close()
@@ -99,7 +118,7 @@ class RunState:
 
     def record(self, stage: str, result: UnitResult) -> None:
         """Insert or replace the record of one unit."""
-        self._db.execute(
+        self._write(
             "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 stage,
@@ -140,13 +159,13 @@ class RunState:
         return [_row_to_result(r) for r in rows]
 
     def delete(self, stage: str, key: str) -> None:
-        self._db.execute("DELETE FROM units WHERE stage=? AND key=?", (stage, key))
+        self._write("DELETE FROM units WHERE stage=? AND key=?", (stage, key))
 
     def stages(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT DISTINCT stage FROM units ORDER BY stage")]
 
     def set_meta(self, name: str, value) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, json.dumps(value)))
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, json.dumps(value)))
 
     def save_settings(self, stage: str, params: dict, selection: dict, root) -> None:
         """What a stage ran with, so `status` and `refresh` can re-plan it: parameters, filters, ROOT."""

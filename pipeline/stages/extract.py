@@ -42,6 +42,7 @@ from pipeline.stages.context import Context, Plan, open_context
 from pipeline.store.atomic import remove_stale_temps
 from pipeline.store.images import remove_other_frames, write_png
 from pipeline.store.layout import frame_name
+from pipeline.store.space import DiskFull, as_disk_full, is_disk_full
 
 DETECT = "detect"
 STAGE = "extract"
@@ -287,6 +288,8 @@ def crop_work(job: CropJob) -> UnitResult:
         frames = iter_frames(Path(job.video.path), det.frames, status=status)
         compare = has_real(job.video, job.detect_key) and len(det.tracks) > 1
         return crop_frames(job, frames, status, iter_frames(Path(det.video), det.frames) if compare else None)
+    except DiskFull:
+        raise
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
 
@@ -312,9 +315,13 @@ def crop_frames(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: 
     """
     try:
         made = write_crops(job, frames, status, real)
+    except DiskFull:
+        raise  # every later unit would fail too: the run stops (pipeline.store.space)
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
-    except OSError as exc:  # e.g. a full disk: the unit fails, the run goes on
+    except OSError as exc:  # e.g. a read-only folder: the unit fails, the run goes on
+        if is_disk_full(exc):
+            raise as_disk_full(exc) from None
         return UnitResult(job.key, "", FAILED, f"{exc.filename or job.out_dir}: {exc.strerror or exc}")
     record = CropsRecord(job.video, made.frames, made.faces, made.interpolated, [f for f, _ in made.no_face],
                          [k for _, k in made.no_face], job.params.size, made.transforms, job.detect_key,

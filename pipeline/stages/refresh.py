@@ -18,6 +18,7 @@ error (bad input, full disk, permissions), 75 another run holds WORK.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from pipeline.stages.context import options_context
 from pipeline.stages.extract import DETECT
 from pipeline.stages.extract import STAGE as EXTRACT
 from pipeline.store.layout import WorkLayout
+from pipeline.store.space import disk_full, is_disk_full
 
 
 @dataclass
@@ -81,7 +83,11 @@ class RunLog:
         self._file = open(self.path, "a", buffering=1)
 
     def write(self, line: str) -> None:
-        self._file.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+        text = f"{time.strftime('%H:%M:%S')} {line}\n"
+        try:
+            self._file.write(text)
+        except OSError as exc:
+            raise (disk_full(self.path, len(text), "writing the refresh log") if is_disk_full(exc) else exc) from None
 
     def close(self) -> None:
         self._file.close()
@@ -98,10 +104,12 @@ def refresh(root: Path, work: Path, cfg: PrepConfig = PrepConfig()) -> RefreshRe
             with RunState(WorkLayout(work).state_db) as state:
                 report = _stages(root, work, cfg, state, log)
         except Exception as exc:
-            log.write(f"error: {exc}")
+            with contextlib.suppress(OSError, LrlError):  # the log may be on the full disk
+                log.write(f"error: {exc}")
             raise
         finally:
-            log.close()
+            with contextlib.suppress(OSError):
+                log.close()
     report.seconds = time.perf_counter() - start
     report.log = log.path
     return report
