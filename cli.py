@@ -59,8 +59,8 @@ def friendly(fn):
             from pipeline.store.space import as_disk_full, is_disk_full
 
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"error: {as_disk_full(exc) if is_disk_full(exc) else where + str(exc.strerror or exc)}",
-                       err=True)
+            why = as_disk_full(exc) if is_disk_full(exc) else where + str(exc.strerror or exc)
+            click.echo(f"error: {why}", err=True)
             sys.exit(2)
 
     return wrapper

@@ -25,7 +25,8 @@ def cover_tree(demo_root: Path, root: Path) -> Path:
     """Reals 000 and 001 and the fake 000_001 of the demo, each remuxed with a cover picture as stream 0."""
     shutil.copytree(demo_root / "splits", root / "splits")
     for method, name in (("youtube", "000"), ("youtube", "001"), ("Deepfakes", "000_001")):
-        with_cover(video_dir(demo_root, method, "c23") / f"{name}.mp4", video_dir(root, method, "c23") / f"{name}.mp4")
+        name = f"{name}.mp4"
+        with_cover(video_dir(demo_root, method, "c23") / name, video_dir(root, method, "c23") / name)
     return root
 
 
@@ -49,7 +50,8 @@ def test_predict_scores_the_video_not_its_cover(demo_root, tiny_run, tmp_path, o
                                               str(plain), str(covered)])
     assert result.exit_code == 0, result.output
     first, second = json.loads((out / "predictions.json").read_text())["inputs"]
-    assert second["n_frames"] == first["n_frames"] == 10 and second["frames"] == first["frames"] == [0, 3, 6, 9]
+    assert second["n_frames"] == first["n_frames"] == 10
+    assert second["frames"] == first["frames"] == [0, 3, 6, 9]
     assert second["score"] == first["score"]
 
 
@@ -92,16 +94,19 @@ def test_a_folder_gives_what_index_would_take_and_names_what_it_skips(demo_root,
     lines = result.output.splitlines()
     assert sorted(line for line in lines if line.startswith(("failed", "skipped"))) == [
         f"failed {folder / 'sub' / 'empty.mov'}: empty file (0 bytes)",
-        f"failed {folder / 'sub' / 'gone.mp4'}: broken symbolic link (its target {tmp_path / 'nowhere.mp4'} does "
-        "not exist)",
-        f"skipped {folder / '.DS_Store'}: hidden (its name starts with a dot; lrl-prep index skips these too)",
-        f"skipped {folder / 'notes.txt'}: not a container PyAV can open (Invalid data found when processing input)",
+        f"failed {folder / 'sub' / 'gone.mp4'}: broken symbolic link (its target {tmp_path / 'nowhere.mp4'} "
+        "does not exist)",
+        f"skipped {folder / '.DS_Store'}: hidden (its name starts with a dot; lrl-prep index skips these "
+        "too)",
+        f"skipped {folder / 'notes.txt'}: not a container PyAV can open (Invalid data found when processing "
+        "input)",
     ]
     assert lines[-1].startswith("predict: 3 scored / 2 failed / 2 skipped;")
     doc = json.loads((out / "predictions.json").read_text())
     scored = {Path(r["path"]).name: r for r in doc["inputs"] if r["score"] is not None}
     assert sorted(scored) == ["a.mp4", "b.JPG", "c.gif"]
-    assert scored["c.gif"]["kind"] == "video" and scored["c.gif"]["n_frames"] == 10 and scored["b.JPG"]["kind"] == "image"
+    assert scored["c.gif"]["kind"] == "video" and scored["c.gif"]["n_frames"] == 10
+    assert scored["b.JPG"]["kind"] == "image"
     assert sorted(Path(s["path"]).name for s in doc["skipped"]) == [".DS_Store", "notes.txt"]
 
 
@@ -112,7 +117,8 @@ def small_disk(tmp_path):
     disk.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], capture_output=True).returncode:
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], capture_output=True)
+    if mount.returncode:
         pytest.skip("cannot mount a tmpfs here")
 
     def resize(size: str) -> Path:
@@ -144,8 +150,8 @@ def test_a_full_disk_is_one_line_and_the_next_run_goes_on(demo_root, tmp_path, s
     no temporary file left, no shard file."""
     root = reals_and_deepfakes(demo_root, tmp_path / "root")
     work = small_disk("150k") / "work"
-    args = ["refresh", "--root", str(root), "--work", str(work), "--frames", "4", "--size", "64", "--jobs", "1",
-            "--no-progress"]
+    args = ["refresh", "--root", str(root), "--work", str(work), "--frames", "4", "--size", "64",
+            "--jobs", "1", "--no-progress"]
     first = CliRunner().invoke(prep, args)
     assert first.exit_code == 2 and "Traceback" not in first.output, first.output
     [line] = first.output.splitlines()
@@ -154,19 +160,21 @@ def test_a_full_disk_is_one_line_and_the_next_run_goes_on(demo_root, tmp_path, s
     small_disk("2m")
     second = CliRunner().invoke(prep, args)
     assert second.exit_code == 2, second.output
-    assert second.output.splitlines()[-1].startswith(f"error: {work / 'shards'}: disk full: writing 3 shards needs ")
+    shards_line = f"error: {work / 'shards'}: disk full: writing 3 shards needs "
+    assert second.output.splitlines()[-1].startswith(shards_line)
     assert FULL.fullmatch(second.output.splitlines()[-1])
     assert not list(work.rglob(".tmp-*")) and not list((work / "shards").glob("*.h5"))
     with RunState(WorkLayout(work).state_db) as state:
         assert sorted(r.status for r in state.records("extract")) == ["done"] * 12
-        assert sorted(r.status for r in state.records("masks")) == ["done"] * 6 and not state.records("shards")
+        assert sorted(r.status for r in state.records("masks")) == ["done"] * 6
+        assert not state.records("shards")
     small_disk("8m")
     third = CliRunner().invoke(prep, args)
     assert third.exit_code == 0, third.output
-    assert third.output.startswith("refresh: updated; extract 0 done / 12 skipped / 0 failed; masks 0 done / 6 "
-                                   "skipped / 0 failed; shards 3 done / 0 skipped / 0 failed")
-    assert sorted(p.name for p in (work / "shards").iterdir()) == ["index.json", "test-0000.h5", "train-0000.h5",
-                                                                    "val-0000.h5"]
+    assert third.output.startswith("refresh: updated; extract 0 done / 12 skipped / 0 failed; masks 0 done / "
+                                   "6 skipped / 0 failed; shards 3 done / 0 skipped / 0 failed")
+    made = sorted(p.name for p in (work / "shards").iterdir())
+    assert made == ["index.json", "test-0000.h5", "train-0000.h5", "val-0000.h5"]
 
 
 def test_sqlite_full_names_the_run_state_and_keeps_its_records(tmp_path):
@@ -182,5 +190,7 @@ def test_sqlite_full_names_the_run_state_and_keeps_its_records(tmp_path):
         state._db.execute(f"PRAGMA max_page_count = {pages + 1}")
         with pytest.raises(DiskFull) as caught:
             state.record("extract", UnitResult("b", "f2", "done", data={"boxes": "x" * 100_000}))
-        assert str(caught.value).startswith(f"{path}: disk full: recording the run state needs 116.4 KB free, ")
-        assert [r.key for r in state.records("extract")] == ["a"] and state.get("extract", "a").counts == {"crops": 4}
+        message = str(caught.value)
+        assert message.startswith(f"{path}: disk full: recording the run state needs 116.4 KB free, ")
+        assert [r.key for r in state.records("extract")] == ["a"]
+        assert state.get("extract", "a").counts == {"crops": 4}

@@ -222,7 +222,8 @@ def test_full_disk_keeps_previous_shards_and_index(tmp_path, monkeypatch):
     out = CliRunner().invoke(prep, ["shards", "--work", str(tmp_path), "--shard-samples", "6", "--jobs", "1",
                                     "--no-progress"])
     assert out.exit_code == 2  # a full disk stops the run (issue 26)
-    assert re.match(rf"error: {layout.shards}/train-\d+\.h5: disk full: writing it needs [\d.]+ KB free, ", out.output)
+    full = rf"error: {layout.shards}/train-\d+\.h5: disk full: writing it needs [\d.]+ KB free, "
+    assert re.match(full, out.output)
     assert out.output.count("\n") == 1 and "Traceback" not in out.output
     assert _stamps(tmp_path) == before  # no temp file, old shards and index intact
 

@@ -87,12 +87,15 @@ def forge(clip: Clip, value: int = 60) -> tuple[list[np.ndarray], list[np.ndarra
 
 
 def write_video(path: Path, frames: list[np.ndarray], crf: int = 0, rotation: int = 0,
-                pts: list[int] | None = None, faststart: bool = False, fps: int = 25) -> Path:
-    """H.264 video of RGB frames (crf 0: lossless luma), optional display rotation and explicit pts."""
+                pts: list[int] | None = None, faststart: bool = False, fps: int = 25, gop: int | None = None,
+                preset: str = "ultrafast") -> Path:
+    """H.264 video of RGB frames (crf 0: lossless luma), optional display rotation and explicit pts; `gop`:
+    a keyframe every `gop` frames (x264's default: 250); preset "veryfast" has B-frames, "ultrafast" none."""
     path.parent.mkdir(parents=True, exist_ok=True)
     options = {"movflags": "faststart"} if faststart else {}
+    x264 = {"crf": str(crf), "preset": preset} | ({"g": str(gop), "keyint_min": str(gop)} if gop else {})
     with av.open(str(path), "w", options=options) as container:
-        stream = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "ultrafast"})
+        stream = container.add_stream("libx264", rate=fps, options=x264)
         stream.height, stream.width = frames[0].shape[:2]
         stream.pix_fmt = "yuv420p"
         stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
@@ -170,7 +173,7 @@ def with_cover(src: Path, dst: Path) -> Path:
 
 
 def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
-    """(type, offset, size) of the ISO-BMFF boxes between two offsets (32-bit sizes, as FFmpeg writes here)."""
+    """(type, offset, size) of the ISO-BMFF boxes between two offsets (32-bit sizes: FFmpeg's, here)."""
     out = []
     while start < end:
         size, kind = struct.unpack(">I4s", data[start : start + 8])

@@ -41,7 +41,9 @@ class WorkLock:
             os.pwrite(fd, holder, 0)
         except OSError as exc:
             os.close(fd)
-            raise (disk_full(self.path, len(holder), "writing the lock") if is_disk_full(exc) else exc) from None
+            if is_disk_full(exc):
+                raise disk_full(self.path, len(holder), "writing the lock") from None
+            raise
         self._fd = fd
         return self
 

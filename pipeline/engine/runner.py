@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pipeline.engine.backends import backend_context, ray_unordered
+from pipeline.engine.load import default_jobs
 from pipeline.engine.runstate import DONE, FAILED, NO_MASK, RunState, UnitResult
 from pipeline.engine.threads import enter_worker, thread_budget
 from pipeline.errors import one_line
@@ -112,7 +113,7 @@ def run_tasks(
     tasks: list[Task],
     fn: Callable[[Any], UnitResult],
     state: RunState,
-    jobs: int = 1,
+    jobs: int | None = 1,
     unit: str = "videos",
     item: str = "items",
     count: Callable[[UnitResult], int] = lambda r: 0,
@@ -123,6 +124,7 @@ def run_tasks(
     """Run every task whose fingerprint is not recorded as settled; record results as they arrive.
 
     A settled no_mask unit is not run again: it joins summary.held (with its recorded reason).
+    jobs None: `default_jobs` for the units to run (the idle cores, at most one per unit).
     Every worker process limits its threads to max(1, cores // workers) (pipeline.engine.threads); so does
     this process, for the duration of the run, when it does the work itself (jobs == 1, loky).
     """
@@ -138,6 +140,8 @@ def run_tasks(
     summary.skipped = len(tasks) - len(todo) - len(summary.held)
     start = time.perf_counter()
     if todo:
+        if jobs is None:
+            jobs = 1 if backend.remote else default_jobs(len(todo))
         serial = jobs == 1 and not backend.remote
         with backend_context(backend), thread_budget(1) if serial else contextlib.nullcontext():
             _consume(summary, stage, todo, fn, state, jobs, backend, (count, notes), progress, start)

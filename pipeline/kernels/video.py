@@ -1,13 +1,16 @@
 """Decode the frames we keep from a video with PyAV, upright, robust to missing or wrong headers.
 
-Frames are decoded in order (seeking lands on keyframes, which FF++ clips have few of) and only the
-kept ones are converted to RGB arrays. A frame's index is its position in decoding order. The video is
+Frames are decoded in order, skipping ahead by a seek to the keyframe before the next kept frame where
+that skips many frames (pipeline.kernels.seek: FF++ clips have few keyframes, long videos sampled
+sparsely gain), and only the kept ones are converted to RGB arrays. A frame's index is its position
+in presentation order (the order frames leave the decoder). The video is
 the first video stream that is not an attached picture (an MP4's cover art can be stream 0:
 `video_stream`); every part of the project that opens a video goes through it.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -15,6 +18,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from pipeline.errors import LrlError, one_line
+from pipeline.kernels.seek import FrameTable, frame_table, seek_target, worth_a_table
 
 _DECODE_THREADS = {"threads": 0}  # FFmpeg threads per video; 0: FFmpeg picks (pipeline.engine.threads sets it)
 
@@ -116,26 +120,88 @@ def frame_count(path: Path) -> int:
 def iter_frames(
     path: Path, indices: list[int] | None, stop_after: int | None = None, status: Decoding | None = None
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """(index, upright RGB frame) for the frames at `indices` (every frame when None), decoded in order.
+    """(index, upright RGB frame) for the frames at `indices` (every frame when None), in increasing order.
 
     Stops after frame `stop_after` (default: the last kept index) or at the end of the stream; a
     decoding error ends the stream there (a truncated file yields its decodable prefix). `status`
-    receives how far decoding got.
+    receives how far decoding got. Skips ahead by seeking where that pays (pipeline.kernels.seek); a
+    seek that lands past the frame wanted, or on a frame the packets did not list, is given up for
+    decoding in order from the start (frames already yielded are not yielded again).
     """
-    import av
-
     keep = None if indices is None else set(indices)
     last = stop_after if stop_after is not None else (max(indices) if indices else None)
     status = status if status is not None else Decoding()
+    wanted = sorted(keep | ({last} if last is not None else set())) if keep else []
+    table = _table(path) if wanted and worth_a_table(wanted) else None
+    done = -1
+    for plan in (table, None) if table is not None else (None,):
+        try:
+            for i, frame in _decoded(path, plan, wanted, status):
+                if i <= done:
+                    continue
+                done = i
+                if keep is None or i in keep:
+                    yield i, upright(frame.to_ndarray(format="rgb24"), frame.rotation)
+                if last is not None and i >= last:
+                    return
+            return
+        except _SeekMissed:
+            continue
+
+
+def _seek(container, stream, pts: int) -> None:
+    import av
+
+    try:
+        container.seek(pts, stream=stream, backward=True)
+    except av.error.FFmpegError:
+        raise _SeekMissed from None
+
+
+class _SeekMissed(Exception):
+    """A seek landed past the frame wanted, or on a frame whose pts the packets did not list."""
+
+
+def _table(path: Path) -> FrameTable | None:
+    import av
+
     container, stream = _open(path)
     try:
-        for i, frame in enumerate(container.decode(stream)):
-            status.decoded = i + 1
-            if keep is None or i in keep:
-                yield i, upright(frame.to_ndarray(format="rgb24"), frame.rotation)
-            if last is not None and i >= last:
+        return frame_table((p.pts, p.is_keyframe) for p in container.demux(stream) if p.size > 0)
+    except av.error.FFmpegError:
+        return None
+    finally:
+        container.close()
+
+
+def _decoded(path: Path, table: FrameTable | None, wanted: list[int], status: Decoding):
+    """(index, PyAV frame) in decoding order; with a table, seeking ahead to the frames `wanted`."""
+    import av
+
+    container, stream = _open(path)
+    try:
+        frames, position, sought, following = container.decode(stream), -1, None, None
+        while True:
+            pts = None
+            if table is not None:
+                k = bisect.bisect_right(wanted, position)
+                following = wanted[k] if k < len(wanted) else None
+                pts = None if following is None else seek_target(table, position, following)
+                if pts is not None and (sought is None or pts > sought):
+                    _seek(container, stream, pts)
+                    frames, sought = container.decode(stream), pts
+                else:
+                    pts = None
+            frame = next(frames, None)
+            if frame is None:
+                status.ended = True
                 return
-        status.ended = True
+            i = position + 1 if table is None else table.index_of.get(frame.pts)
+            if i is None or (pts is not None and i > following):
+                raise _SeekMissed
+            position = max(position, i)
+            status.decoded = max(status.decoded, i + 1)
+            yield i, frame
     except av.error.FFmpegError:
         status.ended = True
     finally:

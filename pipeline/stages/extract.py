@@ -467,7 +467,7 @@ def saved_config(state: RunState) -> tuple[PrepConfig, Path] | None:
 def run(root: Path, work: Path, params: ExtractParams = ExtractParams(), scope: Scope = Scope(),
         jobs: int | None = None, device: str = "auto", progress: bool = True,
         backend: Backend | None = None) -> Summary:
-    """`lrl-prep extract`: detect, then crop, every selected video of ROOT into WORK (jobs: all cores)."""
+    """`lrl-prep extract`: detect, then crop, every selected video of ROOT into WORK (jobs: idle cores)."""
     config = PrepConfig(extract=params, scope=scope)
     with open_context(work, config, root, jobs, progress, backend, device) as ctx:
         planned = plan(ctx)

@@ -87,7 +87,9 @@ class RunLog:
         try:
             self._file.write(text)
         except OSError as exc:
-            raise (disk_full(self.path, len(text), "writing the refresh log") if is_disk_full(exc) else exc) from None
+            if is_disk_full(exc):
+                raise disk_full(self.path, len(text), "writing the refresh log") from None
+            raise
 
     def close(self) -> None:
         self._file.close()

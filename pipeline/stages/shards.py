@@ -277,8 +277,9 @@ def _fill(writer: ShardWriter, job: ShardJob) -> tuple[list[VideoJob], dict[str,
 
 
 def expected_bytes(job: ShardJob) -> int:
-    """An upper bound of the shard's size: its samples uncompressed (rgb 3, freq 2 (float16), mask 1 byte per
-    pixel), SAMPLE_OVERHEAD per sample (chunk index, metadata) and FILE_OVERHEAD (HDF5 headers, attributes)."""
+    """An upper bound of the shard's size in bytes: its samples uncompressed (rgb 3, freq 2 (float16), mask 1
+    byte per pixel), SAMPLE_OVERHEAD per sample (chunk index, metadata) and FILE_OVERHEAD (HDF5 headers,
+    attributes)."""
     samples = sum(len(video.frames) for video in job.videos)
     return samples * (job.size * job.size * 6 + SAMPLE_OVERHEAD) + FILE_OVERHEAD
 
@@ -398,7 +399,7 @@ def saved_config(state: RunState) -> tuple[PrepConfig, None] | None:
 
 def run(work: Path, params: ShardsParams | None = None, jobs: int | None = None, progress: bool = True,
         backend: Backend | None = None) -> Summary:
-    """`lrl-prep shards`: shard every usable extracted video (jobs: all cores)."""
+    """`lrl-prep shards`: shard every usable extracted video (jobs: idle cores)."""
     with open_context(work, PrepConfig(shards=params or ShardsParams()), None, jobs, progress, backend,
                       create=False) as ctx:
         p = plan(ctx)
