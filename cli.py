@@ -45,7 +45,7 @@ def friendly(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from pipeline.engine.lock import LOCKED_EXIT, WorkLocked
+        from pipeline.store.lock import LOCKED_EXIT, WorkLocked
 
         try:
             return fn(*args, **kwargs)
@@ -393,6 +393,7 @@ def train_options(fn):
 @click.option("--out", type=PATH, help="Run folder: config, log.jsonl, checkpoints, metrics, plots.")
 @click.option("--config", "config_file", type=EXISTING, help="YAML or TOML file of options (flags win).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Replace the run in --out (its checkpoints, log and config).")
 @click.option("--evaluate", "ckpt", type=PATH, help="Evaluate this checkpoint instead of training.")
 @click.option("--split", default="test", show_default=True, help="Split to evaluate with --evaluate.")
 @click.option("--figures", is_flag=True, help="With --evaluate: also the paper's Fig. 3 and Fig. 4 as PNGs.")
@@ -400,7 +401,7 @@ def train_options(fn):
                                             "checkpoint's (crop size, alpha, mask settings).")
 @train_options
 @friendly
-def train(shards, out, config_file, resume, ckpt, split, figures, force, **overrides):
+def train(shards, out, config_file, resume, overwrite, ckpt, split, figures, force, **overrides):
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
     shard sets: Table 3, one row per dataset)."""
     if ckpt:
@@ -421,7 +422,7 @@ def train(shards, out, config_file, resume, ckpt, split, figures, force, **overr
     cfg = resolve(read_options_file(config_file) if config_file else {}, overrides)
     if not cfg.shards or not cfg.out:
         raise LrlError("--shards and --out are required (on the command line or in --config)")
-    run_training(cfg, resume=resume, echo=click.echo)
+    run_training(cfg, resume=resume, echo=click.echo, overwrite=overwrite)
 
 
 # ---------------------------------------------------------------- lrl-predict

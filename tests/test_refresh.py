@@ -13,9 +13,9 @@ import h5py
 import hdf5plugin  # noqa: F401 - registers the blosc filter the shards use
 import pytest
 
-from pipeline.engine.lock import LOCKED_EXIT
 from pipeline.engine.runstate import RunState
 from pipeline.store.layout import WorkLayout
+from pipeline.store.lock import LOCKED_EXIT
 
 FILES = (
     [f"splits/{s}.json" for s in ("train", "val", "test")]

@@ -23,11 +23,12 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from model import build_model, compute_loss
-from model.training import checkpoint, distributed, tensorboard
+from model.training import checkpoint, distributed, guard, tensorboard
 from model.training.collapse import collapse_warning, dissimilarity_stats, dissimilarity_sums
 from model.training.config import TrainConfig, save
 from model.training.data import BalancedSampler, LRLSamples
 from model.training.evaluate import predict, report
+from model.training.runlock import run_folder
 from pipeline.errors import LrlError
 from pipeline.store.atomic import write_bytes
 from pipeline.store.index import load_index, preprocessing
@@ -89,6 +90,7 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
+        guard.check_step(terms.log_dict(), net, epoch + 1, i + 1, optimizer.param_groups[0]["lr"])  # before saving
         n = len(batch["label"])
         parts = terms.log_dict()
         keys = ["loss" if k == "total" else k for k in parts]
@@ -143,12 +145,14 @@ def training_datasets(cfg: TrainConfig) -> tuple[tuple[str, ...], str | None]:
                     f"{','.join(sorted(train))} trains on them too")
 
 
-def validate(net, cfg: TrainConfig, device, freq_std: float) -> dict:
+def validate(net, cfg: TrainConfig, device, freq_std: float, epoch: int = 0) -> dict:
     samples = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated,
                                       qualities=cfg.quality_list, datasets=cfg.dataset_list), freq_std=freq_std)
     if len(samples) == 0:
         return {}
-    rep = report(predict(net, samples, device, cfg.batch_size, cfg.workers, cfg.bf16 and device.type == "cuda"))
+    scored = predict(net, samples, device, cfg.batch_size, cfg.workers, cfg.bf16 and device.type == "cuda")
+    guard.check_scores(scored.probs, epoch, cfg.lr)
+    rep = report(scored)
     frame = rep["frame"]["overall"]
     return {"val_acc": frame["acc"], "val_auc": frame["auc"] if frame["auc"] is not None else float("nan")}
 
@@ -164,9 +168,16 @@ def unusable_validation(cfg: TrainConfig) -> str | None:
     return None
 
 
-def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
-    """Train for cfg.epochs (continuing from RUN/last.pt with resume); returns the epoch history."""
+def train(cfg: TrainConfig, resume: bool = False, echo=print, overwrite: bool = False) -> list[dict]:
+    """Train for cfg.epochs (continuing from RUN/last.pt with resume); returns the epoch history.
+
+    RUN is locked for the run; a RUN holding a run is refused unless resume or overwrite (runlock)."""
     dist = distributed.init(cfg.device)
+    with run_folder(Path(cfg.out), resume, overwrite, dist.main):
+        return _train(cfg, resume, echo, dist)
+
+
+def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
     device = distributed.pick_device(cfg.device, dist)
     torch.manual_seed(cfg.seed)
     run = Path(cfg.out)
@@ -204,7 +215,7 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
         stats.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"], best_by=best_by)
         scheduler.step()  # once per epoch, after its optimizer steps: halves every lr_step epochs
         if dist.main:
-            stats.update(validate(net, cfg, device, samples.freq_std))
+            stats.update(validate(net, cfg, device, samples.freq_std, epoch + 1))
             history.append(stats)
             _save_epoch(run, cfg, net, optimizer, scheduler, history, {"freq_std": samples.freq_std,
                                                                          "shards": made_with})

@@ -186,7 +186,8 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
                 y = pred.net(rgb_input(rgb).to(pred.device), freq_input(freq, pred.freq_std).to(pred.device))
             out["probs"].append(y.prob.cpu().numpy())
             if keep and y.mask_logits is None:
-                raise LrlError("--report shows the predicted masks of LRL; this checkpoint's model has no mask head")
+                raise LrlError(f"{pred.checkpoint}: its model has no mask head (MC-LCR), and --report shows the "
+                               "predicted masks of LRL: run without --report")
             if keep:
                 out["masks"].append(torch.sigmoid(y.mask_logits.float())[:, 0].cpu().numpy().astype(np.float16))
                 if y.s_hat is not None:

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.dataset.records import Problem
-from pipeline.engine.lock import WorkLock
 from pipeline.engine.runner import Summary, prune
 from pipeline.engine.runstate import RunState
 from pipeline.errors import LrlError
@@ -34,6 +33,7 @@ from pipeline.stages.context import options_context
 from pipeline.stages.extract import DETECT
 from pipeline.stages.extract import STAGE as EXTRACT
 from pipeline.store.layout import WorkLayout
+from pipeline.store.lock import WorkLock
 from pipeline.store.space import disk_full, is_disk_full
 
 

@@ -1,4 +1,4 @@
-"""An exclusive lock on WORK, so two refreshes never work on the same tree at once.
+"""An exclusive lock on a folder (WORK, a training run's folder), so two runs never write it at once.
 
 `flock` on WORK/.lock: the kernel releases it when the holder dies, so a lock left by a killed run
 never blocks the next one. The file holds the holder's pid and start time, for the message.
@@ -18,7 +18,7 @@ LOCKED_EXIT = 75  # EX_TEMPFAIL: another run holds WORK; try again later
 
 
 class WorkLocked(LrlError):
-    """Another process holds the lock on WORK."""
+    """Another process holds the lock on the folder."""
 
 
 class WorkLock:
