@@ -194,3 +194,40 @@ def test_sqlite_full_names_the_run_state_and_keeps_its_records(tmp_path):
         assert message.startswith(f"{path}: disk full: recording the run state needs 116.4 KB free, ")
         assert [r.key for r in state.records("extract")] == ["a"]
         assert state.get("extract", "a").counts == {"crops": 4}
+
+
+def test_a_video_read_in_part_says_so(demo_root, tmp_path):
+    """A real still being copied (its header, written first, gives 10 frames; half the file is there): its
+    crops come from the decodable frames, and its record, the summary line and a note say so; once the file
+    is complete it is redone without the note."""
+    from pipeline.kernels.video import iter_frames
+    from tests.videos import truncate, write_video
+
+    root = tmp_path / "root"
+    shutil.copytree(demo_root / "splits", root / "splits")
+    frames = [f for _, f in iter_frames(video_dir(demo_root, "youtube", "c23") / "000.mp4", None)]
+    whole = write_video(tmp_path / "whole.mp4", frames, crf=18, faststart=True)
+    copying = video_dir(root, "youtube", "c23") / "000.mp4"
+    copying.parent.mkdir(parents=True)
+    copying.write_bytes(whole.read_bytes())
+    truncate(copying, 0.6)
+    work = tmp_path / "work"
+    args = ["extract", "--root", str(root), "--work", str(work), "--frames", "4", "--size", "48", "--jobs", "1",
+            "--no-progress"]
+    first = CliRunner().invoke(prep, args)
+    assert first.exit_code == 0, first.output
+    line, note = first.output.splitlines()
+    assert line.startswith("extract: videos done 1 / skipped 0 / failed 0, 4 crops, 0 frames without a face "
+                           "(no crop), 1 videos read in part, ")
+    decodable = int(re.search(r"(\d+) are decodable", note).group(1))
+    assert 0 < decodable < 10
+    assert note == (f"note: ffpp/youtube/c23/000: read in part: its header gives 10 frames, {decodable} are "
+                    "decodable (an incomplete file, or one still being copied); 4 of the 4 sampled frames read")
+    with RunState(WorkLayout(work).state_db) as state:
+        record = state.get("extract", "ffpp/youtube/c23/000")
+        assert record.data["note"] == note.split(": ", 2)[2] and record.counts["partial"] == 1
+        assert max(record.data["frames"]) == decodable - 1
+    copying.write_bytes(whole.read_bytes())
+    second = CliRunner().invoke(prep, args)
+    assert second.exit_code == 0 and ", 0 videos read in part, " in second.output, second.output
+    assert len(second.output.splitlines()) == 1

@@ -50,6 +50,7 @@ class Summary:
     held: list[tuple[str, str]] = field(default_factory=list)
     held_label: str = "no mask"
     notes: dict[str, int] = field(default_factory=dict)  # label -> total, e.g. frames without a face
+    remarks: list[tuple[str, str]] = field(default_factory=list)  # (key, data["note"]) of done units that have one
 
     @property
     def held_part(self) -> str:
@@ -72,6 +73,7 @@ class Summary:
         self.seconds += other.seconds
         self.failures += other.failures
         self.held += other.held
+        self.remarks += other.remarks
         for label, n in other.notes.items():
             self.notes[label] = self.notes.get(label, 0) + n
 
@@ -82,6 +84,8 @@ class Summary:
             self.items += count(result)
             for key, label in notes.items():
                 self.notes[label] = self.notes.get(label, 0) + result.counts.get(key, 0)
+            if result.data.get("note"):
+                self.remarks.append((result.key, result.data["note"]))
         elif result.status == NO_MASK:
             self.held.append((result.key, result.reason or "unknown reason"))
         else:

@@ -101,6 +101,18 @@ def decode_threads() -> int:
     return _DECODE_THREADS["threads"]
 
 
+def read_in_part(path: Path, decodable: int, sampled: int, read: int) -> str | None:
+    """A note when `path`'s decodable frames (`decodable`) end before the count its header gives, else None
+    (also when the header gives none); `read` of the `sampled` frames lay within the decodable ones."""
+    container, stream = _open(path)
+    header = int(stream.frames)
+    container.close()
+    if header <= decodable:
+        return None
+    return (f"read in part: its header gives {header} frames, {decodable} are decodable (an incomplete file, or "
+            f"one still being copied); {read} of the {sampled} sampled frames read")
+
+
 def frame_count(path: Path) -> int:
     """Frames in the stream per its header, else by counting packets (no decoding)."""
     import av

@@ -36,7 +36,7 @@ from pipeline.errors import LrlError
 from pipeline.kernels.crop import apply_crop, plan_crop
 from pipeline.kernels.detect import INSTALL_HINT, detection_scale, get_mtcnn, mtcnn_faces, shrink, track_faces
 from pipeline.kernels.forged import box_difference, mean_differences, most_changed
-from pipeline.kernels.video import Decoding, iter_frames, sample_frames
+from pipeline.kernels.video import Decoding, iter_frames, read_in_part, sample_frames
 from pipeline.params import DEVICES, Backend, CropParams, DetectParams, ExtractParams, PrepConfig, Scope
 from pipeline.stages.context import Context, Plan, open_context
 from pipeline.store.atomic import remove_stale_temps
@@ -47,7 +47,8 @@ from pipeline.store.space import DiskFull, as_disk_full, is_disk_full
 DETECT = "detect"
 STAGE = "extract"
 UNITS = (DETECT, STAGE)
-NOTES = {"no_face": "frames without a face (no crop)"}  # extract record counts shown in the summary and status
+NOTES = {"no_face": "frames without a face (no crop)",  # extract record counts shown in the summary and status
+         "partial": "videos read in part"}  # decodable frames end before the header's count (record: "note")
 VERSION = 3  # bump when detection or cropping changes meaning, to invalidate earlier results
 
 
@@ -326,8 +327,12 @@ def crop_frames(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: 
     record = CropsRecord(job.video, made.frames, made.faces, made.interpolated, [f for f, _ in made.no_face],
                          [k for _, k in made.no_face], job.params.size, made.transforms, job.detect_key,
                          made.differences)
+    sampled = job.detection.frames
+    partial = read_in_part(Path(job.video.path), status.decoded, len(sampled),
+                           sum(f < status.decoded for f in sampled)) if status.ended else None
     return UnitResult(job.key, "", DONE, outputs=[job.out_dir],
-                      counts={"crops": len(made.frames), "no_face": len(made.no_face)}, data=record.to_dict())
+                      counts={"crops": len(made.frames), "no_face": len(made.no_face), "partial": int(bool(partial))},
+                      data={**record.to_dict(), **({"note": partial} if partial else {})})
 
 
 def _real_frame(real, index: int, path: str) -> np.ndarray:

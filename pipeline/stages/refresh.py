@@ -146,6 +146,8 @@ def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLo
             log.write(f"failed: {key}: {reason}")
         for key, reason in summary.held:
             log.write(f"{summary.held_label}: {key}: {reason}")
+        for key, note in summary.remarks:
+            log.write(f"note: {key}: {note}")
     return report
 
 
