@@ -120,7 +120,7 @@ def test_every_good_video_yields_one_crop_per_sampled_frame(extracted):
         assert faces == ([0, 1] if k == key("youtube", "raw", "009") else [0]), k  # 009 holds two faces
         files = {(frame, face): img for face in faces for frame, img in crops(work, k, face).items()}
         assert sorted(files) == sorted(zip(rec.data["frames"], rec.data["faces"], strict=True))
-        assert rec.counts == {"crops": len(files), "no_face": 0}
+        assert rec.counts == {"crops": len(files), "no_face": 0, "partial": 0}
         assert all(img.shape == (SIZE, SIZE, 3) for img in files.values())
         if "FaceSwap" not in k:
             assert len(files) == FRAMES * len(faces), k
