@@ -20,6 +20,10 @@ folder; else five demo clips), with the default --jobs and with --jobs 1, agains
 same clips (in this process) and the peers' recipe; startup (starting Python and importing what
 extract imports) is shown separately. The default --jobs must be no slower than --jobs 1, busy.
 
+Seeking (`--only seek`): where a seek to a keyframe pays (pipeline.kernels.seek.SEEK_MIN_GAP): the FF++
+real (or the demo real) re-encoded with a keyframe every 25 frames, frames kept so that each seek skips
+2, 5, 10 or 20 frames, decoded seeking against in order (one decoding thread).
+
 Modes: quiet (whatever else runs on the machine), then busy: a competitor process spinning on one
 core (its affinity set to the last core) for the whole mode, as training or another job would.
 Ratios compare measurements of the same mode in this run. Targets: peers / ours over a real and its
@@ -352,20 +356,64 @@ def bench_command(repeats: int, dlib_detector) -> None:
                                                                              strict=True)]))
 
 
+def reencode_gop(src: Path, dst: Path, gop: int) -> Path:
+    """`src` re-encoded as c23 with a keyframe every `gop` frames."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        source = inp.streams.video[0]
+        stream = out.add_stream("libx264", rate=25, options={"crf": "23", "g": str(gop), "keyint_min": str(gop)})
+        stream.width, stream.height, stream.pix_fmt = source.width, source.height, "yuv420p"
+        for frame in inp.decode(source):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")))
+        out.mux(stream.encode(None))
+    return dst
+
+
+def bench_seek(repeats: int) -> None:
+    """Seeking against decoding in order when each seek skips `skip` frames (keyframes 25 apart)."""
+    from pipeline.kernels import seek
+    from pipeline.kernels.video import set_decode_threads
+
+    set_decode_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        real = FFPP / FFPP_PAIR[0]
+        real = real if real.is_file() else demo_pair(Path(tmp))[0]
+        clip = reencode_gop(real, Path(tmp) / "gop25.mp4", 25)
+        n = frame_count(clip)
+        print(f"\nseeking: {real.name} re-encoded with a keyframe every 25 frames ({n} frames), medians of "
+              f"{repeats}, one decoding thread")
+        for skip in (2, 5, 10, 20):
+            kept = sorted({k for k in range(0, n, 25)} | {k - skip - 1 for k in range(25, n, 25)})
+            runs = {}
+            for name, gap in (("in order", None), ("seeking", 1)):
+                seek.set_min_gap(gap)
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    assert [i for i, _ in iter_frames(clip, kept)] == kept
+                    runs.setdefault(name, []).append(time.perf_counter() - start)
+            seek.set_min_gap(seek.SEEK_MIN_GAP)
+            order, seeking = statistics.median(runs["in order"]), statistics.median(runs["seeking"])
+            print(f"  each seek skips {skip:2d} frames: in order {order:.2f} s, seeking {seeking:.2f} s, "
+                  f"ratio {seeking / order:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--peer-repeats", type=int, default=1)
     parser.add_argument("--command-repeats", type=int, default=3)
-    parser.add_argument("--only", choices=("units", "command"), help="Run one part only (default: both).")
+    parser.add_argument("--only", choices=("units", "command", "seek"), help="Run one part only (default: all).")
     args = parser.parse_args()
     prefer_passive_wait()  # as lrl-prep does, before torch loads
     print(f"{available_cores()} cores, load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    if args.only != "command":
+    if args.only in (None, "units"):
         with thread_budget(1):
             run_all(args)
-    if args.only != "units":
+    if args.only in (None, "command"):
         bench_command(args.command_repeats, dlib_or_none())
+    if args.only in (None, "seek"):
+        bench_seek(args.repeats)
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
