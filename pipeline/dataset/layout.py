@@ -21,6 +21,7 @@ A video is any file PyAV reads: the extensions of VIDEO_EXTS are taken as videos
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 
 REAL_DIR = "original_sequences"
@@ -42,7 +43,9 @@ ORIG = "orig"  # the one quality of a dataset distributed at one quality (Celeb-
 QUALITIES = FFPP_QUALITIES + (ORIG,)
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")  # others are probed with PyAV (scan.py)
 SPLITS = ("train", "val", "test")
-MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+# The official split files, package data of the top-level package `manifests` (manifests/ffpp/*.json):
+# a Traversable, a folder on disk in every install (wheel, `pip install .`, `-e`).
+MANIFESTS = resources.files("manifests")
 
 CELEB_REAL, YOUTUBE_REAL, CELEB_FAKE = "Celeb-real", "YouTube-real", "Celeb-synthesis"
 CELEBDF_FOLDERS = (CELEB_REAL, YOUTUBE_REAL, CELEB_FAKE)

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.dataset.layout import MANIFESTS, SPLITS
 from pipeline.errors import LrlError
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
-def default_split_dir(root: Path) -> Path:
-    """ROOT/splits when the tree carries its own split files (the demo does), else the official ones."""
+
+def default_split_dir(root: Path) -> Path | Traversable:
+    """ROOT/splits when the tree carries its own split files (the demo does), else the official ones
+    (package data of `manifests`, read through importlib.resources)."""
     own = Path(root) / "splits"
     return own if all((own / f"{s}.json").exists() for s in SPLITS) else MANIFESTS / "ffpp"
 
 
-def load_pairs(split_dir: Path) -> dict[str, list[tuple[str, str]]]:
-    """The pairs of each split."""
+def load_pairs(split_dir: Path | str | Traversable) -> dict[str, list[tuple[str, str]]]:
+    """The pairs of each split. LrlError naming the file when one is missing or is no list of pairs."""
+    folder = Path(split_dir) if isinstance(split_dir, str) else split_dir
     pairs = {}
     for split in SPLITS:
-        path = Path(split_dir) / f"{split}.json"
+        path = folder / f"{split}.json"
+        if not path.is_file():
+            raise LrlError(f"{path}: split file missing (a split folder holds "
+                           f"{', '.join(f'{s}.json' for s in SPLITS)})")
         try:
             pairs[split] = [(str(a), str(b)) for a, b in json.loads(path.read_text())]
         except (OSError, ValueError, TypeError) as exc:
