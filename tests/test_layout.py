@@ -1,4 +1,4 @@
-"""The import directions of the layout (README "Architecture"), read from the code's own imports.
+"""The import directions of the layout (docs/architecture.md), read from the code's own imports.
 
 kernels, dataset, store and pages never import stages, engine, predict or model; only cli imports
 predict; model imports nothing of pipeline but its errors (the trainer, model.training, may also read
