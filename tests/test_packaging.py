@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.dataset.layout import MANIFESTS, SPLITS
-from pipeline.dataset.splits import load_pairs
+from pipeline.dataset.layout import SPLITS
+from pipeline.dataset.splits import load_pairs, official_split_dir
 from pipeline.errors import LrlError
 
 TOP = Path(__file__).resolve().parents[1]
@@ -57,14 +57,14 @@ def test_an_installed_copy_indexes_an_ffpp_tree_with_the_official_splits(wheel, 
     run = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
                           str(wheel)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
-    a, b = load_pairs(MANIFESTS / "ffpp")["val"][0]
+    a, b = load_pairs(official_split_dir())["val"][0]
     root = tmp_path / "ffpp"  # no splits/ folder: the official split files decide
     for folder, name in (("original_sequences/youtube", a), ("manipulated_sequences/Deepfakes", f"{a}_{b}")):
         (root / folder / "c23" / "videos").mkdir(parents=True)
         (root / folder / "c23" / "videos" / f"{name}.mp4").write_bytes(b"\0" * 16)
     script = ("import json, sys, manifests, pipeline, cli\n"
-              "from pipeline.dataset.layout import MANIFESTS\n"
-              "print(json.dumps([manifests.__file__, pipeline.__file__, str(MANIFESTS)]))\n"
+              "from pipeline.dataset.splits import official_split_dir\n"
+              "print(json.dumps([manifests.__file__, pipeline.__file__, str(official_split_dir())]))\n"
               "sys.argv = ['lrl-prep', 'index', '--root', sys.argv[1], '--json', sys.argv[2]]\n"
               "cli.prep()\n")
     env = {**os.environ, "PYTHONPATH": str(target)}
@@ -86,3 +86,12 @@ def test_a_missing_split_file_is_named_missing(tmp_path):
     (tmp_path / "test.json").write_text('{"a": 1}')
     with pytest.raises(LrlError, match=r"test\.json: not a split file of \[a, b\] pairs"):
         load_pairs(tmp_path)
+
+
+def test_an_install_without_the_split_files_says_so(tmp_path, monkeypatch):
+    from pipeline.dataset.ffpp import scan
+
+    (tmp_path / "original_sequences" / "youtube" / "c23" / "videos").mkdir(parents=True)
+    monkeypatch.setitem(sys.modules, "manifests", None)  # what an install made before manifests was a package has
+    with pytest.raises(LrlError, match=r"official split files \(package 'manifests'\) are not installed"):
+        scan(tmp_path)

@@ -21,7 +21,6 @@ A video is any file PyAV reads: the extensions of VIDEO_EXTS are taken as videos
 from __future__ import annotations
 
 import re
-from importlib import resources
 from pathlib import Path
 
 REAL_DIR = "original_sequences"
@@ -43,9 +42,9 @@ ORIG = "orig"  # the one quality of a dataset distributed at one quality (Celeb-
 QUALITIES = FFPP_QUALITIES + (ORIG,)
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")  # others are probed with PyAV (scan.py)
 SPLITS = ("train", "val", "test")
-# The official split files, package data of the top-level package `manifests` (manifests/ffpp/*.json):
-# a Traversable, a folder on disk in every install (wheel, `pip install .`, `-e`).
-MANIFESTS = resources.files("manifests")
+# The official split files: package data of the top-level package `manifests` (manifests/ffpp/*.json),
+# read through importlib.resources (pipeline.dataset.splits.official_split_dir).
+MANIFESTS_PACKAGE, FFPP_MANIFESTS = "manifests", "ffpp"
 
 CELEB_REAL, YOUTUBE_REAL, CELEB_FAKE = "Celeb-real", "YouTube-real", "Celeb-synthesis"
 CELEBDF_FOLDERS = (CELEB_REAL, YOUTUBE_REAL, CELEB_FAKE)

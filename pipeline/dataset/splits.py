@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.dataset.layout import MANIFESTS, SPLITS
+from pipeline.dataset.layout import FFPP_MANIFESTS, MANIFESTS_PACKAGE, SPLITS
 from pipeline.errors import LrlError
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
 
+def official_split_dir() -> Traversable:
+    """The official FF++ split files, package data of `manifests` read through importlib.resources (a
+    folder on disk in a wheel, `pip install .` or `-e` install). LrlError when the package is missing."""
+    try:
+        return resources.files(MANIFESTS_PACKAGE) / FFPP_MANIFESTS
+    except ModuleNotFoundError:
+        raise LrlError(f"the official split files (package {MANIFESTS_PACKAGE!r}) are not installed: "
+                       "reinstall lrl (`pip install .`, or `make`), or give --split-dir") from None
+
+
 def default_split_dir(root: Path) -> Path | Traversable:
-    """ROOT/splits when the tree carries its own split files (the demo does), else the official ones
-    (package data of `manifests`, read through importlib.resources)."""
+    """ROOT/splits when the tree carries its own split files (the demo does), else the official ones."""
     own = Path(root) / "splits"
-    return own if all((own / f"{s}.json").exists() for s in SPLITS) else MANIFESTS / "ffpp"
+    return own if all((own / f"{s}.json").exists() for s in SPLITS) else official_split_dir()
 
 
 def load_pairs(split_dir: Path | str | Traversable) -> dict[str, list[tuple[str, str]]]:
