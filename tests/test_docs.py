@@ -63,8 +63,8 @@ def options_in_help(command, args: list[str]) -> set[str] | None:
     result = CliRunner().invoke(command, [*args, "--help"], terminal_width=200)
     if result.exit_code != 0:
         return None
-    column = [re.split(r"\s{2,}", line.strip())[0] for line in result.output.split("Options:", 1)[-1].splitlines()
-              if line.startswith("  -")]
+    options = result.output.split("Options:", 1)[-1].splitlines()
+    column = [re.split(r"\s{2,}", line.strip())[0] for line in options if line.startswith("  -")]
     return set(OPTION.findall(" ".join(column)))
 
 
@@ -91,7 +91,8 @@ def test_every_option_the_docs_name_is_in_its_commands_help(page):
 
 
 def test_the_option_check_catches_a_wrong_option_and_command():
-    text = ("Run `lrl-prep index --root R --bogus` then\n\n```\nlrl-train --shards S \\\n    --epochz 3  # x\n"
+    text = ("Run `lrl-prep index --root R --bogus` then\n\n"
+            "```\nlrl-train --shards S \\\n    --epochz 3  # x\n"
             "lrl-prep nosuch --root R\nlrl-predict --checkpoint C --report D in.mp4\n```\n")
     assert wrong_options(text) == ["lrl-train --epochz", "lrl-prep nosuch: no such command",
                                    "lrl-prep index --bogus"]

@@ -92,6 +92,6 @@ def test_an_install_without_the_split_files_says_so(tmp_path, monkeypatch):
     from pipeline.dataset.ffpp import scan
 
     (tmp_path / "original_sequences" / "youtube" / "c23" / "videos").mkdir(parents=True)
-    monkeypatch.setitem(sys.modules, "manifests", None)  # what an install made before manifests was a package has
+    monkeypatch.setitem(sys.modules, "manifests", None)  # as in an older install
     with pytest.raises(LrlError, match=r"official split files \(package 'manifests'\) are not installed"):
         scan(tmp_path)
