@@ -26,7 +26,6 @@ import hdf5plugin  # noqa: F401 - blosc filter for the bare reads
 import numpy as np
 import scipy.fft
 
-from pipeline.dataset.records import VideoRecord
 from pipeline.engine.runstate import DONE, RunState, UnitResult
 from pipeline.kernels.dct import GRAY_WEIGHTS, frequency_cue, keep_mask
 from pipeline.params import COMPRESSIONS, ShardsParams
@@ -35,6 +34,7 @@ from pipeline.store.images import write_png
 from pipeline.store.index import sha256_file
 from pipeline.store.layout import WorkLayout, frame_name
 from pipeline.store.reader import ShardDataset
+from pipeline.store.records import VideoRecord
 from pipeline.store.schema import DEFAULT_COMPRESSION, ShardWriter, compression_options
 
 SIZE = 299

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.dataset.records import VideoRecord
 from pipeline.engine.runstate import DONE, RunState, UnitResult
 from pipeline.store.images import write_png
 from pipeline.store.layout import WorkLayout, frame_name
+from pipeline.store.records import VideoRecord
 
 FRAMES = (0, 4, 8)
 
