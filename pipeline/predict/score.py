@@ -206,7 +206,7 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
 
 def face_result(face: int, track, frames: list[int], cropped: list[int], probs: np.ndarray,
                 include_interpolated: bool) -> FaceScored:
-    """One face's result from its track (pipeline.stages.extract.Track), the positions of its cropped
+    """One face's result from its track (pipeline.store.records.Track), the positions of its cropped
     frames and their probabilities (m,); its score is the mean over the counted frames."""
     per_frame = [None] * len(frames)
     for j, i in enumerate(cropped):
