@@ -37,12 +37,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.dataset.records import VideoRecord
 from pipeline.engine.threads import available_cores, prefer_passive_wait, thread_budget
 from pipeline.kernels.detect import detection_scale, get_mtcnn, mtcnn_faces, shrink
 from pipeline.kernels.video import frame_count, iter_frames, sample_frames, sample_indices
 from pipeline.params import CropParams, DetectParams
-from pipeline.stages.extract import CropJob, Detection, DetectJob, crop_work, detect_work
+from pipeline.stages.extract import CropJob, DetectJob, crop_work, detect_work
+from pipeline.store.records import Detection, VideoRecord
 
 FRAMES = 32
 FFPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ffpp"

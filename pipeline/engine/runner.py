@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pipeline.engine.backends import backend_context, ray_unordered
-from pipeline.engine.runstate import DONE, FAILED, NO_MASK, RunState, UnitResult
+from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult
 from pipeline.engine.threads import enter_worker, thread_budget
 from pipeline.errors import one_line
 from pipeline.params import Backend
@@ -80,7 +80,7 @@ class Summary:
             self.items += count(result)
             for key, label in notes.items():
                 self.notes[label] = self.notes.get(label, 0) + result.counts.get(key, 0)
-        elif result.status == NO_MASK:
+        elif result.status != FAILED:  # a held unit (e.g. no_mask)
             self.held.append((result.key, result.reason or "unknown reason"))
         else:
             self.failed += 1
@@ -129,7 +129,7 @@ def run_tasks(
         status = state.settled(stage, t.key, t.fingerprint)
         if status is None:
             todo.append(t)
-        elif status == NO_MASK:
+        elif status != DONE:  # settled as held (e.g. no_mask)
             summary.held.append((t.key, state.get(stage, t.key).reason or "unknown reason"))
     summary.skipped = len(tasks) - len(todo) - len(summary.held)
     start = time.perf_counter()

@@ -1,7 +1,9 @@
 """Decode the frames we keep from a video with PyAV, upright, robust to missing or wrong headers.
 
 Frames are decoded in order (seeking lands on keyframes, which FF++ clips have few of) and only the
-kept ones are converted to RGB arrays. A frame's index is its position in decoding order.
+kept ones are converted to RGB arrays. A frame's index is its position in decoding order. `threads`:
+FFmpeg's decoding threads per video, the calling worker's thread budget (pipeline.engine.threads);
+0 lets FFmpeg pick.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from typing import Callable, Iterator
 import numpy as np
 
 from pipeline.errors import LrlError, one_line
-
-_DECODE_THREADS = {"threads": 0}  # FFmpeg threads per video; 0: FFmpeg picks (pipeline.engine.threads sets it)
 
 
 @dataclass
@@ -51,7 +51,7 @@ def upright(frame: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(frame, k)) if k else frame
 
 
-def _open(path: Path):
+def _open(path: Path, threads: int = 0):
     import av
 
     try:
@@ -64,18 +64,8 @@ def _open(path: Path):
         raise LrlError(f"{path}: no video stream")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
-    stream.thread_count = decode_threads()
+    stream.thread_count = threads
     return container, stream
-
-
-def set_decode_threads(threads: int) -> None:
-    """Decoding threads per video from now on in this process (0: FFmpeg picks); the worker's thread budget."""
-    _DECODE_THREADS["threads"] = threads
-
-
-def decode_threads() -> int:
-    """Decoding threads per video in this process (0 until a thread budget sets them: FFmpeg picks)."""
-    return _DECODE_THREADS["threads"]
 
 
 def frame_count(path: Path) -> int:
@@ -95,7 +85,8 @@ def frame_count(path: Path) -> int:
 
 
 def iter_frames(
-    path: Path, indices: list[int] | None, stop_after: int | None = None, status: Decoding | None = None
+    path: Path, indices: list[int] | None, stop_after: int | None = None, status: Decoding | None = None,
+    threads: int = 0,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """(index, upright RGB frame) for the frames at `indices` (every frame when None), decoded in order.
 
@@ -108,7 +99,7 @@ def iter_frames(
     keep = None if indices is None else set(indices)
     last = stop_after if stop_after is not None else (max(indices) if indices else None)
     status = status if status is not None else Decoding()
-    container, stream = _open(path)
+    container, stream = _open(path, threads)
     try:
         for i, frame in enumerate(container.decode(stream)):
             status.decoded = i + 1
@@ -123,7 +114,7 @@ def iter_frames(
         container.close()
 
 
-def sample_frames(path: Path, count: int | None, convert: Callable = lambda f: f) -> Sampled:
+def sample_frames(path: Path, count: int | None, convert: Callable = lambda f: f, threads: int = 0) -> Sampled:
     """`count` frames evenly spaced over the decodable length (all when None), each passed through `convert`.
 
     The header's frame count is checked: decoding goes on to the frame just past it, so a count
@@ -132,21 +123,21 @@ def sample_frames(path: Path, count: int | None, convert: Callable = lambda f: f
     n = None if count is None else frame_count(path)
     for _ in range(3):
         status, out = Decoding(), Sampled()
-        for i, frame in iter_frames(path, None if n is None else sample_indices(n, count), n, status):
+        for i, frame in iter_frames(path, None if n is None else sample_indices(n, count), n, status, threads):
             out.indices.append(i)
             out.frames.append(convert(frame))
             out.height, out.width = frame.shape[:2]
         if n is None or (status.ended and status.decoded == n):
             break
-        n = status.decoded if status.ended else _decodable_length(path)
+        n = status.decoded if status.ended else _decodable_length(path, threads)
     if not out.frames:
         raise LrlError(f"{path}: no decodable frame")
     out.n_frames = status.decoded
     return out
 
 
-def _decodable_length(path: Path) -> int:
+def _decodable_length(path: Path, threads: int = 0) -> int:
     status = Decoding()
-    for _ in iter_frames(path, [], None, status):
+    for _ in iter_frames(path, [], None, status, threads):
         pass
     return status.decoded
