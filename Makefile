@@ -1,4 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both create or update .venv.
+# `make docs`: the documentation site (docs/*.md, mkdocs.yml) built strictly into site/.
 # `make ablation`: Table 4's five variants x 3 seeds on the demo (15 trainings: tens of minutes on 2 cores).
 PYTHON ?= python3
 VENV := .venv
@@ -6,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO := demo
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench ablation compare clean
+.PHONY: setup demo test docs bench ablation compare clean
 
 setup: $(STAMP)
 
@@ -43,14 +44,17 @@ ablation: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -rs tests
+
+docs: $(STAMP)
+	$(BIN)/python -m mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
 	for b in $(filter-out benchmarks/ablation.py benchmarks/mclcr_compare.py,$(wildcard benchmarks/*.py)); do $(BIN)/python $$b || exit 1; done
 
-# LRL vs MC-LCR and its ablations, 3 seeds, on the demo shards that `make demo` builds (README "MC-LCR").
+# LRL vs MC-LCR and its ablations, 3 seeds, on the demo shards that `make demo` builds (docs/results.md).
 compare: $(STAMP)
 	$(BIN)/python benchmarks/mclcr_compare.py --shards $(DEMO)/work/shards --out $(DEMO)/compare --pretrained imagenet
 
 clean:
-	rm -rf $(DEMO) .pytest_cache .ruff_cache
+	rm -rf $(DEMO) site .pytest_cache .ruff_cache

@@ -49,12 +49,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.dataset.records import VideoRecord
 from pipeline.engine.threads import available_cores, prefer_passive_wait, thread_budget
 from pipeline.kernels.detect import detection_scale, get_mtcnn, mtcnn_faces, shrink
 from pipeline.kernels.video import frame_count, iter_frames, sample_frames, sample_indices
 from pipeline.params import CropParams, DetectParams
-from pipeline.stages.extract import CropJob, Detection, DetectJob, crop_work, detect_work
+from pipeline.stages.extract import CropJob, DetectJob, crop_work, detect_work
+from pipeline.store.records import Detection, VideoRecord
 
 FRAMES = 32
 FFPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ffpp"
@@ -372,10 +372,6 @@ def reencode_gop(src: Path, dst: Path, gop: int) -> Path:
 
 def bench_seek(repeats: int) -> None:
     """Seeking against decoding in order when each seek skips `skip` frames (keyframes 25 apart)."""
-    from pipeline.kernels import seek
-    from pipeline.kernels.video import set_decode_threads
-
-    set_decode_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         real = FFPP / FFPP_PAIR[0]
         real = real if real.is_file() else demo_pair(Path(tmp))[0]
@@ -387,12 +383,10 @@ def bench_seek(repeats: int) -> None:
             kept = sorted({k for k in range(0, n, 25)} | {k - skip - 1 for k in range(25, n, 25)})
             runs = {}
             for name, gap in (("in order", None), ("seeking", 1)):
-                seek.set_min_gap(gap)
                 for _ in range(repeats):
                     start = time.perf_counter()
-                    assert [i for i, _ in iter_frames(clip, kept)] == kept
+                    assert [i for i, _ in iter_frames(clip, kept, threads=1, min_gap=gap)] == kept
                     runs.setdefault(name, []).append(time.perf_counter() - start)
-            seek.set_min_gap(seek.SEEK_MIN_GAP)
             order, seeking = statistics.median(runs["in order"]), statistics.median(runs["seeking"])
             print(f"  each seek skips {skip:2d} frames: in order {order:.2f} s, seeking {seeking:.2f} s, "
                   f"ratio {seeking / order:.2f}")

@@ -18,13 +18,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.dataset.records import VideoRecord
 from pipeline.engine.runstate import DONE, RunState, UnitResult
 from pipeline.kernels.masks import INT_WEIGHTS, cut_level, diff_mask
 from pipeline.params import MasksParams
 from pipeline.stages.masks import run
 from pipeline.store.images import write_png
 from pipeline.store.layout import WorkLayout, frame_name
+from pipeline.store.records import VideoRecord
 
 SIZE = 299
 

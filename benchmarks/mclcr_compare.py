@@ -8,7 +8,7 @@ evaluated on test. Runs go one at a time, one torch thread each (--jobs 2: two a
     python benchmarks/mclcr_compare.py --shards demo/work/shards --out demo/compare [--seeds 0,1,2]
         [--epochs 1] [--backbone NAME] [--pretrained imagenet|FILE|""] [--jobs 1]   ("": random weights)
 
-Prints one Markdown table (the README's), and writes OUT/compare.json with every run's numbers.
+Prints one Markdown table (as in docs/results.md), and writes OUT/compare.json with every run's numbers.
 """
 
 from __future__ import annotations

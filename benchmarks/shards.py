@@ -26,7 +26,6 @@ import hdf5plugin  # noqa: F401 - blosc filter for the bare reads
 import numpy as np
 import scipy.fft
 
-from pipeline.dataset.records import VideoRecord
 from pipeline.engine.runstate import DONE, RunState, UnitResult
 from pipeline.kernels.dct import GRAY_WEIGHTS, frequency_cue, keep_mask
 from pipeline.params import COMPRESSIONS, ShardsParams
@@ -35,6 +34,7 @@ from pipeline.store.images import write_png
 from pipeline.store.index import sha256_file
 from pipeline.store.layout import WorkLayout, frame_name
 from pipeline.store.reader import ShardDataset
+from pipeline.store.records import MASKS, VideoRecord, params_meta
 from pipeline.store.schema import DEFAULT_COMPRESSION, ShardWriter, compression_options
 
 SIZE = 299
@@ -150,7 +150,7 @@ def make_work(work: Path, rgb: np.ndarray) -> None:
     """A WORK tree of videos of FRAMES crops each (alternately real and fake), as extract/masks leave it."""
     layout = WorkLayout(work)
     with RunState(layout.state_db) as state:
-        state.set_meta("params:masks", {"threshold": 0.15})
+        state.set_meta(params_meta(MASKS), {"threshold": 0.15})
         for v, start in enumerate(range(0, len(rgb), FRAMES)):
             fake = v % 2 == 1
             target = f"{v // 2:03d}"

@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.devices import DEVICES
 from pipeline.errors import LrlError
 
-DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("loky", "dask", "ray")
 REFERENCES = ("auto", "raw", "same")
 MASK_SOURCES = ("diff", "official")

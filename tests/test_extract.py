@@ -14,16 +14,17 @@ from videos import background, face_clip, forge, truncate, write_video
 import pipeline.kernels.video
 from cli import prep
 from pipeline.dataset.layout import video_dir
-from pipeline.dataset.records import VideoRecord
 from pipeline.engine.runstate import DONE, FAILED, RunState
 from pipeline.errors import LrlError
 from pipeline.kernels.crop import template
 from pipeline.kernels.detect import get_mtcnn, iou, mtcnn_faces
+from pipeline.kernels.faces import detect_video
 from pipeline.params import CropParams, DetectParams, ExtractParams, Scope
 from pipeline.stages import extract as extract_stage
-from pipeline.stages.extract import DETECT, STAGE, detect_sources, detect_video, run
+from pipeline.stages.extract import DETECT, STAGE, detect_sources, run
 from pipeline.stages.status import saved_plan
 from pipeline.store.layout import WorkLayout, frame_name
+from pipeline.store.records import Detection, VideoRecord
 
 FRAMES, SIZE = 6, 96
 REAL = face_clip(12, 640, 480, face=200, step=4)
@@ -265,9 +266,9 @@ def test_rerun_with_nothing_changed_decodes_nothing_and_a_changed_real_recrops_i
     opened = Counter()
     real_open = pipeline.kernels.video._open
 
-    def counting(path):
+    def counting(path, *threads):
         opened[Path(path).relative_to(root).parts[1] + "/" + Path(path).parts[-3]] += 1
-        return real_open(path)
+        return real_open(path, *threads)
 
     monkeypatch.setattr("pipeline.kernels.video._open", counting)
     first = run(root, work, params, jobs=1, device="cpu", progress=False)
@@ -275,7 +276,7 @@ def test_rerun_with_nothing_changed_decodes_nothing_and_a_changed_real_recrops_i
     # the detected video is decoded once (after reading its header) and cropped from those frames
     assert opened == {"youtube/raw": 2, "youtube/c23": 1, "Deepfakes/raw": 1}
 
-    def no_decoding(path):
+    def no_decoding(path, *threads):
         raise AssertionError(f"decoded {path}")
 
     monkeypatch.setattr("pipeline.kernels.video._open", no_decoding)
@@ -319,7 +320,7 @@ def test_cuda_asked_without_cuda_is_a_one_line_error(small_tree):
 def test_small_faces_missed_at_the_detection_scale_are_found_at_twice_the_scale(tmp_path):
     tiny = face_clip(2, 960, 540, face=70, step=2, plain=True)  # face box 32 px: 14 px at scale 4/9: missed
     path = write_video(tmp_path / "small_face.mp4", tiny.frames)
-    data, _ = detect_video(path, 1, DetectParams())
+    data = Detection.from_faces(detect_video(path, 1, DetectParams()))
     assert data.frames == [0] and data.tracks[0].interpolated == [False]
     assert iou(np.array(data.tracks[0].boxes[0]), tiny.boxes[0]) >= 0.7
     with pytest.raises(LrlError, match="no face detected in any of the 1 sampled frames"):

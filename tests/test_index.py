@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from cli import prep
 from pipeline.dataset.adapters import scan
 from pipeline.dataset.ffpp import parse_name
-from pipeline.dataset.layout import MANIFESTS, mask_video_dir, video_dir
-from pipeline.dataset.splits import load_pairs, split_lookup
+from pipeline.dataset.layout import mask_video_dir, video_dir
+from pipeline.dataset.splits import load_pairs, official_split_dir, split_lookup
 from pipeline.errors import LrlError
 from pipeline.params import Selection
 
@@ -24,7 +24,7 @@ def touch(path: Path, data: bytes = b"\0" * 16) -> Path:
 
 
 def test_official_splits_have_720_140_140_disjoint_ids():
-    lookup = split_lookup(load_pairs(MANIFESTS / "ffpp"))
+    lookup = split_lookup(load_pairs(official_split_dir()))
     ids = {split: {k for k, v in lookup.items() if v == split and "_" not in k} for split in ("train", "val", "test")}
     assert [len(ids[s]) for s in ("train", "val", "test")] == [720, 140, 140]
     assert not (ids["train"] & ids["val"]) and not (ids["train"] & ids["test"]) and not (ids["val"] & ids["test"])
@@ -32,7 +32,7 @@ def test_official_splits_have_720_140_140_disjoint_ids():
 
 
 def test_pair_puts_both_fakes_in_its_split():
-    pairs = load_pairs(MANIFESTS / "ffpp")
+    pairs = load_pairs(official_split_dir())
     lookup = split_lookup(pairs)
     a, b = pairs["test"][0]
     assert lookup[f"{a}_{b}"] == lookup[f"{b}_{a}"] == lookup[a] == lookup[b] == "test"
@@ -54,7 +54,7 @@ def test_parse_name(method, name, expected):
 
 
 def test_scan_maps_fakes_to_targets_masks_and_splits(tmp_path):
-    pairs = load_pairs(MANIFESTS / "ffpp")
+    pairs = load_pairs(official_split_dir())
     a, b = pairs["val"][0]
     touch(video_dir(tmp_path, "youtube", "c23") / f"{a}.mp4")
     touch(video_dir(tmp_path, "Deepfakes", "c23") / f"{a}_{b}.mp4")

@@ -1,7 +1,9 @@
-"""The import directions of the layout (README "Architecture"), read from the code's own imports.
+"""The import directions of the layout (docs/architecture.md), read from the code's own imports.
 
 kernels, dataset, store and pages never import stages, engine, predict or model; only cli imports
-predict; model imports nothing of pipeline but its errors (the trainer, model.training, may also read
+predict; predict imports no stage; a stage imports no other stage but the shared base
+(pipeline.stages.context; refresh and status loop over the package's STAGES); model imports nothing
+of pipeline but its errors and its device resolver (the trainer, model.training, may also read
 pipeline.store); nothing imports cli.
 """
 
@@ -46,12 +48,25 @@ def forbidden(importer: str, imported: str) -> bool:
         return True
     if under(imported, "pipeline.predict") and not under(importer, "pipeline.predict", "cli"):
         return True  # only cli runs predictions
-    if under(importer, "pipeline.engine") and under(imported, "pipeline.stages"):
+    if under(importer, "pipeline.engine", "pipeline.predict") and under(imported, "pipeline.stages"):
         return True
+    if under(importer, "pipeline.stages") and under(imported, "pipeline.stages"):
+        return not sibling_allowed(importer, imported)
     if under(importer, "model") and under(imported, "pipeline"):
-        allowed = ("pipeline.errors",) + (("pipeline.store",) if under(importer, "model.training") else ())
+        allowed = ("pipeline.errors", "pipeline.devices") + (("pipeline.store",) if under(importer, "model.training") else ())
         return not under(imported, *allowed)
     return False
+
+
+def sibling_allowed(importer: str, imported: str) -> bool:
+    """A stage may import the shared base (pipeline.stages.context), and refresh and status the package (its
+    STAGES); anything else in pipeline.stages is another stage's runner."""
+    if imported == importer or imported.startswith(importer + "."):
+        return True
+    if imported == "pipeline.stages.context" or imported.startswith("pipeline.stages.context."):
+        return True
+    return imported in ("pipeline.stages", "pipeline.stages.STAGES") and importer in (
+        "pipeline.stages", "pipeline.stages.refresh", "pipeline.stages.status")
 
 
 IMPORTS = {module_name(p): imports(p) for p in SOURCES}
@@ -74,6 +89,14 @@ def test_the_rule_catches_a_forbidden_import():
     assert forbidden("pipeline.stages.refresh", "cli")
     assert forbidden("pipeline.pages.html", "pipeline.predict.score")
     assert forbidden("model.training.loop", "pipeline.predict.run")
+    assert not forbidden("model.training.distributed", "pipeline.devices")
+    assert forbidden("pipeline.stages.masks", "pipeline.stages.extract")
+    assert forbidden("pipeline.stages.shards", "pipeline.stages.masks.MasksRecord")
+    assert forbidden("pipeline.stages.report", "pipeline.stages")
+    assert not forbidden("pipeline.stages.shards", "pipeline.stages.context.Plan")
+    assert not forbidden("pipeline.stages.refresh", "pipeline.stages.STAGES")
+    assert forbidden("pipeline.predict.score", "pipeline.stages.extract")
+    assert forbidden("pipeline.predict.score", "pipeline.stages.context")
 
 
 def test_frame_names_keep_face_0_as_before_and_name_other_faces():

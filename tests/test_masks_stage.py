@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from pipeline.dataset.records import VideoRecord
 from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult
 from pipeline.params import MasksParams, PrepConfig, Selection
 from pipeline.stages import masks as masks_stage
@@ -17,6 +16,7 @@ from pipeline.stages.masks import run
 from pipeline.stages.status import saved_plan
 from pipeline.store.images import write_png
 from pipeline.store.layout import WorkLayout, frame_name
+from pipeline.store.records import VideoRecord
 
 SIZE = 32
 FRAMES = (0, 5, 10)

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import pipeline.kernels.video as video
-from pipeline.kernels import seek
 from pipeline.kernels.seek import FrameTable, frame_table, seek_target, worth_a_table
 from pipeline.kernels.video import Decoding, iter_frames, sample_frames
 from tests.videos import truncate, write_video
@@ -54,11 +53,8 @@ def test_seeking_yields_the_frames_decoding_in_order_does(short_gops, monkeypatc
     got = [(i, frame_id(f)) for i, f in iter_frames(short_gops, wanted, status=status)]
     assert got == [(i, i) for i in wanted]
     assert len(seeks) == 2 and status.decoded == N  # to keyframes 24 and 48 (skipping 20 and 16 frames)
-    seek.set_min_gap(None)
-    try:
-        assert [(i, frame_id(f)) for i, f in iter_frames(short_gops, wanted)] == got and len(seeks) == 2
-    finally:
-        seek.set_min_gap(seek.SEEK_MIN_GAP)
+    assert [(i, frame_id(f)) for i, f in iter_frames(short_gops, wanted, min_gap=None)] == got
+    assert len(seeks) == 2  # min_gap None: decoded in order
 
 
 def test_sampling_a_sparse_long_clip_and_a_truncated_one(short_gops, tmp_path):

@@ -6,8 +6,7 @@ import pytest
 
 from pipeline.engine.runner import Task, run_tasks
 from pipeline.engine.runstate import DONE, RunState, UnitResult
-from pipeline.engine.threads import available_cores, budget, thread_budget
-from pipeline.kernels.video import decode_threads
+from pipeline.engine.threads import available_cores, budget, thread_budget, worker_threads
 from pipeline.params import Backend
 
 
@@ -27,7 +26,7 @@ def read_threads(_payload) -> UnitResult:
 
     pools = sorted({p["num_threads"] for p in threadpool_info()})
     return UnitResult("", "", DONE, data={"torch": torch.get_num_threads(), "cv2": cv2.getNumThreads(),
-                                          "pools": pools, "av": decode_threads(), "pid": os.getpid(),
+                                          "pools": pools, "av": worker_threads(), "pid": os.getpid(),
                                           "wait": os.environ.get("OMP_WAIT_POLICY")})
 
 
@@ -59,7 +58,7 @@ def test_main_process_takes_the_budget_for_the_run_and_restores_its_settings(tmp
     try:
         (seen,) = {(s["torch"], s["cv2"], s["av"], s["pid"]) for s in run_readers(tmp_path, jobs=1)}
         assert seen == (available_cores(), available_cores(), available_cores(), os.getpid())
-        assert torch.get_num_threads() == 1 and decode_threads() == 0
+        assert torch.get_num_threads() == 1 and worker_threads() == 0
     finally:
         torch.set_num_threads(before[0])
         cv2.setNumThreads(before[1])

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.dataset.records import VideoRecord
 from pipeline.engine.runstate import DONE, RunState, UnitResult
 from pipeline.store.images import write_png
 from pipeline.store.layout import WorkLayout, frame_name
+from pipeline.store.records import MASKS, VideoRecord, params_meta
 
 FRAMES = (0, 4, 8)
 
@@ -90,7 +90,7 @@ def make_work(work: Path, size: int = 32, videos=TREE) -> dict[str, VideoRecord]
     """A WORK tree holding every video of `videos` (extract and masks done), with the masks params."""
     records = {}
     with RunState(WorkLayout(work).state_db) as state:
-        state.set_meta("params:masks", {"threshold": 0.15, "reference_quality": "auto", "source": "diff"})
+        state.set_meta(params_meta(MASKS), {"threshold": 0.15, "reference_quality": "auto", "source": "diff"})
         for seed, video in enumerate(videos):
             rec = add_video(work, state, video, size=size, seed=seed)
             records[rec.key] = rec

@@ -8,8 +8,7 @@ from pathlib import Path
 from model.config import SIM_LOSSES, VARIANTS, ModelConfig
 from model.mclcr.config import MCLCR_VARIANTS, MCLCRConfig
 from pipeline.errors import LrlError
-
-ONE_QUALITY = "orig"  # the quality of a dataset distributed at one quality (Celeb-DF, DFDC: pipeline.dataset.layout)
+from pipeline.store.records import ORIG as ONE_QUALITY  # the quality of a dataset distributed at one quality
 
 
 def csv_list(text: str | None) -> tuple[str, ...] | None:

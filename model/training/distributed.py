@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
+from pipeline.devices import torch_device
+
 
 @dataclass(frozen=True)
 class Dist:
@@ -24,13 +26,8 @@ class Dist:
 
 
 def pick_device(name: str, dist: Dist) -> torch.device:
-    """`auto` takes CUDA (this process's local GPU) when present, else the CPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        torch.cuda.set_device(dist.local_rank)
-        return torch.device("cuda", dist.local_rank)
-    return torch.device(name)
+    """`auto` takes CUDA (this process's local GPU) when present, else the CPU (pipeline.devices)."""
+    return torch_device(name, dist.local_rank)
 
 
 def init(device_name: str) -> Dist:

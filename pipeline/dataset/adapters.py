@@ -15,10 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.dataset import celebdf, dfdc, ffpp
-from pipeline.dataset.records import Problem
 from pipeline.dataset.scan import Index
 from pipeline.errors import LrlError
 from pipeline.params import DATASETS
+from pipeline.store.records import Problem
 
 ADAPTERS = {module.NAME: module for module in (ffpp, celebdf, dfdc)}  # pipeline.params.DATASETS: "auto" + these
 

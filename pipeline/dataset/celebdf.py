@@ -22,12 +22,11 @@ from pipeline.dataset.layout import (
     CELEBDF_FOLDERS,
     CELEBDF_NESTED,
     CELEBDF_TEST_LIST,
-    ORIG,
     YOUTUBE_REAL,
 )
-from pipeline.dataset.records import Problem, VideoRecord
 from pipeline.dataset.scan import Index, check_targets, list_videos
 from pipeline.errors import LrlError
+from pipeline.store.records import ORIG, Problem, VideoRecord
 
 NAME = "celebdf"
 DATASETS = ("celebdf",)

@@ -21,10 +21,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.dataset.layout import DFDC_FAKE, DFDC_LABELS, DFDC_METADATA, DFDC_PART, DFDC_REAL, ORIG, SPLITS
-from pipeline.dataset.records import Problem, VideoRecord
+from pipeline.dataset.layout import DFDC_FAKE, DFDC_LABELS, DFDC_METADATA, DFDC_PART, DFDC_REAL, SPLITS
 from pipeline.dataset.scan import Index, check_targets, list_videos
 from pipeline.errors import LrlError
+from pipeline.store.records import ORIG, Problem, VideoRecord
 
 NAME = "dfdc"
 DATASETS = ("dfdc",)

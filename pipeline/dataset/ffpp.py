@@ -23,10 +23,10 @@ from pipeline.dataset.layout import (
     mask_video_dir,
     video_dir,
 )
-from pipeline.dataset.records import Problem, VideoRecord
 from pipeline.dataset.scan import Index, check_targets, list_videos
 from pipeline.dataset.splits import default_split_dir, load_pairs, split_lookup
 from pipeline.errors import LrlError
+from pipeline.store.records import Problem, VideoRecord
 
 NAME = "ffpp"
 DATASETS = ("ffpp", "dfd")  # the datasets its records carry

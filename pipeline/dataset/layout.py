@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pipeline.store.records import ORIG
+
 REAL_DIR = "original_sequences"
 FAKE_DIR = "manipulated_sequences"
 REAL_METHODS = ("youtube", "actors")
@@ -37,12 +39,13 @@ FAKE_METHODS = (
 METHODS = REAL_METHODS + FAKE_METHODS
 DFD_METHODS = ("actors", "DeepFakeDetection")  # FF++'s DeepFakeDetection part: dataset "dfd"
 FFPP_QUALITIES = ("raw", "c23", "c40")
-ORIG = "orig"  # the one quality of a dataset distributed at one quality (Celeb-DF, DFDC)
 # Best first: the ranking picks the video a face is detected on; "orig" never shares a video with the others.
 QUALITIES = FFPP_QUALITIES + (ORIG,)
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")  # others are probed with PyAV (scan.py)
 SPLITS = ("train", "val", "test")
-MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+# The official split files: package data of the top-level package `manifests` (manifests/ffpp/*.json),
+# read through importlib.resources (pipeline.dataset.splits.official_split_dir).
+MANIFESTS_PACKAGE, FFPP_MANIFESTS = "manifests", "ffpp"
 
 CELEB_REAL, YOUTUBE_REAL, CELEB_FAKE = "Celeb-real", "YouTube-real", "Celeb-synthesis"
 CELEBDF_FOLDERS = (CELEB_REAL, YOUTUBE_REAL, CELEB_FAKE)

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.dataset.layout import VIDEO_EXTS
-from pipeline.dataset.records import Problem, VideoRecord
 from pipeline.params import Selection
+from pipeline.store.records import Problem, VideoRecord
 
 
 @dataclass

@@ -3,23 +3,42 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.dataset.layout import MANIFESTS, SPLITS
+from pipeline.dataset.layout import FFPP_MANIFESTS, MANIFESTS_PACKAGE, SPLITS
 from pipeline.errors import LrlError
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
-def default_split_dir(root: Path) -> Path:
+
+def official_split_dir() -> Traversable:
+    """The official FF++ split files, package data of `manifests` read through importlib.resources (a
+    folder on disk in a wheel, `pip install .` or `-e` install). LrlError when the package is missing."""
+    try:
+        return resources.files(MANIFESTS_PACKAGE) / FFPP_MANIFESTS
+    except ModuleNotFoundError:
+        raise LrlError(f"the official split files (package {MANIFESTS_PACKAGE!r}) are not installed: "
+                       "reinstall lrl (`pip install .`, or `make`), or give --split-dir") from None
+
+
+def default_split_dir(root: Path) -> Path | Traversable:
     """ROOT/splits when the tree carries its own split files (the demo does), else the official ones."""
     own = Path(root) / "splits"
-    return own if all((own / f"{s}.json").exists() for s in SPLITS) else MANIFESTS / "ffpp"
+    return own if all((own / f"{s}.json").exists() for s in SPLITS) else official_split_dir()
 
 
-def load_pairs(split_dir: Path) -> dict[str, list[tuple[str, str]]]:
-    """The pairs of each split."""
+def load_pairs(split_dir: Path | str | Traversable) -> dict[str, list[tuple[str, str]]]:
+    """The pairs of each split. LrlError naming the file when one is missing or is no list of pairs."""
+    folder = Path(split_dir) if isinstance(split_dir, str) else split_dir
     pairs = {}
     for split in SPLITS:
-        path = Path(split_dir) / f"{split}.json"
+        path = folder / f"{split}.json"
+        if not path.is_file():
+            raise LrlError(f"{path}: split file missing (a split folder holds "
+                           f"{', '.join(f'{s}.json' for s in SPLITS)})")
         try:
             pairs[split] = [(str(a), str(b)) for a, b in json.loads(path.read_text())]
         except (OSError, ValueError, TypeError) as exc:

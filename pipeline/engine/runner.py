@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from pipeline.engine.backends import backend_context, ray_unordered
 from pipeline.engine.load import default_jobs
-from pipeline.engine.runstate import DONE, FAILED, NO_MASK, RunState, UnitResult
+from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult
 from pipeline.engine.threads import enter_worker, thread_budget
 from pipeline.errors import one_line
 from pipeline.params import Backend
@@ -86,7 +86,7 @@ class Summary:
                 self.notes[label] = self.notes.get(label, 0) + result.counts.get(key, 0)
             if result.data.get("note"):
                 self.remarks.append((result.key, result.data["note"]))
-        elif result.status == NO_MASK:
+        elif result.status != FAILED:  # a held unit (e.g. no_mask)
             self.held.append((result.key, result.reason or "unknown reason"))
         else:
             self.failed += 1
@@ -139,7 +139,7 @@ def run_tasks(
         status = state.settled(stage, t.key, t.fingerprint)
         if status is None:
             todo.append(t)
-        elif status == NO_MASK:
+        elif status != DONE:  # settled as held (e.g. no_mask)
             summary.held.append((t.key, state.get(stage, t.key).reason or "unknown reason"))
     summary.skipped = len(tasks) - len(todo) - len(summary.held)
     start = time.perf_counter()

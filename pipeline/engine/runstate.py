@@ -2,12 +2,13 @@
 
 A unit (a video for extract and masks, a shard for shards) is recorded with the fingerprint of its
 inputs (paths, sizes, mtimes and the stage's parameters), its status (done; failed, with a one-line
-reason; or no_mask: a fake that cannot get a mask until its inputs change, with the reason), its
-outputs, counts and stage-specific data. A stage skips a unit whose recorded fingerprint equals the
-current one and whose status is settled (done or no_mask): a no_mask unit is not retried by every
-refresh, and it is not a failure. Only the coordinating process writes here. A full disk while
-writing it is DiskFull naming the file; SQLite rolls the failed write back, so every record made
-before stays.
+reason; or a status of the stage's own, with the reason: held, e.g. the masks stage's no_mask for a
+fake that cannot get a mask until its inputs change), its outputs, counts and stage-specific data
+(the records and meta keys: pipeline.store.records). A stage skips a unit whose recorded fingerprint
+equals the current one and whose status is settled (anything but failed): a held unit is not retried
+by every refresh, and it is not a failure. Only the coordinating process writes here. A full disk
+while writing it is DiskFull naming the file; SQLite rolls the failed write back, so every record
+made before stays.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from pipeline.store.records import ROOT_META, params_meta, selection_meta
 from pipeline.store.space import disk_full, is_disk_full
 
 DONE = "done"
-FAILED = "failed"
-NO_MASK = "no_mask"  # a fake without the real its mask needs: counted and shown, not retried, not a failure
-SETTLED = (DONE, NO_MASK)
+FAILED = "failed"  # every other status is a held one (e.g. pipeline.store.records.NO_MASK): settled, not done
 PAGE, PAGES_NEEDED = 4096, 4  # SQLite's default page; a write touches a few pages (table, index, WAL frame)
 
 SCHEMA = """
@@ -145,11 +145,11 @@ class RunState:
         return self.settled(stage, key, fp) == DONE
 
     def settled(self, stage: str, key: str, fp: str) -> str | None:
-        """The unit's status when it is recorded with this very fingerprint and settled (SETTLED), else None."""
+        """The unit's status when it is recorded with this very fingerprint and settled (not FAILED), else None."""
         row = self._db.execute(
             "SELECT fingerprint, status FROM units WHERE stage=? AND key=?", (stage, key)
         ).fetchone()
-        return row[1] if row is not None and row[0] == fp and row[1] in SETTLED else None
+        return row[1] if row is not None and row[0] == fp and row[1] != FAILED else None
 
     def records(self, stage: str) -> list[UnitResult]:
         rows = self._db.execute(
@@ -169,9 +169,9 @@ class RunState:
 
     def save_settings(self, stage: str, params: dict, selection: dict, root) -> None:
         """What a stage ran with, so `status` and `refresh` can re-plan it: parameters, filters, ROOT."""
-        self.set_meta(f"params:{stage}", params)
-        self.set_meta(f"selection:{stage}", selection)
-        self.set_meta("root", str(root))
+        self.set_meta(params_meta(stage), params)
+        self.set_meta(selection_meta(stage), selection)
+        self.set_meta(ROOT_META, str(root))
 
     def get_meta(self, name: str, default=None):
         row = self._db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()

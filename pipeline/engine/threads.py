@@ -4,7 +4,8 @@ A stage runs `jobs` workers; each gets `max(1, cores // jobs)` threads in every 
 where the worker starts (loky, Dask or Ray process, or the main process when it does the work
 itself). Measured (DESIGN.md, issue 13): workers that each start all-core torch and OpenCV pools
 oversubscribe the cores, and with one core busy elsewhere every small torch op waits for it
-(extract 54.5 s with default threads, 7.7 s with OMP_NUM_THREADS=1, five FF++ clips).
+(extract 54.5 s with default threads, 7.7 s with OMP_NUM_THREADS=1, five FF++ clips). PyAV's decoding
+threads are set per video: a stage's worker passes `worker_threads()` to pipeline.kernels.video.
 
 OpenMP threads wait passively (OMP_WAIT_POLICY=PASSIVE unless the environment sets it): measured
 on this 2-core machine under load 8, MTCNN on 32 FF++ frames took 5.1-18.3 s with 2 spinning
@@ -50,7 +51,7 @@ def budget(jobs: int, cores: int | None = None) -> int:
 
 
 def apply_budget(threads: int):
-    """Limit this process's torch, OpenCV, BLAS / OpenMP and PyAV threads to `threads`.
+    """Limit this process's torch, OpenCV and BLAS / OpenMP threads to `threads` (PyAV's: `worker_threads`).
 
     Pools loaded later (torch imported afterwards) start at the budget through THREAD_VARS.
     Returns threadpoolctl's limiter (its restore_original_limits() undoes the BLAS / OpenMP part).
@@ -70,10 +71,13 @@ def apply_budget(threads: int):
 
 
 def _set_applied(threads: int) -> None:
-    from pipeline.kernels.video import set_decode_threads
-
     _APPLIED["threads"] = threads
-    set_decode_threads(threads)
+
+
+def worker_threads() -> int:
+    """This process's thread budget (0 when none is applied: libraries choose). A stage passes it to what
+    keeps pools of its own, e.g. PyAV decoding (`threads` of pipeline.kernels.video)."""
+    return _APPLIED["threads"]
 
 
 def enter_worker(jobs: int) -> None:

@@ -17,17 +17,6 @@ import bisect
 from dataclasses import dataclass
 
 SEEK_MIN_GAP = 16  # frames a seek must skip: it costs about 3-5 frames of decoding (measured: docs/inputs.md)
-_SETTING = {"min_gap": SEEK_MIN_GAP}
-
-
-def set_min_gap(frames: int | None) -> None:
-    """Frames a seek must skip from now on in this process; None: never seek (benchmarks compare both)."""
-    _SETTING["min_gap"] = frames
-
-
-def min_gap() -> int | None:
-    """Frames a seek must skip in this process (None: seeking is off)."""
-    return _SETTING["min_gap"]
 
 
 @dataclass(frozen=True)
@@ -56,10 +45,9 @@ def frame_table(packets) -> FrameTable | None:
     return FrameTable(index_of, [i for i, _ in keys], [p for _, p in keys])
 
 
-def worth_a_table(targets: list[int], gap: int | None = None) -> bool:
-    """Whether any kept frame lies more than `gap` (default: `min_gap()`) frames past the one before it (or
-    past the start): else no seek could pay and the packets are not even read."""
-    gap = min_gap() if gap is None else gap
+def worth_a_table(targets: list[int], gap: int | None = SEEK_MIN_GAP) -> bool:
+    """Whether any kept frame lies more than `gap` frames past the one before it (or past the start): else
+    no seek could pay and the packets are not even read. None: never."""
     if gap is None:
         return False
     previous = -1
@@ -70,11 +58,10 @@ def worth_a_table(targets: list[int], gap: int | None = None) -> bool:
     return False
 
 
-def seek_target(table: FrameTable, position: int, following: int, gap: int | None = None) -> int | None:
+def seek_target(table: FrameTable, position: int, following: int, gap: int | None = SEEK_MIN_GAP) -> int | None:
     """The pts to seek to when the next frame wanted is `following` and the last decoded is `position`:
-    that of the last keyframe at or before `following`, when it skips at least `gap` (default: `min_gap()`)
-    frames; else None."""
-    gap = min_gap() if gap is None else gap
+    that of the last keyframe at or before `following`, when it skips at least `gap` frames (None: never);
+    else None."""
     k = table.keyframe_before(following)
     if gap is None or k is None or table.key_indices[k] - (position + 1) < gap:
         return None

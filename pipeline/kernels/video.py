@@ -1,11 +1,12 @@
 """Decode the frames we keep from a video with PyAV, upright, robust to missing or wrong headers.
 
 Frames are decoded in order, skipping ahead by a seek to the keyframe before the next kept frame where
-that skips many frames (pipeline.kernels.seek: FF++ clips have few keyframes, long videos sampled
-sparsely gain), and only the kept ones are converted to RGB arrays. A frame's index is its position
-in presentation order (the order frames leave the decoder). The video is
-the first video stream that is not an attached picture (an MP4's cover art can be stream 0:
-`video_stream`); every part of the project that opens a video goes through it.
+that skips at least `min_gap` frames (pipeline.kernels.seek: FF++ clips have few keyframes, long videos
+sampled sparsely gain; None: never seek), and only the kept ones are converted to RGB arrays. A frame's
+index is its position in presentation order (the order frames leave the decoder). `threads`: FFmpeg's
+decoding threads per video, the calling worker's thread budget (pipeline.engine.threads); 0 lets FFmpeg
+pick. The video is the first video stream that is not an attached picture (an MP4's cover art can be
+stream 0: `video_stream`); every part of the project that opens a video goes through it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from pipeline.errors import LrlError, one_line
-from pipeline.kernels.seek import FrameTable, frame_table, seek_target, worth_a_table
-
-_DECODE_THREADS = {"threads": 0}  # FFmpeg threads per video; 0: FFmpeg picks (pipeline.engine.threads sets it)
+from pipeline.kernels.seek import SEEK_MIN_GAP, FrameTable, frame_table, seek_target, worth_a_table
 
 
 @dataclass
@@ -73,7 +72,7 @@ def no_video_reason(container) -> str:
     return "no video stream"
 
 
-def _open(path: Path):
+def _open(path: Path, threads: int = 0):
     import av
 
     try:
@@ -87,18 +86,8 @@ def _open(path: Path):
         container.close()
         raise LrlError(f"{path}: {reason}")
     stream.thread_type = "AUTO"
-    stream.thread_count = decode_threads()
+    stream.thread_count = threads
     return container, stream
-
-
-def set_decode_threads(threads: int) -> None:
-    """Decoding threads per video from now on in this process (0: FFmpeg picks); the worker's thread budget."""
-    _DECODE_THREADS["threads"] = threads
-
-
-def decode_threads() -> int:
-    """Decoding threads per video in this process (0 until a thread budget sets them: FFmpeg picks)."""
-    return _DECODE_THREADS["threads"]
 
 
 def read_in_part(path: Path, decodable: int, sampled: int, read: int) -> str | None:
@@ -130,25 +119,26 @@ def frame_count(path: Path) -> int:
 
 
 def iter_frames(
-    path: Path, indices: list[int] | None, stop_after: int | None = None, status: Decoding | None = None
+    path: Path, indices: list[int] | None, stop_after: int | None = None, status: Decoding | None = None,
+    threads: int = 0, min_gap: int | None = SEEK_MIN_GAP,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """(index, upright RGB frame) for the frames at `indices` (every frame when None), in increasing order.
 
     Stops after frame `stop_after` (default: the last kept index) or at the end of the stream; a
     decoding error ends the stream there (a truncated file yields its decodable prefix). `status`
-    receives how far decoding got. Skips ahead by seeking where that pays (pipeline.kernels.seek); a
-    seek that lands past the frame wanted, or on a frame the packets did not list, is given up for
-    decoding in order from the start (frames already yielded are not yielded again).
+    receives how far decoding got. Skips ahead by seeking where that skips `min_gap` frames or more
+    (pipeline.kernels.seek); a seek that lands past the frame wanted, or on a frame the packets did not
+    list, is given up for decoding in order from the start (frames already yielded are not yielded again).
     """
     keep = None if indices is None else set(indices)
     last = stop_after if stop_after is not None else (max(indices) if indices else None)
     status = status if status is not None else Decoding()
     wanted = sorted(keep | ({last} if last is not None else set())) if keep else []
-    table = _table(path) if wanted and worth_a_table(wanted) else None
+    table = _table(path) if wanted and worth_a_table(wanted, min_gap) else None
     done = -1
     for plan in (table, None) if table is not None else (None,):
         try:
-            for i, frame in _decoded(path, plan, wanted, status):
+            for i, frame in _decoded(path, plan, wanted, status, threads, min_gap):
                 if i <= done:
                     continue
                 done = i
@@ -186,11 +176,12 @@ def _table(path: Path) -> FrameTable | None:
         container.close()
 
 
-def _decoded(path: Path, table: FrameTable | None, wanted: list[int], status: Decoding):
+def _decoded(path: Path, table: FrameTable | None, wanted: list[int], status: Decoding, threads: int,
+             min_gap: int | None):
     """(index, PyAV frame) in decoding order; with a table, seeking ahead to the frames `wanted`."""
     import av
 
-    container, stream = _open(path)
+    container, stream = _open(path, threads)
     try:
         frames, position, sought, following = container.decode(stream), -1, None, None
         while True:
@@ -198,7 +189,7 @@ def _decoded(path: Path, table: FrameTable | None, wanted: list[int], status: De
             if table is not None:
                 k = bisect.bisect_right(wanted, position)
                 following = wanted[k] if k < len(wanted) else None
-                pts = None if following is None else seek_target(table, position, following)
+                pts = None if following is None else seek_target(table, position, following, min_gap)
                 if pts is not None and (sought is None or pts > sought):
                     _seek(container, stream, pts)
                     frames, sought = container.decode(stream), pts
@@ -220,7 +211,8 @@ def _decoded(path: Path, table: FrameTable | None, wanted: list[int], status: De
         container.close()
 
 
-def sample_frames(path: Path, count: int | None, convert: Callable = lambda f: f) -> Sampled:
+def sample_frames(path: Path, count: int | None, convert: Callable = lambda f: f, threads: int = 0,
+                  min_gap: int | None = SEEK_MIN_GAP) -> Sampled:
     """`count` frames evenly spaced over the decodable length (all when None), each passed through `convert`.
 
     The header's frame count is checked: decoding goes on to the frame just past it, so a count
@@ -229,21 +221,22 @@ def sample_frames(path: Path, count: int | None, convert: Callable = lambda f: f
     n = None if count is None else frame_count(path)
     for _ in range(3):
         status, out = Decoding(), Sampled()
-        for i, frame in iter_frames(path, None if n is None else sample_indices(n, count), n, status):
+        indices = None if n is None else sample_indices(n, count)
+        for i, frame in iter_frames(path, indices, n, status, threads, min_gap):
             out.indices.append(i)
             out.frames.append(convert(frame))
             out.height, out.width = frame.shape[:2]
         if n is None or (status.ended and status.decoded == n):
             break
-        n = status.decoded if status.ended else _decodable_length(path)
+        n = status.decoded if status.ended else _decodable_length(path, threads)
     if not out.frames:
         raise LrlError(f"{path}: no decodable frame")
     out.n_frames = status.decoded
     return out
 
 
-def _decodable_length(path: Path) -> int:
+def _decodable_length(path: Path, threads: int = 0) -> int:
     status = Decoding()
-    for _ in iter_frames(path, [], None, status):
+    for _ in iter_frames(path, [], None, status, threads):
         pass
     return status.decoded

@@ -1,7 +1,7 @@
 """Score one video or image with a trained checkpoint, through the code that made its training data.
 
 Steps, each the function the training data went through (nothing re-implemented):
-- frames and face track: `pipeline.stages.extract.detect_video` (the checkpoint's frame count and
+- frames and face track: `pipeline.kernels.faces.detect_video` (the checkpoint's frame count and
   detector settings; an image is a one-frame video to PyAV);
 - crops: `pipeline.kernels.crop.plan_crop` / `apply_crop` (its crop size, margin, alignment);
 - frequency cue: `pipeline.kernels.dct.frequency_cue` with its alpha (eq. 1-3), rounded to float16
@@ -124,9 +124,10 @@ def load_predictor(ckpt: Path, device: str = "auto", batch: int = 32) -> Predict
     when it is unreadable or records no extract settings (trained on shards indexed before they were).
     """
     from model import build_model
-    from model.training import checkpoint, distributed
+    from model.training import checkpoint
     from model.training.config import TrainConfig
-    from pipeline.stages.extract import resolve_device
+    from pipeline.devices import torch_device
+    from pipeline.kernels.faces import detection_device
 
     state = checkpoint.load(ckpt)
     prep = state["metrics"].get("shards") or {}
@@ -134,12 +135,12 @@ def load_predictor(ckpt: Path, device: str = "auto", batch: int = 32) -> Predict
         raise LrlError(f"{ckpt}: the checkpoint records no preprocessing (frames, crop, detector): it predates "
                        "lrl-predict; retrain it on shards rebuilt by this version (`lrl-prep shards`)")
     cfg = TrainConfig.from_dict({**state["config"], "pretrained": None})
-    torch_device = distributed.pick_device(device, distributed.Dist())
+    target = torch_device(device)
     net = build_model(cfg.model_config())
     net.load_state_dict(state["model"])
-    net.to(torch_device).eval()
-    return Predictor(net, torch_device, ExtractParams.from_dict(prep["extract"]), float(prep["alpha"]),
-                     float(state["metrics"]["freq_std"]), batch, resolve_device(device), str(ckpt), cfg.variant,
+    net.to(target).eval()
+    return Predictor(net, target, ExtractParams.from_dict(prep["extract"]), float(prep["alpha"]),
+                     float(state["metrics"]["freq_std"]), batch, detection_device(device), str(ckpt), cfg.variant,
                      cfg.include_interpolated)
 
 
@@ -150,10 +151,12 @@ def crops_of(path: Path, pred: Predictor, keep_thumbs: bool):
     import cv2
 
     from pipeline.kernels.crop import apply_crop, plan_crop
-    from pipeline.stages.extract import detect_video
+    from pipeline.kernels.faces import detect_video
+    from pipeline.store.records import Detection
 
     ex = pred.extract
-    det, frames = detect_video(path, ex.frames, ex.detect, pred.detect_device, keep=True)
+    faces = detect_video(path, ex.frames, ex.detect, pred.detect_device, keep=True)
+    det, frames = Detection.from_faces(faces), faces.images
     cropped = [[i for i, box in enumerate(t.boxes) if box is not None] for t in det.tracks]
     if not cropped[0]:
         raise LrlError(f"{path}: no face in any of the {len(det.frames)} sampled frames")
@@ -204,7 +207,7 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
 
 def face_result(face: int, track, frames: list[int], cropped: list[int], probs: np.ndarray,
                 include_interpolated: bool) -> FaceScored:
-    """One face's result from its track (pipeline.stages.extract.Track), the positions of its cropped
+    """One face's result from its track (pipeline.store.records.Track), the positions of its cropped
     frames and their probabilities (m,); its score is the mean over the counted frames."""
     per_frame = [None] * len(frames)
     for j, i in enumerate(cropped):

@@ -14,21 +14,18 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipeline.dataset.adapters import resolve, scan
-from pipeline.dataset.records import Problem
 from pipeline.dataset.scan import Index
 from pipeline.engine.runner import Summary, Task, run_tasks
 from pipeline.engine.runstate import RunState, UnitResult
 from pipeline.errors import LrlError
 from pipeline.params import Backend, PrepConfig, RunOptions, Scope
 from pipeline.store.layout import WorkLayout
-
-PROBLEMS_META = "index:problems"  # {ROOT: [[path, reason], ...]}; a plain list in run states of one ROOT
-SOURCES_META = "index:sources"  # {dataset: {"root": ROOT, "scope": Scope as a dict}}
+from pipeline.store.records import EXTRACT, PROBLEMS_META, ROOT_META, SOURCES_META, Problem, selection_meta
 
 
 @dataclass
 class Plan:
-    """A stage's plan: its tasks per run-state unit name, in run order.
+    """A stage's plan: its tasks per run-state unit name, in run order (the shards stage's extends it).
 
     `prune`: whether refresh forgets (outputs, then records) the units of this stage no longer planned
     (their input left ROOT) before running it.
@@ -93,7 +90,7 @@ class Context:
 
 def _problems_by_root(state: RunState) -> dict[str, list]:
     saved = state.get_meta(PROBLEMS_META) or {}
-    return saved if isinstance(saved, dict) else {state.get_meta("root") or "": saved}
+    return saved if isinstance(saved, dict) else {state.get_meta(ROOT_META) or "": saved}
 
 
 def save_problems(state: RunState, problems: list[Problem], root: Path) -> None:
@@ -125,7 +122,7 @@ def saved_sources(state: RunState) -> dict[str, dict]:
     sources = state.get_meta(SOURCES_META)
     if sources is not None:
         return sources
-    root, scope = state.get_meta("root"), state.get_meta("selection:extract") or {}
+    root, scope = state.get_meta(ROOT_META), state.get_meta(selection_meta(EXTRACT)) or {}
     if root is None:
         return {}
     return {scope.get("dataset", "ffpp"): {"root": root, "scope": {**scope, "dataset": "ffpp"}}}

@@ -2,10 +2,11 @@
 
 Two units in the run state. "detect": one unit per real (target) video id, run on the best quality
 present (raw > c23 > c40): frames sampled evenly over the decodable length, MTCNN, its face tracks
-(face 0 the heaviest; pipeline.kernels.detect; its record: `Detection`). A fake whose real is absent
+(face 0 the heaviest; pipeline.kernels.faces; its record: `Detection`). A fake whose real is absent
 is detected on itself. "extract": one unit per video; every quality of a real and every fake made from
 it (fakes are frame-aligned with their target) crops the same frame indices with the same transforms,
-so fake and real crops are pixel-aligned (its record, what masks and shards read: `CropsRecord`).
+so fake and real crops are pixel-aligned (its record, what masks and shards read: `CropsRecord`;
+the records are pipeline.store.records').
 
 Faces: a real, and a fake without its real, keep every track (face ids 0..k-1). A fake whose real is
 in ROOT keeps one face, labelled with the real's face id so the masks stage pairs fake face j with
@@ -29,89 +30,39 @@ from typing import Iterable
 import numpy as np
 
 from pipeline.dataset.layout import QUALITIES
-from pipeline.dataset.records import Record, VideoRecord
 from pipeline.engine.runner import Summary, Task
 from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
+from pipeline.engine.threads import worker_threads
 from pipeline.errors import LrlError
 from pipeline.kernels.crop import apply_crop, plan_crop
-from pipeline.kernels.detect import INSTALL_HINT, detection_scale, get_mtcnn, mtcnn_faces, shrink, track_faces
+from pipeline.kernels.faces import detect_video, detection_device
 from pipeline.kernels.forged import box_difference, mean_differences, most_changed
-from pipeline.kernels.video import Decoding, iter_frames, read_in_part, sample_frames
-from pipeline.params import DEVICES, Backend, CropParams, DetectParams, ExtractParams, PrepConfig, Scope
+from pipeline.kernels.video import Decoding, iter_frames, read_in_part
+from pipeline.params import Backend, CropParams, DetectParams, ExtractParams, PrepConfig, Scope
 from pipeline.stages.context import Context, Plan, open_context
 from pipeline.store.atomic import remove_stale_temps
 from pipeline.store.images import remove_other_frames, write_png
 from pipeline.store.layout import frame_name
+from pipeline.store.records import (
+    DETECT,
+    ROOT_META,
+    CropsRecord,
+    Detection,
+    VideoRecord,
+    has_real,
+    params_meta,
+    selection_meta,
+)
+from pipeline.store.records import EXTRACT as STAGE
 from pipeline.store.space import DiskFull, as_disk_full, is_disk_full
 
-DETECT = "detect"
-STAGE = "extract"
 UNITS = (DETECT, STAGE)
 NOTES = {"no_face": "frames without a face (no crop)",  # extract record counts shown in the summary and status
          "partial": "videos read in part"}  # decodable frames end before the header's count (record: "note")
 VERSION = 3  # bump when detection or cropping changes meaning, to invalidate earlier results
 
 
-# ---------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class Track(Record):
-    """One face track of a detection, per sampled frame (full-frame pixels)."""
-
-    boxes: list[list[float] | None]  # (n, 4) x0, y0, x1, y1; None where there is no face
-    landmarks: list[list[list[float]] | None]  # (n, 5, 2) x, y; None where there is no face
-    scores: list[float]  # (n,), 0 where interpolated or no face
-    interpolated: list[bool]  # (n,) the box was interpolated between two detections (DetectParams.max_gap)
-    no_face: list[bool]  # (n,) no detection and no gap to fill: no crop
-
-
-@dataclass(frozen=True)
-class Detection(Record):
-    """A "detect" unit's record: the face tracks of one video (face id = position, 0 the heaviest)."""
-
-    video: str  # the file detection ran on
-    n_frames: int  # its decodable length
-    width: int
-    height: int
-    frames: list[int]  # sampled frame indices
-    tracks: list[Track]
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Detection":
-        return super().from_dict({**d, "tracks": [Track.from_dict(t) for t in d["tracks"]]})
-
-
-@dataclass(frozen=True)
-class CropsRecord(Record):
-    """An "extract" unit's record, what the masks and shards stages read: one video's crops in WORK.
-
-    One flat list of crops: crop c is frame frames[c] of face faces[c] (PNG `frame_name(frame, face)`).
-    """
-
-    record: VideoRecord
-    frames: list[int]  # per crop, the frame index
-    faces: list[int]  # per crop, the face id (track of the detection)
-    interpolated: list[bool]  # per crop, as the detection flagged it
-    no_face: list[int]  # decoded sampled frames where a kept face has no box: no crop written ...
-    no_face_faces: list[int]  # ... of this face, per entry of no_face
-    size: int  # crop side, pixels
-    transforms: list[list[list[float]]]  # per crop, the 2x3 full frame -> crop matrix
-    detect_key: str  # the "detect" unit whose boxes were used
-    differences: list[float | None]  # per track of the detection: mean |fake - real| in its box, levels
-    # (a fake whose real has several tracks; [] otherwise; None: the track had no box in a decoded frame)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "CropsRecord":
-        # older records: no `no_face` (every sampled frame cropped), one face (0), no differences
-        n, absent = len(d["frames"]), len(d.get("no_face", []))
-        defaults = {"no_face": [], "faces": [0] * n, "no_face_faces": [0] * absent, "differences": []}
-        return super().from_dict({**defaults, **d, "record": VideoRecord.from_dict(d["record"])})
-
-    @property
-    def crops(self) -> list[tuple[int, int]]:
-        """(frame, face) of every crop."""
-        return list(zip(self.frames, self.faces, strict=True))
+# ---------------------------------------------------------------- jobs
 
 
 @dataclass(frozen=True)
@@ -221,59 +172,16 @@ def detect_work(job: DetectJob) -> UnitResult:
     decoding instead of two); that unit's result rides in data["crops"] until `adopt_crops`.
     """
     try:
-        detection, frames = detect_video(Path(job.path), job.frames, job.params, job.device, keep=job.crop is not None)
+        faces = detect_video(Path(job.path), job.frames, job.params, job.device, job.crop is not None, worker_threads())
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
+    detection, frames = Detection.from_faces(faces), faces.images
     data = detection.to_dict()
     if job.crop is not None:
         crops = crop_frames(replace(job.crop, detection=detection), zip(detection.frames, frames, strict=True),
                             Decoding(detection.n_frames, True))
         data["crops"] = {**asdict(crops), "fingerprint": job.crop_fingerprint}
     return UnitResult(job.key, "", DONE, counts={"frames": len(detection.frames)}, data=data)
-
-
-def detect_video(path: Path, count: int | None, params: DetectParams, device: str = "cpu",
-                 keep: bool = False) -> tuple[Detection, list | None]:
-    """MTCNN on `count` frames spread over the video, downscaled; missed frames retried at twice the scale.
-
-    Returns the detection, and the full-size sampled frames when `keep`.
-    """
-    detector = get_mtcnn(device, params)
-
-    def small(frame):
-        return shrink(frame, detection_scale(*frame.shape[:2], params.det_side))
-
-    sampled = sample_frames(path, count, (lambda f: (small(f), f)) if keep else small)
-    frames = [f for _, f in sampled.frames] if keep else None
-    smalls = [s for s, _ in sampled.frames] if keep else sampled.frames
-    w, h = sampled.width, sampled.height
-    found = mtcnn_faces(detector, smalls, w, h, params.batch, params.pad)
-    faces = [f.confident(params.min_score) for f in found]
-    missing = [i for i, f in enumerate(faces) if len(f.scores) == 0]
-    scale = detection_scale(h, w, params.det_side)
-    if params.retry and missing and scale < 1:
-        wanted = [sampled.indices[i] for i in missing]
-        again = [shrink(frame, min(1.0, 2 * scale)) for _, frame in iter_frames(path, wanted)]
-        for i, f in zip(missing, mtcnn_faces(detector, again, w, h, params.batch, params.pad), strict=True):
-            faces[i] = f.confident(params.min_score)
-    try:
-        tracks = track_faces(sampled.indices, faces, params, min(w, h))
-    except LrlError as exc:
-        raise LrlError(f"{path}: {exc}") from None
-    records = [Track(boxes=_rows(t.boxes, t.no_face), landmarks=_rows(t.landmarks, t.no_face),
-                     scores=t.scores.round(4).tolist(), interpolated=t.interpolated.tolist(),
-                     no_face=t.no_face.tolist()) for t in tracks]
-    return Detection(str(path), sampled.n_frames, w, h, sampled.indices, records), frames
-
-
-def _rows(values: np.ndarray, absent: np.ndarray) -> list:
-    return [None if gone else row for row, gone in zip(values.round(2).tolist(), absent.tolist(), strict=True)]
-
-
-def has_real(video: VideoRecord, detect_key: str) -> bool:
-    """Whether a video is a fake cropped with its real's detection (its real is in ROOT); a fake whose real is
-    absent was detected on itself (`detect_sources`)."""
-    return video.is_fake and detect_key == f"{video.dataset}/{video.target_method}/{video.target}"
 
 
 def crop_work(job: CropJob) -> UnitResult:
@@ -284,11 +192,12 @@ def crop_work(job: CropJob) -> UnitResult:
     """
     if job.error:
         return UnitResult(job.key, "", FAILED, job.error)
-    status, det = Decoding(), job.detection
+    status, det, threads = Decoding(), job.detection, worker_threads()
     try:
-        frames = iter_frames(Path(job.video.path), det.frames, status=status)
+        frames = iter_frames(Path(job.video.path), det.frames, status=status, threads=threads)
         compare = has_real(job.video, job.detect_key) and len(det.tracks) > 1
-        return crop_frames(job, frames, status, iter_frames(Path(det.video), det.frames) if compare else None)
+        real = iter_frames(Path(det.video), det.frames, threads=threads) if compare else None
+        return crop_frames(job, frames, status, real)
     except DiskFull:
         raise
     except LrlError as exc:
@@ -397,22 +306,6 @@ def write_crops(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: 
 # ---------------------------------------------------------------- running
 
 
-def resolve_device(device: str) -> str:
-    """cpu or cuda; auto picks cuda when available. Checks MTCNN can be imported."""
-    if device not in DEVICES:
-        raise LrlError(f"--device {device}: choose one of {', '.join(DEVICES)}")
-    try:
-        import facenet_pytorch  # noqa: F401
-        import torch
-    except ImportError:
-        raise LrlError(INSTALL_HINT) from None
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise LrlError("--device cuda: no CUDA device is available (use --device cpu or auto)")
-    return device
-
-
 def execute(ctx: Context, planned: Plan) -> Summary:
     """Detect, then crop; units done with the same fingerprint are skipped.
 
@@ -423,7 +316,7 @@ def execute(ctx: Context, planned: Plan) -> Summary:
     remove_stale_temps(ctx.layout.faces)
     ran = [t.key for t in detects if not state.is_fresh(DETECT, t.key, t.fingerprint)]
     if ran:
-        device = resolve_device(ctx.device)
+        device = detection_device(ctx.device)
         detects = [replace(t, payload=replace(t.payload, device=device)) for t in detects]
     first = ctx.run_tasks(DETECT, detects, detect_work, item="frames", count=lambda r: r.counts.get("frames", 0))
     adopted = adopt_crops(state, ran)
@@ -462,8 +355,8 @@ def adopt_crops(state: RunState, keys: list[str]) -> list[UnitResult]:
 
 def saved_config(state: RunState) -> tuple[PrepConfig, Path] | None:
     """The configuration and ROOT the last extract ran with, or None when it never ran in this WORK."""
-    params, scope, root = (state.get_meta(f"params:{STAGE}"), state.get_meta(f"selection:{STAGE}"),
-                           state.get_meta("root"))
+    params, scope, root = (state.get_meta(params_meta(STAGE)), state.get_meta(selection_meta(STAGE)),
+                           state.get_meta(ROOT_META))
     if params is None or scope is None or root is None:
         return None
     return PrepConfig(extract=ExtractParams.from_dict(params), scope=Scope.from_dict(scope)), Path(root)

@@ -23,40 +23,32 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.dataset.layout import VIDEO_EXTS, mask_video_dir
-from pipeline.dataset.records import Record, VideoRecord
 from pipeline.engine.runner import Summary, Task
-from pipeline.engine.runstate import DONE, FAILED, NO_MASK, RunState, UnitResult, fingerprint
+from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
+from pipeline.engine.threads import worker_threads
 from pipeline.errors import LrlError
 from pipeline.kernels.masks import diff_mask, mask_stats, warp_mask
 from pipeline.kernels.video import Decoding, iter_frames
 from pipeline.params import Backend, MasksParams, PrepConfig, Scope, Selection
 from pipeline.stages.context import Context, Plan, open_context
-from pipeline.stages.extract import STAGE as UPSTREAM
-from pipeline.stages.extract import CropsRecord, has_real
 from pipeline.store.atomic import remove_stale_temps
 from pipeline.store.images import read_png, remove_other_frames, write_png
 from pipeline.store.layout import frame_name
+from pipeline.store.records import EXTRACT as UPSTREAM
+from pipeline.store.records import MASKS as STAGE
+from pipeline.store.records import (
+    NO_MASK,
+    ROOT_META,
+    CropsRecord,
+    MasksRecord,
+    VideoRecord,
+    has_real,
+    params_meta,
+    selection_meta,
+)
 
-STAGE = "masks"
 UNITS = (STAGE,)
 VERSION = 1  # bump when the mask definition changes, to invalidate earlier results
-
-
-@dataclass(frozen=True)
-class MasksRecord(Record):
-    """A "masks" unit's record: one fake's masks in WORK and their quality figures."""
-
-    frames: list[int]  # per mask PNG (`frame_name(frame, face)`), the frame: the fake's crops ...
-    faces: list[int]  # ... and the face
-    reference_quality: str  # the quality of the pair the masks come from, or "official"
-    source: str  # diff or official
-    mean_area: float  # mean forged fraction of a mask
-    mean_components: float  # mean number of connected forged regions
-    empty_frames: list[int]  # frames whose mask is empty
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "MasksRecord":
-        return super().from_dict({"faces": [0] * len(d["frames"]), **d})  # older records: face 0
 
 
 @dataclass(frozen=True)
@@ -252,7 +244,8 @@ def read_gray_frames(path: Path, frames) -> dict[int, np.ndarray]:
     import cv2
 
     status = Decoding()
-    found = {i: cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for i, f in iter_frames(path, sorted(set(frames)), status=status)}
+    kept = iter_frames(path, sorted(set(frames)), status=status, threads=worker_threads())
+    found = {i: cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for i, f in kept}
     missing = sorted(set(frames) - found.keys())
     if missing:
         raise LrlError(f"{path}: mask video has {status.decoded} frames, crop frame {missing[0]} is beyond it")
@@ -271,11 +264,11 @@ def execute(ctx: Context, planned: Plan) -> Summary:
 
 def saved_config(state: RunState) -> tuple[PrepConfig, Path | None] | None:
     """The configuration and ROOT the last masks run used, or None when it never ran in this WORK."""
-    params = state.get_meta(f"params:{STAGE}")
+    params = state.get_meta(params_meta(STAGE))
     if params is None:
         return None
-    scope = Scope.from_dict(state.get_meta(f"selection:{STAGE}") or {})
-    root = state.get_meta("root")
+    scope = Scope.from_dict(state.get_meta(selection_meta(STAGE)) or {})
+    root = state.get_meta(ROOT_META)
     return PrepConfig(masks=MasksParams(**params), scope=scope), Path(root) if root else None
 
 

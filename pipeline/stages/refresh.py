@@ -24,16 +24,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.dataset.records import Problem
 from pipeline.engine.runner import Summary, prune
 from pipeline.engine.runstate import RunState
 from pipeline.errors import LrlError
 from pipeline.params import PrepConfig
 from pipeline.stages.context import options_context
-from pipeline.stages.extract import DETECT
-from pipeline.stages.extract import STAGE as EXTRACT
 from pipeline.store.layout import WorkLayout
 from pipeline.store.lock import WorkLock
+from pipeline.store.records import DETECT, EXTRACT, SHARDS, Problem
 from pipeline.store.space import disk_full, is_disk_full
 
 
@@ -58,7 +56,7 @@ class RefreshReport:
     def left_out(self) -> Counter:
         """Videos the shards left out, counted per reason (e.g. a crop size unlike the shard set's: a refresh
         of one ROOT with another --size leaves the other datasets of WORK out)."""
-        return Counter(reason for s in self.summaries if s.stage == "shards" for _, reason in s.held)
+        return Counter(reason for s in self.summaries if s.stage == SHARDS for _, reason in s.held)
 
     @property
     def changed(self) -> int:

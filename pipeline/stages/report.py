@@ -14,16 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.engine.runstate import FAILED, NO_MASK, RunState
+from pipeline.engine.runstate import FAILED, RunState
 from pipeline.errors import LrlError
 from pipeline.params import ReportOptions
-from pipeline.stages.extract import DETECT, CropsRecord
-from pipeline.stages.masks import MasksRecord
 from pipeline.store.images import read_png
 from pipeline.store.index import load_index
 from pipeline.store.layout import WorkLayout, frame_name
+from pipeline.store.records import DETECT, EXTRACT, MASKS, NO_MASK, SHARDS, CropsRecord, MasksRecord
 
-FAILING_UNITS = (DETECT, "extract", "masks", "shards")
+FAILING_UNITS = (DETECT, EXTRACT, MASKS, SHARDS)
 SHEET_FRAMES = 16  # at most this many frames per video on a contact sheet (evenly picked, flagged ones first)
 
 
@@ -44,14 +43,14 @@ def gather(work: Path) -> WorkSummary:
         raise LrlError(f"{work}: no run state here (run `lrl-prep refresh` or `extract` first)")
     out = WorkSummary()
     with RunState(layout.state_db) as state:
-        masks = {r.key: MasksRecord.from_dict(r.data) for r in state.records("masks") if r.ok}
-        for r in sorted(state.records("extract"), key=lambda r: r.key):
+        masks = {r.key: MasksRecord.from_dict(r.data) for r in state.records(MASKS) if r.ok}
+        for r in sorted(state.records(EXTRACT), key=lambda r: r.key):
             if r.ok:
                 out.videos.append((CropsRecord.from_dict(r.data), masks.get(r.key)))
         for unit in FAILING_UNITS:
             out.failures += [(unit, r.key, r.reason or "unknown reason") for r in state.records(unit)
                              if r.status == FAILED]
-        out.no_mask = [(r.key, r.reason) for r in state.records("masks") if r.status == NO_MASK]
+        out.no_mask = [(r.key, r.reason) for r in state.records(MASKS) if r.status == NO_MASK]
     if layout.shard_index.exists():
         out.skipped = sorted(load_index(layout.shard_index).get("left_out", {}).items())
     return out

@@ -37,24 +37,30 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.dataset.records import VideoRecord
 from pipeline.engine.runner import Summary, Task
-from pipeline.engine.runstate import DONE, NO_MASK, RunState, UnitResult, fingerprint
+from pipeline.engine.runstate import DONE, RunState, UnitResult, fingerprint
 from pipeline.errors import LrlError
 from pipeline.params import Backend, PrepConfig, ShardsParams
-from pipeline.stages.context import Context, open_context
-from pipeline.stages.extract import CropsRecord
-from pipeline.stages.masks import MasksRecord
+from pipeline.stages.context import Context, Plan, open_context
 from pipeline.store.atomic import atomic_path, remove_stale_temps
 from pipeline.store.images import MASK_LEVEL, read_png
 from pipeline.store.index import ShardEntry, build_index, sample_counts, sha256_file, shard_files, write_index
 from pipeline.store.layout import WorkLayout, frame_name
+from pipeline.store.records import (
+    BUCKETS_META,
+    EXTRACT,
+    MASKS,
+    NO_MASK,
+    CropsRecord,
+    MasksRecord,
+    VideoRecord,
+    params_meta,
+)
+from pipeline.store.records import SHARDS as STAGE
 from pipeline.store.schema import ShardWriter
 from pipeline.store.space import ensure_free
 
-STAGE = "shards"
 UNITS = (STAGE,)
-BUCKETS_META = "shards:buckets"
 MASK_UNKNOWN = "fake videos without a mask (mask_known 0)"  # the summary's note
 SAMPLE_OVERHEAD, FILE_OVERHEAD = 1024, 128 * 1024  # bytes; measured below them (expected_bytes)
 DRIFT = 2.0  # recompute a split's bucket count when its average fill is off by more than this factor
@@ -95,25 +101,21 @@ class ShardJob:
 
 
 @dataclass
-class ShardPlan:
+class ShardPlan(Plan):
     """The shards stage's plan. Refresh never prunes it: `execute` drops unplanned shards once the new
     index.json is written, so a failed run leaves the previous complete set."""
 
-    tasks: list[Task] = field(default_factory=list)
+    units: dict[str, list[Task]] = field(default_factory=lambda: {STAGE: []})
+    prune: bool = False
     left_out: list[tuple[str, str]] = field(default_factory=list)
     buckets: dict[str, int] = field(default_factory=dict)
     size: int = 0
     mask_params: dict = field(default_factory=dict)
     mask_unknown: list[tuple[str, str]] = field(default_factory=list)  # fakes written with mask_known 0
-    prune = False
 
     @property
-    def units(self) -> dict[str, list[Task]]:
-        return {STAGE: self.tasks}
-
-    @property
-    def empty(self) -> bool:
-        return not self.tasks
+    def tasks(self) -> list[Task]:
+        return self.units[STAGE]
 
 
 # ---------------------------------------------------------------- planning
@@ -171,8 +173,8 @@ def _unusable(crops: CropsRecord, masks: UnitResult | None, size: int) -> str | 
 
 def _usable(state: RunState, layout: WorkLayout, plan: ShardPlan):
     """(job, group, upstream fingerprint) of every usable video; fills plan.left_out and plan.size."""
-    extract = [(r, CropsRecord.from_dict(r.data)) for r in state.records("extract") if r.ok]
-    masks = {r.key: r for r in state.records("masks")}
+    extract = [(r, CropsRecord.from_dict(r.data)) for r in state.records(EXTRACT) if r.ok]
+    masks = {r.key: r for r in state.records(MASKS)}
     sizes = Counter(int(c.size) for _, c in extract)
     plan.size = min(sizes, key=lambda s: (-sizes[s], s)) if sizes else 0
     usable = []
@@ -194,7 +196,7 @@ def _usable(state: RunState, layout: WorkLayout, plan: ShardPlan):
 def plan_shards(work: Path, state: RunState, params: ShardsParams, saved_buckets: dict) -> ShardPlan:
     """Assign every usable video to a shard of its split; one Task per non-empty shard."""
     layout = WorkLayout(Path(work))
-    plan = ShardPlan(mask_params=state.get_meta("params:masks", {}) or {})
+    plan = ShardPlan(mask_params=state.get_meta(params_meta(MASKS), {}) or {})
     usable = _usable(state, layout, plan)
     samples = Counter()
     for job, _, _ in usable:
@@ -356,7 +358,7 @@ def _finish(layout: WorkLayout, state: RunState, p: ShardPlan, params: ShardsPar
     """Write index.json from this plan's records, then drop shard files and records no longer planned."""
     planned = {t.key for t in p.tasks}
     header = {"params": asdict(params), "size": p.size, "mask_params": p.mask_params, "buckets": p.buckets,
-              "extract_params": state.get_meta("params:extract", {}) or {}, "left_out": dict(_left_out(p, records)),
+              "extract_params": state.get_meta(params_meta(EXTRACT), {}) or {}, "left_out": dict(_left_out(p, records)),
               "mask_unknown": dict(p.mask_unknown)}
     write_index(layout.shard_index, build_index([_entry(records[k]) for k in sorted(planned)], header))
     keep = {Path(t.payload.path).name for t in p.tasks}
@@ -374,7 +376,7 @@ def execute(ctx: Context, p: ShardPlan) -> Summary:
     """
     state, layout = ctx.state, ctx.layout
     ensure_writable(layout.shards)
-    state.set_meta(f"params:{STAGE}", asdict(ctx.config.shards))
+    state.set_meta(params_meta(STAGE), asdict(ctx.config.shards))
     state.set_meta(BUCKETS_META, p.buckets)
     remove_stale_temps(layout.shards)
     _forget_missing(state, p.tasks)
@@ -393,7 +395,7 @@ def execute(ctx: Context, p: ShardPlan) -> Summary:
 
 def saved_config(state: RunState) -> tuple[PrepConfig, None] | None:
     """The configuration the last shards run used, or None when it never ran in this WORK."""
-    saved = state.get_meta(f"params:{STAGE}")
+    saved = state.get_meta(params_meta(STAGE))
     return (PrepConfig(shards=ShardsParams(**saved)), None) if saved else None
 
 

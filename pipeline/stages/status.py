@@ -11,10 +11,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.engine.runner import Task
-from pipeline.engine.runstate import DONE, NO_MASK, RunState
+from pipeline.engine.runstate import DONE, RunState
 from pipeline.errors import LrlError
 from pipeline.stages.context import Context, saved_problems, saved_roots
 from pipeline.store.layout import WorkLayout
+from pipeline.store.records import NO_MASK
 
 
 @dataclass
