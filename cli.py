@@ -183,8 +183,8 @@ def report(summary, note: str = "", problems=()) -> None:
         click.echo(f"failed: {key}: {reason}")
     for key, reason in summary.held:
         click.echo(f"{summary.held_label}: {key}: {reason}")
-    for key, note in summary.remarks:
-        click.echo(f"note: {key}: {note}")
+    for key, remark in summary.remarks:
+        click.echo(f"note: {key}: {remark}")
     for problem in problems:
         click.echo(f"problem: {problem}")
     if summary.failed and note:
@@ -333,8 +333,8 @@ def refresh(ctx, root, work, config_file, **kw):
     for summary in result.summaries:
         for key, reason in summary.failures:
             click.echo(f"failed: {summary.stage}: {key}: {reason}")
-        for key, note in summary.remarks:
-            click.echo(f"note: {summary.stage}: {key}: {note}")
+        for key, remark in summary.remarks:
+            click.echo(f"note: {summary.stage}: {key}: {remark}")
     for problem in result.problems:
         click.echo(f"problem: {problem}")
     for reason, count in result.left_out().items():

@@ -141,7 +141,7 @@ def main() -> None:
         print(f"clip: {WIDTH}x{HEIGHT}, {FPS * SECONDS} frames, {clip.stat().st_size / 1e6:.1f} MB, "
               f"written in {time.perf_counter() - start:.1f} s")
         pred = load_predictor(untrained_checkpoint(tmp / "ckpt.pt", args.config), args.device)
-        _, _, crops, _, _ = crops_of(clip, pred, keep_thumbs=False)
+        _, _, [crops, *_], _, _ = crops_of(clip, pred, keep_thumbs=False)  # face 0's crops
         decode = timed(lambda: sample_frames(clip, 32), args.repeats)
         score = timed(lambda: score_input(clip, "video", pred), args.repeats)
         fwd = timed(lambda: forward(pred, crops, keep=False), args.repeats)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-SEEK_MIN_GAP = 16  # frames a seek must skip: it costs about 3-5 frames of decoding (measured: docs/inputs.md)
+SEEK_MIN_GAP = 16  # frames a seek must skip: it costs 5-10 frames of decoding (measured: docs/inputs.md)
 
 
 @dataclass(frozen=True)
