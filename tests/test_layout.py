@@ -49,7 +49,7 @@ def forbidden(importer: str, imported: str) -> bool:
     if under(importer, "pipeline.engine") and under(imported, "pipeline.stages"):
         return True
     if under(importer, "model") and under(imported, "pipeline"):
-        allowed = ("pipeline.errors",) + (("pipeline.store",) if under(importer, "model.training") else ())
+        allowed = ("pipeline.errors", "pipeline.options") + (("pipeline.store",) if under(importer, "model.training") else ())
         return not under(imported, *allowed)
     return False
 
