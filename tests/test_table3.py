@@ -66,7 +66,7 @@ def test_a_run_trains_on_the_train_split_datasets_that_have_a_val_split(run):
     mixed, _, ckpt, lines = run
     assert lines[0] == ("datasets: training and validating on ffpp (split 'train' datasets with a 'val' split); "
                         "celebdf left out: --datasets celebdf,ffpp trains on them too")
-    assert json.loads((ckpt.parent / "config.json").read_text())["datasets"] == "ffpp"
+    assert json.loads((ckpt.parent / "config.json").read_text())["data"]["datasets"] == ["ffpp"]
     cfg = TrainConfig.from_flat(dict(shards=str(mixed), datasets="ffpp,dfdc"))
     with pytest.raises(LrlError, match=r"no dfdc samples in split 'train' \(it holds celebdf, ffpp\)"):
         train(cfg, echo=lambda s: None)
