@@ -1,7 +1,7 @@
 """Command line: `lrl-prep` (dataset preparation stages), `lrl-train` (training, evaluation), `lrl-predict`.
 
 Options are built from the typed dataclasses that hold their defaults, choices and help
-(`pipeline.params` for lrl-prep, `model.training.config.TrainConfig` for lrl-train), so each is written
+(`pipeline.params` for lrl-prep, `model.training.config`'s sections for lrl-train), so each is written
 once. Heavy modules (torch, MTCNN, h5py, cv2) are imported inside the commands that use them, so
 `lrl-prep --help` and a no-op refresh start fast.
 """
@@ -17,6 +17,7 @@ import click
 from click.core import ParameterSource
 
 from pipeline.errors import LrlError
+from pipeline.options import split_csv
 from pipeline.params import (
     DATASETS,
     DEMO_SIZES,
@@ -67,7 +68,7 @@ def friendly(fn):
 
 
 def _split_csv(_ctx, _param, value):
-    return tuple(v for item in value for v in item.split(",") if v) or None
+    return split_csv(value)
 
 
 def _frames(_ctx, _param, value):
@@ -378,10 +379,11 @@ def report_pages(work, out, **kw):
 
 
 def train_options(fn):
-    """One --option per documented TrainConfig field (default None: only the flags given override the file)."""
-    from model.training.config import TrainConfig
+    """One --option per lrl-train flag of the TrainConfig sections (default None: only the flags given override
+    the file)."""
+    from model.training.config import flag_fields
 
-    return dataclass_options(TrainConfig, show_defaults=False)(fn)
+    return dataclass_options(flag_fields(), show_defaults=False)(fn)
 
 
 @click.command(context_settings=CONTEXT)
@@ -401,11 +403,10 @@ def train(shards, out, config_file, resume, ckpt, split, figures, force, **overr
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
     shard sets: Table 3, one row per dataset)."""
     if ckpt:
-        from model.training.config import csv_list
         from model.training.run_eval import evaluate_checkpoint
 
         click.echo(evaluate_checkpoint(ckpt, split, shards, out, figures, force,
-                                       bool(overrides["include_interpolated"]), csv_list(overrides["datasets"])))
+                                       bool(overrides["include_interpolated"]), overrides["datasets"]))
         return
     if figures:
         raise LrlError("--figures goes with --evaluate CKPT (figures are drawn from a checkpoint)")
@@ -416,7 +417,7 @@ def train(shards, out, config_file, resume, ckpt, split, figures, force, **overr
 
     overrides.update(shards=str(shards[0]) if shards else None, out=str(out) if out else None)
     cfg = resolve(read_options_file(config_file) if config_file else {}, overrides)
-    if not cfg.shards or not cfg.out:
+    if not cfg.data.shards or not cfg.run.out:
         raise LrlError("--shards and --out are required (on the command line or in --config)")
     run_training(cfg, resume=resume, echo=click.echo)
 

@@ -3,7 +3,7 @@
 kernels, dataset, store and pages never import stages, engine, predict or model; only cli imports
 predict; predict imports no stage; a stage imports no other stage but the shared base
 (pipeline.stages.context; refresh and status loop over the package's STAGES); model imports nothing
-of pipeline but its errors and its device resolver (the trainer, model.training, may also read
+of pipeline but its errors, option helper and device resolver (the trainer, model.training, may also read
 pipeline.store); nothing imports cli.
 """
 
@@ -53,7 +53,8 @@ def forbidden(importer: str, imported: str) -> bool:
     if under(importer, "pipeline.stages") and under(imported, "pipeline.stages"):
         return not sibling_allowed(importer, imported)
     if under(importer, "model") and under(imported, "pipeline"):
-        allowed = ("pipeline.errors", "pipeline.devices") + (("pipeline.store",) if under(importer, "model.training") else ())
+        allowed = ("pipeline.errors", "pipeline.options", "pipeline.devices")
+        allowed += ("pipeline.store",) if under(importer, "model.training") else ()
         return not under(imported, *allowed)
     return False
 
