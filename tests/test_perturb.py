@@ -35,7 +35,7 @@ def chroma(rgb: np.ndarray) -> np.ndarray:
 
 
 def decreasing(values) -> bool:
-    return all(a > b for a, b in zip(values, values[1:]))
+    return all(a > b for a, b in zip(values[:-1], values[1:], strict=True))
 
 
 def test_the_levels_are_deeperforensics_parameters():
