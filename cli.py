@@ -420,13 +420,14 @@ def train(shards, out, config_file, resume, ckpt, split, figures, baseline, pert
         from model.training.config import csv_list
         from model.training.run_eval import evaluate_checkpoint
 
+        if figures:  # Fig. 5 and 6: checked before anything is evaluated
+            from model.training.feature_figures import draw_figures, open_runs
+
+            runs = open_runs(ckpt[0], baseline, split, shards, force, bool(overrides["include_interpolated"]))
         click.echo(evaluate_checkpoint(ckpt[0], split, shards, out, figures, force,
                                        bool(overrides["include_interpolated"]), csv_list(overrides["datasets"])))
         if figures:
-            from model.training.feature_figures import draw_figures
-
-            click.echo(draw_figures(ckpt[0], baseline, split, shards[0] if shards else None, out, force,
-                                    bool(overrides["include_interpolated"]), overrides["seed"] or 0))
+            click.echo(draw_figures(runs, split, out or ckpt[0].parent, overrides["seed"] or 0))
         return
     if len(shards) > 1:
         raise LrlError("--shards once for training (several shard sets go with --evaluate CKPT)")

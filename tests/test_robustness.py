@@ -171,5 +171,45 @@ def test_figures_5_and_6_with_a_baseline(runs, tmp_path):
     assert fig6.std() > 0.1 and fig6.shape[0] > fig6.shape[1] * 0.6  # 4 rows: input, M_hat, M_hat, s_hat
     no_baseline = invoke("--evaluate", runs["full"], "--baseline", runs["rgb"])
     assert no_baseline.exit_code == 2 and "--baseline goes with --figures" in no_baseline.output
-    mclcr = invoke("--evaluate", runs["full"], "--figures", "--baseline", runs["mclcr"], "--out", tmp_path)
-    assert mclcr.exit_code == 2 and "a mclcr model has neither" in mclcr.output
+    before = sorted(tmp_path.iterdir())
+    mclcr = invoke("--evaluate", runs["full"], "--figures", "--baseline", runs["mclcr"], "--out", tmp_path / "x")
+    assert mclcr.exit_code == 2 and mclcr.output == (f"error: {runs['mclcr']}: Fig. 5 and 6 draw LRL's streams and "
+                                                     "masks; a mclcr model has neither\n")
+    assert sorted(tmp_path.iterdir()) == before  # refused before anything was evaluated
+
+
+def test_augmentation_perturbs_about_half_the_samples_and_recomputes_their_frequency_image(shards, tmp_path):
+    from model.training.data import AUGMENT_KINDS, LRLSamples
+
+    assert TrainConfig().augment is False and "vc" not in AUGMENT_KINDS
+    data = ShardDataset(shards, "train", interpolated=False)
+    plain, augmented = LRLSamples(data, seed=1), LRLSamples(data, seed=1, augment=True)
+    changed = 0
+    for epoch in range(4):
+        augmented.set_epoch(epoch)
+        for i in range(len(data)):
+            item, clean = augmented[i], plain[i]
+            if torch.equal(item["rgb"], clean["rgb"]):
+                assert torch.equal(item["freq"], clean["freq"])  # not augmented: the stored image
+                continue
+            changed += 1
+            rgb = ((item["rgb"].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+            np.testing.assert_allclose(item["freq"].numpy(), freq_input(frequency_cue(rgb, 0.33), data.freq_std),
+                                       atol=1e-5)
+            assert torch.equal(item["rgb"], augmented[i]["rgb"]) and torch.equal(item["mask"], clean["mask"])
+    assert 0.3 < changed / (4 * len(data)) < 0.7
+    lines = []
+    train(TrainConfig(shards=str(shards), out=str(tmp_path), augment=True, **SMALL), echo=lines.append)
+    assert json.loads((tmp_path / "config.json").read_text())["augment"] is True and "epoch   1" in lines[-1]
+
+
+def test_the_benchmark_prints_seconds_per_thousand_frames_against_clean(runs):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench", Path(__file__).parents[1] / "benchmarks" / "robustness.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    lines = bench.main(["--checkpoint", str(runs["full"]), "--perturb", "gb", "vc", "--repeats", "1"])
+    assert lines[0].startswith("4 frames of split 'test', level 3, 1 thread(s)")
+    assert [line.split()[0] for line in lines[1:]] == ["perturbation", "clean", "gb", "vc"]
+    assert lines[2].split()[2] == "1.00" and float(lines[3].split()[1]) > 0 and float(lines[4].split()[3]) > 0

@@ -98,23 +98,31 @@ def _crop(item: dict) -> np.ndarray:
     return ((item["rgb"].permute(1, 2, 0).numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
 
 
-def draw_figures(ckpt, baseline, split: str, shards, out, force: bool, interpolated: bool, seed: int = 0) -> str:
-    """Write fig5-<split>.png and fig6-<split>.png beside the checkpoint (or in `out`); the lines to print.
-    LrlError when either checkpoint is not an LRL network or fails the preprocessing check."""
+def open_runs(ckpt, baseline, split: str, shards: tuple, force: bool, interpolated: bool) -> list:
+    """The checkpoint and the optional baseline, loaded and checked (the baseline on the checkpoint's shard
+    set), the baseline first as in the paper. LrlError, before anything is drawn or evaluated, when more than
+    one shard set is given, either is not an LRL network or fails the preprocessing check."""
     from model.training.robustness import _open
 
-    runs = [_open(Path(ckpt), "LRL", split, shards, force, interpolated, None, None)]
+    if len(shards) > 1:
+        raise LrlError("--figures draws from one shard set: give one --shards")
+    runs = [_open(Path(ckpt), "LRL", split, shards[0] if shards else None, force, interpolated, None, None)]
     if baseline:
         runs.append(_open(Path(baseline), "baseline", split, runs[0].shard_set.source, force, interpolated,
                           None, None))
     for run in runs:
         if run.cfg.model != "lrl":
             raise LrlError(f"{run.path}: Fig. 5 and 6 draw LRL's streams and masks; a {run.cfg.model} model has neither")
-    runs = runs[::-1]  # the baseline first, as in the paper
-    folder = Path(out or Path(ckpt).parent)
+    return runs[::-1]
+
+
+def draw_figures(runs: list, split: str, folder: Path, seed: int = 0) -> str:
+    """Write fig5-<split>.png and fig6-<split>.png of `runs` (open_runs) into `folder`; the lines to print."""
+    folder = Path(folder)
     fig5, fig6 = folder / f"fig5-{split}.png", folder / f"fig6-{split}.png"
-    fig5_png(fig5, runs, chosen_faces(runs[0].shard_set.samples))
-    fig6_png(fig6, runs, chosen_faces(runs[0].shard_set.samples), seed)
+    faces = chosen_faces(runs[0].shard_set.samples)
+    fig5_png(fig5, runs, faces)
+    fig6_png(fig6, runs, faces, seed)
     return "\n".join([f"figures: Fig. 5: {fig5}", f"figures: Fig. 6: {fig6}"])
 
 
