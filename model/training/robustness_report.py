@@ -50,11 +50,28 @@ def text(rows: list[dict], labels: list[str]) -> list[str]:
             .rstrip() for r in table]
 
 
+def _md(headings: list[str], cells: list[list[str]]) -> list[str]:
+    return (["| " + " | ".join(headings) + " |", "|---|" + "---:|" * (len(headings) - 1)]
+            + ["| " + " | ".join(c) + " |" for c in cells])
+
+
+def pivot(rows: list[dict], labels: list[str], part: str = "frame") -> tuple[list[str], list[list[str]]]:
+    """`part` ("frame" or "video") AUC with one line per perturbation and one column per checkpoint and level
+    (its clean AUC first): (headings, cells)."""
+    levels = sorted({r["level"] for r in rows if r["level"]})
+    by = {(r["checkpoint"], r["perturbation"], r["level"]): r for r in rows}
+    names = list(dict.fromkeys(r["perturbation"] for r in rows if r["perturbation"] != "clean"))
+    headings = ["perturbation"] + [f"{label} {'clean' if level == 0 else f'L{level}'}" for label in labels
+                                   for level in [0] + levels]
+    cells = [[name] + [_fmt(by[label, "clean", 0][part]["auc"] if level == 0 else by[label, name, level][part]["auc"])
+                       for label in labels for level in [0] + levels] for name in names]
+    return headings, cells
+
+
 def markdown(rows: list[dict], labels: list[str]) -> str:
-    """The same table in markdown (numbers right-aligned)."""
-    headings, cells = _lines(rows, labels)
-    lines = ["| " + " | ".join(headings) + " |", "|---|" + "---:|" * (len(headings) - 1)]
-    return "\n".join(lines + ["| " + " | ".join(c) + " |" for c in cells]) + "\n"
+    """Frame AUC by level (pivot), then every number of the table (numbers right-aligned)."""
+    return "\n".join(["Frame AUC by level (clean: no perturbation):", ""] + _md(*pivot(rows, labels))
+                     + ["", "Every metric:", ""] + _md(*_lines(rows, labels))) + "\n"
 
 
 def _auc(r: dict, part: str) -> float:
