@@ -390,20 +390,24 @@ def train_options(fn):
 @click.option("--out", type=PATH, help="Run folder: config, log.jsonl, checkpoints, metrics, plots.")
 @click.option("--config", "config_file", type=EXISTING, help="YAML or TOML file of options (flags win).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--evaluate", "ckpt", type=PATH, multiple=True, help="Evaluate this checkpoint instead of training "
-                                                                    "(repeat it with --perturb: side by side).")
+@click.option("--evaluate", "ckpt", type=PATH, multiple=True,
+              help="Evaluate this checkpoint instead of training (repeat it with --perturb: side by side).")
 @click.option("--split", default="test", show_default=True, help="Split to evaluate with --evaluate.")
 @click.option("--figures", is_flag=True, help="With --evaluate: also the paper's Fig. 3 to 6 as PNGs.")
-@click.option("--baseline", type=PATH, help="With --evaluate --figures: a baseline checkpoint (e.g. --variant rgb) "
-                                            "beside it in Fig. 5 and 6.")
+@click.option("--baseline", type=PATH,
+              help="With --evaluate --figures: a baseline checkpoint (e.g. --variant rgb) beside it in "
+                   "Fig. 5 and 6.")
 @click.option("--perturb", help="With --evaluate: robustness under these perturbations, 'all' or some of "
-                                "cs,cc,bw,gnc,gb,pixel,jpeg,vc,patch (docs/robustness.md); --seed seeds them.")
-@click.option("--levels", default="1-5", show_default=True, help="With --perturb: the levels, e.g. 1-5 or 1,3,5.")
+                                "cs,cc,bw,gnc,gb,pixel,jpeg,vc,patch (docs/robustness.md); --seed seeds "
+                                "them.")
+@click.option("--levels", default="1-5", show_default=True,
+              help="With --perturb: the levels, e.g. 1-5 or 1,3,5.")
 @click.option("--force", is_flag=True, help="With --evaluate: evaluate even on shards preprocessed unlike the "
                                             "checkpoint's (crop size, alpha, mask settings).")
 @train_options
 @friendly
-def train(shards, out, config_file, resume, ckpt, split, figures, baseline, perturb, levels, force, **overrides):
+def train(shards, out, config_file, resume, ckpt, split, figures, baseline, perturb, levels, force,
+          **overrides):
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
     shard sets: Table 3, one row per dataset; with --perturb: its robustness)."""
     _check_evaluate_options(ckpt, shards, figures, baseline, perturb)
@@ -411,10 +415,10 @@ def train(shards, out, config_file, resume, ckpt, split, figures, baseline, pert
         from model.training.config import csv_list
         from model.training.robustness import evaluate_robustness, parse_levels, parse_perturbations
 
-        click.echo(evaluate_robustness(ckpt, split, shards[0] if shards else None, out, parse_perturbations(perturb),
-                                       parse_levels(levels), overrides["seed"] or 0, force,
-                                       bool(overrides["include_interpolated"]), csv_list(overrides["datasets"]),
-                                       _show_progress(overrides["progress"])))
+        click.echo(evaluate_robustness(
+            ckpt, split, shards[0] if shards else None, out, parse_perturbations(perturb),
+            parse_levels(levels), overrides["seed"] or 0, force, bool(overrides["include_interpolated"]),
+            csv_list(overrides["datasets"]), _show_progress(overrides["progress"])))
         return
     if ckpt:
         from model.training.config import csv_list

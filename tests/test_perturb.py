@@ -1,5 +1,5 @@
-"""Issue 25: the perturbation kernels (pipeline/kernels/perturb.py). Each one's strength grows with its level on
-a measurable quantity, each is deterministic for a seed. Images: scikit-image's photographs."""
+"""Issue 25: the perturbation kernels (pipeline/kernels/perturb.py). Each one's strength grows with its
+level on a measurable quantity, each is deterministic for a seed. Images: scikit-image's photographs."""
 
 import cv2
 import numpy as np
@@ -50,7 +50,8 @@ def test_the_levels_are_deeperforensics_parameters():
 @pytest.mark.parametrize("name", ["gb", "pixel"])
 def test_blur_and_pixelation_lower_the_laplacian_variance_level_by_level(name):
     for image in (photo(299), photo(299, "chelsea")):
-        values = [laplacian_var(image)] + [laplacian_var(perturb(image, name, level, rng())) for level in LEVELS]
+        values = [laplacian_var(image)] + [laplacian_var(perturb(image, name, level, rng()))
+                                           for level in LEVELS]
         assert decreasing(values), values
         assert values[1] < 0.5 * values[0]
 
@@ -59,7 +60,8 @@ def test_gaussian_noise_has_the_stated_variance_in_each_colour_component():
     grey = np.full((256, 256, 3), 128, np.uint8)  # mid-grey: no clipping below level 5
     measured = []
     for level in LEVELS:
-        noisy = cv2.cvtColor(perturb(grey, "gnc", level, rng(level)).astype(np.float32) / 255, cv2.COLOR_RGB2YCrCb)
+        out = perturb(grey, "gnc", level, rng(level)).astype(np.float32) / 255
+        noisy = cv2.cvtColor(out, cv2.COLOR_RGB2YCrCb)
         measured.append(noisy.reshape(-1, 3).var(axis=0))
     for level, variance in zip(LEVELS[:4], PERTURBATIONS["gnc"].params[:4], strict=True):
         assert measured[level - 1] == pytest.approx(np.full(3, variance), rel=0.06)  # 65,536 draws, rounding
@@ -102,7 +104,7 @@ def test_contrast_scales_every_value():
 
 
 def test_block_wise_covers_more_with_the_level_and_scales_its_blocks_to_the_crop():
-    assert (block_side(256, 256), block_side(299, 299), block_side(80, 80), block_side(10, 10)) == (8, 9, 3, 1)
+    assert [block_side(s, s) for s in (256, 299, 80, 10)] == [8, 9, 3, 1]
     flat = np.full((299, 299, 3), 7, np.uint8)
     covered = []
     for blocks, level in zip(PERTURBATIONS["bw"].params, LEVELS, strict=True):

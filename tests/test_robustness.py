@@ -1,5 +1,6 @@
 """Issue 25: `lrl-train --evaluate CKPT [--evaluate CKPT2] --perturb ... --levels ...` end to end on tiny
-checkpoints trained here (shards of tests/work_fixture.py at 80 px), and Fig. 5 / 6 from `--figures --baseline`."""
+checkpoints trained here (shards of tests/work_fixture.py at 80 px), Fig. 5 / 6 from `--figures --baseline`,
+`--augment` and benchmarks/robustness.py."""
 
 import json
 from pathlib import Path
@@ -16,7 +17,7 @@ from model.training.loop import train
 from model.training.robustness import PerturbedSamples, labels_of, parse_levels, parse_perturbations
 from pipeline.errors import LrlError
 from pipeline.kernels.dct import frequency_cue
-from pipeline.kernels.perturb import PERTURBATIONS, perturb, video_compression
+from pipeline.kernels.perturb import PERTURBATIONS, video_compression
 from pipeline.params import ShardsParams
 from pipeline.stages.shards import run as run_shards
 from pipeline.store.reader import ShardDataset
@@ -46,7 +47,8 @@ def invoke(*args):
 
 
 def written(output: str, ext: str) -> Path:
-    return Path(next(line for line in output.splitlines() if line.endswith(f".{ext}")).removeprefix("robustness: "))
+    line = next(line for line in output.splitlines() if line.endswith(f".{ext}"))
+    return Path(line.removeprefix("robustness: "))
 
 
 def test_two_checkpoints_side_by_side_with_the_clean_row_of_evaluate(runs, shards, tmp_path):
@@ -57,7 +59,7 @@ def test_two_checkpoints_side_by_side_with_the_clean_row_of_evaluate(runs, shard
     assert lines[0].split()[:5] == ["perturbation", "level", "param", "full", "frame"]
     assert [line.split()[:2] for line in lines[1:4]] == [["clean", "0"], ["gb", "1"], ["gb", "5"]]
     saved = json.loads(written(result.output, "json").read_text())
-    assert [c["label"] for c in saved["checkpoints"]] == ["full", "rgb"]  # both best.pt: named by their folders
+    assert [c["label"] for c in saved["checkpoints"]] == ["full", "rgb"]  # both best.pt: named by folder
     rows = saved["rows"]
     assert len(rows) == 2 * (1 + 3 * 2)
     assert [(r["perturbation"], r["level"], r["parameter"]) for r in rows[:7]] == [
@@ -81,7 +83,8 @@ def test_the_same_seed_gives_the_same_rows_and_files(runs, tmp_path):
     first, second = invoke(*args, "--out", tmp_path / "a"), invoke(*args, "--out", tmp_path / "b")
     assert first.exit_code == 0 and second.exit_code == 0, first.output
     a, b = (json.loads(written(r.output, "json").read_text()) for r in (first, second))
-    assert a["rows"] == b["rows"] and written(first.output, "json").name == written(second.output, "json").name
+    assert a["rows"] == b["rows"]
+    assert written(first.output, "json").name == written(second.output, "json").name
     other = invoke("--evaluate", runs["full"], "--perturb", "gnc,bw", "--levels", "3", "--seed", "8",
                    "--out", tmp_path / "a")
     assert written(other.output, "json").name != written(first.output, "json").name  # the seed names the file
@@ -97,7 +100,8 @@ def test_perturbed_samples_recompute_the_frequency_cue_from_the_perturbed_crop(s
             item = one[i]
             rgb = ((item["rgb"].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
             assert not np.array_equal(rgb, data[i]["rgb"])
-            np.testing.assert_allclose(item["freq"].numpy(), freq_input(frequency_cue(rgb, 0.33), std), atol=1e-5)
+            expected = freq_input(frequency_cue(rgb, 0.33), std)
+            np.testing.assert_allclose(item["freq"].numpy(), expected, atol=1e-5)
             assert torch.equal(item["rgb"], again[i]["rgb"]) and not torch.equal(item["rgb"], other[i]["rgb"])
             assert np.array_equal(item["mask"][0].numpy(), data[i]["mask"].astype(np.float32))
     blind = PerturbedSamples(data, "jpeg", 1, 0, 0.33, std, False)[0]
@@ -109,11 +113,11 @@ def test_video_compression_runs_on_each_video_in_frame_order(shards):
     samples = PerturbedSamples(data, "vc", 2, 0, 0.33, 1.0, True)
     for video in sorted(set(data.videos)):
         members = [i for i in np.argsort(data.meta["frame"], kind="stable") if data.videos[i] == video]
-        expected = video_compression(np.stack([data[int(i)]["rgb"] for i in members]), PERTURBATIONS["vc"].param(2))
+        crops = np.stack([data[int(i)]["rgb"] for i in members])
+        expected = video_compression(crops, PERTURBATIONS["vc"].param(2))
         for i, image in zip(members, expected, strict=True):
             got = ((samples[int(i)]["rgb"].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
             assert np.array_equal(got, image)
-    assert np.array_equal(perturb(data[0]["rgb"], "pixel", 1, None), perturb(data[0]["rgb"], "pixel", 1, None))
 
 
 def test_an_mclcr_checkpoint_runs_the_perturbations(runs, tmp_path):
@@ -129,29 +133,34 @@ def test_a_shard_set_preprocessed_otherwise_is_refused_before_anything_is_writte
     make_work(tmp_path / "work", size=80)
     assert run_shards(tmp_path / "work", ShardsParams(alpha=0.5), progress=False).failed == 0
     other = tmp_path / "work" / "shards"
-    result = invoke("--evaluate", runs["full"], "--evaluate", runs["rgb"], "--perturb", "gb", "--shards", other,
+    result = invoke("--evaluate", runs["full"], "--evaluate", runs["rgb"], "--perturb", "gb",
+                    "--shards", other,
                     "--out", tmp_path / "out")
     assert result.exit_code == 2
-    assert result.output == f"error: {other}: shards unlike best.pt's: alpha 0.5, trained on 0.33 (--force evaluates anyway)\n"
+    assert result.output == (f"error: {other}: shards unlike best.pt's: alpha 0.5, trained on 0.33 "
+                             "(--force evaluates anyway)\n")
     assert not (tmp_path / "out").exists()
 
 
 def test_bad_options_are_one_line_errors(runs, tmp_path):
+    full = ("--evaluate", runs["full"])
     cases = [
-        (("--evaluate", runs["full"], "--perturb", "gb,fog"), "--perturb 'gb,fog': unknown fog (choose all or from cs, "),
-        (("--evaluate", runs["full"], "--perturb", "gb", "--levels", "0-3"), "--levels '0-3': give levels 1 to 5"),
-        (("--evaluate", runs["full"], "--evaluate", runs["rgb"]), "several --evaluate go with --perturb"),
-        (("--perturb", "gb", "--shards", tmp_path, "--out", tmp_path), "--perturb and --baseline go with --evaluate"),
-        (("--evaluate", runs["full"], "--perturb", "gb", "--figures"), "--figures and --baseline go with --evaluate"),
+        ((*full, "--perturb", "gb,fog"), "--perturb 'gb,fog': unknown fog (choose all or from cs, "),
+        ((*full, "--perturb", "gb", "--levels", "0-3"), "--levels '0-3': give levels 1 to 5"),
+        ((*full, "--evaluate", runs["rgb"]), "several --evaluate go with --perturb"),
+        (("--perturb", "gb", "--out", tmp_path), "--perturb and --baseline go with --evaluate"),
+        ((*full, "--perturb", "gb", "--figures"), "--figures and --baseline go with --evaluate"),
     ]
     for args, message in cases:
         result = invoke(*args)
-        assert result.exit_code == 2 and len(result.output.splitlines()) == 1 and message in result.output, args
+        assert result.exit_code == 2 and len(result.output.splitlines()) == 1, args
+        assert message in result.output, args
 
 
 def test_option_parsing():
-    assert parse_perturbations("all") == tuple(PERTURBATIONS) and parse_perturbations("vc, GB,vc") == ("vc", "gb")
-    assert parse_levels("1-5") == (1, 2, 3, 4, 5) and parse_levels("5,1-2") == (1, 2, 5) and parse_levels("3") == (3,)
+    assert parse_perturbations("all") == tuple(PERTURBATIONS)
+    assert parse_perturbations("vc, GB,vc") == ("vc", "gb")
+    assert [parse_levels(t) for t in ("1-5", "5,1-2", "3")] == [(1, 2, 3, 4, 5), (1, 2, 5), (3,)]
     for bad in ("", "6", "a-b", "2-1"):
         with pytest.raises(LrlError):
             parse_levels(bad)
@@ -163,6 +172,7 @@ def test_option_parsing():
 def test_figures_5_and_6_with_a_baseline(runs, tmp_path):
     import matplotlib.image
 
+    full = ("--evaluate", runs["full"])
     result = invoke("--evaluate", runs["full"], "--figures", "--baseline", runs["rgb"], "--out", tmp_path)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -174,9 +184,10 @@ def test_figures_5_and_6_with_a_baseline(runs, tmp_path):
     no_baseline = invoke("--evaluate", runs["full"], "--baseline", runs["rgb"])
     assert no_baseline.exit_code == 2 and "--baseline goes with --figures" in no_baseline.output
     before = sorted(tmp_path.iterdir())
-    mclcr = invoke("--evaluate", runs["full"], "--figures", "--baseline", runs["mclcr"], "--out", tmp_path / "x")
-    assert mclcr.exit_code == 2 and mclcr.output == (f"error: {runs['mclcr']}: Fig. 5 and 6 draw LRL's streams and "
-                                                     "masks; a mclcr model has neither\n")
+    mclcr = invoke(*full, "--figures", "--baseline", runs["mclcr"], "--out", tmp_path / "x")
+    assert mclcr.exit_code == 2
+    assert mclcr.output == (f"error: {runs['mclcr']}: Fig. 5 and 6 draw LRL's streams and masks; "
+                            "a mclcr model has neither\n")
     assert sorted(tmp_path.iterdir()) == before  # refused before anything was evaluated
 
 
@@ -196,8 +207,8 @@ def test_augmentation_perturbs_about_half_the_samples_and_recomputes_their_frequ
                 continue
             changed += 1
             rgb = ((item["rgb"].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
-            np.testing.assert_allclose(item["freq"].numpy(), freq_input(frequency_cue(rgb, 0.33), data.freq_std),
-                                       atol=1e-5)
+            expected = freq_input(frequency_cue(rgb, 0.33), data.freq_std)
+            np.testing.assert_allclose(item["freq"].numpy(), expected, atol=1e-5)
             assert torch.equal(item["rgb"], augmented[i]["rgb"]) and torch.equal(item["mask"], clean["mask"])
     assert 0.3 < changed / (4 * len(data)) < 0.7
     lines = []
@@ -208,7 +219,8 @@ def test_augmentation_perturbs_about_half_the_samples_and_recomputes_their_frequ
 def test_the_benchmark_prints_seconds_per_thousand_frames_against_clean(runs):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("bench", Path(__file__).parents[1] / "benchmarks" / "robustness.py")
+    path = Path(__file__).parents[1] / "benchmarks" / "robustness.py"
+    spec = importlib.util.spec_from_file_location("bench", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     lines = bench.main(["--checkpoint", str(runs["full"]), "--perturb", "gb", "vc", "--repeats", "1"])

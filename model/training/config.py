@@ -61,8 +61,9 @@ class TrainConfig:
     balanced: bool = _opt(False, "Batches of half reals, half fakes (FF++ has 1 real to 4 fakes); always on for "
                                  "--model mclcr (SupCon needs a positive for every sample).")
     hflip: bool = _opt(True, "Random horizontal flips of rgb, freq and mask together.")
-    augment: bool = _opt(False, "Training-time perturbations (docs/robustness.md): half the samples get one of "
-                                "cs,cc,bw,gnc,gb,pixel,jpeg,patch at a uniform level 1-5 (off: the paper).")
+    augment: bool = _opt(False, "Training-time perturbations (docs/robustness.md): half the samples get "
+                                "one of cs,cc,bw,gnc,gb,pixel,jpeg,patch at a uniform level 1-5 (off: the "
+                                "paper).")
     workers: int = _opt(2, "DataLoader worker processes.")
     seed: int = _opt(0, "Seed of initialisation, sampling and flips.")
     device: str = _opt("auto", "Where to train: auto (CUDA when present), cpu or cuda.", ("auto", "cpu", "cuda"))

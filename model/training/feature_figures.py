@@ -47,15 +47,18 @@ def chosen_faces(shards) -> list[int]:
 
 
 def _same_samples(masks, shards) -> list[int]:
-    """shards' sample order is masks' (same split and source); the interpolated frames may differ: map them."""
-    where = {(s, l): k for k, (s, l) in enumerate(zip(masks.meta["shard"].tolist(), masks.meta["local"].tolist(),
-                                                       strict=True))}
-    return [where[s, l] for s, l in zip(shards.meta["shard"].tolist(), shards.meta["local"].tolist(), strict=True)]
+    """The position in `masks` of each sample of `shards` (same split and source, other filters)."""
+
+    def places(d) -> list:
+        return list(zip(d.meta["shard"].tolist(), d.meta["local"].tolist(), strict=True))
+
+    where = {place: k for k, place in enumerate(places(masks))}
+    return [where[place] for place in places(shards)]
 
 
 @torch.no_grad()
 def stream_maps(net, item: dict) -> dict[str, list[np.ndarray]]:
-    """{'rgb': [low, mid, high], 'freq': [...] (two-stream nets)}: mean |U^l| over channels, (h, w) float32."""
+    """{'rgb': [low, mid, high], 'freq': [...] (two-stream nets)}: mean |U^l| over channels, (h, w)."""
     maps: dict[str, list[np.ndarray]] = {"rgb": []}
     hooks = [stage.register_forward_hook(lambda m, i, o, n="rgb": maps[n].append(_energy(o)))
              for stage in net.rgb.stages]
@@ -112,7 +115,8 @@ def open_runs(ckpt, baseline, split: str, shards: tuple, force: bool, interpolat
                           None, None))
     for run in runs:
         if run.cfg.model != "lrl":
-            raise LrlError(f"{run.path}: Fig. 5 and 6 draw LRL's streams and masks; a {run.cfg.model} model has neither")
+            raise LrlError(f"{run.path}: Fig. 5 and 6 draw LRL's streams and masks; "
+                           f"a {run.cfg.model} model has neither")
     return runs[::-1]
 
 
@@ -137,7 +141,8 @@ def fig5_png(path: Path, runs, indices: list[int]) -> None:
     shards = runs[0].shard_set.samples
     streams = [(r, s) for r in runs for s in ("rgb", "freq") if s == "rgb" or r.net.freq is not None]
     columns = ["input", "mask $M$"] + [f"{r.label} {s} {tap}" for r, s in streams for tap in TAPS]
-    fig, axes = plt.subplots(len(indices), len(columns), figsize=(1.25 * len(columns), 1.35 * len(indices) + 0.4),
+    size = (1.25 * len(columns), 1.35 * len(indices) + 0.4)
+    fig, axes = plt.subplots(len(indices), len(columns), figsize=size,
                              squeeze=False, layout="constrained")
     for row, index in enumerate(indices):
         item = samples[0][index]
@@ -174,7 +179,8 @@ def fig6_png(path: Path, runs, indices: list[int], seed: int) -> None:
     rows = ["input"] + [f"{r.label} {kind}" for r in runs for kind in ("mask", "s_hat")
                         if kind == "mask" or r.net.mpsm is not None]
     plt = _figure()
-    fig, axes = plt.subplots(len(rows), len(FIG6) + 1, figsize=(1.6 * (len(FIG6) + 1) + 0.4, 1.55 * len(rows)),
+    size = (1.6 * (len(FIG6) + 1) + 0.4, 1.55 * len(rows))
+    fig, axes = plt.subplots(len(rows), len(FIG6) + 1, figsize=size,
                              squeeze=False, layout="constrained")
     for c, (name, level) in enumerate(FIG6):
         items = [_item(r, name, level, index, seed) for r in runs]
@@ -187,8 +193,8 @@ def fig6_png(path: Path, runs, indices: list[int], seed: int) -> None:
     truth = clean[index]
     s = similarity_target(truth["mask"][None], runs[-1].cfg.k)[0].numpy()
     mask = truth["mask"][0].numpy()
-    _column(axes[:, -1], [(_crop(truth), None, None)] + [(mask, "gray", None) if r.endswith("mask") else
-                                                         (s, "viridis", None) for r in rows[1:]], "truth ($M$, $s$)")
+    truths = [(mask, "gray", None) if r.endswith("mask") else (s, "viridis", None) for r in rows[1:]]
+    _column(axes[:, -1], [(_crop(truth), None, None)] + truths, "truth ($M$, $s$)")
     for r, label in enumerate(rows):
         axes[r, 0].set_ylabel(label.replace("s_hat", r"$\hat{s}$").replace("mask", r"$\hat{M}$"), fontsize=8)
     fig.suptitle(f"{shards.methods[index]} {shards.videos[index].split('/')[-1]}", fontsize=9)

@@ -66,12 +66,14 @@ def sample_rng(seed: int, name: str, level: int, index: int) -> np.random.Genera
 
 
 class PerturbedSamples(LRLSamples):
-    """The split's samples under one perturbation and level, as LRLSamples gives them (rgb, freq, mask, label,
-    index): x2 recomputed from the perturbed rgb at `alpha` over `freq_std`, or zeros (1, H, W) when `uses_freq`
-    is False. A sequence perturbation (vc) runs on each video-and-face's crops in frame order, once per process
-    for consecutive reads of one video (the evaluation reads in order)."""
+    """The split's samples under one perturbation and level, as LRLSamples gives them (rgb, freq, mask,
+    label, index): x2 recomputed from the perturbed rgb at `alpha` over `freq_std`, or zeros (1, H, W) when
+    `uses_freq` is False. A sequence perturbation (vc) runs on each video-and-face's crops in frame order,
+    once per process for consecutive reads of one video (the evaluation reads in order; the shards hold a
+    video's samples together)."""
 
-    def __init__(self, shards, name: str, level: int, seed: int, alpha: float, freq_std: float, uses_freq: bool):
+    def __init__(self, shards, name: str, level: int, seed: int, alpha: float, freq_std: float,
+                 uses_freq: bool):
         super().__init__(shards, freq_std=freq_std)
         self.name, self.level, self.seed, self.alpha, self.uses_freq = name, level, seed, alpha, uses_freq
         self.sequence = PERTURBATIONS[name].sequence
@@ -87,8 +89,8 @@ class PerturbedSamples(LRLSamples):
             members = np.flatnonzero(self._group == group)
             members = members[np.argsort(self._frames[members], kind="stable")]
             frames = np.stack([self.shards[int(i)]["rgb"] for i in members])
-            out = perturb_sequence(frames, self.name, self.level, sample_rng(self.seed, self.name, self.level,
-                                                                             int(members[0])))
+            rng = sample_rng(self.seed, self.name, self.level, int(members[0]))
+            out = perturb_sequence(frames, self.name, self.level, rng)
             self._cached = (group, dict(zip(members.tolist(), out, strict=True)))
         return self._cached[1][index]
 
@@ -97,7 +99,8 @@ class PerturbedSamples(LRLSamples):
         if self.sequence:
             rgb = self._sequence_rgb(index)
         else:
-            rgb = perturb(s["rgb"], self.name, self.level, sample_rng(self.seed, self.name, self.level, index))
+            rng = sample_rng(self.seed, self.name, self.level, index)
+            rgb = perturb(s["rgb"], self.name, self.level, rng)
         if self.uses_freq:
             from pipeline.kernels.dct import frequency_cue
 
@@ -134,7 +137,8 @@ class Evaluated:
 def labels_of(paths: list[Path]) -> list[str]:
     """Short distinct names of checkpoints: their stems, else their folders (runs/full/best.pt -> full), else
     folder-stem; a number is added when those still repeat."""
-    for names in ([p.stem for p in paths], [p.parent.name for p in paths], [f"{p.parent.name}-{p.stem}" for p in paths]):
+    for names in ([p.stem for p in paths], [p.parent.name for p in paths],
+                  [f"{p.parent.name}-{p.stem}" for p in paths]):
         if len(set(names)) == len(names):
             return names
     return [f"{p.parent.name}-{p.stem}-{i}" for i, p in enumerate(paths, 1)]
@@ -151,7 +155,8 @@ def _open(path: Path, label: str, split: str, shards, force: bool, interpolated:
     state = checkpoint.load(path)
     cfg = TrainConfig.from_dict(state["config"])
     source = Path(shards or cfg.shards)
-    shard_set = open_set(source, split, cfg, state["metrics"].get("shards"), force, interpolated, datasets, path.name)
+    trained = state["metrics"].get("shards")
+    shard_set = open_set(source, split, cfg, trained, force, interpolated, datasets, path.name)
     if len(shard_set.samples) == 0:
         raise LrlError(f"{source}: no samples in split {split!r}")
     device = distributed.pick_device(device_name or cfg.device, distributed.Dist())
@@ -161,7 +166,7 @@ def _open(path: Path, label: str, split: str, shards, force: bool, interpolated:
     uses_freq = getattr(net, "freq", None) is not None
     about = {"label": label, "path": str(path.resolve()), "epoch": state.get("epoch"), "model": cfg.model,
              "variant": cfg.variant if cfg.model == "lrl" else cfg.mclcr_variant, "freq_std": freq_std,
-             "trained_on": state["metrics"].get("shards")}
+             "trained_on": trained}
     return Evaluated(label, path, net, cfg, about, shard_set, freq_std, uses_freq)
 
 
@@ -179,15 +184,16 @@ def _predict(run: Evaluated, samples, device):
     return predict(run.net, samples, device, cfg.batch_size, cfg.workers, cfg.bf16 and device.type == "cuda")
 
 
-def evaluate_robustness(ckpts, split: str, shards=None, out: Path | None = None, perturbations=tuple(PERTURBATIONS),
-                        levels=LEVELS, seed: int = 0, force: bool = False, include_interpolated: bool = False,
-                        datasets: tuple[str, ...] | None = None, progress: bool = False,
-                        device: str | None = None) -> str:
-    """Evaluate each checkpoint of `ckpts` clean and under every perturbation x level on one shard set (`shards`,
-    default: the checkpoints' common training shards); write the json, md and png (module docstring) and return
-    the lines to print: the aligned table and the files written. Raises LrlError before evaluating anything
-    when a checkpoint is unreadable, a shard set is refused by the preprocessing check (unless `force`) or
-    holds no sample of the split, or the checkpoints' training shards differ and no `shards` is given."""
+def evaluate_robustness(ckpts, split: str, shards=None, out: Path | None = None,
+                        perturbations=tuple(PERTURBATIONS), levels=LEVELS, seed: int = 0, force: bool = False,
+                        include_interpolated: bool = False, datasets: tuple[str, ...] | None = None,
+                        progress: bool = False, device: str | None = None) -> str:
+    """Evaluate each checkpoint of `ckpts` clean and under every perturbation x level on one shard set
+    (`shards`, default: the checkpoints' common training shards); write the json, md and png (module
+    docstring) and return the lines to print: the aligned table and the files written. Raises LrlError
+    before evaluating anything when a checkpoint is unreadable, a shard set is refused by the preprocessing
+    check (unless `force`) or holds no sample of the split, or the checkpoints' training shards differ and
+    no `shards` is given."""
     from tqdm import tqdm
 
     from model.training import robustness_report as report_files
@@ -215,7 +221,8 @@ def evaluate_robustness(ckpts, split: str, shards=None, out: Path | None = None,
     s = runs[0].shard_set
     key = json.dumps([[r.about["path"] for r in runs], [r.about["epoch"] for r in runs], s.name, split,
                       list(perturbations), list(levels), seed, include_interpolated])
-    name = f"robustness-{'+'.join(r.label for r in runs)}-{split}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    tag = hashlib.sha256(key.encode()).hexdigest()[:10]
+    name = f"robustness-{'+'.join(r.label for r in runs)}-{split}-{tag}"
     folder = Path(out or paths[0].parent)
     folder.mkdir(parents=True, exist_ok=True)
     labels = [r.label for r in runs]

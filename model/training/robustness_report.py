@@ -46,8 +46,8 @@ def text(rows: list[dict], labels: list[str]) -> list[str]:
     headings, cells = _lines(rows, labels)
     table = [headings] + cells
     widths = [max(len(r[i]) for r in table) for i in range(len(headings))]
-    return ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-            .rstrip() for r in table]
+    return ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                      for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip() for r in table]
 
 
 def _md(headings: list[str], cells: list[list[str]]) -> list[str]:
@@ -63,7 +63,7 @@ def pivot(rows: list[dict], labels: list[str], part: str = "frame") -> tuple[lis
     names = list(dict.fromkeys(r["perturbation"] for r in rows if r["perturbation"] != "clean"))
     headings = ["perturbation"] + [f"{label} {'clean' if level == 0 else f'L{level}'}" for label in labels
                                    for level in [0] + levels]
-    cells = [[name] + [_fmt(by[label, "clean", 0][part]["auc"] if level == 0 else by[label, name, level][part]["auc"])
+    cells = [[name] + [_fmt(by[label, name if level else "clean", level][part]["auc"])
                        for label in labels for level in [0] + levels] for name in names]
     return headings, cells
 

@@ -1,6 +1,6 @@
 """Perturbations of face crops for robustness: DeeperForensics-1.0's seven distortions, a real JPEG and the
-random patch of LRL's Fig. 6, each at five levels (1 mild -> 5 strong). Pure functions: uint8 RGB in, uint8 RGB
-out, randomness only from the numpy Generator passed in.
+random patch of LRL's Fig. 6, each at five levels (1 mild -> 5 strong). Pure functions: uint8 RGB in,
+uint8 RGB out, randomness only from the numpy Generator passed in.
 
 Source: DeeperForensics-1.0 (Jiang et al., CVPR 2020), its released `perturbation/` code (levels below are
 its parameters). Read on face crops (H x W x 3, RGB) instead of whole BGR video frames; where that code is
@@ -120,7 +120,8 @@ def jpeg(rgb: np.ndarray, quality: int, rng=None) -> np.ndarray:
     """Encoded as a JPEG of `quality` (libjpeg through OpenCV, 4:2:0 chroma) and decoded."""
     import cv2
 
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(_check(rgb), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    bgr = cv2.cvtColor(_check(rgb), cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError(f"OpenCV could not encode a {rgb.shape} image as JPEG")
     return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
@@ -192,7 +193,8 @@ PERTURBATIONS = {p.name: p for p in (
     Perturbation("cs", "colour saturation", "chroma factor", (0.4, 0.3, 0.2, 0.1, 0.0), color_saturation),
     Perturbation("cc", "colour contrast", "factor", (0.85, 0.725, 0.6, 0.475, 0.35), color_contrast),
     Perturbation("bw", "block-wise", "blocks", (16, 32, 48, 64, 80), block_wise),
-    Perturbation("gnc", "Gaussian noise", "variance", (0.001, 0.002, 0.005, 0.01, 0.05), gaussian_noise_color),
+    Perturbation("gnc", "Gaussian noise", "variance", (0.001, 0.002, 0.005, 0.01, 0.05),
+                 gaussian_noise_color),
     Perturbation("gb", "Gaussian blur", "kernel", (7, 9, 13, 17, 21), gaussian_blur),
     Perturbation("pixel", "pixelation", "factor", (2, 3, 4, 5, 6), pixelate),
     Perturbation("jpeg", "JPEG", "quality", (90, 70, 50, 30, 10), jpeg),
