@@ -74,7 +74,7 @@ def test_two_checkpoints_side_by_side_with_the_clean_row_of_evaluate(runs, shard
     md = written(result.output, "md").read_text().splitlines()
     assert md[2] == "| perturbation | full clean | full L1 | full L5 | rgb clean | rgb L1 | rgb L5 |"
     assert md[4].startswith("| gb | ") and len(md) == 2 + 2 + 3 + 3 + 2 + 7
-    assert md[12].startswith("| perturbation | level | param | full frame AUC |")
+    assert md[10].startswith("| perturbation | level | param | full frame AUC |")
     assert written(result.output, "png").stat().st_size > 10_000
 
 
