@@ -1,7 +1,9 @@
 """Cost of the robustness evaluation (model.training.robustness): seconds per 1,000 frames per perturbation,
 against the clean evaluation (`--evaluate`'s pass over the stored shards) measured in the same run.
 
-For each perturbation (at --level) two timings, medians of --repeats runs:
+For each perturbation (at --level) two timings, medians of --repeats runs, in seconds of this process's CPU
+time (time.process_time: one thread and no DataLoader worker, so it is the work done, steady on a loaded
+machine where wall time is not; wall time of the evaluation printed beside):
 - eval: a whole evaluation pass, model.training.evaluate.predict over PerturbedSamples (read, perturb,
   recompute x2 when the network reads it, forward), as `lrl-train --evaluate CKPT --perturb` runs it;
 - kernel: the perturbation and the frequency cue alone on the same crops (no network), the part it adds.
@@ -19,13 +21,15 @@ import time
 from pathlib import Path
 
 
-def median_seconds(fn, repeats: int) -> float:
-    times = []
+def median_seconds(fn, repeats: int) -> tuple[float, float]:
+    """(median CPU seconds, median wall seconds) of `repeats` calls of fn."""
+    cpu, wall = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        cpu.append(time.process_time() - start_cpu)
+        wall.append(time.perf_counter() - start)
+    return statistics.median(cpu), statistics.median(wall)
 
 
 def kernel_pass(samples) -> None:
@@ -34,8 +38,8 @@ def kernel_pass(samples) -> None:
         samples[i]
 
 
-def measure(args) -> tuple[int, list[tuple[str, float, float | None]]]:
-    """(frames, [(name, eval seconds, kernel seconds or None for clean)]) over the split."""
+def measure(args) -> tuple[int, list[tuple[str, tuple[float, float], float | None]]]:
+    """(frames, [(name, eval (CPU, wall) seconds, kernel CPU seconds or None for clean)]) over the split."""
     import torch
 
     from model.training.data import LRLSamples
@@ -54,16 +58,20 @@ def measure(args) -> tuple[int, list[tuple[str, float, float | None]]]:
     for name in args.perturb or list(PERTURBATIONS):
         samples = PerturbedSamples(data, name, args.level, 0, alpha, run.freq_std, run.uses_freq)
         rows.append((name, median_seconds(evaluate(samples), args.repeats),
-                     median_seconds(lambda s=samples: kernel_pass(s), args.repeats)))
+                     median_seconds(lambda s=samples: kernel_pass(s), args.repeats)[0]))
     return len(data), rows
 
 
 def table(rows, frames: int) -> list[str]:
-    clean = rows[0][1]
-    out = [f"{'perturbation':<13}{'eval s/1k':>11}{'x clean':>9}{'kernel s/1k':>13}"]
-    for name, seconds, kernel in rows:
-        k = f"{1000 * kernel / frames:>13.2f}" if kernel is not None else f"{'-':>13}"
-        out.append(f"{name:<13}{1000 * seconds / frames:>11.2f}{seconds / clean:>9.2f}{k}")
+    """CPU seconds per 1,000 frames of the evaluation, its ratio to the clean one, the kernel's CPU seconds
+    per 1,000 frames, and the evaluation's wall seconds per 1,000 frames."""
+    clean = rows[0][1][0]
+    out = [f"{'perturbation':<13}{'eval cpu s/1k':>14}{'x clean':>9}{'kernel cpu s/1k':>17}"
+           f"{'eval wall s/1k':>16}"]
+    for name, (cpu, wall), kernel in rows:
+        k = f"{1000 * kernel / frames:>17.2f}" if kernel is not None else f"{'-':>17}"
+        out.append(f"{name:<13}{1000 * cpu / frames:>14.2f}{cpu / clean:>9.2f}{k}"
+                   f"{1000 * wall / frames:>16.2f}")
     return out
 
 

@@ -227,3 +227,4 @@ def test_the_benchmark_prints_seconds_per_thousand_frames_against_clean(runs):
     assert lines[0].startswith("4 frames of split 'test', level 3, 1 thread(s)")
     assert [line.split()[0] for line in lines[1:]] == ["perturbation", "clean", "gb", "vc"]
     assert lines[2].split()[2] == "1.00" and float(lines[3].split()[1]) > 0 and float(lines[4].split()[3]) > 0
+    assert float(lines[3].split()[4]) > 0  # wall seconds
