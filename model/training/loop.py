@@ -182,7 +182,7 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
     if dist.main and shards.unknown_masks_left_out:
         echo(f"training: {shards.unknown_masks_left_out} samples whose mask is unknown (mask_known 0) left out: "
              "LRL's similarity and segmentation targets come from the mask (--model mclcr trains on them)")
-    samples = LRLSamples(shards, hflip=d.hflip, seed=cfg.run.seed)
+    samples = LRLSamples(shards, hflip=d.hflip, seed=cfg.run.seed, augment=d.augment)
     if len(samples) == 0:
         raise LrlError(f"{d.shards}: no samples in split {d.train_split!r}")
     loader = make_loader(samples, cfg, dist, device)
