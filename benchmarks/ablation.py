@@ -17,7 +17,6 @@ import argparse
 import json
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from model.config import VARIANTS
@@ -43,9 +42,9 @@ TINY = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), pretrained=Non
 
 def run_one(cfg: TrainConfig) -> dict:
     """Train (or reuse) one run; its best epoch by val AUC and that checkpoint's test metrics."""
-    run = Path(cfg.out)
-    cfg = replace(cfg, datasets=",".join(training_datasets(cfg)[0]))  # resolved, as train() saves config.json
-    metrics = run / f"metrics-best-test-{digest(load_index(Path(cfg.shards)))}.json"  # run_eval's naming
+    run = Path(cfg.run.out)
+    cfg = cfg.replace(datasets=training_datasets(cfg)[0])  # resolved, as train() saves config.json
+    metrics = run / f"metrics-best-test-{digest(load_index(Path(cfg.data.shards)))}.json"  # run_eval's naming
     reuse = metrics.is_file() and (run / "config.json").is_file() and \
         json.loads((run / "config.json").read_text()) == json.loads(json.dumps(cfg.to_dict()))
     start = time.perf_counter()
@@ -56,7 +55,7 @@ def run_one(cfg: TrainConfig) -> dict:
     best = max(history, key=lambda h: h.get("val_auc", float("-inf")))
     test = json.loads(metrics.read_text())
     return {
-        "variant": cfg.variant, "seed": cfg.seed, "best_epoch": best["epoch"], "val_auc": best.get("val_auc"),
+        "variant": cfg.model.variant, "seed": cfg.run.seed, "best_epoch": best["epoch"], "val_auc": best.get("val_auc"),
         "frame_acc": test["frame"]["overall"]["acc"], "frame_auc": test["frame"]["overall"]["auc"],
         "video_auc": test["video"]["overall"]["auc"], "seconds": round(time.perf_counter() - start, 1),
         "reused": reuse,
@@ -130,12 +129,12 @@ def main(argv: list[str] | None = None) -> dict:
     base = resolve(read_options_file(Path(args.config)), {"shards": args.shards, "out": args.out})
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.tiny:
-        base, seeds = replace(base, **TINY), seeds[:2]
+        base, seeds = base.replace(**TINY), seeds[:2]
     out = Path(args.out)
     runs = []
     for variant in VARIANTS:
         for seed in seeds:
-            cfg = replace(base, variant=variant, seed=seed, out=str(out / f"{variant}-s{seed}"))
+            cfg = base.replace(variant=variant, seed=seed, out=str(out / f"{variant}-s{seed}"))
             runs.append(run_one(cfg))
             r = runs[-1]
             print(f"{variant} seed {seed}: best epoch {r['best_epoch']} val AUC {r['val_auc']:.4f} | test frame "

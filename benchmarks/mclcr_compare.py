@@ -42,11 +42,11 @@ def run_one(job: dict) -> dict:
     cfg = TrainConfig.from_dict(job["config"])
     start = time.perf_counter()
     history = train(cfg, echo=lambda line: None)
-    evaluate_checkpoint(Path(cfg.out) / "best.pt", "test")
-    metrics = next(Path(cfg.out).glob("metrics-best-test-*.json"))  # one shard set per run folder
+    evaluate_checkpoint(Path(cfg.run.out) / "best.pt", "test")
+    metrics = next(Path(cfg.run.out).glob("metrics-best-test-*.json"))  # one shard set per run folder
     test = json.loads(metrics.read_text())["frame"]["overall"]
     best = max(history, key=lambda h: h.get("val_auc", float("-inf")))
-    return {"row": job["row"], "seed": cfg.seed, "test_auc": test["auc"], "test_acc": test["acc"],
+    return {"row": job["row"], "seed": cfg.run.seed, "test_auc": test["auc"], "test_acc": test["acc"],
             "val_auc": best.get("val_auc"), "best_epoch": best["epoch"], "seconds": time.perf_counter() - start}
 
 

@@ -99,8 +99,8 @@ def untrained_checkpoint(path: Path, name: str) -> Path:
     from pipeline.params import CropParams, ExtractParams
 
     c = CONFIGS[name]
-    cfg = TrainConfig(backbone=c["backbone"], variant=c["variant"], strides=c["strides"])
-    net = build_model(cfg.model_config())
+    cfg = TrainConfig.from_flat({"backbone": c["backbone"], "variant": c["variant"], "strides": c["strides"]})
+    net = build_model(cfg.model)
     opt = torch.optim.Adam(net.parameters())
     sched = torch.optim.lr_scheduler.StepLR(opt, 10)
     extract = ExtractParams(frames=32, crop=CropParams(size=c["size"]))

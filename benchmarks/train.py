@@ -11,7 +11,6 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -39,30 +38,31 @@ def shards(tmp: Path) -> Path:
 
 
 def timed(net, batches, cfg: TrainConfig) -> float:
-    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr)
     start = time.perf_counter()
     train_one_epoch(net, batches, optimizer, cfg, torch.device("cpu"), Dist(), 0)
-    return STEPS * cfg.batch_size / (time.perf_counter() - start)
+    return STEPS * cfg.data.batch_size / (time.perf_counter() - start)
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = shards(Path(tmp))
-        cfg = replace(TrainConfig(), backbone="mobilenetv3_small_050", strides=(4, 8, 16), variant="full",
-                      batch_size=16, workers=2, max_batches=STEPS)
+        cfg = TrainConfig().replace(backbone="mobilenetv3_small_050", strides=(4, 8, 16), variant="full",
+                                    batch_size=16, workers=2, max_batches=STEPS)
         samples = LRLSamples(ShardDataset(folder, "train"), hflip=True)
-        loader = DataLoader(samples, batch_size=cfg.batch_size, shuffle=True, num_workers=cfg.workers,
+        loader = DataLoader(samples, batch_size=cfg.data.batch_size, shuffle=True, num_workers=cfg.data.workers,
                             drop_last=True, persistent_workers=True)
         memory = [b for _, b in zip(range(STEPS), loader, strict=False)]
-        net = build_model(cfg.model_config())
+        net = build_model(cfg.model)
         timed(net, memory, cfg)  # warm-up
         a, b = [], []
         for _ in range(ROUNDS):
             a.append(timed(net, loader, cfg))
             b.append(timed(net, memory, cfg))
     ma, mb = statistics.median(a), statistics.median(b)
-    print(f"samples: {len(samples)}, batch {cfg.batch_size}, {STEPS} steps x {ROUNDS} rounds, {cfg.backbone} at 80 px")
-    print(f"shard loader ({cfg.workers} workers): {ma:7.1f} samples/s (median)")
+    print(f"samples: {len(samples)}, batch {cfg.data.batch_size}, {STEPS} steps x {ROUNDS} rounds, "
+          f"{cfg.model.backbone} at 80 px")
+    print(f"shard loader ({cfg.data.workers} workers): {ma:7.1f} samples/s (median)")
     print(f"tensors in memory:          {mb:7.1f} samples/s (median)")
     print(f"ratio loader / memory: {ma / mb:.2f}  (target >= 0.9)")
 

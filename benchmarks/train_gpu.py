@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -99,9 +99,8 @@ def sync(device) -> None:
 
 def timed_steps(model, cfg: TrainConfig, loader, device, setting: Setting) -> tuple[list[float], list[float]]:
     """(loader waits, steps) in seconds, one per batch of `loader`."""
-    mcfg = cfg.model_config()
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-                                 weight_decay=cfg.weight_decay)
+    mcfg, o = cfg.model, cfg.optim
+    optimizer = torch.optim.Adam(model.parameters(), lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
     waits, steps = [], []
     batches = iter(loader)
     while True:
@@ -124,20 +123,20 @@ def timed_steps(model, cfg: TrainConfig, loader, device, setting: Setting) -> tu
 
 def measure(name: str, cfg: TrainConfig, samples: LRLSamples, setting: Setting, args, device) -> Result:
     torch.manual_seed(0)
-    net = build_model(cfg.model_config()).to(device).train()
+    net = build_model(cfg.model).to(device).train()
     if setting.channels_last:
         net = net.to(memory_format=torch.channels_last)
     model = torch.compile(net, backend=args.compile_backend) if setting.compile else net
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    loader = loader_for(samples, cfg.batch_size, args.warmup + args.steps, args.workers, device)
+    loader = loader_for(samples, cfg.data.batch_size, args.warmup + args.steps, args.workers, device)
     waits, steps = timed_steps(model, cfg, loader, device, setting)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
     if setting.compile:
         torch.compiler.reset()  # drop the compiled graphs (and the model they hold) before the next setting
     w, s = waits[args.warmup:], steps[args.warmup:]
     total = statistics.median(a + b for a, b in zip(w, s, strict=True))
-    return Result(name, setting.name, cfg.batch_size / total, 1e3 * statistics.median(s), 1e3 * statistics.median(w),
+    return Result(name, setting.name, cfg.data.batch_size / total, 1e3 * statistics.median(s), 1e3 * statistics.median(w),
                   1e3 * statistics.fmean(w), waits[0] + steps[0], peak)
 
 
@@ -197,7 +196,7 @@ def run(args, folder: Path) -> list[Result]:
     samples = LRLSamples(ShardDataset(folder, args.split), hflip=True)
     say(f"{len(samples)} {args.split} samples of {samples.shards.size} px from {folder}; batch {args.batch}, "
         f"{args.warmup} + {args.steps} steps, {args.workers} workers, {device}")
-    base = replace(TrainConfig(), batch_size=args.batch, variant="full")
+    base = TrainConfig().replace(batch_size=args.batch, variant="full")
     results, start = [], time.perf_counter()
     for name, setting in plan(args):
         elapsed = time.perf_counter() - start
@@ -207,7 +206,7 @@ def run(args, folder: Path) -> list[Result]:
         if setting.compile:
             say(f"[{elapsed:6.0f} s] {name} {setting.name}: compiling during the first step ...")
         backbone, strides = models[name]
-        r = measure(name, replace(base, backbone=backbone, strides=strides), samples, setting, args, device)
+        r = measure(name, base.replace(backbone=backbone, strides=strides), samples, setting, args, device)
         results.append(r)
         say(f"[{time.perf_counter() - start:6.0f} s] {name} {setting.name}: {r.samples_per_s:.1f} samples/s "
             f"(first step {r.first_s:.1f} s)")

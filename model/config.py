@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.errors import LrlError
+from pipeline.options import opt
 
 # Table 4 ablation variants -> (frequency stream, RFAM, MPSM).
 SIM_LOSSES = ("mse", "norm")  # readings of eq. 10 (model/losses.py)
@@ -20,7 +21,8 @@ VARIANTS: dict[str, tuple[bool, bool, bool]] = {
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Everything that defines an LRL network (paper defaults: Xception, k = 5, lambda1 = 10, lambda2 = 1).
+    """Everything that defines an LRL network (paper defaults: Xception, k = 5, lambda1 = 10, lambda2 = 1); the
+    documented fields are lrl-train flags.
 
     backbone: a timm model name with feature taps (`legacy_xception` as in FaceForensics++; a small one such
         as `resnet18` for CPU tests and the demo).
@@ -35,14 +37,20 @@ class ModelConfig:
     decoder_width: channels of the mask decoder.
     """
 
-    backbone: str = "legacy_xception"
-    variant: str = "full"
-    k: int = 5
-    lambda1: float = 10.0
-    lambda2: float = 1.0
-    sim_loss: str = "mse"
-    strides: tuple[int, int, int] = (8, 16, 32)
-    pretrained: str | None = None
+    backbone: str = opt("legacy_xception", "timm backbone of both streams (the paper: legacy_xception; the demo: "
+                                           "tf_efficientnet_lite0).")
+    pretrained: str | None = opt(None, "Backbone weights for both streams: 'imagenet' (shipped by an installed "
+                                       "package, for tf_efficientnet_lite0) or a local timm state-dict file; "
+                                       "nothing downloads. None: random init.")
+    variant: str = opt("full", "Table 4 variant: rgb, rgb_freq, rgb_freq_rfam, rgb_mpsm, full (the paper's).",
+                       tuple(VARIANTS))
+    strides: tuple[int, int, int] = opt((8, 16, 32), "Output strides of the low / mid / high feature taps.")
+    k: int = opt(5, "MPSM patches per side (k x k patches, section 3.3).")
+    lambda1: float = opt(10.0, "Weight of the similarity loss L_sim (eq. 13).")
+    lambda2: float = opt(1.0, "Weight of the segmentation loss L_seg (eq. 13).")
+    sim_loss: str = opt("mse", "Reading of eq. 10: mse (mean square over the k^2 x k^2 entries) or norm (the "
+                               "literal Frobenius norm, whose constant-size gradient collapses s_hat to 1; kept "
+                               "for the record).", SIM_LOSSES)
     decoder_width: int = 64
 
     def __post_init__(self) -> None:

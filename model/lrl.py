@@ -21,6 +21,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .decoder import Decoder
+from .detector import ATTENTION, MASK, SIMILARITY
 from .mpsm import MPSM
 from .rfam import RFAM
 from .streams import Stream
@@ -43,19 +44,35 @@ class LRLOutput:
 
 
 class LRLNet(nn.Module):
-    """Two-stream RGB + frequency network with RFAM, MPSM, classifier and mask decoder (variant per config)."""
+    """Two-stream RGB + frequency network with RFAM, MPSM, classifier and mask decoder (variant per config); a
+    model.detector.Detector that shows its mask, and s_hat with MPSM and the RFAM maps with RFAM."""
 
-    def __init__(self, cfg: ModelConfig):
+    balanced_batches = False
+    needs_known_masks = True  # L_sim and L_seg's targets come from the mask
+
+    def __init__(self, cfg: ModelConfig, load_weights: bool = True):
         super().__init__()
         self.cfg = cfg
-        self.rgb = Stream(cfg.backbone, 3, cfg.strides, cfg.pretrained)
-        self.freq = Stream(cfg.backbone, 1, cfg.strides, cfg.pretrained) if cfg.use_freq else None
+        self.rgb = Stream(cfg.backbone, 3, cfg.strides, cfg.pretrained, load_weights)
+        self.freq = Stream(cfg.backbone, 1, cfg.strides, cfg.pretrained, load_weights) if cfg.use_freq else None
         chans = self.rgb.channels
         self.rfam = nn.ModuleList(RFAM(c) for c in chans) if cfg.use_rfam else None
         fused = tuple(2 * c for c in chans) if cfg.use_freq and not cfg.use_rfam else chans
         self.mpsm = MPSM(cfg.k) if cfg.use_mpsm else None
         self.classifier = nn.Linear(cfg.k**4 if cfg.use_mpsm else fused[-1], 1)
         self.decoder = Decoder(fused, cfg.decoder_width)
+
+    @property
+    def shows(self) -> frozenset[str]:
+        return frozenset({MASK} | ({SIMILARITY} if self.cfg.use_mpsm else set())
+                         | ({ATTENTION} if self.cfg.use_rfam else set()))
+
+    @staticmethod
+    def loss_terms(out: LRLOutput, batch: dict, cfg: ModelConfig):
+        """Eq. 10-13 (model.losses.lrl_loss) for a batch {"label": (B,), "mask": (B, 1, H, W)}."""
+        from .losses import lrl_loss
+
+        return lrl_loss(out, batch["label"], batch["mask"], cfg)
 
     def _levels(
         self, rgb: torch.Tensor, freq: torch.Tensor | None

@@ -25,6 +25,8 @@ from torch import nn
 
 from pipeline.errors import LrlError, one_line
 
+from .weights import read_tensors
+
 IMAGENET = "imagenet"
 UNIT_RANGE = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # mean, std that leave lrl's [-1, 1] input unchanged
 
@@ -117,7 +119,7 @@ def imagenet_state(backbone: str) -> dict[str, torch.Tensor]:
 
     path = packaged_file(backbone)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_tensors(path)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for corrupt files
         raise LrlError(f"{path}: cannot read packaged weights ({one_line(exc)})") from None
     return remap_lukemelas(state, timm.create_model(backbone, pretrained=False), path)

@@ -119,16 +119,19 @@ class Stream(nn.Module):
     `pretrained`: "imagenet", a local timm file or None (model/pretrained.py). `norm` maps lrl's [-1, 1] RGB
     input to the normalisation those weights expect (identity for the frequency stream, for random init and
     for weights trained on [-1, 1]); LRLNet applies it before the first stage. `forward` is not used by LRLNet
-    (it interleaves RFAM between stages); it returns the three tap features.
+    (it interleaves RFAM between stages); it returns the three tap features. `load_weights` False builds the
+    same network (normalisation included) without reading the weights, for a checkpoint's state to fill.
     """
 
-    def __init__(self, backbone: str, in_chans: int, strides: tuple[int, int, int], pretrained: str | None):
+    def __init__(self, backbone: str, in_chans: int, strides: tuple[int, int, int], pretrained: str | None,
+                 load_weights: bool = True):
         super().__init__()
         try:
             model = timm.create_model(backbone, pretrained=False, num_classes=0, in_chans=in_chans)
         except RuntimeError as exc:  # timm raises RuntimeError for unknown model names
             raise LrlError(f"cannot build backbone {backbone!r}: {one_line(exc)}") from exc
-        self.missing_keys = load_backbone_weights(model, pretrained, in_chans, backbone) if pretrained else []
+        self.missing_keys = (load_backbone_weights(model, pretrained, in_chans, backbone)
+                             if pretrained and load_weights else [])
         infos = _tap_infos(model, strides, backbone)
         self.channels = tuple(int(i["num_chs"]) for i in infos)
         self.stages = split_stages(model, [_cut_name(model, i["module"]) for i in infos], backbone)

@@ -8,11 +8,12 @@ LrlError with a one-line reason. What a field changes is what goes into the stag
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.devices import DEVICES
 from pipeline.errors import LrlError
+from pipeline.options import opt
 
 BACKENDS = ("loky", "dask", "ray")
 REFERENCES = ("auto", "raw", "same")
@@ -20,11 +21,6 @@ MASK_SOURCES = ("diff", "official")
 COMPRESSIONS = ("lzf", "gzip", "blosc-lz4", "none")
 DEMO_SIZES = ("tiny", "small")
 DATASETS = ("auto", "ffpp", "celebdf", "dfdc")  # input layouts (pipeline.dataset.adapters); auto detects it
-
-
-def opt(default, help: str, choices: tuple | None = None, **cli):
-    """A dataclass field carrying its CLI help and choices (and click extras: min, max, kind)."""
-    return field(default=default, metadata={"help": help, "choices": choices, **cli})
 
 
 def _choose(name: str, value, choices: tuple) -> None:

@@ -23,10 +23,10 @@ SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8,
 
 
 def trained(shards: Path, out: Path, variant: str):
-    cfg = TrainConfig(shards=str(shards), out=str(out), variant=variant, **SMALL)
+    cfg = TrainConfig.from_flat(dict(shards=str(shards), out=str(out), variant=variant, **SMALL))
     torch.manual_seed(0)
     train(cfg, echo=lambda s: None)
-    net = build_model(cfg.model_config())
+    net = build_model(cfg.model)
     net.load_state_dict(torch.load(out / "best.pt", weights_only=True)["model"])
     return cfg, net.eval()
 
@@ -41,9 +41,9 @@ def not_blank(path: Path) -> bool:
 def test_full_variant_draws_five_panels_per_sample_and_the_mean_patterns(shards, tmp_path):
     cfg, net = trained(shards, tmp_path / "run", "full")
     samples = LRLSamples(ShardDataset(shards, "test"))
-    figures = SimilarityFigures(samples.shards, cfg.k)
+    figures = SimilarityFigures(samples.shards, cfg.model.k)
     predict(net, samples, torch.device("cpu"), 4, on_batch=figures)
-    panels, notes = figures.draw(tmp_path / "fig", "test", cfg.variant)
+    panels, notes = figures.draw(tmp_path / "fig", "test", cfg.model.variant)
     fig = tmp_path / "fig"
     assert notes == []
     assert panels == {fig / "fig3-test-Deepfakes.png": 3 * 5, fig / "fig3-test-youtube.png": 3 * 5,
@@ -75,7 +75,7 @@ def test_cli_figures_and_a_variant_without_s_hat(shards, tmp_path):
     samples = LRLSamples(ShardDataset(shards, "test"))
     figures = SimilarityFigures(samples.shards, 5)
     predict(net, samples, torch.device("cpu"), 4, on_batch=figures)
-    panels, _ = figures.draw(tmp_path / "fig", "test", cfg.variant)
+    panels, _ = figures.draw(tmp_path / "fig", "test", cfg.model.variant)
     assert sorted(panels.values()) == [2, 2 * 4, 3 * 4, 3 * 4]  # no s_hat panel; Fig. 4 shows the targets only
 
 

@@ -154,7 +154,7 @@ def test_network_forward_backward_per_variant(variant):
     assert (net.style is not None, net.spectrum is not None) == (cfg.use_style, cfg.use_freq)
     rgb = torch.rand(4, 3, 80, 80) * 2 - 1
     out = net(rgb, torch.randn(4, 1, 80, 80))
-    assert out.logit.shape == (4,) and out.embedding.shape == (4, 128) and out.mask_logits is None
+    assert out.logit.shape == (4,) and out.embedding.shape == (4, 128) and "mask" not in net.shows
     terms = compute_loss(out, {"label": torch.tensor([0.0, 1, 0, 1]), "mask": torch.zeros(4, 1, 80, 80)}, cfg)
     assert set(terms.log_dict()) == {"total", "ce", "con"}
     parts = terms.log_dict()

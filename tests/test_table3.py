@@ -24,6 +24,7 @@ from pipeline.errors import LrlError
 from pipeline.params import ShardsParams
 from pipeline.stages.shards import run as run_shards
 from pipeline.store.index import digest, load_index
+from pipeline.store.preprocessing import Preprocessing
 from pipeline.store.reader import ShardDataset
 from tests.work_fixture import TREE, Video, make_work
 
@@ -53,7 +54,7 @@ def run(tmp_path_factory, request):
     dfdc = shards_of(tmp_path_factory.mktemp("dfdc"), DFDC)
     out = tmp_path_factory.mktemp("run")
     lines = []
-    train(TrainConfig(shards=str(mixed), out=str(out), qualities="c23", **SMALL), echo=lines.append)
+    train(TrainConfig.from_flat(dict(shards=str(mixed), out=str(out), qualities="c23", **SMALL)), echo=lines.append)
     return mixed, dfdc, out / "best.pt", lines
 
 
@@ -65,8 +66,8 @@ def test_a_run_trains_on_the_train_split_datasets_that_have_a_val_split(run):
     mixed, _, ckpt, lines = run
     assert lines[0] == ("datasets: training and validating on ffpp (split 'train' datasets with a 'val' split); "
                         "celebdf left out: --datasets celebdf,ffpp trains on them too")
-    assert json.loads((ckpt.parent / "config.json").read_text())["datasets"] == "ffpp"
-    cfg = TrainConfig(shards=str(mixed), datasets="ffpp,dfdc")
+    assert json.loads((ckpt.parent / "config.json").read_text())["data"]["datasets"] == ["ffpp"]
+    cfg = TrainConfig.from_flat(dict(shards=str(mixed), datasets="ffpp,dfdc"))
     with pytest.raises(LrlError, match=r"no dfdc samples in split 'train' \(it holds celebdf, ffpp\)"):
         train(cfg, echo=lambda s: None)
 
@@ -130,11 +131,13 @@ def test_what_the_check_compares():
     trained = {"size": 80, "alpha": 0.33, "schema_version": 1, "freq_std": 20.0,
                "mask_params": {"threshold": 0.15, "reference_quality": "auto", "source": "diff"}}
     # schema 2 (adds columns the reader fills in for schema 1) and another dataset's freq_std: not refused
-    assert mismatches(trained, {**trained, "schema_version": 2, "freq_std": 31.0}) == []
+    prep = Preprocessing.from_dict
+    assert mismatches(prep(trained), prep({**trained, "schema_version": 2, "freq_std": 31.0})) == []
     other_masks = {**trained, "mask_params": {**trained["mask_params"], "threshold": 0.1}}
-    assert mismatches(trained, other_masks) == ["mask threshold 0.1, trained on 0.15"]
-    assert mismatches(trained, other_masks, masks_matter=False) == []  # no mask IoU measured
-    assert TrainConfig(qualities="c40").quality_list == ("c40", "orig") and TrainConfig().quality_list is None
+    assert mismatches(prep(trained), prep(other_masks)) == ["mask threshold 0.1, trained on 0.15"]
+    assert mismatches(prep(trained), prep(other_masks), masks_matter=False) == []  # no mask IoU measured
+    assert TrainConfig.from_flat({"qualities": "c40"}).data.quality_list == ("c40", "orig")
+    assert TrainConfig().data.quality_list is None
 
 
 def set_columns(shards: Path, face_of, known_of) -> None:
@@ -157,7 +160,7 @@ def test_unknown_masks_leave_lrl_training_and_a_two_face_video_counts_once(tmp_p
     known = ShardDataset(shards, "train", fields=(), interpolated=False, unknown_masks=False)
     assert (len(every), len(known), known.unknown_masks_left_out) == (16, 14, 2)
     lines = []
-    train(TrainConfig(shards=str(shards), out=str(tmp_path / "run"), **SMALL), echo=lines.append)
+    train(TrainConfig.from_flat(dict(shards=str(shards), out=str(tmp_path / "run"), **SMALL)), echo=lines.append)
     assert lines[0] == ("training: 2 samples whose mask is unknown (mask_known 0) left out: LRL's similarity and "
                         "segmentation targets come from the mask (--model mclcr trains on them)")
     result = evaluate(tmp_path / "run" / "best.pt")
@@ -165,7 +168,7 @@ def test_unknown_masks_leave_lrl_training_and_a_two_face_video_counts_once(tmp_p
     saved = json.loads(Path(result.output.splitlines()[-2].removeprefix("table: ")).read_text())
     assert [(r["dataset"], r["frames"], r["videos"]) for r in saved["rows"]] == [("ffpp", 4, 2)]
     # the face column reaches the predictions: each face of 006_007 has one frame, so its video score is their max
-    net = build_model(TrainConfig(**SMALL).model_config())
+    net = build_model(TrainConfig.from_flat(SMALL).model)
     net.load_state_dict(checkpoint.load(tmp_path / "run" / "best.pt")["model"])
     pred = predict(net, LRLSamples(ShardDataset(shards, "test", interpolated=False)), torch.device("cpu"), 8)
     fake = "ffpp/Deepfakes/c23/006_007"

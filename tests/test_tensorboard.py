@@ -19,7 +19,7 @@ pytest.importorskip("tensorboard", reason="the tensorboard package is not instal
 def small(shards: Path, out: Path, **kw) -> TrainConfig:
     base = dict(backbone="mobilenetv3_small_050", variant="full", strides=(4, 8, 16), batch_size=8, workers=0,
                 epochs=2, lr_step=1)
-    return TrainConfig(shards=str(shards), out=str(out), **{**base, **kw})
+    return TrainConfig.from_flat(dict(shards=str(shards), out=str(out), **{**base, **kw}))
 
 
 def test_scalars_match_the_log_and_images_are_written(shards, tmp_path, one_torch_thread):

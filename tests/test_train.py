@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8,
 
 
 def config(shards: Path, out: Path, **kw) -> TrainConfig:
-    return TrainConfig(shards=str(shards), out=str(out), **{**SMALL, **kw})
+    return TrainConfig.from_flat(dict(shards=str(shards), out=str(out), **{**SMALL, **kw}))
 
 
 def test_resume_after_epoch_one_reproduces_epoch_two(shards, tmp_path):
@@ -75,7 +74,7 @@ def test_config_file_then_flags(tmp_path):
     toml = tmp_path / "c.toml"
     toml.write_text('epochs = 3\nbackbone = "resnet18"\nstrides = [4, 8, 16]\n')
     cfg = resolve(read_options_file(toml), {"epochs": 5, "lr": None})
-    assert (cfg.epochs, cfg.backbone, cfg.strides, cfg.lr) == (5, "resnet18", (4, 8, 16), 2e-4)
+    assert (cfg.run.epochs, cfg.model.backbone, cfg.model.strides, cfg.optim.lr) == (5, "resnet18", (4, 8, 16), 2e-4)
     yml = tmp_path / "c.yaml"
     yml.write_text("batch-size: 4\nbogus: 1\n")
     with pytest.raises(Exception, match="unknown config keys: bogus"):
@@ -83,8 +82,8 @@ def test_config_file_then_flags(tmp_path):
 
 
 def test_classifier_learns_at_its_own_rate():
-    net = build_model(TrainConfig(**SMALL).model_config())
-    optimizer = make_optimizer(net, TrainConfig(lr=1e-3, classifier_lr_scale=10.0))
+    net = build_model(TrainConfig.from_flat(SMALL).model)
+    optimizer = make_optimizer(net, TrainConfig.from_flat(dict(lr=1e-3, classifier_lr_scale=10.0)))
     rest, head = optimizer.param_groups
     assert head["lr"] == pytest.approx(1e-2) and rest["lr"] == pytest.approx(1e-3)
     assert {id(p) for p in head["params"]} == {id(p) for p in net.classifier.parameters()}
@@ -93,10 +92,11 @@ def test_classifier_learns_at_its_own_rate():
 
 def test_paper_defaults():
     cfg = TrainConfig()
-    assert (cfg.lr, cfg.beta1, cfg.beta2, cfg.weight_decay, cfg.batch_size, cfg.epochs) == (
+    o, m = cfg.optim, cfg.model
+    assert (o.lr, o.beta1, o.beta2, o.weight_decay, cfg.data.batch_size, cfg.run.epochs) == (
         2e-4, 0.9, 0.999, 1e-5, 32, 50)
-    assert (cfg.lr_step, cfg.lr_gamma, cfg.lambda1, cfg.lambda2, cfg.k, cfg.variant) == (10, 0.5, 10.0, 1.0, 5, "full")
-    assert (cfg.sim_loss, cfg.classifier_lr_scale, cfg.pretrained) == ("mse", 1.0, None)
+    assert (o.lr_step, o.lr_gamma, m.lambda1, m.lambda2, m.k, m.variant) == (10, 0.5, 10.0, 1.0, 5, "full")
+    assert (m.sim_loss, o.classifier_lr_scale, m.pretrained) == ("mse", 1.0, None)
 
 
 def test_ddp_two_cpu_processes_train_and_save_once(shards, tmp_path):
@@ -111,7 +111,7 @@ def test_ddp_two_cpu_processes_train_and_save_once(shards, tmp_path):
     assert proc.stdout.count("epoch   1") == 1  # rank 0 alone logs
     assert sorted(p.name for p in out.glob("*.pt")) == ["best.pt", "last.pt"]
     assert len((out / "log.jsonl").read_text().splitlines()) == 1
-    assert replace(TrainConfig(), epochs=1).epochs == 1
+    assert TrainConfig().replace(epochs=1).run.epochs == 1
 
 
 def test_mclcr_trains_from_the_cli_and_evaluates_without_a_mask_head(shards, tmp_path):
@@ -123,7 +123,9 @@ def test_mclcr_trains_from_the_cli_and_evaluates_without_a_mask_head(shards, tmp
     assert result.exit_code == 0, result.output
     assert " (ce " in result.output and " con " in result.output and " sim " not in result.output
     saved = json.loads((out / "config.json").read_text())
-    assert (saved["model"], saved["lambda_con"], saved["temperature"], saved["balanced"]) == ("mclcr", 0.25, 0.1, False)
+    model = saved["model"]
+    assert (model["detector"], model["lambda_con"], model["temperature"], saved["data"]["balanced"]) == (
+        "mclcr", 0.25, 0.1, False)
     result = CliRunner().invoke(train_cli, ["--evaluate", str(out / "best.pt"), "--split", "test"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0].endswith("mask IoU (fakes) n/a")
@@ -149,5 +151,6 @@ def test_balanced_batches_hold_as_many_reals_as_fakes(world):
 @pytest.mark.parametrize("name", ["mclcr-demo.toml", "mclcr.toml"])
 def test_mclcr_configs_resolve(name):
     cfg = resolve(read_options_file(Path(__file__).resolve().parents[1] / "configs" / name), {})
-    mcfg = cfg.model_config()
-    assert (cfg.model, type(mcfg).__name__, mcfg.temperature, cfg.balanced) == ("mclcr", "MCLCRConfig", 0.07, True)
+    mcfg = cfg.model
+    assert (cfg.detector, type(mcfg).__name__, mcfg.temperature, cfg.data.balanced) == (
+        "mclcr", "MCLCRConfig", 0.07, True)

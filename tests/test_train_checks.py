@@ -42,7 +42,7 @@ def one_class(tmp_path_factory) -> Path:
 
 
 def config(shards: Path, out: Path, **kw) -> TrainConfig:
-    return TrainConfig(shards=str(shards), out=str(out), **{**SMALL, **kw})
+    return TrainConfig.from_flat(dict(shards=str(shards), out=str(out), **{**SMALL, **kw}))
 
 
 def test_empty_validation_split_is_said_and_best_follows_the_last_epoch(shards, tmp_path, one_torch_thread):

@@ -108,8 +108,8 @@ def test_two_runs_in_one_folder(shards, tmp_path, one_torch_thread):
 
 def test_the_python_api_holds_the_same_lock(shards, tmp_path):
     run = tmp_path / "run"
-    cfg = TrainConfig(shards=str(shards), out=str(run), backbone="mobilenetv3_small_050", strides=(4, 8, 16),
-                      batch_size=8, workers=0, epochs=1, max_batches=1)
+    cfg = TrainConfig.from_flat(dict(shards=str(shards), out=str(run), backbone="mobilenetv3_small_050",
+                                     strides=(4, 8, 16), batch_size=8, workers=0, epochs=1, max_batches=1))
     train(cfg, echo=lambda s: None)
     with pytest.raises(Exception, match="already holds a run"):
         train(cfg, echo=lambda s: None)

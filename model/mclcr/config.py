@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.errors import LrlError
+from pipeline.options import opt
 
 # Ablation variants -> (shallow style block, amplitude/phase dual attention branch).
 MCLCR_VARIANTS: dict[str, tuple[bool, bool]] = {
@@ -16,7 +17,8 @@ MCLCR_VARIANTS: dict[str, tuple[bool, bool]] = {
 
 @dataclass(frozen=True)
 class MCLCRConfig:
-    """Everything that defines an MC-LCR network and its loss (our readings of the abstract; README).
+    """Everything that defines an MC-LCR network and its loss (our readings of the abstract; README); the
+    documented fields are lrl-train flags (`variant` as --mclcr-variant).
 
     backbone, strides, pretrained: as for LRL (model.config.ModelConfig): a timm CNN cut at three taps; the
         low tap is the "shallow feature map" the style block reads, the high tap is pooled for the classifier.
@@ -31,18 +33,19 @@ class MCLCRConfig:
     temperature: SupCon temperature tau (Khosla et al.: 0.07).
     """
 
-    backbone: str = "legacy_xception"
-    variant: str = "full"
-    strides: tuple[int, int, int] = (8, 16, 32)
-    pretrained: str | None = None
-    patch: int = 8
+    backbone: str = opt("legacy_xception", "timm backbone (as for LRL).")
+    pretrained: str | None = opt(None, "Backbone weights (as for LRL).")
+    variant: str = opt("full", "MC-LCR ablation: full, no_style (no style block), no_freq (no "
+                               "amplitude/phase branch).", tuple(MCLCR_VARIANTS), flag="mclcr_variant")
+    strides: tuple[int, int, int] = opt((8, 16, 32), "Output strides of the low / mid / high feature taps.")
+    patch: int = opt(8, "MC-LCR: side in pixels of the patches whose amplitude and phase spectra are read.")
     style_channels: int = 32
     width: int = 64
     heads: int = 4
     embed_dim: int = 256
     proj_dim: int = 128
-    lambda_con: float = 0.5
-    temperature: float = 0.07
+    lambda_con: float = opt(0.5, "MC-LCR: weight of the supervised contrastive loss (L_ce + lambda_con L_supcon).")
+    temperature: float = opt(0.07, "MC-LCR: SupCon temperature (Khosla et al. 2020: 0.07).")
 
     def __post_init__(self) -> None:
         if self.variant not in MCLCR_VARIANTS:

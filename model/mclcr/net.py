@@ -6,7 +6,8 @@ is "shallow", the fusion and the heads are our choices (README "MC-LCR: what the
 we chose"). The backbone is a timm CNN cut at three taps as LRL's RGB stream (model.streams.Stream, same
 `pretrained`); the style block reads the low tap, the high tap is globally average-pooled. The frequency
 branch reads the RGB input itself (not LRL's DCT high-pass image, which it does not need). There is no
-mask head: `mask_logits` is None and the evaluator reports mask IoU as n/a.
+mask head, no similarity pattern and no attention map to show (`shows` is empty): the evaluator reports
+mask IoU as n/a.
 """
 
 from __future__ import annotations
@@ -27,13 +28,10 @@ from .style import StyleBlock
 @dataclass
 class MCLCROutput:
     """logit (B,) of the fake class; embedding (B, proj_dim) float32, unit norm (projection head, for
-    SupCon); mask_logits, s_hat None and attention () (LRLOutput's names: no mask head, no MPSM, no RFAM)."""
+    SupCon)."""
 
     logit: torch.Tensor
     embedding: torch.Tensor
-    mask_logits: None = None
-    s_hat: None = None
-    attention: tuple = ()
 
     @property
     def prob(self) -> torch.Tensor:
@@ -42,12 +40,17 @@ class MCLCROutput:
 
 
 class MCLCRNet(nn.Module):
-    """rgb (B, 3, H, W) in [-1, 1] -> MCLCROutput. H, W at least one patch and large enough for the taps."""
+    """rgb (B, 3, H, W) in [-1, 1] -> MCLCROutput. H, W at least one patch and large enough for the taps.
+    A model.detector.Detector that shows nothing besides its score."""
 
-    def __init__(self, cfg: MCLCRConfig):
+    balanced_batches = True  # SupCon needs a positive for every sample
+    needs_known_masks = False  # no mask head, no mask target
+    shows = frozenset()
+
+    def __init__(self, cfg: MCLCRConfig, load_weights: bool = True):
         super().__init__()
         self.cfg = cfg
-        self.backbone = Stream(cfg.backbone, 3, cfg.strides, cfg.pretrained)
+        self.backbone = Stream(cfg.backbone, 3, cfg.strides, cfg.pretrained, load_weights)
         low, _, high = self.backbone.channels
         dims = [high]
         self.style = StyleBlock(low, cfg.style_channels, cfg.embed_dim) if cfg.use_style else None
@@ -59,6 +62,13 @@ class MCLCRNet(nn.Module):
         self.fusion = Fusion(tuple(dims), cfg.embed_dim)
         self.classifier = Classifier(cfg.embed_dim)
         self.projection = ProjectionHead(cfg.embed_dim, cfg.proj_dim)
+
+    @staticmethod
+    def loss_terms(out: MCLCROutput, batch: dict, cfg: MCLCRConfig):
+        """L_ce + lambda_con L_supcon (model.mclcr.loss.mclcr_loss) for a batch {"label": (B,)}."""
+        from .loss import mclcr_loss
+
+        return mclcr_loss(out, batch["label"], cfg)
 
     def forward(self, rgb: torch.Tensor, freq: torch.Tensor | None = None) -> MCLCROutput:
         """`freq` (LRL's DCT image, passed by the shared trainer) is accepted and ignored."""

@@ -1,6 +1,6 @@
 """Evaluation: fake probabilities and decoder masks over a split -> frame / video metrics and mask IoU.
 
-A network without a mask head (MC-LCR: `mask_logits` is None) gets the same ACC / AUC / EER and mask IoU
+A detector that shows no mask (MC-LCR: model.detector) gets the same ACC / AUC / EER and mask IoU
 None ("n/a" in the summary line). Mask IoU counts only the samples whose mask is known (mask_known 1:
 a fake whose real is not in ROOT has an all-zero mask that means nothing). Video level: see
 metrics.video_level (the maximum over a video's faces of each face's mean frame score)."""
@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from model.detector import MASK
 from model.training import metrics
 from model.training.data import LRLSamples
 
@@ -44,7 +45,8 @@ class Predictions:
 @torch.no_grad()
 def predict(net, samples: LRLSamples, device, batch_size: int, workers: int = 0, bf16: bool = False,
             on_batch=None) -> Predictions:
-    """One pass over `samples`; `on_batch(batch, out)`, if given, sees every CPU batch and its LRLOutput."""
+    """One pass over `samples` with a detector `net` (model.detector); `on_batch(batch, out)`, if given, sees
+    every CPU batch and its output."""
     net.eval()
     loader = DataLoader(samples, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda")
     probs, ious, order = [], [], []
@@ -54,7 +56,7 @@ def predict(net, samples: LRLSamples, device, batch_size: int, workers: int = 0,
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             out = net(rgb, freq)
         probs.append(torch.sigmoid(out.logit.float()).cpu().numpy())
-        if out.mask_logits is None:
+        if MASK not in net.shows:
             ious.append(np.full(len(rgb), np.nan))
         else:
             pred_mask = (out.mask_logits.float() > 0).cpu().numpy()

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from model import build_model, compute_loss
+from model import build_model, compute_loss, detector_class
+from model.detector import SIMILARITY
 from model.training import checkpoint, distributed, guard, tensorboard
 from model.training.collapse import collapse_warning, dissimilarity_stats, dissimilarity_sums
 from model.training.config import TrainConfig, save
@@ -39,24 +39,26 @@ LOSS_PARTS = ("ce", "sim", "seg", "con")  # loss components, as the two networks
 
 def make_optimizer(net, cfg: TrainConfig) -> torch.optim.Adam:
     """Adam (section 4.1); the classifier in its own group at lr x classifier_lr_scale (group 0: the rest)."""
+    o = cfg.optim
     head = {id(p) for p in net.classifier.parameters()}
     rest = [p for p in net.parameters() if id(p) not in head]
-    groups = [{"params": rest}, {"params": list(net.classifier.parameters()), "lr": cfg.lr * cfg.classifier_lr_scale}]
-    return torch.optim.Adam(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
+    groups = [{"params": rest}, {"params": list(net.classifier.parameters()), "lr": o.lr * o.classifier_lr_scale}]
+    return torch.optim.Adam(groups, lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
 
 
 def make_loader(samples: LRLSamples, cfg: TrainConfig, dist, device) -> DataLoader:
-    if cfg.balanced or cfg.model == "mclcr":
-        sampler = BalancedSampler(samples.shards.labels, dist.world, dist.rank, cfg.seed)
+    """Balanced batches when asked or when the detector needs them (model.detector), else shuffled."""
+    if cfg.data.balanced or detector_class(cfg.model).balanced_batches:
+        sampler = BalancedSampler(samples.shards.labels, dist.world, dist.rank, cfg.run.seed)
     else:
-        sampler = DistributedSampler(samples, dist.world, dist.rank, shuffle=True, seed=cfg.seed)
+        sampler = DistributedSampler(samples, dist.world, dist.rank, shuffle=True, seed=cfg.run.seed)
     return DataLoader(
         samples,
-        batch_size=cfg.batch_size,
+        batch_size=cfg.data.batch_size,
         sampler=sampler,
-        num_workers=cfg.workers,
+        num_workers=cfg.data.workers,
         pin_memory=device.type == "cuda",
-        drop_last=len(sampler) > cfg.batch_size,
+        drop_last=len(sampler) > cfg.data.batch_size,
     )
 
 
@@ -72,21 +74,21 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
     """One pass over the training loader; returns the mean loss ("loss"), its components, samples/s and, for
     MPSM variants, the mean off-diagonal 1 - s_hat of reals and of fakes (model/training/collapse.py)."""
     net.train()
-    mcfg = cfg.model_config()
+    similarity = SIMILARITY in getattr(net, "module", net).shows  # DDP wraps the detector
     sums, keys = None, []
     dissim = torch.zeros(4, dtype=torch.float64)
-    bf16 = cfg.bf16 and device.type == "cuda"
-    channels_last = cfg.channels_last and device.type == "cuda"
+    bf16 = cfg.run.bf16 and device.type == "cuda"
+    channels_last = cfg.run.channels_last and device.type == "cuda"
     start = time.perf_counter()
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-               disable=not (dist.main and cfg.show_progress))
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.run.epochs}", leave=False,
+               disable=not (dist.main and cfg.run.show_progress))
     for i, batch in enumerate(bar):
-        if cfg.max_batches and i >= cfg.max_batches:
+        if cfg.run.max_batches and i >= cfg.run.max_batches:
             break
         batch = to_device(batch, device, channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             out = net(batch["rgb"], batch["freq"])
-        terms = compute_loss(out, batch, mcfg)
+        terms = compute_loss(out, batch, cfg.model)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
@@ -96,7 +98,7 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
         keys = ["loss" if k == "total" else k for k in parts]
         step = torch.tensor([v * n for v in parts.values()] + [n], dtype=torch.float64)
         sums = step if sums is None else sums + step
-        dissim += dissimilarity_sums(out.s_hat, batch["label"])
+        dissim += dissimilarity_sums(out.s_hat if similarity else None, batch["label"])
         bar.set_postfix(loss=f"{float(terms.total.detach()):.4f}")
     if sums is None:
         raise LrlError("no training batch in this epoch (fewer samples than one batch per process?)")
@@ -126,105 +128,109 @@ def training_datasets(cfg: TrainConfig) -> tuple[tuple[str, ...], str | None]:
     (None when none). Default: the train split's datasets that also have samples in the val split (model
     selection needs them), or every dataset of the train split when none has. LrlError when --datasets
     names one the train split does not hold."""
-    def present(split: str) -> set[str]:
-        return set(ShardDataset(cfg.shards, split, fields=(), qualities=cfg.quality_list).meta["dataset"].tolist())
+    d = cfg.data
 
-    train = present(cfg.train_split)
-    if cfg.dataset_list:
-        missing = sorted(set(cfg.dataset_list) - train)
+    def present(split: str) -> set[str]:
+        return set(ShardDataset(d.shards, split, fields=(), qualities=d.quality_list).meta["dataset"].tolist())
+
+    train = present(d.train_split)
+    if d.datasets:
+        missing = sorted(set(d.datasets) - train)
         if missing:
-            raise LrlError(f"{cfg.shards}: no {', '.join(missing)} samples in split {cfg.train_split!r} "
+            raise LrlError(f"{d.shards}: no {', '.join(missing)} samples in split {d.train_split!r} "
                            f"(it holds {', '.join(sorted(train)) or 'none'})")
-        return cfg.dataset_list, None
-    chosen = tuple(sorted(train & present(cfg.val_split))) or tuple(sorted(train))
+        return d.datasets, None
+    chosen = tuple(sorted(train & present(d.val_split))) or tuple(sorted(train))
     left = sorted(train - set(chosen))
     if not left:
         return chosen, None
-    return chosen, (f"datasets: training and validating on {', '.join(chosen)} (split {cfg.train_split!r} datasets "
-                    f"with a {cfg.val_split!r} split); {', '.join(left)} left out: --datasets "
+    return chosen, (f"datasets: training and validating on {', '.join(chosen)} (split {d.train_split!r} datasets "
+                    f"with a {d.val_split!r} split); {', '.join(left)} left out: --datasets "
                     f"{','.join(sorted(train))} trains on them too")
 
 
-def validate(net, cfg: TrainConfig, device, freq_std: float, epoch: int = 0) -> dict:
-    samples = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated,
-                                      qualities=cfg.quality_list, datasets=cfg.dataset_list), freq_std=freq_std)
-    if len(samples) == 0:
+def validate(net, cfg: TrainConfig, device, val: LRLSamples, epoch: int = 0) -> dict:
+    """Frame ACC and AUC of `net` on the validation samples ({} when there are none); Diverged when a score
+    of epoch `epoch` is not finite (guard)."""
+    if len(val) == 0:
         return {}
-    scored = predict(net, samples, device, cfg.batch_size, cfg.workers, cfg.bf16 and device.type == "cuda")
-    guard.check_scores(scored.probs, epoch, cfg.lr)
+    scored = predict(net, val, device, cfg.data.batch_size, cfg.data.workers, cfg.run.bf16 and device.type == "cuda")
+    guard.check_scores(scored.probs, epoch, cfg.optim.lr)
     rep = report(scored)
     frame = rep["frame"]["overall"]
     return {"val_acc": frame["acc"], "val_auc": frame["auc"] if frame["auc"] is not None else float("nan")}
 
 
-def unusable_validation(cfg: TrainConfig) -> str | None:
+def unusable_validation(cfg: TrainConfig, val: ShardDataset) -> str | None:
     """Why the validation split cannot choose best.pt (no samples, or one class: AUC undefined), or None."""
-    labels = ShardDataset(cfg.shards, cfg.val_split, fields=(), qualities=cfg.quality_list,
-                          datasets=cfg.dataset_list).labels
+    labels = val.labels
     if len(labels) == 0:
-        return f"val split {cfg.val_split!r} has no samples"
+        return f"val split {cfg.data.val_split!r} has no samples"
     if len(set(labels.tolist())) < 2:
-        return f"val split {cfg.val_split!r} holds only {'fake' if labels[0] else 'real'} samples (AUC undefined)"
+        return f"val split {cfg.data.val_split!r} holds only {'fake' if labels[0] else 'real'} samples (AUC undefined)"
     return None
 
 
 def train(cfg: TrainConfig, resume: bool = False, echo=print, overwrite: bool = False) -> list[dict]:
-    """Train for cfg.epochs (continuing from RUN/last.pt with resume); returns the epoch history.
+    """Train for cfg.run.epochs (continuing from RUN/last.pt with resume); returns the epoch history.
 
     RUN is locked for the run; a RUN holding a run is refused unless resume or overwrite (runlock)."""
-    dist = distributed.init(cfg.device)
-    with run_folder(Path(cfg.out), resume, overwrite, dist.main):
+    dist = distributed.init(cfg.run.device)
+    with run_folder(Path(cfg.run.out), resume, overwrite, dist.main):
         return _train(cfg, resume, echo, dist)
 
 
 def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
-    device = distributed.pick_device(cfg.device, dist)
-    torch.manual_seed(cfg.seed)
-    run = Path(cfg.out)
+    device = distributed.pick_device(cfg.run.device, dist)
+    torch.manual_seed(cfg.run.seed)
+    run = Path(cfg.run.out)
     chosen, note = training_datasets(cfg)
-    cfg = replace(cfg, datasets=",".join(chosen))  # saved resolved in config.json and the checkpoints
-    shards = ShardDataset(cfg.shards, cfg.train_split, interpolated=cfg.include_interpolated,
-                          qualities=cfg.quality_list, datasets=cfg.dataset_list, unknown_masks=cfg.model != "lrl")
+    cfg = cfg.replace(datasets=chosen)  # saved resolved in config.json and the checkpoints
+    d = cfg.data
+    shards = ShardDataset(d.shards, d.train_split, interpolated=d.include_interpolated, qualities=d.quality_list,
+                          datasets=d.datasets, unknown_masks=not detector_class(cfg.model).needs_known_masks)
     if dist.main and note:
         echo(note)
     if dist.main and shards.unknown_masks_left_out:
         echo(f"training: {shards.unknown_masks_left_out} samples whose mask is unknown (mask_known 0) left out: "
              "LRL's similarity and segmentation targets come from the mask (--model mclcr trains on them)")
-    samples = LRLSamples(shards, hflip=cfg.hflip, seed=cfg.seed)
+    samples = LRLSamples(shards, hflip=d.hflip, seed=cfg.run.seed, augment=d.augment)
     if len(samples) == 0:
-        raise LrlError(f"{cfg.shards}: no samples in split {cfg.train_split!r}")
+        raise LrlError(f"{d.shards}: no samples in split {d.train_split!r}")
     loader = make_loader(samples, cfg, dist, device)
-    why = unusable_validation(cfg)
+    val = LRLSamples(ShardDataset(d.shards, d.val_split, interpolated=d.include_interpolated,
+                                  qualities=d.quality_list, datasets=d.datasets), freq_std=samples.freq_std)
+    why = unusable_validation(cfg, val.shards)
     best_by = f"last epoch: {why}" if why else "val AUC"
     if why and dist.main:
         echo(f"model selection: {why}: best.pt follows the last epoch")
-    made_with = preprocessing(load_index(cfg.shards))
-    net = build_model(cfg.model_config()).to(device)
-    if cfg.channels_last and device.type == "cuda":
+    made_with = preprocessing(load_index(d.shards))
+    net = build_model(cfg.model).to(device)
+    if cfg.run.channels_last and device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(net, cfg)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.optim.lr_step, gamma=cfg.optim.lr_gamma)
     history, start_epoch = _start(run, cfg, resume, net, optimizer, scheduler, dist)
     ids = [device.index] if device.type == "cuda" else None
     model = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids) if dist.enabled else net
-    writer = tensorboard.open_writer(cfg.tensorboard, run) if dist.main else None
-    for epoch in range(start_epoch, cfg.epochs):
+    writer = tensorboard.open_writer(cfg.run.tensorboard, run) if dist.main else None
+    for epoch in range(start_epoch, cfg.run.epochs):
         loader.sampler.set_epoch(epoch)
         samples.set_epoch(epoch)
         stats = train_one_epoch(model, loader, optimizer, cfg, device, dist, epoch)
         stats.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"], best_by=best_by)
         scheduler.step()  # once per epoch, after its optimizer steps: halves every lr_step epochs
         if dist.main:
-            stats.update(validate(net, cfg, device, samples.freq_std, epoch + 1))
+            stats.update(validate(net, cfg, device, val, epoch + 1))
             history.append(stats)
             _save_epoch(run, cfg, net, optimizer, scheduler, history, {"freq_std": samples.freq_std,
-                                                                         "shards": made_with})
+                                                                         "shards": made_with.to_dict()})
             echo(epoch_line(stats))
             warning = collapse_warning(stats)
             if warning:
                 echo(warning)
             if writer is not None:
-                _log_tensorboard(writer, net, cfg, device, samples.freq_std, stats)
+                _log_tensorboard(writer, net, device, val, stats)
         distributed.barrier(dist)
     if writer is not None:
         writer.close()
@@ -236,14 +242,10 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
     return history
 
 
-def _log_tensorboard(writer, net, cfg: TrainConfig, device, freq_std: float, stats: dict) -> None:
+def _log_tensorboard(writer, net, device, val: LRLSamples, stats: dict) -> None:
     tensorboard.log_scalars(writer, stats, ("loss", *(k for k in LOSS_PARTS if k in stats)))
-    val = LRLSamples(ShardDataset(cfg.shards, cfg.val_split, interpolated=cfg.include_interpolated,
-                                  qualities=cfg.quality_list, datasets=cfg.dataset_list), freq_std=freq_std)
     tensorboard.log_samples(writer, net, val, device, stats["epoch"])
     writer.flush()
-
-
 def _start(run: Path, cfg, resume: bool, net, optimizer, scheduler, dist) -> tuple[list[dict], int]:
     if not resume:
         if dist.main:

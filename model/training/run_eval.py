@@ -9,17 +9,12 @@ dataset of every shard set (model.training.table), printed aligned and written a
 shard sets and datasets).
 
 Every shard set is checked against the checkpoint's preprocessing before any is evaluated, and a
-difference is refused with a one-line reason naming the shard set unless `force`:
-- crop size and alpha (eq. 2): they change what the network sees;
-- the mask settings (threshold, reference quality, source): only where they matter, i.e. when mask IoU
-  is measured (a network with a mask head, and fakes whose mask is known in the evaluated samples);
-- the schema version is not compared: load_index and the reader refuse a schema they cannot read, and
-  the schemas they read give the network the same rgb / freq / mask (schema 2 only adds columns);
-- freq_std is not compared either. It is the spread of the shard set's own frequency images, a statistic
-  of the data (another dataset, compression or scene mix gives another value), not a setting: the
-  checkpoint's own freq_std always normalises the input, so a different value changes nothing in the
-  preprocessing. It is recorded per shard set, and a note says when it is more than FREQ_STD_TOLERANCE
-  away from the checkpoint's (the frequency input then reaches the network with another spread).
+difference is refused with a one-line reason naming the shard set unless `force`. What is compared, and
+when it matters, is the one rule of pipeline.store.preprocessing.Preprocessing.differences: crop size and
+alpha always; the mask settings only where mask IoU is measured (a detector that shows a mask, and fakes
+whose mask is known in the evaluated samples); freq_std is a statistic of the data, only noted (the
+checkpoint's own freq_std always normalises the input); schema version and extract settings never.
+The metrics and table files name the detector and its variant.
 """
 
 from __future__ import annotations
@@ -29,38 +24,32 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from model import build_model
-from model.training import checkpoint, distributed, table
+from model.detector import MASK, SIMILARITY
+from model.training import checkpoint, table
 from model.training.config import TrainConfig
 from model.training.data import LRLSamples
 from model.training.evaluate import predict, report, save_report, summary_line
 from pipeline.errors import LrlError
 from pipeline.store.atomic import write_bytes, write_json
 from pipeline.store.index import digest, load_index, preprocessing
+from pipeline.store.preprocessing import ALWAYS, MASK_IOU, NOTE, Preprocessing
 from pipeline.store.reader import ShardDataset
 
-FREQ_STD_TOLERANCE = 0.05  # relative: the same preprocessing of the same data gives the same freq_std
+
+def mismatches(trained: Preprocessing, given: Preprocessing, masks_matter: bool = True) -> list[str]:
+    """The differences of `given` from `trained` that refuse an evaluation: those that matter ALWAYS, and
+    the mask settings (MASK_IOU) when `masks_matter` (Preprocessing.differences)."""
+    refused = (ALWAYS, MASK_IOU) if masks_matter else (ALWAYS,)
+    return [d.text for d in given.differences(trained) if d.when in refused]
 
 
-def mismatches(trained: dict | None, given: dict, masks_matter: bool = True) -> list[str]:
-    """How the given shards' preprocessing differs from the one the checkpoint was trained on (see the
-    module docstring for what is compared); mask settings only when `masks_matter`."""
-    if trained is None:
-        return ["the checkpoint records no shard preprocessing (made before lrl recorded it)"]
-    out = [f"{name} {given.get(name)!r}, trained on {trained.get(name)!r}"
-           for name in ("size", "alpha") if given.get(name) != trained.get(name)]
-    mask_given, mask_trained = given.get("mask_params") or {}, trained.get("mask_params") or {}
-    out += [f"mask {name} {mask_given.get(name)!r}, trained on {mask_trained.get(name)!r}"
-            for name in sorted(set(mask_given) | set(mask_trained))
-            if masks_matter and mask_given.get(name) != mask_trained.get(name)]
-    return out
-
-
-def freq_std_note(source: Path, given: float | None, used: float) -> str | None:
-    """A line when a shard set's freq_std is more than FREQ_STD_TOLERANCE away from the checkpoint's."""
-    if not given or abs(given - used) <= FREQ_STD_TOLERANCE * abs(used):
+def freq_std_note(source: Path, given: Preprocessing, trained: Preprocessing) -> str | None:
+    """A line when a shard set's freq_std is more than the tolerance away from the checkpoint's (the NOTE
+    difference of Preprocessing.differences)."""
+    if not any(d.when == NOTE for d in given.differences(trained)):
         return None
-    return (f"note: {source}: freq_std {given:.4g}, {100 * (given / used - 1):+.1f}% from the checkpoint's "
+    std, used = given.freq_std, trained.freq_std
+    return (f"note: {source}: freq_std {std:.4g}, {100 * (std / used - 1):+.1f}% from the checkpoint's "
             f"{used:.4g}, which normalises the frequency input (a statistic of this data, not a setting)")
 
 
@@ -70,7 +59,7 @@ class ShardSet:
 
     source: Path
     index: dict
-    settings: dict
+    settings: Preprocessing
     forced: list[str]  # the differences evaluated anyway (--force); open_set refuses them otherwise
     samples: ShardDataset
     tag: str  # "" or "-<datasets>" when --datasets kept only some
@@ -80,14 +69,16 @@ class ShardSet:
         return f"{digest(self.index)}{self.tag}"
 
 
-def open_set(source: Path, split: str, cfg: TrainConfig, trained: dict | None, force: bool, interpolated: bool,
-             datasets: tuple[str, ...] | None, ckpt_name: str) -> ShardSet:
-    """Read one shard set's metadata and check its preprocessing; LrlError naming it when refused."""
+def open_set(source: Path, split: str, cfg: TrainConfig, trained: Preprocessing, shows: frozenset[str], force: bool,
+             interpolated: bool, datasets: tuple[str, ...] | None, ckpt_name: str) -> ShardSet:
+    """Read one shard set's metadata and check its preprocessing against `trained` (mask settings when the
+    detector `shows` a mask); LrlError naming it when refused."""
     index = load_index(source)
-    samples = ShardDataset(source, split, interpolated=interpolated, qualities=cfg.quality_list, datasets=datasets)
+    samples = ShardDataset(source, split, interpolated=interpolated, qualities=cfg.data.quality_list,
+                           datasets=datasets)
     known_fakes = (samples.labels == 1) & (samples.meta["mask_known"] != 0)
     given = preprocessing(index)
-    differ = mismatches(trained, given, masks_matter=cfg.model == "lrl" and bool(known_fakes.any()))
+    differ = mismatches(trained, given, masks_matter=MASK in shows and bool(known_fakes.any()))
     if differ and not force:
         raise LrlError(f"{source}: shards unlike {ckpt_name}'s: {'; '.join(differ)} (--force evaluates anyway)")
     present = sorted(set(samples.meta["dataset"].tolist()))
@@ -108,19 +99,20 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards=(), out: Path | None = No
     preprocessed unlike the checkpoint's (unless `force`) or holds no sample of the split, or when a dataset
     of `datasets` is in none of them."""
     state = checkpoint.load(ckpt)
-    cfg = TrainConfig.from_dict(state["config"])
-    sources = [Path(s) for s in shards] or [Path(cfg.shards)]
+    net, cfg, trained = checkpoint.from_state(state)
+    sources = [Path(s) for s in shards] or [Path(cfg.data.shards)]
     twice = sorted({str(s) for s in sources if [t.resolve() for t in sources].count(s.resolve()) > 1})
     if twice:
         raise LrlError(f"--shards {', '.join(twice)}: given twice (each shard set once)")
-    if figures and cfg.model != "lrl":
-        raise LrlError(f"{ckpt}: --figures draws LRL's Fig. 3 and 4 (masks, s_hat); a {cfg.model} model has neither")
+    if figures and not {MASK, SIMILARITY} & net.shows:
+        raise LrlError(f"{ckpt}: --figures draws LRL's Fig. 3 and 4 (masks, s_hat); a {cfg.detector} model has "
+                       "neither")
     if figures and len(sources) > 1:
         raise LrlError("--figures draws from one shard set: give one --shards")
-    trained, used_std = state["metrics"].get("shards"), state["metrics"].get("freq_std")
     lines, sets = [], []
     for source in sources:
-        shard_set = open_set(source, split, cfg, trained, force, include_interpolated, datasets, Path(ckpt).name)
+        shard_set = open_set(source, split, cfg, trained, net.shows, force, include_interpolated, datasets,
+                             Path(ckpt).name)
         if len(shard_set.samples) == 0 and datasets:
             lines.append(f"{source}: no {', '.join(datasets)} samples in split {split!r}: not evaluated")
         elif len(shard_set.samples) == 0:
@@ -132,23 +124,22 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards=(), out: Path | None = No
     if missing:
         raise LrlError(f"--datasets {', '.join(missing)}: no such samples in split {split!r} of "
                        f"{', '.join(map(str, sources))}")
-    device = distributed.pick_device(cfg.device, distributed.Dist())
-    net = build_model(cfg.model_config()).to(device)
-    net.load_state_dict(state["model"])
     folder = Path(out or Path(ckpt).parent)
-    about = {"path": str(Path(ckpt).resolve()), "epoch": state.get("epoch"), "trained_on": trained,
-             "freq_std": used_std}
+    about = {"path": str(Path(ckpt).resolve()), "epoch": state.get("epoch"),
+             "trained_on": trained.to_dict() if trained.recorded else None, "freq_std": trained.freq_std,
+             "detector": cfg.detector, "variant": cfg.model.variant}
     rows, listed = [], []
-    predicted = [_predict_set(s, net, cfg, device, used_std, figures) for s in sets]  # all before any file is written
+    predicted = [_predict_set(s, net, cfg, trained.freq_std, figures) for s in sets]  # all before any file is written
     for s, (pred, collect) in zip(sets, predicted, strict=True):
         label = split if len(sources) == 1 else f"{s.source} {split}"
         set_lines, set_rows = _write_set(s, pred, collect, cfg, label, folder,
                                          {**about, "stem": Path(ckpt).stem, "split": split})
         lines += set_lines
         rows += set_rows
-        note = freq_std_note(s.source, s.settings.get("freq_std"), used_std or s.samples.freq_std)
+        used = trained if trained.freq_std else Preprocessing(freq_std=s.samples.freq_std)
+        note = freq_std_note(s.source, s.settings, used)
         lines += [note] if note else []
-        listed.append({"path": str(s.source.resolve()), "index": digest(s.index), "settings": s.settings,
+        listed.append({"path": str(s.source.resolve()), "index": digest(s.index), "settings": s.settings.to_dict(),
                        "forced": s.forced, "freq_std_note": note})
     key = json.dumps([[s.name for s in sets], split, include_interpolated])
     name = f"table-{Path(ckpt).stem}-{split}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
@@ -159,16 +150,17 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards=(), out: Path | None = No
     return "\n".join(lines + table.text(rows) + [f"table: {folder / f'{name}.json'}", f"table: {folder / f'{name}.md'}"])
 
 
-def _predict_set(s: ShardSet, net, cfg: TrainConfig, device, freq_std: float | None, figures: bool):
+def _predict_set(s: ShardSet, net, cfg: TrainConfig, freq_std: float | None, figures: bool):
     """(predictions, the Fig. 3 / 4 collector or None) of one shard set; writes nothing."""
     samples = LRLSamples(s.samples, freq_std=freq_std)
     collect = None
     if figures:
         from model.training.figures import SimilarityFigures
 
-        collect = SimilarityFigures(samples.shards, cfg.k)
-    bf16 = cfg.bf16 and device.type == "cuda"
-    return predict(net, samples, device, cfg.batch_size, cfg.workers, bf16, on_batch=collect), collect
+        collect = SimilarityFigures(samples.shards, cfg.model.k)
+    device = next(net.parameters()).device
+    bf16 = cfg.run.bf16 and device.type == "cuda"
+    return predict(net, samples, device, cfg.data.batch_size, cfg.data.workers, bf16, on_batch=collect), collect
 
 
 def _write_set(s: ShardSet, pred, collect, cfg: TrainConfig, label: str, folder: Path,
@@ -177,14 +169,14 @@ def _write_set(s: ShardSet, pred, collect, cfg: TrainConfig, label: str, folder:
     the checkpoint's path, epoch and trained_on, and the stem and split naming the files."""
     split = about["split"]
     rep = report(pred)
-    header = {"checkpoint": {k: about[k] for k in ("path", "epoch", "trained_on")},
+    header = {"checkpoint": {k: about[k] for k in ("path", "epoch", "trained_on", "detector", "variant")},
               "shards": {"path": str(s.source.resolve()), "index": digest(s.index), "split": split,
-                         "settings": s.settings},
+                         "settings": s.settings.to_dict()},
               "forced": s.forced}
     lines = [summary_line(label, rep)] + save_report(folder, f"{about['stem']}-{split}-{s.name}", pred,
                                                      {**header, **rep})
     if collect is not None:
-        panels, notes = collect.draw(folder, split, cfg.variant)
+        panels, notes = collect.draw(folder, split, cfg.model.variant)
         lines += [f"figures: {note}" for note in notes]
         lines.append(f"figures: {len(panels)} PNGs in {folder}: {', '.join(p.name for p in panels)}")
     return lines, table.dataset_rows(pred, str(s.source))

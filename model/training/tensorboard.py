@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.detector import MASK, SIMILARITY
 from pipeline.errors import LrlError
 
 SAMPLES = 4  # validation samples shown as images
@@ -62,7 +63,7 @@ def log_samples(writer, net, samples, device, step: int) -> None:
     net.train(was_training)
     writer.add_images("val/rgb", (rgb.float().cpu() + 1) / 2, step)
     writer.add_images("val/mask_true", torch.stack([b["mask"] for b in batch]), step)
-    if out.mask_logits is not None:  # MC-LCR has no mask head
+    if MASK in net.shows:  # MC-LCR has no mask head
         writer.add_images("val/mask_pred", torch.sigmoid(out.mask_logits.float()).cpu(), step)
-    if out.s_hat is not None:
+    if SIMILARITY in net.shows:
         writer.add_images("val/s_hat", out.s_hat.float().cpu()[:, None], step)

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from pipeline.demo.synth import FrameGeom, similarity
+from pipeline.errors import LrlError
 
 WIDTH, HEIGHT, FPS = 640, 480, 25
 
@@ -30,6 +31,8 @@ class Photo:
     name: str
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 of the face, as MTCNN found it
     landmarks: tuple[tuple[float, float], ...]  # 5 points, MTCNN order
+    path: str = ""  # an image file (a fetched package face, pipeline.demo.faces); "" for a shipped photograph
+    matte: tuple[float, float] = (0.95, 1.0)  # the matte ellipse's half-axes, in face-box widths and heights
 
 
 PHOTOS = {
@@ -64,7 +67,7 @@ class RealSpec:
     """Everything that defines one real video; sampled once from the seed."""
 
     video: str
-    photo: str
+    photo: str | Photo  # a name of PHOTOS, or the record of a photograph read from its file
     flip: bool
     frames: int
     face_width: float  # mean width of the face box in the frame, pixels
@@ -80,9 +83,13 @@ class RealSpec:
     bg_seed: int
 
 
-def sample_spec(rng: np.random.Generator, video: str, photo: str, frames: int) -> RealSpec:
+def photo_record(photo: str | Photo) -> Photo:
+    return PHOTOS[photo] if isinstance(photo, str) else photo
+
+
+def sample_spec(rng: np.random.Generator, video: str, photo: str | Photo, frames: int) -> RealSpec:
     """A random real video whose face box stays 90-200 px wide and inside the frame."""
-    p = PHOTOS[photo]
+    p = photo_record(photo)
     width = rng.uniform(105, 165)
     s_max = width * 1.08 / (p.box[2] - p.box[0])
     half_w, half_h = s_max * (p.box[2] - p.box[0]) / 2, s_max * (p.box[3] - p.box[1]) / 2
@@ -129,13 +136,37 @@ def package_image(name: str) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
 
 
-@functools.lru_cache(maxsize=4)
-def load_photo(name: str, flip: bool) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
-    """(RGB uint8 image, (5, 2) landmarks, face box) of a shipped photograph, mirrored when `flip`."""
-    image = package_image(name)
-    p = PHOTOS[name]
-    marks = np.array(p.landmarks, dtype=np.float64)
-    box = p.box
+FACE_PX = 220.0  # a photograph read from a file is shrunk (INTER_AREA) until its face box is at most this wide
+
+
+def read_photo(p: Photo) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
+    """(RGB uint8 image, (5, 2) landmarks, face box) of a photograph file: the part around the face (2 face
+    widths either side, 1.6 face heights above and 2.2 below), shrunk to at most FACE_PX wide faces."""
+    image = cv2.imread(p.path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise LrlError(f"{p.path}: not a readable image")
+    x0, y0, x1, y1 = p.box
+    w, h = x1 - x0, y1 - y0
+    left, top = max(0, int((x0 + x1) / 2 - 2 * w)), max(0, int(y0 - 1.6 * h))
+    image = image[top : int(y1 + 2.2 * h), left : int((x0 + x1) / 2 + 2 * w)]
+    scale = min(1.0, FACE_PX / w)
+    if scale < 1:
+        image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+                           interpolation=cv2.INTER_AREA)
+    shift = np.array([left, top], np.float64)
+    marks = (np.array(p.landmarks, np.float64) - shift) * scale
+    box = tuple(float(v) for v in ((np.array(p.box).reshape(2, 2) - shift) * scale).ravel())
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), marks, box
+
+
+@functools.lru_cache(maxsize=8)
+def load_photo(name: str | Photo, flip: bool) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
+    """(RGB uint8 image, (5, 2) landmarks, face box) of a photograph, mirrored when `flip`."""
+    p = photo_record(name)
+    if p.path:
+        image, marks, box = read_photo(p)
+    else:
+        image, marks, box = package_image(name), np.array(p.landmarks, dtype=np.float64), p.box
     if flip:
         w = image.shape[1]
         image = np.ascontiguousarray(image[:, ::-1])
@@ -145,15 +176,16 @@ def load_photo(name: str, flip: bool) -> tuple[np.ndarray, np.ndarray, tuple[flo
     return image, marks, box
 
 
-@functools.lru_cache(maxsize=4)
-def photo_matte(name: str, flip: bool) -> np.ndarray:
+@functools.lru_cache(maxsize=8)
+def photo_matte(name: str | Photo, flip: bool) -> np.ndarray:
     """Soft elliptical head-and-shoulders matte of a photo, float32 in [0, 1]."""
     image, _, (x0, y0, x1, y1) = load_photo(name, flip)
     w, h = x1 - x0, y1 - y0
+    rx, ry = photo_record(name).matte
     matte = np.zeros(image.shape[:2], np.float32)
     centre = (round((x0 + x1) / 2), round((y0 + y1) / 2 + 0.05 * h))
     # no lower: MTCNN takes the astronaut's suit collar for a face
-    cv2.ellipse(matte, centre, (round(0.95 * w), round(1.0 * h)), 0, 0, 360, 1.0, -1)
+    cv2.ellipse(matte, centre, (round(rx * w), round(ry * h)), 0, 0, 360, 1.0, -1)
     return cv2.GaussianBlur(matte, (0, 0), 0.06 * w)
 
 

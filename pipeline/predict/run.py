@@ -1,8 +1,9 @@
 """`lrl-predict`: score every input, write OUT/predictions.json and .csv, optionally the HTML report.
 
-predictions.json: {"checkpoint", "preprocessing", "aggregation", "inputs": [Scored.to_dict()], "skipped"},
-each input with its score (the maximum over its faces) and "faces": per face track its score and
-per-frame rows; "skipped": the entries of folders that are not inputs, each with its reason (pipeline.predict.inputs).
+predictions.json: {"checkpoint", "detector", "variant" (the checkpoint's detector, model.DETECTORS, and its
+ablation variant), "preprocessing", "aggregation", "inputs": [Scored.to_dict()], "skipped"}, each input with
+its score (the maximum over its faces) and "faces": per face track its score and per-frame rows; "skipped":
+the entries of folders that are not inputs, each with its reason (pipeline.predict.inputs).
 predictions.csv: one row per face and sampled frame (input, status, video score, face, face_video_score (its mean), frame,
 box, detector score, interpolated, no face, counted in the face's score, probability); a failed input
 has one row with its reason.
@@ -61,8 +62,8 @@ def write_outputs(out: Path, pred: Predictor, results: list[Scored], skipped=())
     predictions.csv."""
     prep = {"frames": pred.extract.frames, "extract": asdict(pred.extract), "alpha": pred.alpha,
             "freq_std": pred.freq_std}
-    write_json(out / "predictions.json", {"checkpoint": pred.checkpoint, "variant": pred.variant,
-                                          "preprocessing": prep, "aggregation": AGGREGATION,
+    write_json(out / "predictions.json", {"checkpoint": pred.checkpoint, "detector": pred.detector,
+                                          "variant": pred.variant, "preprocessing": prep, "aggregation": AGGREGATION,
                                           "inputs": [r.to_dict() for r in results],
                                           "skipped": [{"path": p, "reason": why} for p, why in skipped]})
     write_bytes(out / "predictions.csv", csv_text(results).encode())

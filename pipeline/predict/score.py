@@ -27,24 +27,38 @@ import numpy as np
 
 from pipeline.errors import LrlError
 from pipeline.params import ExtractParams
+from pipeline.store.preprocessing import Preprocessing
 
 FAKE_AT = 0.5  # a probability at or above this is called fake
 
 
 @dataclass
 class Predictor:
-    """A loaded checkpoint: the network (eval mode, on `device`) and the preprocessing it was trained with."""
+    """A loaded checkpoint: the network (eval mode, on `device`), the preprocessing it was trained with
+    (pipeline.store.preprocessing.Preprocessing, its extract settings known), and which detector and
+    variant it is (model.DETECTORS)."""
 
     net: object
     device: object
-    extract: ExtractParams
-    alpha: float
-    freq_std: float
+    preprocessing: Preprocessing
     batch: int = 32
     detect_device: str = "cpu"
     checkpoint: str = ""
+    detector: str = ""
     variant: str = ""
     include_interpolated: bool = False  # the checkpoint's training setting: counted in the video score
+
+    @property
+    def extract(self) -> ExtractParams:
+        return self.preprocessing.extract
+
+    @property
+    def alpha(self) -> float:
+        return float(self.preprocessing.alpha)
+
+    @property
+    def freq_std(self) -> float:
+        return float(self.preprocessing.freq_std)
 
 
 @dataclass
@@ -117,31 +131,21 @@ THUMB = 240  # report thumbnails: at most this wide (a 32-frame page stays under
 
 
 def load_predictor(ckpt: Path, device: str = "auto", batch: int = 32) -> Predictor:
-    """The network and preprocessing of a checkpoint written by lrl-train.
-
-    The preprocessing is the checkpoint's `metrics["shards"]` (pipeline.store.index.preprocessing of
-    the shards it trained on) and `metrics["freq_std"]`. Raises LrlError (one line, naming the file)
-    when it is unreadable or records no extract settings (trained on shards indexed before they were).
+    """The network and preprocessing of a checkpoint written by lrl-train (model.training.checkpoint.
+    load_checkpoint: the Preprocessing of the shards it trained on, with its own freq_std). Raises LrlError
+    (one line, naming the file) when it is unreadable or records no extract settings (trained on shards
+    indexed before they were).
     """
-    from model import build_model
-    from model.training import checkpoint
-    from model.training.config import TrainConfig
-    from pipeline.devices import torch_device
+    from model.training.checkpoint import load_checkpoint
     from pipeline.kernels.faces import detection_device
 
-    state = checkpoint.load(ckpt)
-    prep = state["metrics"].get("shards") or {}
-    if not prep.get("extract"):
+    net, cfg, prep = load_checkpoint(ckpt, device)
+    if prep.extract is None:
         raise LrlError(f"{ckpt}: the checkpoint records no preprocessing (frames, crop, detector): it predates "
                        "lrl-predict; retrain it on shards rebuilt by this version (`lrl-prep shards`)")
-    cfg = TrainConfig.from_dict({**state["config"], "pretrained": None})
-    target = torch_device(device)
-    net = build_model(cfg.model_config())
-    net.load_state_dict(state["model"])
-    net.to(target).eval()
-    return Predictor(net, target, ExtractParams.from_dict(prep["extract"]), float(prep["alpha"]),
-                     float(state["metrics"]["freq_std"]), batch, detection_device(device), str(ckpt), cfg.variant,
-                     cfg.include_interpolated)
+    torch_device = next(net.parameters()).device
+    return Predictor(net, torch_device, prep, batch, detection_device(device), str(ckpt), cfg.detector,
+                     cfg.model.variant, cfg.data.include_interpolated)
 
 
 def crops_of(path: Path, pred: Predictor, keep_thumbs: bool):
@@ -176,10 +180,15 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
     also masks, s_hat and attention as `Detail` holds them."""
     import torch
 
+    from model.detector import ATTENTION, MASK, SIMILARITY
     from model.training.data import freq_input, rgb_input
     from pipeline.kernels.dct import frequency_cue
 
     out: dict = {"probs": [], "masks": [], "s_hat": [], "attention": []}
+    shows = pred.net.shows
+    if keep and MASK not in shows:
+        raise LrlError(f"{pred.checkpoint}: its model has no mask head (MC-LCR), and --report shows the "
+                       "predicted masks of LRL: run without --report")
     bf16 = pred.device.type == "cuda"
     with torch.no_grad():
         for start in range(0, len(crops), pred.batch):
@@ -188,14 +197,12 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
             with torch.autocast(pred.device.type, dtype=torch.bfloat16, enabled=bf16):
                 y = pred.net(rgb_input(rgb).to(pred.device), freq_input(freq, pred.freq_std).to(pred.device))
             out["probs"].append(y.prob.cpu().numpy())
-            if keep and y.mask_logits is None:
-                raise LrlError(f"{pred.checkpoint}: its model has no mask head (MC-LCR), and --report shows the "
-                               "predicted masks of LRL: run without --report")
             if keep:
                 out["masks"].append(torch.sigmoid(y.mask_logits.float())[:, 0].cpu().numpy().astype(np.float16))
-                if y.s_hat is not None:
+                if SIMILARITY in shows:
                     out["s_hat"].append(y.s_hat.float().cpu().numpy().astype(np.float16))
-                out["attention"].append([a.float().cpu().numpy().astype(np.float16) for a in y.attention])
+                levels = y.attention if ATTENTION in shows else ()
+                out["attention"].append([a.float().cpu().numpy().astype(np.float16) for a in levels])
     result = {"probs": np.concatenate(out["probs"])}
     if keep:
         result["masks"] = np.concatenate(out["masks"])

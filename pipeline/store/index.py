@@ -23,6 +23,7 @@ from pipeline import __version__
 from pipeline.errors import LrlError
 from pipeline.store.atomic import write_json
 from pipeline.store.layout import WorkLayout
+from pipeline.store.preprocessing import Preprocessing
 from pipeline.store.schema import LABEL, READABLE_VERSIONS, SCHEMA_VERSION, check
 
 SHARD_NAME = re.compile(r"^[A-Za-z0-9_]+-\d{4}\.h5$")
@@ -102,17 +103,10 @@ def build_index(entries: list[ShardEntry], header: dict) -> dict:
     }
 
 
-def preprocessing(index: dict) -> dict:
-    """What a shard set's samples were made with (what a model trained on them expects): crop size, alpha
-    (eq. 2), the mask parameters, the schema version, the frequency spread the trainer divides by, and
-    the extract settings ("extract": ExtractParams as a dict, "frames"; {} and None for indexes written
-    before they were recorded), which `lrl-predict` applies to new videos."""
-    extract = index.get("extract_params") or {}
-    return {
-        "size": index.get("size"), "alpha": (index.get("params") or {}).get("alpha"),
-        "mask_params": index.get("mask_params"), "schema_version": index.get("schema_version"),
-        "freq_std": index.get("freq_std"), "frames": extract.get("frames"), "extract": extract,
-    }
+def preprocessing(index: dict) -> Preprocessing:
+    """What a shard set's samples were made with (what a model trained on them expects): the typed record
+    of pipeline.store.preprocessing (crop size, alpha, mask settings, schema, freq_std, extract settings)."""
+    return Preprocessing.from_index(index)
 
 
 def digest(index: dict) -> str:

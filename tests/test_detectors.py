@@ -1,0 +1,54 @@
+"""The detector surface: the registry builds either detector from its config, each says what it can show,
+and an MC-LCR checkpoint's predictions, metrics and table name its detector and its real variant."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cli import predict as predict_cli
+from cli import train as train_cli
+from model import DETECTORS, MCLCRConfig, ModelConfig, build_model, detector_name
+from model.training.config import TrainConfig
+
+SMALL = ["--backbone", "mobilenetv3_small_050", "--strides", "4", "8", "16", "--batch-size", "4", "--workers", "0"]
+
+
+@pytest.mark.parametrize(("cfg", "name", "shows"), [
+    (ModelConfig(backbone="mobilenetv3_small_050", strides=(4, 8, 16)), "lrl", {"mask", "similarity", "attention"}),
+    (ModelConfig(backbone="mobilenetv3_small_050", strides=(4, 8, 16), variant="rgb"), "lrl", {"mask"}),
+    (MCLCRConfig(backbone="mobilenetv3_small_050", strides=(4, 8, 16)), "mclcr", set()),
+])
+def test_the_registry_builds_each_detector_and_it_says_what_it_can_show(cfg, name, shows):
+    assert set(DETECTORS) == {"lrl", "mclcr"} and detector_name(cfg) == name
+    assert build_model(cfg).shows == shows
+
+
+def test_old_flat_config_json_and_the_nested_one_read_alike():
+    flat = {**TrainConfig().flat(), "model": "mclcr", "mclcr_variant": "no_style", "k": 4, "datasets": "ffpp"}
+    cfg = TrainConfig.from_dict(flat)  # as config.json was written before the nesting
+    assert (cfg.detector, cfg.model.variant, cfg.data.datasets) == ("mclcr", "no_style", ("ffpp",))
+    assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(Exception, match="unknown config keys: optim.bogus"):
+        TrainConfig.from_dict({**cfg.to_dict(), "optim": {"bogus": 1}})
+
+
+def test_an_mclcr_no_style_checkpoint_names_its_detector_and_variant(tiny_run, tmp_path, one_torch_thread):
+    root, work, _ = tiny_run
+    run = tmp_path / "run"
+    trained = CliRunner().invoke(train_cli, ["--shards", str(work / "shards"), "--out", str(run), "--model", "mclcr",
+                                             "--mclcr-variant", "no_style", "--epochs", "1", "--max-batches", "2",
+                                             *SMALL])
+    assert trained.exit_code == 0, trained.output
+    video = root / "original_sequences" / "youtube" / "raw" / "videos" / "000.mp4"
+    out = tmp_path / "pred"
+    predicted = CliRunner().invoke(predict_cli, ["--checkpoint", str(run / "best.pt"), "--out", str(out),
+                                                 "--device", "cpu", str(video)])
+    assert predicted.exit_code == 0, predicted.output
+    saved = json.loads((out / "predictions.json").read_text())
+    assert (saved["detector"], saved["variant"]) == ("mclcr", "no_style")
+    evaluated = CliRunner().invoke(train_cli, ["--evaluate", str(run / "best.pt"), "--split", "test"])
+    assert evaluated.exit_code == 0, evaluated.output
+    [metrics], [table] = run.glob("metrics-best-test-*.json"), run.glob("table-best-test-*.json")
+    for about in (json.loads(metrics.read_text())["checkpoint"], json.loads(table.read_text())["checkpoint"]):
+        assert (about["detector"], about["variant"]) == ("mclcr", "no_style")
