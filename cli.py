@@ -20,8 +20,8 @@ from pipeline.errors import LrlError
 from pipeline.options import split_csv
 from pipeline.params import (
     DATASETS,
-    BlendParams,
     DEMO_SIZES,
+    BlendParams,
     CropParams,
     ExtractParams,
     MasksParams,
