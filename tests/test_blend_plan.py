@@ -5,7 +5,7 @@ import numpy as np
 from pipeline.blend.faces import from_detection
 from pipeline.blend.sources import choose_source, source_frames
 from pipeline.blend.tree import assign_ids, split_pairs
-from pipeline.stages.extract import Detection, Track
+from pipeline.store.records import Detection, Track
 
 MARKS = [[10.0, 10.0], [20.0, 10.0], [15.0, 15.0], [11.0, 20.0], [19.0, 20.0]]
 

@@ -15,15 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.dataset.records import Record
+from pipeline.engine.threads import worker_threads
 from pipeline.errors import LrlError
 from pipeline.kernels.blend import Face
+from pipeline.kernels.faces import detect_video, detection_device
 from pipeline.params import DetectParams
+from pipeline.store.records import DETECT, Detection, Record
 
-# The one import of another stage (seams-pipeline moves these to pipeline.kernels.faces and pipeline.store):
-from pipeline.stages.extract import DETECT, Detection, detect_video, resolve_device  # noqa: E402,I001
-
-__all__ = ["DETECT", "FaceTracks", "detect_tracks", "from_detection", "resolve_device"]
+__all__ = ["DETECT", "FaceTracks", "detect_tracks", "detection_device", "from_detection"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def from_detection(detection: Detection, reused: str = "") -> FaceTracks:
 
 def detect_tracks(path: Path, params: DetectParams, device: str) -> FaceTracks:
     """MTCNN on every frame of the video, extract's tracking (LrlError when no frame has a face)."""
-    detection, _ = detect_video(Path(path), None, params, device)
+    detection = Detection.from_faces(detect_video(Path(path), None, params, device, threads=worker_threads()))
     if not detection.tracks:
         raise LrlError(f"{path}: no face track")
     return from_detection(detection)

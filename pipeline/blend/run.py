@@ -38,7 +38,6 @@ from pipeline.blend.tree import (
 )
 from pipeline.dataset.adapters import scan
 from pipeline.dataset.layout import FAKE_DIR, QUALITIES, REAL_DIR
-from pipeline.dataset.records import VideoRecord
 from pipeline.engine.lock import WorkLock
 from pipeline.engine.runner import Summary, Task, prune, run_tasks
 from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
@@ -46,6 +45,7 @@ from pipeline.errors import LrlError
 from pipeline.params import Backend, BlendParams, DetectParams, Scope
 from pipeline.store.atomic import remove_stale_temps
 from pipeline.store.layout import WorkLayout
+from pipeline.store.records import VideoRecord
 
 DETECT = "blend-detect"
 STAGE = "blend"
@@ -254,7 +254,7 @@ def run(root: Path, out: Path, params: BlendParams = BlendParams(), scope: Scope
         written = link_reals(out, reals, groups) + write_splits(out, {reals.ids[k]: v.split for k, v in reals.best.items()})
         detects = detect_tasks(reals.best, work)
         if any(not state.is_fresh(DETECT, t.key, t.fingerprint) and t.payload.reuse is None for t in detects):
-            resolved = facetracks.resolve_device(device)
+            resolved = facetracks.detection_device(device)
             detects = [replace(t, payload=replace(t.payload, device=resolved)) for t in detects]
         found = run_tasks(DETECT, detects, detect_work, state, jobs, "reals", "frames",
                           lambda r: r.counts.get("frames", 0), progress, backend)

@@ -25,9 +25,9 @@ import re
 from pathlib import Path
 
 from pipeline.dataset.layout import FFPP_QUALITIES, ORIG, SPLITS, mask_video_dir, video_dir
-from pipeline.dataset.records import VideoRecord
 from pipeline.errors import LrlError
 from pipeline.store.atomic import TMP_MARK, write_bytes
+from pipeline.store.records import VideoRecord
 
 REAL = "youtube"
 STATE = Path(".blend") / "state.db"
