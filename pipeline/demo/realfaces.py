@@ -160,9 +160,16 @@ def write_real(root: Path, clip: RealClip, frames: int) -> None:
 
 def make_fakes(reals_root: Path, out_root: Path, seed: int) -> None:
     """The FF++ tree OUT_ROOT of blended fakes (self-blend, face swap) of the reals of `reals_root`, the reals
-    linked: the one place the demo calls `lrl-prep blend` (not merged yet)."""
-    raise LrlError("lrl-prep blend is not available yet: the package-face demo has its reals only "
-                   f"(in {reals_root}); use --faces builtin for a complete demo tree")
+    linked: the one place the demo calls `lrl-prep blend` (pipeline.blend.run, every core, the same seed).
+    Raises LrlError naming the first fake that could not be made."""
+    from pipeline.blend.run import run
+    from pipeline.engine.threads import available_cores
+    from pipeline.params import BlendParams
+
+    made = run(reals_root, out_root, BlendParams(seed=seed), jobs=available_cores())
+    if made.failures:
+        key, reason = made.failures[0]
+        raise LrlError(f"{out_root}: {len(made.failures)} blend units failed, e.g. {key}: {reason}")
 
 
 def write_reals(root: Path, fetched: FetchResult, seed: int, size: str, n_jobs: int = -1) -> list[RealClip]:
