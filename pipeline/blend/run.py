@@ -64,7 +64,7 @@ class DetectJob:
 
 
 @dataclass
-class Blended:
+class BlendRun:
     """What one `lrl-prep blend` run did."""
 
     reals: int
@@ -242,7 +242,7 @@ def manifest(reals: Reals, params: BlendParams, state: RunState) -> dict:
 
 
 def run(root: Path, out: Path, params: BlendParams = BlendParams(), scope: Scope = Scope(), work: Path | None = None,
-        jobs: int = 1, progress: bool = False, backend: Backend | None = None, device: str = "auto") -> Blended:
+        jobs: int = 1, progress: bool = False, backend: Backend | None = None, device: str = "auto") -> BlendRun:
     """`lrl-prep blend`: link ROOT's reals into OUT and make every missing or changed fake."""
     root, out = Path(root).resolve(), Path(out)
     check_out(root, out)
@@ -264,4 +264,4 @@ def run(root: Path, out: Path, params: BlendParams = BlendParams(), scope: Scope
         made = run_tasks(STAGE, tasks, make_fake, state, jobs, "fakes", "frames", lambda r: r.counts.get("frames", 0),
                          progress, backend, notes={"no_face": "frames without a face"})
         written += write_if_changed(out / MANIFEST, manifest(reals, params, state))
-    return Blended(len(reals.best), found, made, written, found.failures + made.failures)
+    return BlendRun(len(reals.best), found, made, written, found.failures + made.failures)
