@@ -19,8 +19,8 @@ from click.core import ParameterSource
 from pipeline.errors import LrlError
 from pipeline.params import (
     DATASETS,
-    BlendParams,
     DEMO_SIZES,
+    BlendParams,
     CropParams,
     ExtractParams,
     MasksParams,

@@ -56,7 +56,8 @@ class FaceTracks(Record):
 def _interpolate(frames: list[int], rows: list, n_frames: int) -> list:
     """Per-frame values from values at sampled `frames` (None: no face): linear between two faces."""
     out: list = [None] * n_frames
-    for (f0, a), (f1, b) in zip(zip(frames, rows), zip(frames[1:], rows[1:])):
+    for k in range(len(frames) - 1):
+        (f0, a), (f1, b) = (frames[k], rows[k]), (frames[k + 1], rows[k + 1])
         if a is None or b is None:
             continue
         a, b = np.asarray(a, float), np.asarray(b, float)

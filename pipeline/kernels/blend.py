@@ -36,6 +36,7 @@ from pipeline.kernels.crop import TEMPLATE_112
 
 PATCH = 256  # side of the face-aligned patch the mask is built in, pixels
 PATCH_SPAN = 2.0  # the patch covers PATCH_SPAN x the face box's longer side
+ROI_SPAN = 1.5  # a blend changes pixels within ROI_SPAN x the box's longer side of its centre (>= PATCH_SPAN / sqrt 2)
 BLEND_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)  # SBI's dynamic_blend: M is scaled by one of these
 
 
@@ -307,22 +308,33 @@ def _identity3() -> np.ndarray:
     return k
 
 
+def support(weight: np.ndarray) -> tuple[slice, slice]:
+    """(rows, columns) of the bounding box of weight > 0 (empty slices when there is none)."""
+    import cv2
+
+    x, y, w, h = cv2.boundingRect((weight > 0).astype(np.uint8))
+    return slice(y, y + h), slice(x, x + w)
+
+
 def color_match(source: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """`source` (H, W, 3) uint8 RGB with its Lab mean and standard deviation per channel, taken where
     `weight` (H, W) > 0, moved onto the target's there (Reinhard et al. 2001, as Face X-ray's colour
-    correction); pixels elsewhere are transformed alike."""
+    correction); only the bounding box of weight > 0 is transformed (the rest is never blended)."""
     import cv2
 
-    inside = weight > 0
+    box = support(weight)
+    inside = weight[box] > 0
     if not inside.any():
         return source
-    src = cv2.cvtColor(source.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
-    tgt = cv2.cvtColor(target.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    src = cv2.cvtColor(source[box].astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    tgt = cv2.cvtColor(target[box].astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
     s_mean, s_std = src[inside].mean(0), src[inside].std(0) + 1e-6
     t_mean, t_std = tgt[inside].mean(0), tgt[inside].std(0)
     matched = (src - s_mean) / s_std * t_std + t_mean
     rgb = cv2.cvtColor(matched.astype(np.float32), cv2.COLOR_Lab2RGB)
-    return np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
+    out = source.copy()
+    out[box] = np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
+    return out
 
 
 # ---------------------------------------------------------------- the two recipes
@@ -330,19 +342,52 @@ def color_match(source: np.ndarray, target: np.ndarray, weight: np.ndarray) -> n
 
 def blend(source: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """M * source + (1 - M) * target, rounded to uint8; where M == 0 the target's pixel exactly (eq. 1)."""
-    a = alpha[..., None]
-    out = np.round(a * source.astype(np.float32) + (1 - a) * target.astype(np.float32))
-    return np.where(a > 0, np.clip(out, 0, 255).astype(np.uint8), target)
+    box = support(alpha)
+    a = alpha[box][..., None]
+    mixed = np.round(a * source[box].astype(np.float32) + (1 - a) * target[box].astype(np.float32))
+    out = target.copy()
+    out[box] = np.where(a > 0, np.clip(mixed, 0, 255).astype(np.uint8), target[box])
+    return out
+
+
+def roi(face: Face, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the frame window that holds every pixel a blend on `face` can change: the box centre
+    +- ROI_SPAN x its longer side (the patch, rotated, reaches PATCH_SPAN / sqrt(2) x the side), clipped."""
+    x0, y0, x1, y1 = face.box
+    half = ROI_SPAN * max(x1 - x0, y1 - y0, 1.0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    height, width = shape
+    return (max(0, int(cx - half)), max(0, int(cy - half)), min(width, int(np.ceil(cx + half)) + 1),
+            min(height, int(np.ceil(cy + half)) + 1))
+
+
+def moved(face: Face, dx: float, dy: float) -> Face:
+    """The face in a window whose top-left corner is (-dx, -dy) in the frame."""
+    return Face(face.box + [dx, dy, dx, dy], face.landmarks + [dx, dy])
+
+
+def _in_window(frame: np.ndarray, face: Face, make) -> Blended:
+    """make(window, face in it) -> Blended, run on the window `roi` and pasted back into the whole frame."""
+    x0, y0, x1, y1 = roi(face, frame.shape[:2])
+    done = make(np.ascontiguousarray(frame[y0:y1, x0:x1]), moved(face, -x0, -y0))
+    out, alpha, region = frame.copy(), np.zeros(frame.shape[:2], np.float32), np.zeros(frame.shape[:2], np.float32)
+    out[y0:y1, x0:x1], alpha[y0:y1, x0:x1], region[y0:y1, x0:x1] = done.frame, done.alpha, done.region
+    return Blended(out, alpha, region)
 
 
 def self_blend(frame: np.ndarray, face: Face, params: SelfBlendParams) -> Blended:
     """SBI on one frame: the frame jittered, shifted and scaled, blended into itself through the region
-    scaled by params.ratio. Every jitter zero (SelfBlendParams()): the frame itself."""
+    scaled by params.ratio. Every jitter zero (SelfBlendParams()): the frame itself. Computed in the window
+    `roi` around the face (jitters included: a downscale's pixel grid starts at the window's corner)."""
+    return _in_window(frame, face, lambda window, local: _self_blend(window, local, params))
+
+
+def _self_blend(frame: np.ndarray, face: Face, params: SelfBlendParams) -> Blended:
     import cv2
 
     height, width = frame.shape[:2]
-    moved = shift_scale_matrix(face, params.mask)
-    source = cv2.warpAffine(jitter(frame, params), moved, (width, height), flags=cv2.INTER_LINEAR,
+    shifted = shift_scale_matrix(face, params.mask)
+    source = cv2.warpAffine(jitter(frame, params), shifted, (width, height), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REFLECT)
     region = face_region(face, params.mask, (height, width))
     alpha = (region * np.float32(params.ratio)).astype(np.float32)
@@ -365,7 +410,11 @@ def aligned_source(source: np.ndarray, source_face: Face, face: Face, shape: tup
 def swap(frame: np.ndarray, face: Face, source: np.ndarray, source_face: Face, params: SwapParams) -> Blended:
     """Face X-ray on one frame: another identity's face aligned by the five landmarks, colour-matched in Lab
     inside the region, blended into `frame` through the region (the source's own shift and scale are not
-    applied: the similarity alignment places it)."""
+    applied: the similarity alignment places it). Computed in the window `roi` around the face."""
+    return _in_window(frame, face, lambda window, local: _swap(window, local, source, source_face, params))
+
+
+def _swap(frame: np.ndarray, face: Face, source: np.ndarray, source_face: Face, params: SwapParams) -> Blended:
     height, width = frame.shape[:2]
     warped, valid = aligned_source(source, source_face, face, (height, width))
     mask = replace(params.mask, shift=(0.0, 0.0), scale=1.0)
