@@ -54,17 +54,19 @@ class FaceTracks(Record):
 
 
 def _interpolate(frames: list[int], rows: list, n_frames: int) -> list:
-    """Per-frame values from values at sampled `frames` (None: no face): linear between two faces."""
+    """Per-frame values from values at sampled `frames` (None: no face): each sampled face as it is, and
+    linear between two sampled frames that both have one."""
     out: list = [None] * n_frames
-    for k in range(len(frames) - 1):
-        (f0, a), (f1, b) = (frames[k], rows[k]), (frames[k + 1], rows[k + 1])
-        if a is None or b is None:
+    for k, (f0, a) in enumerate(zip(frames, rows, strict=True)):
+        if a is None or f0 >= n_frames:
+            continue
+        out[f0] = np.round(np.asarray(a, float), 2).tolist()
+        f1, b = (frames[k + 1], rows[k + 1]) if k + 1 < len(frames) else (f0, None)
+        if b is None:
             continue
         a, b = np.asarray(a, float), np.asarray(b, float)
-        for f in range(f0, min(f1, n_frames)):
+        for f in range(f0 + 1, min(f1, n_frames)):
             out[f] = np.round(a + (b - a) * (f - f0) / (f1 - f0), 2).tolist()
-    if frames and rows[-1] is not None and frames[-1] < n_frames:
-        out[frames[-1]] = np.round(np.asarray(rows[-1], float), 2).tolist()
     return out
 
 
