@@ -21,6 +21,7 @@ from pipeline.options import split_csv
 from pipeline.params import (
     DATASETS,
     DEMO_SIZES,
+    BlendParams,
     CropParams,
     ExtractParams,
     MasksParams,
@@ -297,6 +298,31 @@ def masks(root, work, **kw):
 
     cfg = prep_config(kw)
     report(run(root, work, cfg.masks, cfg.scope.selection, **run_kwargs(cfg.run)))
+
+
+@prep.command()
+@click.option("--root", type=EXISTING, required=True, help=ROOT_HELP + " Its reals are blended.")
+@click.option("--out", type=PATH, required=True, help="Tree to write (FaceForensics++ layout; reals linked).")
+@dataclass_options(BlendParams)
+@click.option("--work", type=EXISTING, help="A WORK where `lrl-prep extract` ran on ROOT: its face detections "
+                                            "are reused.")
+@SCOPE
+@RUN
+@dataclass_options(RunOptions, ("device",))
+@friendly
+def blend(root, out, work, **kw):
+    """Forgeries from the reals of ROOT: self-blends (SBI) and face swaps (Face X-ray) with their blend masks,
+    in an FF++ tree; exit 1 if any fake failed."""
+    from pipeline.blend.run import run as run_blend
+
+    cfg = prep_config(kw)
+    result = run_blend(root, out, pick(BlendParams, kw), cfg.scope, work, cfg.run.workers, cfg.run.show_progress,
+                       cfg.run.backend_spec, cfg.run.device)
+    click.echo(result.line())
+    for key, reason in result.failures:
+        click.echo(f"failed: {key}: {reason}")
+    if result.failed:
+        sys.exit(FAILED_EXIT)
 
 
 @prep.command()

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.dataset.layout import BLEND_METHODS
 from pipeline.devices import DEVICES
 from pipeline.errors import LrlError
 from pipeline.options import opt
@@ -167,6 +168,26 @@ class ShardsParams:
             raise LrlError(f"alpha {self.alpha} outside [0, 2): u/H + v/W is always below 2")
         if self.shard_samples < 1:
             raise LrlError(f"shard_samples {self.shard_samples} must be at least 1")
+
+
+@dataclass(frozen=True)
+class BlendParams:
+    """`lrl-prep blend`: which forgeries are made from ROOT's reals (everything here goes into the fingerprints)."""
+
+    methods: tuple[str, ...] | None = opt(None, "Forgeries to make: SelfBlend (Shiohara and Yamasaki 2022), "
+                                                "FaceSwapBlend (Face X-ray, Li et al. 2020) (default both).",
+                                          kind="csv")
+    seed: int = opt(0, "Seed of every random draw (jitters, masks, swap sources).")
+    all_faces: bool = opt(False, "Blend every face track of a real, not only face 0 (the one extract keeps "
+                                 "first: the heaviest track).")
+
+    def __post_init__(self):
+        for method in self.methods or ():
+            _choose("blend method", method, BLEND_METHODS)
+
+    @property
+    def chosen(self) -> tuple[str, ...]:
+        return tuple(m for m in BLEND_METHODS if m in (self.methods or BLEND_METHODS))
 
 
 @dataclass(frozen=True)

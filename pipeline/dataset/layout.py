@@ -28,6 +28,7 @@ from pipeline.store.records import ORIG
 REAL_DIR = "original_sequences"
 FAKE_DIR = "manipulated_sequences"
 REAL_METHODS = ("youtube", "actors")
+BLEND_METHODS = ("SelfBlend", "FaceSwapBlend")  # made by `lrl-prep blend` (pipeline.blend) from reals
 FAKE_METHODS = (
     "Deepfakes",
     "Face2Face",
@@ -35,7 +36,7 @@ FAKE_METHODS = (
     "NeuralTextures",
     "FaceShifter",
     "DeepFakeDetection",
-)
+) + BLEND_METHODS
 METHODS = REAL_METHODS + FAKE_METHODS
 DFD_METHODS = ("actors", "DeepFakeDetection")  # FF++'s DeepFakeDetection part: dataset "dfd"
 FFPP_QUALITIES = ("raw", "c23", "c40")

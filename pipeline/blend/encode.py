@@ -1,0 +1,76 @@
+"""Encode a stream of frames into several videos at once (PyAV), each written atomically.
+
+The encodings are the FF++ demo's (pipeline.demo.tree.ENCODINGS), which are FF++'s levels:
+raw = libx264rgb qp 0 (lossless RGB: decodes bit-exact with to_ndarray("rgb24")), c23 / c40 = libx264 yuv420p
+CRF 23 / 40; masks = raw with the grey level in all three channels. One x264 thread per video (the bytes do
+not depend on the machine; the worker's other videos run in parallel processes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from pipeline.demo.tree import ENCODINGS, MASK_ENCODING, Encoding
+from pipeline.errors import LrlError
+from pipeline.store.atomic import atomic_path
+
+__all__ = ["ENCODINGS", "MASK_ENCODING", "Writers", "writers"]
+
+
+class Writers:
+    """Open video streams; `write(name, frame)` encodes one uint8 RGB (H, W, 3) frame into the named video."""
+
+    def __init__(self, streams: dict, rate: Fraction):
+        self._streams = streams
+        self._rate = rate
+        self._count: dict[str, int] = dict.fromkeys(streams, 0)
+
+    def write(self, name: str, frame: np.ndarray) -> None:
+        import av
+
+        container, stream = self._streams[name]
+        video = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        video.pts, video.time_base = self._count[name], 1 / self._rate
+        self._count[name] += 1
+        container.mux(stream.encode(video))
+
+    def flush(self) -> None:
+        for container, stream in self._streams.values():
+            container.mux(stream.encode())
+
+
+@contextlib.contextmanager
+def writers(outputs: dict[str, tuple[Path, Encoding]], width: int, height: int, rate: Fraction) -> Iterator[Writers]:
+    """Writers to every (path, encoding) by name; each file appears only if the whole block succeeds."""
+    import av
+
+    if width % 2 or height % 2:
+        raise LrlError(f"frames of {width}x{height}: H.264 in yuv420p needs an even width and height")
+    rate = Fraction(rate).limit_denominator(1001 * 1000) if rate else Fraction(25)
+    with contextlib.ExitStack() as stack:
+        streams = {}
+        for name, (path, encoding) in outputs.items():
+            tmp = stack.enter_context(atomic_path(path))
+            container = stack.enter_context(av.open(str(tmp), "w", format="mp4"))
+            stream = container.add_stream(encoding.codec, rate=rate)
+            stream.width, stream.height, stream.pix_fmt = width, height, encoding.pix_fmt
+            stream.options = dict(encoding.options)
+            stream.thread_count = 1
+            streams[name] = (container, stream)
+        out = Writers(streams, rate)
+        yield out
+        out.flush()
+
+
+def video_rate(path: Path) -> Fraction:
+    """The video's average frame rate (25 when its header has none)."""
+    import av
+
+    with av.open(str(path)) as container:
+        rate = container.streams.video[0].average_rate
+    return Fraction(rate) if rate else Fraction(25)
