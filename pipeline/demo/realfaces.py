@@ -25,6 +25,7 @@ demo_truth.json: {"complete", "faces": "packages", "seed", "demo_size", "fps", "
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,13 +68,14 @@ class PackageDemo:
     clips: list[RealClip]
     fetched: FetchResult
     seconds: float
+    blended: str = ""  # lrl-prep blend's summary line
 
     def line(self) -> str:
         people = len({c.identity for c in self.clips})
         skipped = "".join(f"; {why}" for why in self.fetched.skipped.values())
         return (f"demo ({self.size}, seed {self.seed}, package faces): {len(self.clips)} reals of {people} people, "
                 f"{SIZES[self.size].frames} frames at {WIDTH}x{HEIGHT} {FPS} fps, {'/'.join(FFPP_QUALITIES)} in "
-                f"{self.root}, {self.seconds:.1f} s{skipped}")
+                f"{self.root}, {self.seconds:.1f} s{skipped}" + (f"\n{self.blended}" if self.blended else ""))
 
 
 def identity_clips(person: Identity, fetched: FetchResult, frames: int, limit: int) -> list[tuple[str, object]]:
@@ -158,11 +160,19 @@ def write_real(root: Path, clip: RealClip, frames: int) -> None:
                  shown)
 
 
-def make_fakes(reals_root: Path, out_root: Path, seed: int) -> None:
-    """The FF++ tree OUT_ROOT of blended fakes (self-blend, face swap) of the reals of `reals_root`, the reals
-    linked: the one place the demo calls `lrl-prep blend` (not merged yet)."""
-    raise LrlError("lrl-prep blend is not available yet: the package-face demo has its reals only "
-                   f"(in {reals_root}); use --faces builtin for a complete demo tree")
+def make_fakes(reals_root: Path, out_root: Path, seed: int, jobs: int = 1) -> str:
+    """The FF++ tree OUT_ROOT of blended fakes of the reals of `reals_root` (`lrl-prep blend`: SelfBlend and
+    FaceSwapBlend at raw / c23 / c40 with their blend masks as official mask videos, the reals linked). Swaps
+    are cross-identity: blend reads the identities from reals_root/demo_truth.json. Blend's summary line;
+    LrlError naming the first fake that failed."""
+    from pipeline.blend.run import run as run_blend
+    from pipeline.params import BlendParams
+
+    result = run_blend(reals_root, out_root, BlendParams(seed=seed), jobs=jobs)
+    if result.failed:
+        key, reason = result.failures[0]
+        raise LrlError(f"lrl-prep blend on {reals_root}: {len(result.failures)} failed, first {key}: {reason}")
+    return result.line()
 
 
 def write_reals(root: Path, fetched: FetchResult, seed: int, size: str, n_jobs: int = -1) -> list[RealClip]:
@@ -208,5 +218,5 @@ def make_package_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int
     fetched = fetch_all(cache=cache)
     reals = reals_root(out)
     clips = write_reals(reals, fetched, seed, size, n_jobs)
-    make_fakes(reals, Path(out), seed)
-    return PackageDemo(Path(out), seed, size, clips, fetched, time.perf_counter() - start)
+    blended = make_fakes(reals, Path(out), seed, n_jobs if n_jobs > 0 else os.cpu_count() or 1)
+    return PackageDemo(Path(out), seed, size, clips, fetched, time.perf_counter() - start, blended)
