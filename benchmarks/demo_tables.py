@@ -2,7 +2,7 @@
 
     PYTHONUNBUFFERED=1 python benchmarks/demo_tables.py --shards demo/work/shards --out DIR [--seeds 0,1,2]
         [--parts demo,ablation,compare,general,robustness,predict] [--parallel 6] [--compare-epochs 5]
-        [--cross demo/cross/shards] [--ffpp /work/shared/data/ffpp] [--tiny]
+        [--cross demo/cross/shards] [--ffpp /work/shared/data/ffpp] [--general SelfBlend,FaceSwapBlend] [--tiny]
 
 Parts (each a chain of commands; chains run `--parallel` at a time, each one process, device auto):
 - demo: `lrl-train --config configs/demo.toml` (as `make demo` trains), then `--evaluate best.pt` on test
@@ -37,7 +37,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PARTS = ("demo", "ablation", "compare", "general", "robustness", "predict")
-GENERAL = (("SelfBlend", "FaceSwapBlend"), ("FaceSwapBlend", "SelfBlend"))  # (trained on, tested on)
 COMPARE_ROWS = ("LRL full", "MC-LCR", "MC-LCR w/o SupCon", "MC-LCR w/o style block", "MC-LCR w/o amplitude/phase")
 TINY_TRAIN = ["--epochs", "1", "--max-batches", "1", "--batch-size", "4", "--workers", "0"]
 PREDICT_INPUTS = ("original_sequences/youtube/c23/videos/004.mp4",
@@ -101,6 +100,8 @@ class Plan:
         self.shards = str(Path(args.shards).resolve())
         self.seeds = [int(s) for s in args.seeds.split(",")][: 1 if args.tiny else None]
         self.tiny = TINY_TRAIN if args.tiny else []
+        a, b = args.general.split(",")
+        self.general = ((a, b), (b, a))  # (trained on, tested on)
 
     def train(self, run: Path, *extra) -> list[list[str]]:
         """Train configs/demo.toml into RUN, then evaluate best.pt on test."""
@@ -129,7 +130,7 @@ class Plan:
                     "mclcr_compare.py", "--shards", self.shards, "--out", out / "compare" / slug(row), "--rows", row,
                     "--seeds", ",".join(map(str, self.seeds)), "--pretrained", "imagenet", *small)]
         if "general" in parts:
-            for trained, _ in GENERAL:
+            for trained, _ in self.general:
                 for seed in self.seeds:
                     chains[f"general/{trained}-s{seed}"] = self.train(out / "general" / f"{trained}-s{seed}",
                                                                        "--methods", trained, "--seed", seed)
@@ -197,7 +198,7 @@ def collect(plan: Plan, parts: set[str], results: list[dict]) -> tuple[dict, str
                "| model | test frame AUC |", "| --- | --- |"]
         md += [f"| {row} | {cell(m)} |" for row, m in data["compare"].items()]
     general = {}
-    for trained, tested in GENERAL:
+    for trained, tested in plan.general:
         found = [metrics_of(out / "general" / f"{trained}-s{s}") for s in plan.seeds]
         found = [m for m in found if m]
         if found:
@@ -207,7 +208,7 @@ def collect(plan: Plan, parts: set[str], results: list[dict]) -> tuple[dict, str
         data["general"] = general
         md += ["", "## Generalisation (configs/demo.toml, --methods)", "",
                "| trained on | test frame AUC, same method | test frame AUC, other method |", "| --- | --- | --- |"]
-        md += [f"| {t} | {cell(general[t][t])} | {cell(general[t][o])} |" for t, o in GENERAL if t in general]
+        md += [f"| {t} | {cell(general[t][t])} | {cell(general[t][o])} |" for t, o in plan.general if t in general]
     robust = sorted((out / "robustness").glob("*.json")) if (out / "robustness").is_dir() else []
     if robust:
         data["robustness"] = {p.name: json.loads(p.read_text()) for p in robust}
@@ -243,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     parser.add_argument("--parallel", type=int, default=6, help="chains run at a time (one process each)")
     parser.add_argument("--compare-epochs", default="5", help="epochs of each compare run (configs/demo.toml: 5)")
+    parser.add_argument("--general", default="SelfBlend,FaceSwapBlend",
+                        help="the two fake methods of the generalisation part: each trained alone, tested on both")
     parser.add_argument("--cross", help="cross-dataset shards (demo/cross/shards) the demo run is also evaluated on")
     parser.add_argument("--ffpp", default="/work/shared/data/ffpp", help="FF++ tree for the predict part")
     parser.add_argument("--tiny", action="store_true", help="plumbing check: 1 seed, 1 batch of 4 per training")
