@@ -18,7 +18,7 @@ Parts (each a chain of commands; chains run `--parallel` at a time, each one pro
 - predict: lrl-predict with the demo checkpoint on FF++'s real c23 004 and NeuralTextures 004_982 under
   `--ffpp`, when that folder exists (else the command is printed and recorded).
 DIR gets one folder per part; DIR/tables.json and DIR/tables.md hold every number; the JSON and Markdown
-results (no checkpoints) are packed into DIR/../results.tgz. `--tiny` (plumbing check, CPU): first seed,
+results (no checkpoints) are packed into DIR/../results.tgz (or --pack), again after every chain. `--tiny` (plumbing check, CPU): first seed,
 one epoch of one batch of 4 per training, perturbation level 1. Exit 1 when a chain failed (the rest run).
 """
 
@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -52,10 +53,10 @@ def script(name: str, *args) -> list[str]:
     return [sys.executable, str(REPO / "benchmarks" / name), *map(str, args)]
 
 
-def run_chain(name: str, commands: list[list[str]], logs: Path) -> dict:
+def run_chain(name: str, commands: list[list[str]], logs: Path, threads: int) -> dict:
     """Run commands in order (stop at the first failure), output to logs/NAME.log; rc, seconds, log tail."""
     log = logs / f"{name.replace('/', '-')}.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": str(threads), "PYTHONPATH": os.pathsep.join(
         [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
     start, rc = time.perf_counter(), 0
     print(f"[start] {name}", flush=True)
@@ -73,9 +74,17 @@ def run_chain(name: str, commands: list[list[str]], logs: Path) -> dict:
     return {"chain": name, "rc": rc, "seconds": seconds, "log_tail": tail if rc else []}
 
 
-def run_all(chains: dict[str, list[list[str]]], parallel: int, logs: Path) -> list[dict]:
+def run_all(chains: dict[str, list[list[str]]], parallel: int, logs: Path, done=lambda result: None) -> list[dict]:
+    """Run the chains `parallel` at a time (each child gets cores / parallel threads); `done` after each."""
+    threads = max(1, (os.cpu_count() or 1) // max(1, parallel))
+
+    def one(item):
+        result = run_chain(*item, logs, threads)
+        done(result)
+        return result
+
     with ThreadPoolExecutor(max(1, parallel)) as pool:
-        return list(pool.map(lambda kv: run_chain(kv[0], kv[1], logs), chains.items()))
+        return list(pool.map(one, chains.items()))
 
 
 def metrics_of(run: Path) -> dict | None:
@@ -91,7 +100,7 @@ def mean_std(values: list[float]) -> dict:
 
 
 def cell(m: dict) -> str:
-    return "n/a" if m["mean"] is None else f"{m['mean']:.3f} ± {m['std']:.3f} (n={m['n']})"
+    return "n/a" if m["mean"] is None else f"{m['mean']:.3f} ± {m['std']:.3f} (n={m.get('n', '?')})"
 
 
 class Plan:
@@ -188,7 +197,8 @@ def collect(plan: Plan, parts: set[str], results: list[dict]) -> tuple[dict, str
         data["ablation"] = json.loads(ablation.read_text())["summary"]
         md += ["", "## Table 4 ablation (configs/ablation.toml)", "", "| variant | frame AUC | video AUC |",
                "| --- | --- | --- |"]
-        md += [f"| {v} | {cell(s['frame_auc'])} | {cell(s['video_auc'])} |" for v, s in data["ablation"].items()]
+        md += [f"| {v} | {cell({**s['frame_auc'], 'n': s['seeds']})} | {cell({**s['video_auc'], 'n': s['seeds']})} |"
+               for v, s in data["ablation"].items()]
     runs = [r for row in COMPARE_ROWS for f in [out / "compare" / slug(row) / "compare.json"] if f.is_file()
             for r in json.loads(f.read_text())]
     if runs:
@@ -224,10 +234,9 @@ def collect(plan: Plan, parts: set[str], results: list[dict]) -> tuple[dict, str
     return data, "\n".join(md) + "\n"
 
 
-def pack(out: Path) -> Path:
-    """DIR's JSON, JSONL and Markdown files (no checkpoints, no images) into DIR/../results.tgz."""
-    target = out.parent / "results.tgz"
-    tmp = target.with_name(".results.tgz.tmp")
+def pack(out: Path, target: Path) -> Path:
+    """DIR's JSON, JSONL, Markdown and log files (no checkpoints, no images) into one tar.gz (atomic)."""
+    tmp = target.with_name(f".{target.name}.tmp")
     with tarfile.open(tmp, "w:gz") as tar:
         for path in sorted(out.rglob("*")):
             if path.is_file() and path.suffix in (".json", ".jsonl", ".md", ".log"):
@@ -248,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the two fake methods of the generalisation part: each trained alone, tested on both")
     parser.add_argument("--cross", help="cross-dataset shards (demo/cross/shards) the demo run is also evaluated on")
     parser.add_argument("--ffpp", default="/work/shared/data/ffpp", help="FF++ tree for the predict part")
+    parser.add_argument("--pack", help="the tar.gz of the results (default DIR/../results.tgz)")
     parser.add_argument("--tiny", action="store_true", help="plumbing check: 1 seed, 1 batch of 4 per training")
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
@@ -258,18 +268,37 @@ def main(argv: list[str] | None = None) -> int:
     logs = plan.out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results = run_all(plan.chains(parts), args.parallel, logs)
-    results += run_all(plan.after(parts, results), args.parallel, logs)
+    target = Path(args.pack).resolve() if args.pack else plan.out.parent / "results.tgz"
+    finished: list[dict] = []
+    lock = threading.Lock()
+
+    def save(result: dict | None = None) -> str:
+        """tables.json, tables.md and the tar.gz from what has finished (after every chain: a run stopped by
+        a time limit still leaves its results)."""
+        with lock:
+            if result is not None:
+                finished.append(result)
+            try:
+                data, md = collect(plan, parts, list(finished))
+            except Exception as exc:  # a table that cannot be read yet never stops the runs
+                print(f"tables not written this time: {type(exc).__name__}: {exc}", flush=True)
+                return ""
+            data["seconds"] = round(time.perf_counter() - start, 1)
+            (plan.out / "tables.json").write_text(json.dumps(data, indent=1, default=str))
+            (plan.out / "tables.md").write_text(md)
+            pack(plan.out, target)
+            return md
+
     if "robustness" in parts and not has_perturb():
         print("robustness: this lrl-train has no --perturb (branch perturb not merged): skipped", flush=True)
-    data, md = collect(plan, parts, results)
-    data["seconds"] = round(time.perf_counter() - start, 1)
-    (plan.out / "tables.json").write_text(json.dumps(data, indent=1, default=str))
-    (plan.out / "tables.md").write_text(md)
+    results = run_all(plan.chains(parts), args.parallel, logs, save)
+    results += run_all(plan.after(parts, results), args.parallel, logs, save)
+    md = save()
+    data = json.loads((plan.out / "tables.json").read_text())
     print(md, flush=True)
     if "predict" in data and "skipped" in data["predict"]:
         print(f"predict skipped; run afterwards where FF++ is: {data['predict']['command']}", flush=True)
-    print(f"wrote {plan.out / 'tables.json'}, {plan.out / 'tables.md'} and {pack(plan.out)} "
+    print(f"wrote {plan.out / 'tables.json'}, {plan.out / 'tables.md'} and {target} "
           f"in {data['seconds']:.0f} s", flush=True)
     return 1 if any(r["rc"] for r in results) else 0
 
