@@ -225,6 +225,8 @@ def collect(plan: Plan, parts: set[str], results: list[dict]) -> tuple[dict, str
     predictions = out / "predict" / "predictions.json"
     if predictions.is_file():
         data["predict"] = json.loads(predictions.read_text())
+        md += ["", "## lrl-predict, demo checkpoint, FF++ c23", ""]
+        md += [f"- {Path(i['path']).name}: {i.get('label')} {i.get('score')}" for i in data["predict"].get("inputs", [])]
     elif "predict" in parts:
         data["predict"] = {"skipped": f"--ffpp {plan.args.ffpp}: the two FF++ videos are not here",
                            "command": "lrl-predict --checkpoint " + str(out / "demo/run/best.pt") + " --out "
