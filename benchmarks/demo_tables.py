@@ -172,7 +172,8 @@ def slug(row: str) -> str:
 def has_perturb() -> bool:
     """Whether this checkout's lrl-train has --perturb (branch perturb landed)."""
     text = subprocess.run(lrl("train", "--help"), cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get(
+                              "PYTHONPATH", "")]))}).stdout
     return "--perturb" in text
 
 
