@@ -48,7 +48,7 @@ def friendly(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from pipeline.engine.lock import LOCKED_EXIT, WorkLocked
+        from pipeline.store.lock import LOCKED_EXIT, WorkLocked
 
         try:
             return fn(*args, **kwargs)
@@ -59,8 +59,11 @@ def friendly(fn):
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except OSError as exc:
+            from pipeline.store.space import as_disk_full, is_disk_full
+
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            why = as_disk_full(exc) if is_disk_full(exc) else where + str(exc.strerror or exc)
+            click.echo(f"error: {why}", err=True)
             sys.exit(2)
 
     return wrapper
@@ -183,6 +186,8 @@ def report(summary, note: str = "", problems=()) -> None:
         click.echo(f"failed: {key}: {reason}")
     for key, reason in summary.held:
         click.echo(f"{summary.held_label}: {key}: {reason}")
+    for key, remark in summary.remarks:
+        click.echo(f"note: {key}: {remark}")
     for problem in problems:
         click.echo(f"problem: {problem}")
     if summary.failed and note:
@@ -371,6 +376,8 @@ def refresh(ctx, root, work, config_file, **kw):
     for summary in result.summaries:
         for key, reason in summary.failures:
             click.echo(f"failed: {summary.stage}: {key}: {reason}")
+        for key, remark in summary.remarks:
+            click.echo(f"note: {summary.stage}: {key}: {remark}")
     for problem in result.problems:
         click.echo(f"problem: {problem}")
     for reason, count in result.left_out().items():
@@ -434,24 +441,48 @@ def train_options(fn):
 @click.option("--out", type=PATH, help="Run folder: config, log.jsonl, checkpoints, metrics, plots.")
 @click.option("--config", "config_file", type=EXISTING, help="YAML or TOML file of options (flags win).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--evaluate", "ckpt", type=PATH, help="Evaluate this checkpoint instead of training.")
+@click.option("--overwrite", is_flag=True, help="Replace the run in --out (its checkpoints, log and config).")
+@click.option("--evaluate", "ckpt", type=PATH, multiple=True,
+              help="Evaluate this checkpoint instead of training (repeat it with --perturb: side by side).")
 @click.option("--split", default="test", show_default=True, help="Split to evaluate with --evaluate.")
-@click.option("--figures", is_flag=True, help="With --evaluate: also the paper's Fig. 3 and Fig. 4 as PNGs.")
+@click.option("--figures", is_flag=True, help="With --evaluate: also the paper's Fig. 3 to 6 as PNGs.")
+@click.option("--baseline", type=PATH,
+              help="With --evaluate --figures: a baseline checkpoint (e.g. --variant rgb) beside it in "
+                   "Fig. 5 and 6.")
+@click.option("--perturb", help="With --evaluate: robustness under these perturbations, 'all' or some of "
+                                "cs,cc,bw,gnc,gb,pixel,jpeg,vc,patch (docs/robustness.md); --seed seeds "
+                                "them.")
+@click.option("--levels", default="1-5", show_default=True,
+              help="With --perturb: the levels, e.g. 1-5 or 1,3,5.")
 @click.option("--force", is_flag=True, help="With --evaluate: evaluate even on shards preprocessed unlike the "
                                             "checkpoint's (crop size, alpha, mask settings).")
 @train_options
 @friendly
-def train(shards, out, config_file, resume, ckpt, split, figures, force, **overrides):
+def train(shards, out, config_file, resume, overwrite, ckpt, split, figures, baseline, perturb, levels, force,
+          **overrides):
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
-    shard sets: Table 3, one row per dataset)."""
+    shard sets: Table 3, one row per dataset; with --perturb: its robustness)."""
+    _check_evaluate_options(ckpt, shards, figures, baseline, perturb)
+    if ckpt and perturb:
+        from model.training.robustness import evaluate_robustness, parse_levels, parse_perturbations
+
+        click.echo(evaluate_robustness(
+            ckpt, split, shards[0] if shards else None, out, parse_perturbations(perturb),
+            parse_levels(levels), overrides["seed"] or 0, force, bool(overrides["include_interpolated"]),
+            overrides["datasets"], _show_progress(overrides["progress"])))
+        return
     if ckpt:
         from model.training.run_eval import evaluate_checkpoint
 
-        click.echo(evaluate_checkpoint(ckpt, split, shards, out, figures, force,
+        if figures:  # Fig. 5 and 6: checked before anything is evaluated
+            from model.training.feature_figures import draw_figures, open_runs
+
+            runs = open_runs(ckpt[0], baseline, split, shards, force, bool(overrides["include_interpolated"]))
+        click.echo(evaluate_checkpoint(ckpt[0], split, shards, out, figures, force,
                                        bool(overrides["include_interpolated"]), overrides["datasets"]))
+        if figures:
+            click.echo(draw_figures(runs, split, out or ckpt[0].parent, overrides["seed"] or 0))
         return
-    if figures:
-        raise LrlError("--figures goes with --evaluate CKPT (figures are drawn from a checkpoint)")
     if len(shards) > 1:
         raise LrlError("--shards once for training (several shard sets go with --evaluate CKPT)")
     from model.training.config import resolve
@@ -461,7 +492,27 @@ def train(shards, out, config_file, resume, ckpt, split, figures, force, **overr
     cfg = resolve(read_options_file(config_file) if config_file else {}, overrides)
     if not cfg.data.shards or not cfg.run.out:
         raise LrlError("--shards and --out are required (on the command line or in --config)")
-    run_training(cfg, resume=resume, echo=click.echo)
+    run_training(cfg, resume=resume, echo=click.echo, overwrite=overwrite)
+
+
+def _check_evaluate_options(ckpt, shards, figures, baseline, perturb) -> None:
+    """LrlError for an --evaluate option given where it has no meaning."""
+    if not ckpt and figures:
+        raise LrlError("--figures goes with --evaluate CKPT (figures are drawn from a checkpoint)")
+    if not ckpt and (perturb or baseline):
+        raise LrlError("--perturb and --baseline go with --evaluate CKPT (they evaluate a checkpoint)")
+    if perturb and (figures or baseline):
+        raise LrlError("--figures and --baseline go with --evaluate without --perturb")
+    if perturb and len(shards) > 1:
+        raise LrlError("--perturb evaluates on one shard set: give one --shards")
+    if len(ckpt) > 1 and not perturb:
+        raise LrlError("several --evaluate go with --perturb (one robustness table); evaluate one at a time")
+    if baseline and not figures:
+        raise LrlError("--baseline goes with --figures (it is drawn beside the checkpoint in Fig. 5 and 6)")
+
+
+def _show_progress(flag: bool | None) -> bool:
+    return flag if flag is not None else sys.stderr.isatty()
 
 
 # ---------------------------------------------------------------- lrl-predict

@@ -14,6 +14,16 @@ the FF++ 1280x720 pair original 004 / NeuralTextures 004_982 (c23, 309 frames) w
   dlib's HOG frontal detector on each sampled full-size frame (upsampled once, as they do), the
   biggest face cropped at 1.3x, resized to 299, written as PNG; a real and its fake both detect.
 
+The command (issue 26): `lrl-prep extract` itself, a fresh process and WORK per run, on five clips (FF++:
+the pair as is, both mirrored, the real started at frame 150 and looped, re-encoded as c23 in a temporary
+folder; else five demo clips), with the default --jobs and with --jobs 1, against bare decoding of the
+same clips (in this process) and the peers' recipe; startup (starting Python and importing what
+extract imports) is shown separately. The default --jobs must be no slower than --jobs 1, busy.
+
+Seeking (`--only seek`): where a seek to a keyframe pays (pipeline.kernels.seek.SEEK_MIN_GAP): the FF++
+real (or the demo real) re-encoded with a keyframe every 25 frames, frames kept so that each seek skips
+2, 5, 10 or 20 frames, decoded seeking against in order (one decoding thread).
+
 Modes: quiet (whatever else runs on the machine), then busy: a competitor process spinning on one
 core (its affinity set to the last core) for the whole mode, as training or another job would.
 Ratios compare measurements of the same mode in this run. Targets: peers / ours over a real and its
@@ -29,6 +39,8 @@ import contextlib
 import multiprocessing
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -231,24 +243,185 @@ def report(label: str, results: dict[str, Times], with_peers: bool) -> None:
         f"{results[mode].hits['peers real']:.2f},{results[mode].hits['peers fake']:.2f}" for mode in modes]))
 
 
+# ---------------------------------------------------------------- the command on five clips
+
+COMMAND = [sys.executable, "-c", "import cli; cli.prep()", "extract", "--frames", str(FRAMES), "--device", "cpu",
+           "--no-progress"]
+STARTUP = [sys.executable, "-c", "import cli, torch, facenet_pytorch, pipeline.stages.extract"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def reencode(src: Path, dst: Path, mirror: bool = False, start: int = 0) -> Path:
+    """`src` re-encoded as FF++'s c23 (x264 CRF 23, keyframes 250 apart), optionally mirrored, optionally
+    starting at frame `start` and looping back to the first frames."""
+    import av
+
+    with av.open(str(src)) as inp:
+        frames = [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]
+    frames = frames[start:] + frames[:start]
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=25, options={"crf": "23"})
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame[:, ::-1] if mirror else frame, format="rgb24")))
+        out.mux(stream.encode(None))
+    return dst
+
+
+def five_clips(root: Path) -> tuple[Path, list[Path], str]:
+    """An FF++-layout ROOT of five real c23 clips (FF++'s pair cut and looped, or the demo's); (ROOT, clips,
+    what they are)."""
+    import shutil
+
+    folder = root / "original_sequences" / "youtube" / "c23" / "videos"
+    folder.mkdir(parents=True)
+    real, fake = (FFPP / p for p in FFPP_PAIR)
+    if real.is_file() and fake.is_file():
+        shutil.copytree(FFPP / "splits", root / "splits")
+        label = "five FF++ c23 clips (1280x720, 309 frames)"
+    else:
+        import json
+
+        real, fake = demo_pair(root / "src")
+        (root / "splits").mkdir()
+        for split, pair in (("train", ["000", "001"]), ("val", ["002", "003"]), ("test", ["004", "005"])):
+            (root / "splits" / f"{split}.json").write_text(json.dumps([pair]))
+        label = "five 640x480 demo clips (300 frames)"
+    clips = [shutil.copy2(real, folder / "000.mp4"), shutil.copy2(fake, folder / "001.mp4"),
+             reencode(real, folder / "002.mp4", mirror=True), reencode(fake, folder / "003.mp4", mirror=True),
+             reencode(real, folder / "004.mp4", start=150)]
+    return root, [Path(c) for c in clips], label
+
+
+def wall(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def command_mode(root: Path, clips: list[Path], repeats: int, dlib_detector, tmp: Path) -> tuple[Times, int]:
+    """Medians of one mode: startup, bare decode, the command with the default --jobs and with --jobs 1,
+    the peers; and the --jobs the default rule picks now."""
+    from pipeline.engine.load import default_jobs
+
+    times = Times()
+    chosen = default_jobs(len(clips))
+    for r in range(repeats):
+        times.add("startup", wall(STARTUP))
+        start = time.perf_counter()
+        for clip in clips:
+            for _ in iter_frames(clip, sample_indices(frame_count(clip), FRAMES)):
+                pass
+        times.add("decode", time.perf_counter() - start)
+        for name, jobs in (("default --jobs", []), ("--jobs 1", ["--jobs", "1"])):
+            work = tmp / f"work-{name}-{r}".replace(" ", "")
+            times.add(name, wall(COMMAND + ["--root", str(root), "--work", str(work)] + jobs))
+    if dlib_detector is not None:
+        start = time.perf_counter()
+        for i, clip in enumerate(clips):
+            peers(clip, tmp / f"peers{i}", dlib_detector, Times(), "clip")
+        times.add("peers", time.perf_counter() - start)
+    return times, chosen
+
+
+def bench_command(repeats: int, dlib_detector) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root, clips, label = five_clips(Path(tmp) / "root")
+        results, chosen = {}, {}
+        for mode in ("quiet", "busy"):
+            with busy_core(mode == "busy"):
+                results[mode], chosen[mode] = command_mode(root, clips, repeats, dlib_detector, Path(tmp) / mode)
+    modes = list(results)
+
+    def row(name: str, values) -> str:
+        return f"  {name:<40}" + "".join(f"{v:>10}" for v in values)
+
+    def m(name: str) -> list[float]:
+        return [results[mode].median(name) for mode in modes]
+
+    print(f"\nlrl-prep extract on {label}, {FRAMES} frames (medians of {repeats}, seconds for the five)")
+    print(row("", modes))
+    print(row("default --jobs picked (idle cores)", [chosen[mode] for mode in modes]))
+    for name in ("startup", "decode", "default --jobs", "--jobs 1"):
+        print(row(name, [f"{v:.2f}" for v in m(name)]))
+    print(row("default / --jobs 1 (busy <= 1)", [f"{d / o:.2f}" for d, o in zip(m("default --jobs"), m("--jobs 1"),
+                                                                                strict=True)]))
+    print(row("(default - startup) / decode", [f"{(d - s) / c:.2f}" for d, s, c in zip(
+        m("default --jobs"), m("startup"), m("decode"), strict=True)]))
+    if dlib_detector is not None:
+        print(row("peers", [f"{v:.2f}" for v in m("peers")]))
+        print(row("peers / default --jobs", [f"{p / d:.1f}x" for p, d in zip(m("peers"), m("default --jobs"),
+                                                                             strict=True)]))
+
+
+def reencode_gop(src: Path, dst: Path, gop: int) -> Path:
+    """`src` re-encoded as c23 with a keyframe every `gop` frames."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        source = inp.streams.video[0]
+        stream = out.add_stream("libx264", rate=25, options={"crf": "23", "g": str(gop), "keyint_min": str(gop)})
+        stream.width, stream.height, stream.pix_fmt = source.width, source.height, "yuv420p"
+        for frame in inp.decode(source):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")))
+        out.mux(stream.encode(None))
+    return dst
+
+
+def bench_seek(repeats: int) -> None:
+    """Seeking against decoding in order when each seek skips `skip` frames (keyframes 25 apart)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        real = FFPP / FFPP_PAIR[0]
+        real = real if real.is_file() else demo_pair(Path(tmp))[0]
+        clip = reencode_gop(real, Path(tmp) / "gop25.mp4", 25)
+        n = frame_count(clip)
+        print(f"\nseeking: {real.name} re-encoded with a keyframe every 25 frames ({n} frames), medians of "
+              f"{repeats}, one decoding thread")
+        for skip in (2, 5, 10, 20):
+            kept = sorted({k for k in range(0, n, 25)} | {k - skip - 1 for k in range(25, n, 25)})
+            runs = {}
+            for name, gap in (("in order", None), ("seeking", 1)):
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    assert [i for i, _ in iter_frames(clip, kept, threads=1, min_gap=gap)] == kept
+                    runs.setdefault(name, []).append(time.perf_counter() - start)
+            order, seeking = statistics.median(runs["in order"]), statistics.median(runs["seeking"])
+            print(f"  each seek skips {skip:2d} frames: in order {order:.2f} s, seeking {seeking:.2f} s, "
+                  f"ratio {seeking / order:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--peer-repeats", type=int, default=1)
+    parser.add_argument("--command-repeats", type=int, default=3)
+    parser.add_argument("--only", choices=("units", "command", "seek"), help="Run one part only (default: all).")
     args = parser.parse_args()
     prefer_passive_wait()  # as lrl-prep does, before torch loads
     print(f"{available_cores()} cores, load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    with thread_budget(1):
-        run_all(args)
+    if args.only in (None, "units"):
+        with thread_budget(1):
+            run_all(args)
+    if args.only in (None, "command"):
+        bench_command(args.command_repeats, dlib_or_none())
+    if args.only in (None, "seek"):
+        bench_seek(args.repeats)
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
-def run_all(args) -> None:
+def dlib_or_none():
     try:
         import dlib
 
-        dlib_detector = dlib.get_frontal_face_detector()
+        return dlib.get_frontal_face_detector()
     except ImportError:
-        dlib_detector = None
+        return None
+
+
+def run_all(args) -> None:
+    dlib_detector = dlib_or_none()
     with tempfile.TemporaryDirectory() as tmp:
         real, fake = demo_pair(Path(tmp))
         bench_clip("640x480 demo clip (300 frames)", real, fake, args.repeats, args.peer_repeats, dlib_detector)

@@ -9,6 +9,10 @@ Timed, medians of --repeats runs after one warm-up: decode (PyAV, the 32 sampled
 score (everything `lrl-predict` does for one input: decode, MTCNN, track, crop, frequency cue,
 network forward in batches); forward alone (the batched network on the 32 crops); report (the HTML
 page of that input). Prints the ratio score / decode. --threads sets torch's intra-op threads.
+
+A long video (issue 26): the same scene at 160x120, its 250 frames looped for --long-minutes (x264
+CRF 23, a keyframe every 250 frames): 32 frames sampled with seeking to the keyframe before each kept
+frame (pipeline.kernels.seek) against decoding in order, and lrl-predict's score of it (which seeks).
 """
 
 from __future__ import annotations
@@ -50,6 +54,42 @@ def clip_1080p(path: Path) -> Path:
     return path
 
 
+def long_clip(path: Path, minutes: float, width: int = 160, height: int = 120) -> Path:
+    """The scene's 250 frames at width x height, looped for `minutes` (x264 CRF 23, default keyframes)."""
+    import av
+    import cv2
+
+    from pipeline.demo.scene import background, frame_geom, render_frame, sample_spec
+
+    spec = sample_spec(np.random.default_rng(7), "000", "astronaut", FPS * SECONDS)
+    bg = background(spec)
+    frames = [cv2.resize(render_frame(spec, frame_geom(spec, i), bg, i), (width, height),
+                         interpolation=cv2.INTER_AREA) for i in range(spec.frames)]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=FPS, options={"crf": "23", "preset": "veryfast"})
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(round(minutes * 60 * FPS)):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frames[i % len(frames)], format="rgb24")))
+        out.mux(stream.encode(None))
+    return path
+
+
+def bench_long(tmp: Path, pred, minutes: float, repeats: int) -> None:
+    from pipeline.kernels.video import sample_frames
+    from pipeline.predict.score import score_input
+
+    start = time.perf_counter()
+    clip = long_clip(tmp / "long.mp4", minutes)
+    print(f"long clip: 160x120, {minutes:g} min ({round(minutes * 60 * FPS)} frames), "
+          f"{clip.stat().st_size / 1e6:.1f} MB, written in {time.perf_counter() - start:.1f} s")
+    seeking = timed(lambda: sample_frames(clip, 32), repeats)
+    in_order = timed(lambda: sample_frames(clip, 32, min_gap=None), repeats)
+    score = timed(lambda: score_input(clip, "video", pred), repeats)
+    print(f"  decode 32 frames, seeking    {seeking:7.2f} s   = {seeking / in_order:.2f} x in order")
+    print(f"  decode 32 frames, in order   {in_order:7.2f} s")
+    print(f"  score (predict, seeking)     {score:7.2f} s   = {score / seeking:.1f} x its decoding")
+
+
 def untrained_checkpoint(path: Path, name: str) -> Path:
     import torch
 
@@ -85,6 +125,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--long-minutes", type=float, default=10.0, help="Length of the long video (0: skip it).")
     args = parser.parse_args()
     import torch
 
@@ -100,12 +141,14 @@ def main() -> None:
         print(f"clip: {WIDTH}x{HEIGHT}, {FPS * SECONDS} frames, {clip.stat().st_size / 1e6:.1f} MB, "
               f"written in {time.perf_counter() - start:.1f} s")
         pred = load_predictor(untrained_checkpoint(tmp / "ckpt.pt", args.config), args.device)
-        _, _, crops, _, _ = crops_of(clip, pred, keep_thumbs=False)
+        _, _, [crops, *_], _, _ = crops_of(clip, pred, keep_thumbs=False)  # face 0's crops
         decode = timed(lambda: sample_frames(clip, 32), args.repeats)
         score = timed(lambda: score_input(clip, "video", pred), args.repeats)
         fwd = timed(lambda: forward(pred, crops, keep=False), args.repeats)
         detailed = score_input(clip, "video", pred, detail=True)
         page = timed(lambda: input_page(tmp / "page.html", detailed, "bench"), args.repeats)
+        if args.long_minutes > 0:
+            bench_long(tmp, pred, args.long_minutes, args.repeats)
     print(f"config {args.config} ({CONFIGS[args.config]['backbone']}, {crops.shape[1]} px), device {pred.device}, "
           f"{args.threads} torch thread(s), medians of {args.repeats}:")
     print(f"  decode 32 frames   {decode:7.2f} s")

@@ -1,8 +1,24 @@
 """The one exception type whose message is shown to users as a single line."""
 
+import re
+
 
 class LrlError(Exception):
     """A user-facing error: the CLI prints `error: <message>` and exits non-zero, no traceback."""
+
+
+def short_reason(text: str, limit: int = 200) -> str:
+    """The first line of `text` without terminal colour codes, cut to at most `limit` characters at the end
+    of a sentence (or else of a word, then marked with "...") rather than mid-word."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    if len(first) <= limit:
+        return first
+    head = first[:limit]
+    end = head.rfind(". ")
+    if end >= limit // 3:
+        return head[: end + 1]
+    return head[: head.rfind(" ")].rstrip(",;:") + "..." if " " in head else head[: limit - 3] + "..."
 
 
 def one_line(exc: BaseException) -> str:

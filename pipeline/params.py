@@ -210,7 +210,7 @@ class Backend:
 class RunOptions:
     """How a stage runs (never part of a fingerprint)."""
 
-    jobs: int | None = opt(None, "Parallel workers (default: all cores).", min=1)
+    jobs: int | None = opt(None, "Parallel workers (default: the idle cores, at most one per unit).", min=1)
     backend: str = opt("loky", "Where workers run: local processes, a Dask cluster or a Ray cluster.", BACKENDS)
     scheduler: str | None = opt(None, "Dask scheduler address (default: a local cluster).")
     ray_address: str | None = opt(None, "Ray cluster address (default: a local instance).")
@@ -218,9 +218,10 @@ class RunOptions:
     device: str = opt("auto", "Where MTCNN runs.", DEVICES)
 
     @property
-    def workers(self) -> int:
-        """The number of parallel workers: --jobs, or every core of this machine."""
-        return self.jobs or os.cpu_count() or 1
+    def workers(self) -> int | None:
+        """The number of parallel workers: --jobs, or None: the idle cores when a stage starts, at most one
+        per unit (pipeline.engine.load)."""
+        return self.jobs
 
     @property
     def show_progress(self) -> bool:
@@ -232,7 +233,7 @@ class RunOptions:
     @property
     def backend_spec(self) -> Backend:
         address = self.scheduler if self.backend == "dask" else self.ray_address
-        return Backend(self.backend, address, self.workers)
+        return Backend(self.backend, address, self.jobs or os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)

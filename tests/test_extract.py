@@ -102,7 +102,11 @@ def test_cli_prints_a_summary_and_one_line_per_failure_and_exits_1(extracted):
     lines = result.output.strip().splitlines()
     assert result.exit_code == 1, result.output
     summary = [line for line in lines if line.startswith("extract: videos done")]
-    assert summary == [lines[-2 - len(BAD)]]
+    assert summary == [lines[-3 - len(BAD)]] and ", 1 videos read in part, " in summary[0]
+    note = records[key("youtube", "raw", "012")].data["note"]  # a decodable prefix of 24 frames
+    assert lines[-2] == f"note: {key('youtube', 'raw', '012')}: {note}"
+    assert note.startswith("read in part: its header gives 24 frames, ") and note.endswith("; 6 of the 6 sampled "
+                                                                                           "frames read")
     assert lines[-1] == f"problem: {real_path(root, '005')}: empty file (0 bytes)"
     assert f"done {len(records) - len(BAD)} / skipped 0 / failed {len(BAD)}" in summary[0]
     failed = [line for line in lines if line.startswith("failed: ")]
@@ -121,7 +125,9 @@ def test_every_good_video_yields_one_crop_per_sampled_frame(extracted):
         assert faces == ([0, 1] if k == key("youtube", "raw", "009") else [0]), k  # 009 holds two faces
         files = {(frame, face): img for face in faces for frame, img in crops(work, k, face).items()}
         assert sorted(files) == sorted(zip(rec.data["frames"], rec.data["faces"], strict=True))
-        assert rec.counts == {"crops": len(files), "no_face": 0}
+        partial = int(k == key("youtube", "raw", "012"))  # a decodable prefix (issue 26: said so)
+        assert rec.counts == {"crops": len(files), "no_face": 0, "partial": partial}
+        assert ("note" in rec.data) == bool(partial)
         assert all(img.shape == (SIZE, SIZE, 3) for img in files.values())
         if "FaceSwap" not in k:
             assert len(files) == FRAMES * len(faces), k
@@ -273,8 +279,9 @@ def test_rerun_with_nothing_changed_decodes_nothing_and_a_changed_real_recrops_i
     monkeypatch.setattr("pipeline.kernels.video._open", counting)
     first = run(root, work, params, jobs=1, device="cpu", progress=False)
     assert (first.done, first.failed, first.items) == (3, 0, 9)
-    # the detected video is decoded once (after reading its header) and cropped from those frames
-    assert opened == {"youtube/raw": 2, "youtube/c23": 1, "Deepfakes/raw": 1}
+    # the detected video is decoded once (after reading its header) and cropped from those frames; its
+    # header is read once more to check the decodable length against it (read_in_part)
+    assert opened == {"youtube/raw": 3, "youtube/c23": 1, "Deepfakes/raw": 1}
 
     def no_decoding(path, *threads):
         raise AssertionError(f"decoded {path}")
@@ -343,7 +350,11 @@ def test_align_maps_the_landmarks_onto_the_template_for_real_and_fake_alike(smal
     assert all(img.shape == (112, 112, 3) for img in crops(work, real.key).values())
 
 
-def test_a_full_disk_fails_the_crop_units_keeps_the_detections_and_a_rerun_completes(small_tree, monkeypatch):
+def test_a_full_disk_stops_the_run_naming_the_file_and_a_rerun_completes(small_tree, monkeypatch):
+    """A full disk is no unit's fault: the run stops at once with DiskFull (issue 26; it used to fail every
+    unit in turn), nothing is recorded as done, a rerun with room completes."""
+    from pipeline.store.space import DiskFull
+
     root, work = small_tree
 
     def full(path, data):
@@ -351,13 +362,12 @@ def test_a_full_disk_fails_the_crop_units_keeps_the_detections_and_a_rerun_compl
 
     monkeypatch.setattr("pipeline.store.images.write_bytes", full)
     params = ExtractParams(frames=2)
-    first = run(root, work, params, jobs=1, device="cpu", progress=False)
-    assert (first.done, first.failed) == (0, 3)
-    assert all("No space left on device" in reason and "\n" not in reason for _, reason in first.failures)
+    with pytest.raises(DiskFull, match=r"/faces/ffpp/youtube/raw/000/000000.png: disk full: writing it needs "
+                                       r"[\d.]+ KB free, [\d.]+ [KMG]?B free there"):
+        run(root, work, params, jobs=1, device="cpu", progress=False)
     assert not list(Path(work).rglob("*.png"))
     with RunState(WorkLayout(work).state_db) as state:
-        detect = state.get(DETECT, "ffpp/youtube/000")
-        assert detect.ok and "crops" not in detect.data
+        assert not [r for r in state.records(STAGE) if r.ok]
     monkeypatch.undo()
     again = run(root, work, params, jobs=1, device="cpu", progress=False)
     assert (again.done, again.failed, again.items) == (3, 0, 6)

@@ -3,6 +3,7 @@
 import errno
 import json
 import os
+import re
 import tempfile
 
 import cv2
@@ -220,9 +221,10 @@ def test_full_disk_keeps_previous_shards_and_index(tmp_path, monkeypatch):
     monkeypatch.setattr(ShardWriter, "append", full)
     out = CliRunner().invoke(prep, ["shards", "--work", str(tmp_path), "--shard-samples", "6", "--jobs", "1",
                                     "--no-progress"])
-    assert out.exit_code == 1  # a failed unit, as in every stage
-    assert "No space left on device" in out.output and "index.json left as it was" in out.output
-    assert "Traceback" not in out.output
+    assert out.exit_code == 2  # a full disk stops the run (issue 26)
+    full = rf"error: {layout.shards}/train-\d+\.h5: disk full: writing it needs [\d.]+ KB free, "
+    assert re.match(full, out.output)
+    assert out.output.count("\n") == 1 and "Traceback" not in out.output
     assert _stamps(tmp_path) == before  # no temp file, old shards and index intact
 
 

@@ -118,7 +118,7 @@ def test_a_log_gets_one_line_per_epoch_and_no_progress_frames(shards, tmp_path):
     assert quiet.returncode == 0, quiet.stderr
     assert b"\r" not in quiet.stderr + quiet.stdout
     assert [line[:9] for line in quiet.stdout.decode().splitlines()] == ["epoch   1", "epoch   2"]
-    forced = run("--progress")
+    forced = run("--progress", "--overwrite")  # the same --out: the first run is replaced
     assert forced.returncode == 0 and b"\r" in forced.stderr
 
 

@@ -3,6 +3,7 @@ faceless photograph (skimage's coffee), with its true face box per frame, plus b
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -86,12 +87,15 @@ def forge(clip: Clip, value: int = 60) -> tuple[list[np.ndarray], list[np.ndarra
 
 
 def write_video(path: Path, frames: list[np.ndarray], crf: int = 0, rotation: int = 0,
-                pts: list[int] | None = None, faststart: bool = False, fps: int = 25) -> Path:
-    """H.264 video of RGB frames (crf 0: lossless luma), optional display rotation and explicit pts."""
+                pts: list[int] | None = None, faststart: bool = False, fps: int = 25, gop: int | None = None,
+                preset: str = "ultrafast") -> Path:
+    """H.264 video of RGB frames (crf 0: lossless luma), optional display rotation and explicit pts; `gop`:
+    a keyframe every `gop` frames (x264's default: 250); preset "veryfast" has B-frames, "ultrafast" none."""
     path.parent.mkdir(parents=True, exist_ok=True)
     options = {"movflags": "faststart"} if faststart else {}
+    x264 = {"crf": str(crf), "preset": preset} | ({"g": str(gop), "keyint_min": str(gop)} if gop else {})
     with av.open(str(path), "w", options=options) as container:
-        stream = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "ultrafast"})
+        stream = container.add_stream("libx264", rate=fps, options=x264)
         stream.height, stream.width = frames[0].shape[:2]
         stream.pix_fmt = "yuv420p"
         stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
@@ -138,3 +142,41 @@ def transcode(src: Path, dst: Path, codec: str = "libvpx-vp9") -> Path:
         for packet in stream.encode():
             out.mux(packet)
     return dst
+
+
+def with_cover(src: Path, dst: Path) -> Path:
+    """`src`'s video remuxed (not re-encoded) into an MP4 whose stream 0 is a cover picture: an mjpeg still
+    with disposition attached_pic, as taggers embed album art. FFmpeg writes a cover into moov/udta and
+    reads it back as the last stream; a tagger that puts udta before the tracks makes it stream 0, so udta
+    is moved to the front of moov here (same bytes, same sizes: the sample offsets stay valid)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4") as out:
+        source = inp.streams.video[0]
+        cover = out.add_stream("mjpeg", rate=1)
+        cover.width, cover.height, cover.pix_fmt = 160, 120, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        video = out.add_stream_from_template(source)
+        still = av.VideoFrame.from_ndarray(cv2.resize(camera(), (160, 120)), format="gray").reformat(
+            format="yuvj420p")
+        for packet in [*cover.encode(still), *cover.encode()]:
+            out.mux(packet)
+        for packet in inp.demux(source):
+            if packet.dts is not None:
+                packet.stream = video
+                out.mux(packet)
+    data = dst.read_bytes()
+    start, size = next((i, n) for kind, i, n in _boxes(data, 0, len(data)) if kind == b"moov")
+    kids = _boxes(data, start + 8, start + size)
+    order = sorted(kids, key=lambda box: box[0] != b"udta")
+    dst.write_bytes(data[: start + 8] + b"".join(data[i : i + n] for _, i, n in order) + data[start + size :])
+    return dst
+
+
+def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(type, offset, size) of the ISO-BMFF boxes between two offsets (32-bit sizes: FFmpeg's, here)."""
+    out = []
+    while start < end:
+        size, kind = struct.unpack(">I4s", data[start : start + 8])
+        out.append((kind, start, size))
+        start += size
+    return out

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from model.weights import read_tensors
-from pipeline.errors import LrlError
+from pipeline.errors import LrlError, short_reason
 from pipeline.store.atomic import atomic_path
 from pipeline.store.preprocessing import Preprocessing
 
@@ -39,8 +39,9 @@ def load(path: Path, map_location="cpu") -> dict:
     try:
         state = read_tensors(path, map_location)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for corrupt files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LrlError(f"{path}: not a readable lrl checkpoint ({first[:200]})") from None
+        text = str(exc).split("WeightsUnpickler error:", 1)[-1]  # torch's cause, after its advice
+        why = short_reason(text) or type(exc).__name__
+        raise LrlError(f"{path}: not a readable lrl checkpoint ({why})") from None
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise LrlError(f"{path}: not an lrl checkpoint (no model state or config inside)")
     return state

@@ -43,6 +43,9 @@ class DataConfig:
     balanced: bool = opt(False, "Batches of half reals, half fakes (FF++ has 1 real to 4 fakes); always on for "
                                 "--model mclcr (SupCon needs a positive for every sample).")
     hflip: bool = opt(True, "Random horizontal flips of rgb, freq and mask together.")
+    augment: bool = opt(False, "Training-time perturbations (docs/robustness.md): half the samples get "
+                               "one of cs,cc,bw,gnc,gb,pixel,jpeg,patch at a uniform level 1-5 (off: the "
+                               "paper).")
     workers: int = opt(2, "DataLoader worker processes.")
     qualities: tuple[str, ...] | None = opt(
         None, "Comma-separated qualities to train, validate and evaluate on, e.g. c40 (the paper's LQ setting of "

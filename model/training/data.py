@@ -4,6 +4,12 @@ Normalisation: RGB to [-1, 1] as FaceForensics++ does ((x / 255 - 0.5) / 0.5); t
 (zero-mean high-pass grey levels) divided by the shard set's `freq_std`, so it reaches the network
 with unit spread (unlike the peers' constant -1). Random choices derive from (seed, epoch, index),
 so an epoch is reproducible after `--resume` whatever the worker layout.
+
+Augmentation (`--augment`, off by default as in the paper, whose training has flips only): with probability
+AUGMENT_P a training sample gets one perturbation of pipeline/kernels/perturb.py, drawn uniformly from
+AUGMENT_KINDS (every per-crop one: vc needs a video's crop sequence) at a uniform level 1-5; its frequency
+image is then recomputed from the perturbed crop by the shards' kernel at the shard set's alpha. Masks and
+labels are kept (a perturbation does not move the forged region).
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from pipeline.store.reader import ShardDataset, normalise_freq
+
+AUGMENT_P = 0.5
+AUGMENT_KINDS = ("cs", "cc", "bw", "gnc", "gb", "pixel", "jpeg", "patch")
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
@@ -35,12 +44,14 @@ def freq_input(freq: np.ndarray, freq_std: float) -> torch.Tensor:
 class LRLSamples(Dataset):
     """Samples of one split as tensors: rgb (3,H,W), freq (1,H,W), mask (1,H,W), label ()."""
 
-    def __init__(self, shards: ShardDataset, hflip: bool = False, seed: int = 0, freq_std: float | None = None):
+    def __init__(self, shards: ShardDataset, hflip: bool = False, seed: int = 0,
+                 freq_std: float | None = None, augment: bool = False):
         self.shards = shards
         self.freq_std = freq_std or shards.freq_std  # the training set's spread, also at evaluation
         self.hflip = hflip
         self.seed = seed
         self.epoch = 0
+        self.alpha = _alpha(shards) if augment else None  # None: no augmentation
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -51,8 +62,11 @@ class LRLSamples(Dataset):
     def __getitem__(self, index: int) -> dict:
         s = self.shards[index]
         rgb, freq, mask = s["rgb"], s["freq"], s["mask"]
-        if self.hflip and sample_rng(self.seed, self.epoch, index).random() < 0.5:
+        rng = sample_rng(self.seed, self.epoch, index)
+        if self.hflip and rng.random() < 0.5:
             rgb, freq, mask = rgb[:, ::-1], freq[:, ::-1], mask[:, ::-1]
+        if self.alpha is not None and rng.random() < AUGMENT_P:
+            rgb, freq = augmented(rgb, rng, self.alpha)
         return {
             "rgb": rgb_input(rgb),
             "freq": freq_input(freq, self.freq_std),
@@ -60,6 +74,22 @@ class LRLSamples(Dataset):
             "label": torch.tensor(float(s["label"])),
             "index": index,
         }
+
+
+def _alpha(shards: ShardDataset) -> float:
+    from pipeline.store.index import load_index, preprocessing
+
+    return float(preprocessing(load_index(shards.source)).alpha)
+
+
+def augmented(rgb: np.ndarray, rng: np.random.Generator, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """(perturbed crop, its frequency image (H, W) float32, eq. 1-3): one of AUGMENT_KINDS at a level 1-5."""
+    from pipeline.kernels.dct import frequency_cue
+    from pipeline.kernels.perturb import perturb
+
+    name = AUGMENT_KINDS[int(rng.integers(len(AUGMENT_KINDS)))]
+    out = perturb(np.ascontiguousarray(rgb), name, int(rng.integers(1, 6)), rng)
+    return out, frequency_cue(out, alpha)
 
 
 class BalancedSampler(Sampler[int]):

@@ -23,11 +23,12 @@ from tqdm import tqdm
 
 from model import build_model, compute_loss, detector_class
 from model.detector import SIMILARITY
-from model.training import checkpoint, distributed, tensorboard
+from model.training import checkpoint, distributed, guard, tensorboard
 from model.training.collapse import collapse_warning, dissimilarity_stats, dissimilarity_sums
 from model.training.config import TrainConfig, save
 from model.training.data import BalancedSampler, LRLSamples
 from model.training.evaluate import predict, report
+from model.training.runlock import run_folder
 from pipeline.errors import LrlError
 from pipeline.store.atomic import write_bytes
 from pipeline.store.index import load_index, preprocessing
@@ -91,6 +92,7 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
+        guard.check_step(terms.log_dict(), net, epoch + 1, i + 1, optimizer.param_groups[0]["lr"])  # before saving
         n = len(batch["label"])
         parts = terms.log_dict()
         keys = ["loss" if k == "total" else k for k in parts]
@@ -163,11 +165,14 @@ def training_methods(cfg: TrainConfig) -> tuple[str, ...] | None:
     return tuple(d.methods) + tuple(sorted(reals))
 
 
-def validate(net, cfg: TrainConfig, device, val: LRLSamples) -> dict:
-    """Frame ACC and AUC of `net` on the validation samples ({} when there are none)."""
+def validate(net, cfg: TrainConfig, device, val: LRLSamples, epoch: int = 0) -> dict:
+    """Frame ACC and AUC of `net` on the validation samples ({} when there are none); Diverged when a score
+    of epoch `epoch` is not finite (guard)."""
     if len(val) == 0:
         return {}
-    rep = report(predict(net, val, device, cfg.data.batch_size, cfg.data.workers, cfg.run.bf16 and device.type == "cuda"))
+    scored = predict(net, val, device, cfg.data.batch_size, cfg.data.workers, cfg.run.bf16 and device.type == "cuda")
+    guard.check_scores(scored.probs, epoch, cfg.optim.lr)
+    rep = report(scored)
     frame = rep["frame"]["overall"]
     return {"val_acc": frame["acc"], "val_auc": frame["auc"] if frame["auc"] is not None else float("nan")}
 
@@ -182,9 +187,16 @@ def unusable_validation(cfg: TrainConfig, val: ShardDataset) -> str | None:
     return None
 
 
-def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
-    """Train for cfg.run.epochs (continuing from RUN/last.pt with resume); returns the epoch history."""
+def train(cfg: TrainConfig, resume: bool = False, echo=print, overwrite: bool = False) -> list[dict]:
+    """Train for cfg.run.epochs (continuing from RUN/last.pt with resume); returns the epoch history.
+
+    RUN is locked for the run; a RUN holding a run is refused unless resume or overwrite (runlock)."""
     dist = distributed.init(cfg.run.device)
+    with run_folder(Path(cfg.run.out), resume, overwrite, dist.main):
+        return _train(cfg, resume, echo, dist)
+
+
+def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
     device = distributed.pick_device(cfg.run.device, dist)
     torch.manual_seed(cfg.run.seed)
     run = Path(cfg.run.out)
@@ -199,7 +211,7 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
     if dist.main and shards.unknown_masks_left_out:
         echo(f"training: {shards.unknown_masks_left_out} samples whose mask is unknown (mask_known 0) left out: "
              "LRL's similarity and segmentation targets come from the mask (--model mclcr trains on them)")
-    samples = LRLSamples(shards, hflip=d.hflip, seed=cfg.run.seed)
+    samples = LRLSamples(shards, hflip=d.hflip, seed=cfg.run.seed, augment=d.augment)
     if len(samples) == 0:
         raise LrlError(f"{d.shards}: no samples in split {d.train_split!r}")
     loader = make_loader(samples, cfg, dist, device)
@@ -227,7 +239,7 @@ def train(cfg: TrainConfig, resume: bool = False, echo=print) -> list[dict]:
         stats.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"], best_by=best_by)
         scheduler.step()  # once per epoch, after its optimizer steps: halves every lr_step epochs
         if dist.main:
-            stats.update(validate(net, cfg, device, val))
+            stats.update(validate(net, cfg, device, val, epoch + 1))
             history.append(stats)
             _save_epoch(run, cfg, net, optimizer, scheduler, history, {"freq_std": samples.freq_std,
                                                                          "shards": made_with.to_dict()})

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.engine.threads import worker_threads
 from pipeline.errors import LrlError
 from pipeline.kernels.blend import Face
-from pipeline.kernels.faces import detect_video
-from pipeline.kernels.faces import detection_device as resolve_device
+from pipeline.kernels.faces import detect_video, detection_device
 from pipeline.params import DetectParams
 from pipeline.store.records import DETECT, Detection, Record
 
-__all__ = ["DETECT", "FaceTracks", "detect_tracks", "from_detection", "resolve_device"]
+__all__ = ["DETECT", "FaceTracks", "detect_tracks", "detection_device", "from_detection"]
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def from_detection(detection: Detection, reused: str = "") -> FaceTracks:
 
 def detect_tracks(path: Path, params: DetectParams, device: str) -> FaceTracks:
     """MTCNN on every frame of the video, extract's tracking (LrlError when no frame has a face)."""
-    detection = Detection.from_faces(detect_video(Path(path), None, params, device))
+    detection = Detection.from_faces(detect_video(Path(path), None, params, device, threads=worker_threads()))
     if not detection.tracks:
         raise LrlError(f"{path}: no face track")
     return from_detection(detection)

@@ -20,6 +20,7 @@ from pipeline.blend.faces import FaceTracks
 from pipeline.blend.sources import rng_for, source_frames
 from pipeline.blend.tree import MASKS
 from pipeline.engine.runstate import DONE, FAILED, UnitResult
+from pipeline.engine.threads import worker_threads
 from pipeline.errors import LrlError
 from pipeline.kernels.blend import draw_self_blend, draw_swap, self_blend, swap
 from pipeline.kernels.video import iter_frames
@@ -66,7 +67,7 @@ def _make(job: FakeJob) -> dict:
     forged = frames = 0
     outputs = {name: (Path(path), MASK_ENCODING if name == MASKS else ENCODINGS[name]) for name, path in job.outputs}
     with writers(outputs, tracks.width, tracks.height, video_rate(Path(job.target))) as out:
-        for i, frame in iter_frames(Path(job.target), None):
+        for i, frame in iter_frames(Path(job.target), None, threads=worker_threads()):
             if frame.shape[:2] != (tracks.height, tracks.width):
                 raise LrlError(f"{job.target}: frame {i} is {frame.shape[1]}x{frame.shape[0]}, its faces were "
                                f"found on {tracks.width}x{tracks.height}")
@@ -90,7 +91,7 @@ def _sources(job: FakeJob, tracks: FaceTracks, faces: list[int]) -> tuple[dict, 
     src = FaceTracks.from_dict(job.source_tracks)
     picks = [source_frames(tracks.landmarks[f], src.landmarks[0]) for f in faces]
     wanted = sorted({i for p in picks for i in p if i is not None})
-    frames = dict(iter_frames(Path(job.source), wanted))
+    frames = dict(iter_frames(Path(job.source), wanted, threads=worker_threads()))
     if len(frames) < len(wanted):
         raise LrlError(f"{job.source}: the swap source decodes to fewer frames than its faces were found on")
     return {"frames": frames, "tracks": src}, picks

@@ -261,7 +261,7 @@ def run(root: Path, out: Path, params: BlendParams = BlendParams(), scope: Scope
         written = link_reals(out, reals, groups) + write_splits(out, {reals.ids[k]: v.split for k, v in reals.best.items()})
         detects = detect_tasks(reals.best, work)
         if any(not state.is_fresh(DETECT, t.key, t.fingerprint) and t.payload.reuse is None for t in detects):
-            resolved = facetracks.resolve_device(device)
+            resolved = facetracks.detection_device(device)
             detects = [replace(t, payload=replace(t.payload, device=resolved)) for t in detects]
         found = run_tasks(DETECT, detects, detect_work, state, jobs, "reals", "frames",
                           lambda r: r.counts.get("frames", 0), progress, backend)

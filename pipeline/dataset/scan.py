@@ -84,10 +84,12 @@ def probe(path: Path) -> str | None:
     """None when PyAV opens `path` and finds a video stream in it, else why not."""
     import av
 
+    from pipeline.kernels.video import no_video_reason, video_stream
+
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
-                return "no video stream in it (PyAV opens it)"
+            if video_stream(container) is None:
+                return f"{no_video_reason(container)} in it (PyAV opens it)"
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
         why = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0][:120]
         return f"not a container PyAV can open ({why})"

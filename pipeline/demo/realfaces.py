@@ -25,7 +25,6 @@ demo_truth.json: {"complete", "faces": "packages", "seed", "demo_size", "fps", "
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,19 +159,21 @@ def write_real(root: Path, clip: RealClip, frames: int) -> None:
                  shown)
 
 
-def make_fakes(reals_root: Path, out_root: Path, seed: int, jobs: int = 1) -> str:
-    """The FF++ tree OUT_ROOT of blended fakes of the reals of `reals_root` (`lrl-prep blend`: SelfBlend and
-    FaceSwapBlend at raw / c23 / c40 with their blend masks as official mask videos, the reals linked). Swaps
-    are cross-identity: blend reads the identities from reals_root/demo_truth.json. Blend's summary line;
-    LrlError naming the first fake that failed."""
-    from pipeline.blend.run import run as run_blend
+def make_fakes(reals_root: Path, out_root: Path, seed: int, jobs: int | None = None) -> str:
+    """The FF++ tree OUT_ROOT of blended fakes of the reals of `reals_root`, the reals linked: the one place the
+    demo calls `lrl-prep blend` (pipeline.blend.run: SelfBlend and FaceSwapBlend at raw / c23 / c40 with their
+    blend masks as official mask videos; `jobs` workers, default every core; the same seed). Swaps are
+    cross-identity: blend reads the people from reals_root/demo_truth.json. Returns blend's summary line;
+    raises LrlError naming the first fake that could not be made."""
+    from pipeline.blend.run import run
+    from pipeline.engine.threads import available_cores
     from pipeline.params import BlendParams
 
-    result = run_blend(reals_root, out_root, BlendParams(seed=seed), jobs=jobs)
-    if result.failed:
-        key, reason = result.failures[0]
-        raise LrlError(f"lrl-prep blend on {reals_root}: {len(result.failures)} failed, first {key}: {reason}")
-    return result.line()
+    made = run(reals_root, out_root, BlendParams(seed=seed), jobs=jobs or available_cores())
+    if made.failures:
+        key, reason = made.failures[0]
+        raise LrlError(f"{out_root}: {len(made.failures)} blend units failed, e.g. {key}: {reason}")
+    return made.line()
 
 
 def write_reals(root: Path, fetched: FetchResult, seed: int, size: str, n_jobs: int = -1) -> list[RealClip]:
@@ -218,5 +219,5 @@ def make_package_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int
     fetched = fetch_all(cache=cache)
     reals = reals_root(out)
     clips = write_reals(reals, fetched, seed, size, n_jobs)
-    blended = make_fakes(reals, Path(out), seed, n_jobs if n_jobs > 0 else os.cpu_count() or 1)
+    blended = make_fakes(reals, Path(out), seed, n_jobs if n_jobs > 0 else None)
     return PackageDemo(Path(out), seed, size, clips, fetched, time.perf_counter() - start, blended)

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pipeline.engine.backends import backend_context, ray_unordered
+from pipeline.engine.load import default_jobs
 from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult
 from pipeline.engine.threads import enter_worker, thread_budget
 from pipeline.errors import one_line
 from pipeline.params import Backend
+from pipeline.store.space import as_disk_full, is_disk_full
 
 LOCAL = Backend()
 
@@ -48,6 +50,7 @@ class Summary:
     held: list[tuple[str, str]] = field(default_factory=list)
     held_label: str = "no mask"
     notes: dict[str, int] = field(default_factory=dict)  # label -> total, e.g. frames without a face
+    remarks: list[tuple[str, str]] = field(default_factory=list)  # (key, data["note"]) of done units that have one
 
     @property
     def held_part(self) -> str:
@@ -70,6 +73,7 @@ class Summary:
         self.seconds += other.seconds
         self.failures += other.failures
         self.held += other.held
+        self.remarks += other.remarks
         for label, n in other.notes.items():
             self.notes[label] = self.notes.get(label, 0) + n
 
@@ -80,6 +84,8 @@ class Summary:
             self.items += count(result)
             for key, label in notes.items():
                 self.notes[label] = self.notes.get(label, 0) + result.counts.get(key, 0)
+            if result.data.get("note"):
+                self.remarks.append((result.key, result.data["note"]))
         elif result.status != FAILED:  # a held unit (e.g. no_mask)
             self.held.append((result.key, result.reason or "unknown reason"))
         else:
@@ -88,10 +94,13 @@ class Summary:
 
 
 def safe_call(fn: Callable[[Any], UnitResult], task: Task) -> UnitResult:
-    """Run one unit; any exception becomes a failed result with a one-line reason."""
+    """Run one unit; any exception becomes a failed result with a one-line reason, except a full disk
+    (DiskFull: every later unit would fail too), which stops the run."""
     try:
         result = fn(task.payload)
     except Exception as exc:  # noqa: BLE001 - a worker must never take the run down
+        if is_disk_full(exc):
+            raise as_disk_full(exc) from None
         return UnitResult(task.key, task.fingerprint, FAILED, one_line(exc))
     result.key, result.fingerprint = task.key, task.fingerprint
     return result
@@ -108,7 +117,7 @@ def run_tasks(
     tasks: list[Task],
     fn: Callable[[Any], UnitResult],
     state: RunState,
-    jobs: int = 1,
+    jobs: int | None = 1,
     unit: str = "videos",
     item: str = "items",
     count: Callable[[UnitResult], int] = lambda r: 0,
@@ -119,6 +128,7 @@ def run_tasks(
     """Run every task whose fingerprint is not recorded as settled; record results as they arrive.
 
     A settled no_mask unit is not run again: it joins summary.held (with its recorded reason).
+    jobs None: `default_jobs` for the units to run (the idle cores, at most one per unit).
     Every worker process limits its threads to max(1, cores // workers) (pipeline.engine.threads); so does
     this process, for the duration of the run, when it does the work itself (jobs == 1, loky).
     """
@@ -134,6 +144,8 @@ def run_tasks(
     summary.skipped = len(tasks) - len(todo) - len(summary.held)
     start = time.perf_counter()
     if todo:
+        if jobs is None:
+            jobs = 1 if backend.remote else default_jobs(len(todo))
         serial = jobs == 1 and not backend.remote
         with backend_context(backend), thread_budget(1) if serial else contextlib.nullcontext():
             _consume(summary, stage, todo, fn, state, jobs, backend, (count, notes), progress, start)

@@ -6,7 +6,9 @@ reason; or a status of the stage's own, with the reason: held, e.g. the masks st
 fake that cannot get a mask until its inputs change), its outputs, counts and stage-specific data
 (the records and meta keys: pipeline.store.records). A stage skips a unit whose recorded fingerprint
 equals the current one and whose status is settled (anything but failed): a held unit is not retried
-by every refresh, and it is not a failure. Only the coordinating process writes here.
+by every refresh, and it is not a failure. Only the coordinating process writes here. A full disk
+while writing it is DiskFull naming the file; SQLite rolls the failed write back, so every record
+made before stays.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from pathlib import Path
 from typing import Iterable
 
 from pipeline.store.records import ROOT_META, params_meta, selection_meta
+from pipeline.store.space import disk_full, is_disk_full
 
 DONE = "done"
 FAILED = "failed"  # every other status is a held one (e.g. pipeline.store.records.NO_MASK): settled, not done
+PAGE, PAGES_NEEDED = 4096, 4  # SQLite's default page; a write touches a few pages (table, index, WAL frame)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS units (
@@ -85,9 +89,23 @@ class RunState:
         self.path = Path(db_path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.OperationalError as exc:
+            self._db.close()
+            raise self._full(exc, PAGES_NEEDED * PAGE) from None
+
+    def _full(self, exc: sqlite3.OperationalError, needed: int) -> Exception:
+        """DiskFull naming this file when SQLite says the disk is full, else `exc` itself."""
+        return disk_full(self.path, needed, "recording the run state") if is_disk_full(exc) else exc
+
+    def _write(self, sql: str, values: tuple) -> None:
+        try:
+            self._db.execute(sql, values)
+        except sqlite3.OperationalError as exc:
+            raise self._full(exc, PAGES_NEEDED * PAGE + sum(len(str(v)) for v in values)) from None
 
     def close(self) -> None:
         self._db.close()
@@ -100,7 +118,7 @@ class RunState:
 
     def record(self, stage: str, result: UnitResult) -> None:
         """Insert or replace the record of one unit."""
-        self._db.execute(
+        self._write(
             "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 stage,
@@ -141,13 +159,13 @@ class RunState:
         return [_row_to_result(r) for r in rows]
 
     def delete(self, stage: str, key: str) -> None:
-        self._db.execute("DELETE FROM units WHERE stage=? AND key=?", (stage, key))
+        self._write("DELETE FROM units WHERE stage=? AND key=?", (stage, key))
 
     def stages(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT DISTINCT stage FROM units ORDER BY stage")]
 
     def set_meta(self, name: str, value) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, json.dumps(value)))
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, json.dumps(value)))
 
     def save_settings(self, stage: str, params: dict, selection: dict, root) -> None:
         """What a stage ran with, so `status` and `refresh` can re-plan it: parameters, filters, ROOT."""

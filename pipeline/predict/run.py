@@ -1,8 +1,9 @@
 """`lrl-predict`: score every input, write OUT/predictions.json and .csv, optionally the HTML report.
 
 predictions.json: {"checkpoint", "detector", "variant" (the checkpoint's detector, model.DETECTORS, and its
-ablation variant), "preprocessing", "aggregation", "inputs": [Scored.to_dict()]}, each input
-with its score (the maximum over its faces) and "faces": per face track its score and per-frame rows.
+ablation variant), "preprocessing", "aggregation", "inputs": [Scored.to_dict()], "skipped"}, each input with
+its score (the maximum over its faces) and "faces": per face track its score and per-frame rows; "skipped":
+the entries of folders that are not inputs, each with its reason (pipeline.predict.inputs).
 predictions.csv: one row per face and sampled frame (input, status, video score, face, face_video_score (its mean), frame,
 box, detector score, interpolated, no face, counted in the face's score, probability); a failed input
 has one row with its reason.
@@ -56,12 +57,15 @@ def csv_text(results: list[Scored]) -> str:
     return buf.getvalue()
 
 
-def write_outputs(out: Path, pred: Predictor, results: list[Scored]) -> None:
+def write_outputs(out: Path, pred: Predictor, results: list[Scored], skipped=()) -> None:
+    """predictions.json (with "skipped": [{path, reason}] of the folders' entries that are not inputs) and
+    predictions.csv."""
     prep = {"frames": pred.extract.frames, "extract": asdict(pred.extract), "alpha": pred.alpha,
             "freq_std": pred.freq_std}
     write_json(out / "predictions.json", {"checkpoint": pred.checkpoint, "detector": pred.detector,
                                           "variant": pred.variant, "preprocessing": prep, "aggregation": AGGREGATION,
-                                          "inputs": [r.to_dict() for r in results]})
+                                          "inputs": [r.to_dict() for r in results],
+                                          "skipped": [{"path": p, "reason": why} for p, why in skipped]})
     write_bytes(out / "predictions.csv", csv_text(results).encode())
 
 
@@ -71,10 +75,13 @@ def predict(ckpt: Path, inputs, out: Path, report: Path | None = None, device: s
     if not inputs:
         raise LrlError("no INPUT given: name video files, image files or folders")
     pred = load_predictor(Path(ckpt), device, batch)
-    files, bad = expand(inputs)
+    found = expand(inputs)
+    files, bad = found.files, found.failed
     results = [Scored(path, "unknown", reason=reason) for path, reason in bad]
     for path, reason in bad:
         echo(f"failed {path}: {reason}")
+    for path, reason in found.skipped:
+        echo(f"skipped {path}: {reason}")
     rows = []
     start = time.perf_counter()
     for position, (path, kind) in enumerate(files, 1):
@@ -85,13 +92,14 @@ def predict(ckpt: Path, inputs, out: Path, report: Path | None = None, device: s
         r.detail = None  # the arrays are no longer needed
         results.append(r)
     out.mkdir(parents=True, exist_ok=True)
-    write_outputs(out, pred, results)
+    write_outputs(out, pred, results, found.skipped)
     if report is not None:
         from pipeline.pages.prediction import index_page
 
         index_page(Path(report) / "index.html", rows + [("", r, None) for r in results[: len(bad)]], pred.checkpoint)
     scored = sum(r.ok for r in results)
-    echo(f"predict: {scored} scored / {len(results) - scored} failed; {time.perf_counter() - start:.1f} s; "
+    echo(f"predict: {scored} scored / {len(results) - scored} failed / {len(found.skipped)} skipped; "
+         f"{time.perf_counter() - start:.1f} s; "
          f"wrote {out / 'predictions.json'}, {out / 'predictions.csv'}" +
          (f", {Path(report) / 'index.html'}" if report is not None else ""))
     return results

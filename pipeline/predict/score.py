@@ -187,7 +187,8 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
     out: dict = {"probs": [], "masks": [], "s_hat": [], "attention": []}
     shows = pred.net.shows
     if keep and MASK not in shows:
-        raise LrlError("--report shows the predicted masks of LRL; this checkpoint's model has no mask head")
+        raise LrlError(f"{pred.checkpoint}: its model has no mask head (MC-LCR), and --report shows the "
+                       "predicted masks of LRL: run without --report")
     bf16 = pred.device.type == "cuda"
     with torch.no_grad():
         for start in range(0, len(crops), pred.batch):

@@ -9,7 +9,6 @@ only the units of the datasets that ROOT owns (`Context.covered`); index problem
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -53,7 +52,7 @@ class Context:
     state: RunState
     config: PrepConfig = PrepConfig()
     root: Path | None = None
-    jobs: int = 1
+    jobs: int | None = 1  # None: the idle cores, at most one per unit (pipeline.engine.load)
     progress: bool = False
     backend: Backend = Backend()
     device: str = "auto"
@@ -156,7 +155,7 @@ def open_context(work: Path, config: PrepConfig, root: Path | None = None, jobs:
     if not create and not layout.state_db.exists():
         raise LrlError(f"{work}: no run state here (run `lrl-prep extract` first)")
     with RunState(layout.state_db) as state:
-        yield Context(Path(work), state, config, Path(root) if root else None, jobs or os.cpu_count() or 1,
+        yield Context(Path(work), state, config, Path(root) if root else None, jobs,
                       progress, backend or Backend(), device)
 
 

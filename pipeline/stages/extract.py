@@ -37,7 +37,7 @@ from pipeline.errors import LrlError
 from pipeline.kernels.crop import apply_crop, plan_crop
 from pipeline.kernels.faces import detect_video, detection_device
 from pipeline.kernels.forged import box_difference, mean_differences, most_changed
-from pipeline.kernels.video import Decoding, iter_frames
+from pipeline.kernels.video import Decoding, iter_frames, read_in_part
 from pipeline.params import Backend, CropParams, DetectParams, ExtractParams, PrepConfig, Scope
 from pipeline.stages.context import Context, Plan, open_context
 from pipeline.store.atomic import remove_stale_temps
@@ -54,9 +54,11 @@ from pipeline.store.records import (
     selection_meta,
 )
 from pipeline.store.records import EXTRACT as STAGE
+from pipeline.store.space import DiskFull, as_disk_full, is_disk_full
 
 UNITS = (DETECT, STAGE)
-NOTES = {"no_face": "frames without a face (no crop)"}  # extract record counts shown in the summary and status
+NOTES = {"no_face": "frames without a face (no crop)",  # extract record counts shown in the summary and status
+         "partial": "videos read in part"}  # decodable frames end before the header's count (record: "note")
 VERSION = 3  # bump when detection or cropping changes meaning, to invalidate earlier results
 
 
@@ -196,6 +198,8 @@ def crop_work(job: CropJob) -> UnitResult:
         compare = has_real(job.video, job.detect_key) and len(det.tracks) > 1
         real = iter_frames(Path(det.video), det.frames, threads=threads) if compare else None
         return crop_frames(job, frames, status, real)
+    except DiskFull:
+        raise
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
 
@@ -221,15 +225,23 @@ def crop_frames(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: 
     """
     try:
         made = write_crops(job, frames, status, real)
+    except DiskFull:
+        raise  # every later unit would fail too: the run stops (pipeline.store.space)
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
-    except OSError as exc:  # e.g. a full disk: the unit fails, the run goes on
+    except OSError as exc:  # e.g. a read-only folder: the unit fails, the run goes on
+        if is_disk_full(exc):
+            raise as_disk_full(exc) from None
         return UnitResult(job.key, "", FAILED, f"{exc.filename or job.out_dir}: {exc.strerror or exc}")
     record = CropsRecord(job.video, made.frames, made.faces, made.interpolated, [f for f, _ in made.no_face],
                          [k for _, k in made.no_face], job.params.size, made.transforms, job.detect_key,
                          made.differences)
+    sampled = job.detection.frames
+    partial = read_in_part(Path(job.video.path), status.decoded, len(sampled),
+                           sum(f < status.decoded for f in sampled)) if status.ended else None
     return UnitResult(job.key, "", DONE, outputs=[job.out_dir],
-                      counts={"crops": len(made.frames), "no_face": len(made.no_face)}, data=record.to_dict())
+                      counts={"crops": len(made.frames), "no_face": len(made.no_face), "partial": int(bool(partial))},
+                      data={**record.to_dict(), **({"note": partial} if partial else {})})
 
 
 def _real_frame(real, index: int, path: str) -> np.ndarray:
@@ -353,7 +365,7 @@ def saved_config(state: RunState) -> tuple[PrepConfig, Path] | None:
 def run(root: Path, work: Path, params: ExtractParams = ExtractParams(), scope: Scope = Scope(),
         jobs: int | None = None, device: str = "auto", progress: bool = True,
         backend: Backend | None = None) -> Summary:
-    """`lrl-prep extract`: detect, then crop, every selected video of ROOT into WORK (jobs: all cores)."""
+    """`lrl-prep extract`: detect, then crop, every selected video of ROOT into WORK (jobs: idle cores)."""
     config = PrepConfig(extract=params, scope=scope)
     with open_context(work, config, root, jobs, progress, backend, device) as ctx:
         planned = plan(ctx)

@@ -274,7 +274,7 @@ def saved_config(state: RunState) -> tuple[PrepConfig, Path | None] | None:
 
 def run(root: Path, work: Path, params: MasksParams = MasksParams(), selection: Selection = Selection(),
         jobs: int | None = None, progress: bool = True, backend: Backend | None = None) -> Summary:
-    """`lrl-prep masks`: the masks of every selected, extracted fake (jobs: all cores)."""
+    """`lrl-prep masks`: the masks of every selected, extracted fake (jobs: idle cores)."""
     scope = Scope(selection.methods, selection.qualities, selection.splits, selection.datasets)
     config = PrepConfig(masks=params, scope=scope)
     with open_context(work, config, root, jobs, progress, backend, create=False) as ctx:

@@ -18,19 +18,21 @@ error (bad input, full disk, permissions), 75 another run holds WORK.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.engine.lock import WorkLock
 from pipeline.engine.runner import Summary, prune
 from pipeline.engine.runstate import RunState
 from pipeline.errors import LrlError
 from pipeline.params import PrepConfig
 from pipeline.stages.context import options_context
 from pipeline.store.layout import WorkLayout
+from pipeline.store.lock import WorkLock
 from pipeline.store.records import DETECT, EXTRACT, SHARDS, Problem
+from pipeline.store.space import disk_full, is_disk_full
 
 
 @dataclass
@@ -79,7 +81,13 @@ class RunLog:
         self._file = open(self.path, "a", buffering=1)
 
     def write(self, line: str) -> None:
-        self._file.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+        text = f"{time.strftime('%H:%M:%S')} {line}\n"
+        try:
+            self._file.write(text)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise disk_full(self.path, len(text), "writing the refresh log") from None
+            raise
 
     def close(self) -> None:
         self._file.close()
@@ -96,10 +104,12 @@ def refresh(root: Path, work: Path, cfg: PrepConfig = PrepConfig()) -> RefreshRe
             with RunState(WorkLayout(work).state_db) as state:
                 report = _stages(root, work, cfg, state, log)
         except Exception as exc:
-            log.write(f"error: {exc}")
+            with contextlib.suppress(OSError, LrlError):  # the log may be on the full disk
+                log.write(f"error: {exc}")
             raise
         finally:
-            log.close()
+            with contextlib.suppress(OSError):
+                log.close()
     report.seconds = time.perf_counter() - start
     report.log = log.path
     return report
@@ -134,6 +144,8 @@ def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLo
             log.write(f"failed: {key}: {reason}")
         for key, reason in summary.held:
             log.write(f"{summary.held_label}: {key}: {reason}")
+        for key, note in summary.remarks:
+            log.write(f"note: {key}: {note}")
     return report
 
 

@@ -58,9 +58,11 @@ from pipeline.store.records import (
 )
 from pipeline.store.records import SHARDS as STAGE
 from pipeline.store.schema import ShardWriter
+from pipeline.store.space import ensure_free
 
 UNITS = (STAGE,)
 MASK_UNKNOWN = "fake videos without a mask (mask_known 0)"  # the summary's note
+SAMPLE_OVERHEAD, FILE_OVERHEAD = 1024, 128 * 1024  # bytes; measured below them (expected_bytes)
 DRIFT = 2.0  # recompute a split's bucket count when its average fill is off by more than this factor
 
 
@@ -276,10 +278,31 @@ def _fill(writer: ShardWriter, job: ShardJob) -> tuple[list[VideoJob], dict[str,
     return written, left_out, freq_sums
 
 
+def expected_bytes(job: ShardJob) -> int:
+    """An upper bound of the shard's size in bytes: its samples uncompressed (rgb 3, freq 2 (float16), mask 1
+    byte per pixel), SAMPLE_OVERHEAD per sample (chunk index, metadata) and FILE_OVERHEAD (HDF5 headers,
+    attributes)."""
+    samples = sum(len(video.frames) for video in job.videos)
+    return samples * (job.size * job.size * 6 + SAMPLE_OVERHEAD) + FILE_OVERHEAD
+
+
+def space_needed(jobs: list[ShardJob]) -> int:
+    """Free bytes needed to write `jobs` one after the other in any order: each new file replaces its old
+    one (if any) once written, so the growth of every shard plus the largest old file (alive beside its
+    new one while that is written)."""
+    old = [Path(j.path).stat().st_size if Path(j.path).is_file() else 0 for j in jobs]
+    return sum(max(0, expected_bytes(j) - o) for j, o in zip(jobs, old, strict=True)) + max(old, default=0)
+
+
 def work(job: ShardJob) -> UnitResult:
-    """Write one shard file atomically; its record is its ShardEntry (as a dict) and the left-out videos."""
+    """Write one shard file atomically; its record is its ShardEntry (as a dict) and the left-out videos.
+
+    Its expected size is checked against the free space first (DiskFull): HDF5 can crash natively on a
+    full disk instead of raising.
+    """
     final = Path(job.path)
-    with atomic_path(final) as tmp:
+    ensure_free(final.parent, expected_bytes(job), f"writing the shard {final.name}")
+    with atomic_path(final, expected_bytes(job)) as tmp:
         writer = ShardWriter(tmp, job.size, job.params.compression)
         try:
             written, left_out, freq = _fill(writer, job)
@@ -357,6 +380,8 @@ def execute(ctx: Context, p: ShardPlan) -> Summary:
     state.set_meta(BUCKETS_META, p.buckets)
     remove_stale_temps(layout.shards)
     _forget_missing(state, p.tasks)
+    todo = [t.payload for t in p.tasks if state.settled(STAGE, t.key, t.fingerprint) is None]
+    ensure_free(layout.shards, space_needed(todo), f"writing {len(todo)} shards")
     summary = ctx.run_tasks(STAGE, p.tasks, work, unit="shards", item="samples",
                             count=lambda r: r.counts.get("samples", 0))
     records = {r.key: r for r in state.records(STAGE)}
@@ -376,7 +401,7 @@ def saved_config(state: RunState) -> tuple[PrepConfig, None] | None:
 
 def run(work: Path, params: ShardsParams | None = None, jobs: int | None = None, progress: bool = True,
         backend: Backend | None = None) -> Summary:
-    """`lrl-prep shards`: shard every usable extracted video (jobs: all cores)."""
+    """`lrl-prep shards`: shard every usable extracted video (jobs: idle cores)."""
     with open_context(work, PrepConfig(shards=params or ShardsParams()), None, jobs, progress, backend,
                       create=False) as ctx:
         p = plan(ctx)

@@ -11,6 +11,7 @@ import numpy as np
 
 from pipeline.errors import LrlError
 from pipeline.store.atomic import write_bytes
+from pipeline.store.space import disk_full, is_disk_full
 
 MASK_LEVEL = 127  # mask PNGs are 0/255: forged where the value is above this
 
@@ -30,7 +31,8 @@ def _png_settings(grey: bool) -> list[int]:
 def write_png(path: Path, image: np.ndarray) -> None:
     """Write an RGB (H, W, 3) or grey (H, W) uint8 array as a lossless PNG, atomically.
 
-    Raises LrlError naming the file when it cannot be encoded; OSError when it cannot be written.
+    Raises LrlError naming the file when it cannot be encoded, DiskFull when the disk is full, OSError when it
+    cannot be written otherwise.
     """
     import cv2
 
@@ -38,7 +40,10 @@ def write_png(path: Path, image: np.ndarray) -> None:
     ok, buf = cv2.imencode(".png", image if grey else cv2.cvtColor(image, cv2.COLOR_RGB2BGR), _png_settings(grey))
     if not ok:
         raise LrlError(f"{path}: could not encode the PNG")
-    write_bytes(path, buf.tobytes())
+    try:
+        write_bytes(path, buf.tobytes())
+    except OSError as exc:
+        raise (disk_full(path, buf.size) if is_disk_full(exc) else exc) from None
 
 
 def read_png(path: Path, size: int, what: str, grey: bool = False, out: np.ndarray | None = None) -> np.ndarray:

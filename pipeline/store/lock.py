@@ -1,4 +1,4 @@
-"""An exclusive lock on WORK, so two refreshes never work on the same tree at once.
+"""An exclusive lock on a folder (WORK, a training run's folder), so two runs never write it at once.
 
 `flock` on WORK/.lock: the kernel releases it when the holder dies, so a lock left by a killed run
 never blocks the next one. The file holds the holder's pid and start time, for the message.
@@ -12,12 +12,13 @@ import time
 from pathlib import Path
 
 from pipeline.errors import LrlError
+from pipeline.store.space import disk_full, is_disk_full
 
 LOCKED_EXIT = 75  # EX_TEMPFAIL: another run holds WORK; try again later
 
 
 class WorkLocked(LrlError):
-    """Another process holds the lock on WORK."""
+    """Another process holds the lock on the folder."""
 
 
 class WorkLock:
@@ -34,8 +35,15 @@ class WorkLock:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
             os.close(fd)
             raise WorkLocked(f"{self.path.parent}: locked by {holder}; this run exits without working") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
+        holder = f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode()
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, holder, 0)
+        except OSError as exc:
+            os.close(fd)
+            if is_disk_full(exc):
+                raise disk_full(self.path, len(holder), "writing the lock") from None
+            raise
         self._fd = fd
         return self
 
