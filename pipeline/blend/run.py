@@ -39,13 +39,13 @@ from pipeline.blend.tree import (
 )
 from pipeline.dataset.adapters import scan
 from pipeline.dataset.layout import FAKE_DIR, QUALITIES, REAL_DIR
-from pipeline.engine.lock import WorkLock
 from pipeline.engine.runner import Summary, Task, prune, run_tasks
 from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
 from pipeline.errors import LrlError
 from pipeline.params import Backend, BlendParams, DetectParams, Scope
 from pipeline.store.atomic import remove_stale_temps
 from pipeline.store.layout import WorkLayout
+from pipeline.store.lock import WorkLock
 from pipeline.store.records import VideoRecord
 
 DETECT = "blend-detect"
