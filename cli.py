@@ -311,18 +311,20 @@ def masks(root, work, **kw):
 @dataclass_options(BlendParams)
 @click.option("--work", type=EXISTING, help="A WORK where `lrl-prep extract` ran on ROOT: its face detections "
                                             "are reused.")
+@click.option("--identities", type=EXISTING, help="JSON {real id: person}: a swap never takes a face from the "
+                                                  "same person (default: ROOT/demo_truth.json's, if there).")
 @SCOPE
 @RUN
 @dataclass_options(RunOptions, ("device",))
 @friendly
-def blend(root, out, work, **kw):
+def blend(root, out, work, identities, **kw):
     """Forgeries from the reals of ROOT: self-blends (SBI) and face swaps (Face X-ray) with their blend masks,
     in an FF++ tree; exit 1 if any fake failed."""
     from pipeline.blend.run import run as run_blend
 
     cfg = prep_config(kw)
     result = run_blend(root, out, pick(BlendParams, kw), cfg.scope, work, cfg.run.workers, cfg.run.show_progress,
-                       cfg.run.backend_spec, cfg.run.device)
+                       cfg.run.backend_spec, cfg.run.device, identities)
     click.echo(result.line())
     for key, reason in result.failures:
         click.echo(f"failed: {key}: {reason}")

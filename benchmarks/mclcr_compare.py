@@ -7,6 +7,7 @@ evaluated on test. Runs go one at a time, one torch thread each (--jobs 2: two a
 
     python benchmarks/mclcr_compare.py --shards demo/work/shards --out demo/compare [--seeds 0,1,2]
         [--epochs 1] [--backbone NAME] [--pretrained imagenet|FILE|""] [--jobs 1]   ("": random weights)
+        [--max-batches N] [--batch-size N]   (smoke runs: N batches per epoch)
 
 Prints one Markdown table (as in docs/results.md), and writes OUT/compare.json with every run's numbers.
 """
@@ -74,11 +75,16 @@ def main() -> None:
     parser.add_argument("--pretrained", default=None)
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of the rows")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--max-batches", type=int, default=0, help="cap on batches per epoch (smoke runs)")
+    parser.add_argument("--batch-size", type=int, default=None)
     args = parser.parse_args()
     from pipeline.params import read_options_file
     from pipeline.store.atomic import write_json
 
-    base = {**read_options_file(BASE), "epochs": args.epochs, "workers": 0, "shards": args.shards}
+    base = {**read_options_file(BASE), "epochs": args.epochs, "workers": 0, "shards": args.shards,
+            "max_batches": args.max_batches}
+    if args.batch_size:
+        base["batch_size"] = args.batch_size
     base.update({k: v or None for k, v in (("backbone", args.backbone), ("pretrained", args.pretrained)) if v is not None})
     jobs = [
         {"row": row, "config": {**base, **ROWS[row], "seed": int(seed),

@@ -1,6 +1,7 @@
 """The blend command's pure parts: face tracks between sampled frames, swap sources, ids and split pairs."""
 
 import numpy as np
+import pytest
 
 from pipeline.blend.faces import from_detection
 from pipeline.blend.sources import choose_source, source_frames
@@ -49,3 +50,42 @@ def test_ffpp_ids_are_kept_others_numbered_and_splits_paired():
         "celebdf/Celeb-real/id0_0001": "000", "celebdf/Celeb-real/id1_0002": "001"}
     pairs = split_pairs({"000": "train", "001": "train", "002": "train", "003": "test", "004": "none"})
     assert pairs == {"train": [["000", "001"], ["002", "002"]], "val": [], "test": [["003", "003"]]}
+
+
+def test_identities_come_from_a_file_or_the_demo_truth_and_bad_files_are_named(tmp_path):
+    from pipeline.blend.identities import read_identities, same_person
+    from pipeline.errors import LrlError
+
+    assert read_identities(tmp_path) == {}  # no demo_truth.json: every real its own person
+    (tmp_path / "demo_truth.json").write_text('{"identities": {"000": "ann", "001": "ann", "002": "bob"}}')
+    people = read_identities(tmp_path)
+    assert people == {"000": "ann", "001": "ann", "002": "bob"}
+    assert same_person(people, "000", "001") and not same_person(people, "000", "002")
+    assert same_person({}, "007", "007") and not same_person({}, "007", "008")
+    plain = tmp_path / "people.json"
+    plain.write_text('{"000": "cy"}')
+    assert read_identities(tmp_path, plain) == {"000": "cy"}
+    plain.write_text('["000"]')
+    with pytest.raises(LrlError, match="people.json: identities must be a JSON object"):
+        read_identities(tmp_path, plain)
+    plain.write_text("{")
+    with pytest.raises(LrlError, match="people.json: cannot read identities"):
+        read_identities(tmp_path, plain)
+
+
+def test_a_swap_never_takes_the_face_of_another_clip_of_the_same_person():
+    from pipeline.blend.faces import FaceTracks
+    from pipeline.blend.run import Reals, _swap_source
+    from pipeline.store.records import VideoRecord
+
+    def real(video):
+        return VideoRecord("ffpp", "youtube", "raw", video, f"/r/{video}.mp4", 0, video, "youtube", None, None, "train")
+
+    tracks = FaceTracks("v", 1, 64, 48, [[[0, 0, 40, 40]]], [[MARKS]]).to_dict()
+    best = {f"ffpp/youtube/{v}": real(v) for v in ("000", "001", "002")}
+    done = {k: tracks for k in best}
+    mixed = Reals(best, {k: k[-3:] for k in best}, {"000": "ann", "001": "ann", "002": "bob"})
+    assert {_swap_source(mixed, "ffpp/youtube/000", done, s)[0] for s in range(20)} == {"ffpp/youtube/002"}
+    alone = Reals(best, {k: k[-3:] for k in best}, {"000": "ann", "001": "ann", "002": "ann"})
+    assert _swap_source(alone, "ffpp/youtube/000", done, 0) == (
+        None, "no other identity in its split to take a face from (split train)")

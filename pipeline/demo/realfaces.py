@@ -67,13 +67,14 @@ class PackageDemo:
     clips: list[RealClip]
     fetched: FetchResult
     seconds: float
+    blended: str = ""  # lrl-prep blend's summary line
 
     def line(self) -> str:
         people = len({c.identity for c in self.clips})
         skipped = "".join(f"; {why}" for why in self.fetched.skipped.values())
         return (f"demo ({self.size}, seed {self.seed}, package faces): {len(self.clips)} reals of {people} people, "
                 f"{SIZES[self.size].frames} frames at {WIDTH}x{HEIGHT} {FPS} fps, {'/'.join(FFPP_QUALITIES)} in "
-                f"{self.root}, {self.seconds:.1f} s{skipped}")
+                f"{self.root}, {self.seconds:.1f} s{skipped}" + (f"\n{self.blended}" if self.blended else ""))
 
 
 def identity_clips(person: Identity, fetched: FetchResult, frames: int, limit: int) -> list[tuple[str, object]]:
@@ -158,18 +159,21 @@ def write_real(root: Path, clip: RealClip, frames: int) -> None:
                  shown)
 
 
-def make_fakes(reals_root: Path, out_root: Path, seed: int) -> None:
-    """The FF++ tree OUT_ROOT of blended fakes (self-blend, face swap) of the reals of `reals_root`, the reals
-    linked: the one place the demo calls `lrl-prep blend` (pipeline.blend.run, every core, the same seed).
-    Raises LrlError naming the first fake that could not be made."""
+def make_fakes(reals_root: Path, out_root: Path, seed: int, jobs: int | None = None) -> str:
+    """The FF++ tree OUT_ROOT of blended fakes of the reals of `reals_root`, the reals linked: the one place the
+    demo calls `lrl-prep blend` (pipeline.blend.run: SelfBlend and FaceSwapBlend at raw / c23 / c40 with their
+    blend masks as official mask videos; `jobs` workers, default every core; the same seed). Swaps are
+    cross-identity: blend reads the people from reals_root/demo_truth.json. Returns blend's summary line;
+    raises LrlError naming the first fake that could not be made."""
     from pipeline.blend.run import run
     from pipeline.engine.threads import available_cores
     from pipeline.params import BlendParams
 
-    made = run(reals_root, out_root, BlendParams(seed=seed), jobs=available_cores())
+    made = run(reals_root, out_root, BlendParams(seed=seed), jobs=jobs or available_cores())
     if made.failures:
         key, reason = made.failures[0]
         raise LrlError(f"{out_root}: {len(made.failures)} blend units failed, e.g. {key}: {reason}")
+    return made.line()
 
 
 def write_reals(root: Path, fetched: FetchResult, seed: int, size: str, n_jobs: int = -1) -> list[RealClip]:
@@ -215,5 +219,5 @@ def make_package_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int
     fetched = fetch_all(cache=cache)
     reals = reals_root(out)
     clips = write_reals(reals, fetched, seed, size, n_jobs)
-    make_fakes(reals, Path(out), seed)
-    return PackageDemo(Path(out), seed, size, clips, fetched, time.perf_counter() - start)
+    blended = make_fakes(reals, Path(out), seed, n_jobs if n_jobs > 0 else None)
+    return PackageDemo(Path(out), seed, size, clips, fetched, time.perf_counter() - start, blended)
