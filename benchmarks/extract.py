@@ -58,8 +58,10 @@ from pipeline.store.records import Detection, VideoRecord
 
 FRAMES = 32
 FFPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ffpp"
-FFPP_PAIR = ("original_sequences/youtube/c23/videos/004.mp4",
-             "manipulated_sequences/NeuralTextures/c23/videos/004_982.mp4")
+FFPP_PAIR = (
+    "original_sequences/youtube/c23/videos/004.mp4",
+    "manipulated_sequences/NeuralTextures/c23/videos/004_982.mp4",
+)
 
 
 @dataclass
@@ -91,8 +93,19 @@ def demo_pair(folder: Path, frames: int = 300) -> tuple[Path, Path]:
 
 def record(path: Path, fake: bool) -> VideoRecord:
     name = path.stem
-    return VideoRecord("bench", "NeuralTextures" if fake else "youtube", "c23", name, str(path), int(fake),
-                       name.split("_")[0], "youtube", name.split("_")[1] if fake else None, None, "none")
+    return VideoRecord(
+        "bench",
+        "NeuralTextures" if fake else "youtube",
+        "c23",
+        name,
+        str(path),
+        int(fake),
+        name.split("_")[0],
+        "youtube",
+        name.split("_")[1] if fake else None,
+        None,
+        "none",
+    )
 
 
 def ours(real: Path, fake: Path, out: Path, times: Times) -> None:
@@ -101,8 +114,14 @@ def ours(real: Path, fake: Path, out: Path, times: Times) -> None:
     detected = detect_work(DetectJob("real", str(real), FRAMES, DetectParams(), crop=own))
     times.add("ours real", time.perf_counter() - start)
     assert detected.ok and detected.data["crops"]["status"] == "done", detected.reason
-    job = CropJob("fake", record(fake, True), str(out / "fake"), CropParams(), "real",
-                  Detection.from_dict(detected.data))
+    job = CropJob(
+        "fake",
+        record(fake, True),
+        str(out / "fake"),
+        CropParams(),
+        "real",
+        Detection.from_dict(detected.data),
+    )
     start = time.perf_counter()
     result = crop_work(job)
     times.add("ours fake", time.perf_counter() - start)
@@ -227,9 +246,18 @@ def report(label: str, results: dict[str, Times], with_peers: bool) -> None:
     for name in ("ours real", "ours fake", "decode real", "decode fake", "detection"):
         print(row(name, [f"{v:.3f}" for v in m(name)]))
     bound = [d + t for d, t in zip(m("decode real"), m("detection"), strict=True)]
-    print(row("real / (decode + detection) <= 1.5", [f"{o / b:.2f}" for o, b in zip(m("ours real"), bound,
-                                                                                    strict=True)]))
-    print(row("fake / decode <= 1.3", [f"{o / d:.2f}" for o, d in zip(m("ours fake"), m("decode fake"), strict=True)]))
+    print(
+        row(
+            "real / (decode + detection) <= 1.5",
+            [f"{o / b:.2f}" for o, b in zip(m("ours real"), bound, strict=True)],
+        )
+    )
+    print(
+        row(
+            "fake / decode <= 1.3",
+            [f"{o / d:.2f}" for o, d in zip(m("ours fake"), m("decode fake"), strict=True)],
+        )
+    )
     print(row("ours busy / quiet", ["", f"{both[-1] / both[0]:.2f}"]))
     if not with_peers:
         print("  peers: skipped (dlib missing: pip install dlib-bin)")
@@ -239,14 +267,30 @@ def report(label: str, results: dict[str, Times], with_peers: bool) -> None:
     print(row("peers fake", [f"{v:.3f}" for v in m("peers fake")]))
     print(row("peers / ours, real + fake >= 5", [f"{p / o:.1f}x" for p, o in zip(peer, both, strict=True)]))
     print(row("face hit rate: ours", [f"{results[mode].hits['ours']:.3f}" for mode in modes]))
-    print(row("face hit rate: peers (real, fake)", [
-        f"{results[mode].hits['peers real']:.2f},{results[mode].hits['peers fake']:.2f}" for mode in modes]))
+    print(
+        row(
+            "face hit rate: peers (real, fake)",
+            [
+                f"{results[mode].hits['peers real']:.2f},{results[mode].hits['peers fake']:.2f}"
+                for mode in modes
+            ],
+        )
+    )
 
 
 # ---------------------------------------------------------------- the command on five clips
 
-COMMAND = [sys.executable, "-c", "import cli; cli.prep()", "extract", "--frames", str(FRAMES), "--device", "cpu",
-           "--no-progress"]
+COMMAND = [
+    sys.executable,
+    "-c",
+    "import cli; cli.prep()",
+    "extract",
+    "--frames",
+    str(FRAMES),
+    "--device",
+    "cpu",
+    "--no-progress",
+]
 STARTUP = [sys.executable, "-c", "import cli, torch, facenet_pytorch, pipeline.stages.extract"]
 REPO = Path(__file__).resolve().parents[1]
 
@@ -264,7 +308,9 @@ def reencode(src: Path, dst: Path, mirror: bool = False, start: int = 0) -> Path
         stream.height, stream.width = frames[0].shape[:2]
         stream.pix_fmt = "yuv420p"
         for frame in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame[:, ::-1] if mirror else frame, format="rgb24")))
+            out.mux(
+                stream.encode(av.VideoFrame.from_ndarray(frame[:, ::-1] if mirror else frame, format="rgb24"))
+            )
         out.mux(stream.encode(None))
     return dst
 
@@ -288,16 +334,21 @@ def five_clips(root: Path) -> tuple[Path, list[Path], str]:
         for split, pair in (("train", ["000", "001"]), ("val", ["002", "003"]), ("test", ["004", "005"])):
             (root / "splits" / f"{split}.json").write_text(json.dumps([pair]))
         label = "five 640x480 demo clips (300 frames)"
-    clips = [shutil.copy2(real, folder / "000.mp4"), shutil.copy2(fake, folder / "001.mp4"),
-             reencode(real, folder / "002.mp4", mirror=True), reencode(fake, folder / "003.mp4", mirror=True),
-             reencode(real, folder / "004.mp4", start=150)]
+    clips = [
+        shutil.copy2(real, folder / "000.mp4"),
+        shutil.copy2(fake, folder / "001.mp4"),
+        reencode(real, folder / "002.mp4", mirror=True),
+        reencode(fake, folder / "003.mp4", mirror=True),
+        reencode(real, folder / "004.mp4", start=150),
+    ]
     return root, [Path(c) for c in clips], label
 
 
 def wall(command: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        command, check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL
+    )
     return time.perf_counter() - start
 
 
@@ -332,7 +383,9 @@ def bench_command(repeats: int, dlib_detector) -> None:
         results, chosen = {}, {}
         for mode in ("quiet", "busy"):
             with busy_core(mode == "busy"):
-                results[mode], chosen[mode] = command_mode(root, clips, repeats, dlib_detector, Path(tmp) / mode)
+                results[mode], chosen[mode] = command_mode(
+                    root, clips, repeats, dlib_detector, Path(tmp) / mode
+                )
     modes = list(results)
 
     def row(name: str, values) -> str:
@@ -346,14 +399,29 @@ def bench_command(repeats: int, dlib_detector) -> None:
     print(row("default --jobs picked (idle cores)", [chosen[mode] for mode in modes]))
     for name in ("startup", "decode", "default --jobs", "--jobs 1"):
         print(row(name, [f"{v:.2f}" for v in m(name)]))
-    print(row("default / --jobs 1 (busy <= 1)", [f"{d / o:.2f}" for d, o in zip(m("default --jobs"), m("--jobs 1"),
-                                                                                strict=True)]))
-    print(row("(default - startup) / decode", [f"{(d - s) / c:.2f}" for d, s, c in zip(
-        m("default --jobs"), m("startup"), m("decode"), strict=True)]))
+    print(
+        row(
+            "default / --jobs 1 (busy <= 1)",
+            [f"{d / o:.2f}" for d, o in zip(m("default --jobs"), m("--jobs 1"), strict=True)],
+        )
+    )
+    print(
+        row(
+            "(default - startup) / decode",
+            [
+                f"{(d - s) / c:.2f}"
+                for d, s, c in zip(m("default --jobs"), m("startup"), m("decode"), strict=True)
+            ],
+        )
+    )
     if dlib_detector is not None:
         print(row("peers", [f"{v:.2f}" for v in m("peers")]))
-        print(row("peers / default --jobs", [f"{p / d:.1f}x" for p, d in zip(m("peers"), m("default --jobs"),
-                                                                             strict=True)]))
+        print(
+            row(
+                "peers / default --jobs",
+                [f"{p / d:.1f}x" for p, d in zip(m("peers"), m("default --jobs"), strict=True)],
+            )
+        )
 
 
 def reencode_gop(src: Path, dst: Path, gop: int) -> Path:
@@ -362,10 +430,14 @@ def reencode_gop(src: Path, dst: Path, gop: int) -> Path:
 
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         source = inp.streams.video[0]
-        stream = out.add_stream("libx264", rate=25, options={"crf": "23", "g": str(gop), "keyint_min": str(gop)})
+        stream = out.add_stream(
+            "libx264", rate=25, options={"crf": "23", "g": str(gop), "keyint_min": str(gop)}
+        )
         stream.width, stream.height, stream.pix_fmt = source.width, source.height, "yuv420p"
         for frame in inp.decode(source):
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")))
+            out.mux(
+                stream.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24"))
+            )
         out.mux(stream.encode(None))
     return dst
 
@@ -377,8 +449,10 @@ def bench_seek(repeats: int) -> None:
         real = real if real.is_file() else demo_pair(Path(tmp))[0]
         clip = reencode_gop(real, Path(tmp) / "gop25.mp4", 25)
         n = frame_count(clip)
-        print(f"\nseeking: {real.name} re-encoded with a keyframe every 25 frames ({n} frames), medians of "
-              f"{repeats}, one decoding thread")
+        print(
+            f"\nseeking: {real.name} re-encoded with a keyframe every 25 frames ({n} frames), medians of "
+            f"{repeats}, one decoding thread"
+        )
         for skip in (2, 5, 10, 20):
             kept = sorted({k for k in range(0, n, 25)} | {k - skip - 1 for k in range(25, n, 25)})
             runs = {}
@@ -388,8 +462,10 @@ def bench_seek(repeats: int) -> None:
                     assert [i for i, _ in iter_frames(clip, kept, threads=1, min_gap=gap)] == kept
                     runs.setdefault(name, []).append(time.perf_counter() - start)
             order, seeking = statistics.median(runs["in order"]), statistics.median(runs["seeking"])
-            print(f"  each seek skips {skip:2d} frames: in order {order:.2f} s, seeking {seeking:.2f} s, "
-                  f"ratio {seeking / order:.2f}")
+            print(
+                f"  each seek skips {skip:2d} frames: in order {order:.2f} s, seeking {seeking:.2f} s, "
+                f"ratio {seeking / order:.2f}"
+            )
 
 
 def main() -> None:
@@ -397,7 +473,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--peer-repeats", type=int, default=1)
     parser.add_argument("--command-repeats", type=int, default=3)
-    parser.add_argument("--only", choices=("units", "command", "seek"), help="Run one part only (default: all).")
+    parser.add_argument(
+        "--only", choices=("units", "command", "seek"), help="Run one part only (default: all)."
+    )
     args = parser.parse_args()
     prefer_passive_wait()  # as lrl-prep does, before torch loads
     print(f"{available_cores()} cores, load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
@@ -424,11 +502,19 @@ def run_all(args) -> None:
     dlib_detector = dlib_or_none()
     with tempfile.TemporaryDirectory() as tmp:
         real, fake = demo_pair(Path(tmp))
-        bench_clip("640x480 demo clip (300 frames)", real, fake, args.repeats, args.peer_repeats, dlib_detector)
+        bench_clip(
+            "640x480 demo clip (300 frames)", real, fake, args.repeats, args.peer_repeats, dlib_detector
+        )
     real, fake = (FFPP / p for p in FFPP_PAIR)
     if real.is_file() and fake.is_file():
-        bench_clip("1280x720 FF++ 004 / NeuralTextures 004_982 (309 frames)", real, fake, args.repeats,
-                   args.peer_repeats, dlib_detector)
+        bench_clip(
+            "1280x720 FF++ 004 / NeuralTextures 004_982 (309 frames)",
+            real,
+            fake,
+            args.repeats,
+            args.peer_repeats,
+            dlib_detector,
+        )
     else:
         print(f"\n1280x720 FF++ clip: skipped ({FFPP} absent)")
 

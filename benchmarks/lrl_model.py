@@ -66,15 +66,26 @@ def main() -> None:
     strides = prepare(args)
     cfg = ModelConfig(backbone=args.backbone, variant=args.variant, strides=strides)
     net = build_model(cfg).train()
-    bare = [timm.create_model(args.backbone, pretrained=False, num_classes=0, in_chans=c).train() for c in (3, 1)]
+    bare = [
+        timm.create_model(args.backbone, pretrained=False, num_classes=0, in_chans=c).train() for c in (3, 1)
+    ]
 
-    parts = {"rgb stream": net.rgb, "freq stream": net.freq, "RFAM x3": net.rfam, "decoder": net.decoder,
-             "classifier": net.classifier}
-    print(f"{args.backbone} / {args.variant}, strides {strides}, {args.size} px, batch {args.batch}, "
-          f"{torch.get_num_threads()} threads")
+    parts = {
+        "rgb stream": net.rgb,
+        "freq stream": net.freq,
+        "RFAM x3": net.rfam,
+        "decoder": net.decoder,
+        "classifier": net.classifier,
+    }
+    print(
+        f"{args.backbone} / {args.variant}, strides {strides}, {args.size} px, batch {args.batch}, "
+        f"{torch.get_num_threads()} threads"
+    )
     for name, part in parts.items():
         print(f"  params {name:12s} {count(part):>12,}")
-    print(f"  params {'total':12s} {count(net):>12,}   (bare timm backbone, no head: {count(bare[0]):,} each)")
+    print(
+        f"  params {'total':12s} {count(net):>12,}   (bare timm backbone, no head: {count(bare[0]):,} each)"
+    )
 
     b, s = args.batch, args.size
     rgb, freq = torch.randn(b, 3, s, s), torch.randn(b, 1, s, s)

@@ -51,11 +51,23 @@ def record(work: Path, state: RunState, video: VideoRecord, images: dict) -> Non
     for frame, image in images.items():
         write_png(folder / frame_name(frame), image)
     frames = sorted(images)
-    state.record("extract", UnitResult(
-        video.key, f"{video.key}:1", DONE, counts={"crops": len(frames)},
-        data={"record": video.to_dict(), "frames": frames, "interpolated": [False] * len(frames), "size": SIZE,
-              "transforms": [[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]] * len(frames), "detect_key": video.key},
-    ))
+    state.record(
+        "extract",
+        UnitResult(
+            video.key,
+            f"{video.key}:1",
+            DONE,
+            counts={"crops": len(frames)},
+            data={
+                "record": video.to_dict(),
+                "frames": frames,
+                "interpolated": [False] * len(frames),
+                "size": SIZE,
+                "transforms": [[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]] * len(frames),
+                "detect_key": video.key,
+            },
+        ),
+    )
 
 
 def build(work: Path, videos: int, frames: int) -> list[tuple[Path, Path]]:
@@ -65,14 +77,32 @@ def build(work: Path, videos: int, frames: int) -> list[tuple[Path, Path]]:
         for v in range(videos):
             target, fake_name = f"{v:03d}", f"{v:03d}_{v + 500:03d}"
             images = {f: crops(v, f) for f in range(frames)}
-            fake = VideoRecord("ffpp", "Deepfakes", "raw", fake_name, "-", 1, target, "youtube",
-                               f"{v + 500:03d}", None, "train")
-            real = VideoRecord("ffpp", "youtube", "raw", target, "-", 0, target, "youtube", None, None, "train")
+            fake = VideoRecord(
+                "ffpp",
+                "Deepfakes",
+                "raw",
+                fake_name,
+                "-",
+                1,
+                target,
+                "youtube",
+                f"{v + 500:03d}",
+                None,
+                "train",
+            )
+            real = VideoRecord(
+                "ffpp", "youtube", "raw", target, "-", 0, target, "youtube", None, None, "train"
+            )
             record(work, state, fake, {f: pair[0] for f, pair in images.items()})
             record(work, state, real, {f: pair[1] for f, pair in images.items()})
             layout = WorkLayout(work)
-            pairs += [(layout.face_dir("ffpp", "Deepfakes", "raw", fake_name) / frame_name(f),
-                       layout.face_dir("ffpp", "youtube", "raw", target) / frame_name(f)) for f in range(frames)]
+            pairs += [
+                (
+                    layout.face_dir("ffpp", "Deepfakes", "raw", fake_name) / frame_name(f),
+                    layout.face_dir("ffpp", "youtube", "raw", target) / frame_name(f),
+                )
+                for f in range(frames)
+            ]
     return pairs
 
 
@@ -97,7 +127,10 @@ def time_stage(work: Path, n_masks: int, threshold: float, jobs: int) -> float:
 def time_kernels(pairs, threshold: float, rounds: int = 200) -> tuple[float, float]:
     fake, real = cv2.imread(str(pairs[0][0])), cv2.imread(str(pairs[0][1]))
     rates = []
-    for kernel in (lambda: numpy_kernel(fake, real, threshold), lambda: diff_mask(fake, real, threshold, "BGR")):
+    for kernel in (
+        lambda: numpy_kernel(fake, real, threshold),
+        lambda: diff_mask(fake, real, threshold, "BGR"),
+    ):
         start = time.perf_counter()
         for _ in range(rounds):
             kernel()
@@ -128,11 +161,15 @@ def main() -> None:
     med = statistics.median
     ratio = med(stage) / med(base)
     print(f"masks benchmark: {len(pairs)} masks of {SIZE}x{SIZE}, {args.repeats} repeats, jobs={args.jobs}")
-    print(f"  kernel alone     numpy {med(k_numpy):8.0f} masks/s   fast (cv2, exact) {med(k_fast):8.0f} masks/s "
-          f"({med(k_fast) / med(k_numpy):.1f}x)")
+    print(
+        f"  kernel alone     numpy {med(k_numpy):8.0f} masks/s   fast (cv2, exact) {med(k_fast):8.0f} masks/s "
+        f"({med(k_fast) / med(k_numpy):.1f}x)"
+    )
     print(f"  baseline (2 PNG reads + numpy kernel) {med(base):7.1f} masks/s")
     print(f"  stage (lrl-prep masks)               {med(stage):7.1f} masks/s")
-    print(f"  ratio stage / baseline: {ratio:.2f}x (target >= 0.8x) {'OK' if ratio >= 0.8 else 'BELOW TARGET'}")
+    print(
+        f"  ratio stage / baseline: {ratio:.2f}x (target >= 0.8x) {'OK' if ratio >= 0.8 else 'BELOW TARGET'}"
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,15 @@ def run_one(job: dict) -> dict:
     metrics = next(Path(cfg.run.out).glob("metrics-best-test-*.json"))  # one shard set per run folder
     test = json.loads(metrics.read_text())["frame"]["overall"]
     best = max(history, key=lambda h: h.get("val_auc", float("-inf")))
-    return {"row": job["row"], "seed": cfg.run.seed, "test_auc": test["auc"], "test_acc": test["acc"],
-            "val_auc": best.get("val_auc"), "best_epoch": best["epoch"], "seconds": time.perf_counter() - start}
+    return {
+        "row": job["row"],
+        "seed": cfg.run.seed,
+        "test_auc": test["auc"],
+        "test_acc": test["acc"],
+        "val_auc": best.get("val_auc"),
+        "best_epoch": best["epoch"],
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def table(results: list[dict]) -> str:
@@ -70,7 +77,9 @@ def main() -> None:
     parser.add_argument("--shards", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--epochs", type=int, default=1)  # with ImageNet weights one epoch reaches val AUC ~0.99
+    parser.add_argument(
+        "--epochs", type=int, default=1
+    )  # with ImageNet weights one epoch reaches val AUC ~0.99
     parser.add_argument("--backbone", default=None)
     parser.add_argument("--pretrained", default=None)
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of the rows")
@@ -81,22 +90,44 @@ def main() -> None:
     from pipeline.params import read_options_file
     from pipeline.store.atomic import write_json
 
-    base = {**read_options_file(BASE), "epochs": args.epochs, "workers": 0, "shards": args.shards,
-            "max_batches": args.max_batches}
+    base = {
+        **read_options_file(BASE),
+        "epochs": args.epochs,
+        "workers": 0,
+        "shards": args.shards,
+        "max_batches": args.max_batches,
+    }
     if args.batch_size:
         base["batch_size"] = args.batch_size
-    base.update({k: v or None for k, v in (("backbone", args.backbone), ("pretrained", args.pretrained)) if v is not None})
+    base.update(
+        {
+            k: v or None
+            for k, v in (("backbone", args.backbone), ("pretrained", args.pretrained))
+            if v is not None
+        }
+    )
     jobs = [
-        {"row": row, "config": {**base, **ROWS[row], "seed": int(seed),
-                                "out": str(Path(args.out) / row.replace(" ", "_").replace("/", "-") / f"seed{seed}")}}
-        for row in args.rows.split(",") for seed in args.seeds.split(",")
+        {
+            "row": row,
+            "config": {
+                **base,
+                **ROWS[row],
+                "seed": int(seed),
+                "out": str(Path(args.out) / row.replace(" ", "_").replace("/", "-") / f"seed{seed}"),
+            },
+        }
+        for row in args.rows.split(",")
+        for seed in args.seeds.split(",")
     ]
     with ProcessPoolExecutor(args.jobs) as pool:
         results = []
         for r in pool.map(run_one, jobs):
             results.append(r)
-            print(f"{r['row']:28s} seed {r['seed']}: test AUC {r['test_auc']:.4f} (val {r['val_auc']:.4f} at epoch "
-                  f"{r['best_epoch']}), {r['seconds']:.0f} s", flush=True)
+            print(
+                f"{r['row']:28s} seed {r['seed']}: test AUC {r['test_auc']:.4f} (val {r['val_auc']:.4f} at epoch "
+                f"{r['best_epoch']}), {r['seconds']:.0f} s",
+                flush=True,
+            )
     write_json(Path(args.out) / "compare.json", results)
     print(table(results))
 

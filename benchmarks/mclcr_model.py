@@ -27,13 +27,23 @@ def main() -> None:
     mclcr, lrl = build_model(mcfg).train(), build_model(lcfg).train()
     bare = timm.create_model(args.backbone, pretrained=False, num_classes=0).train()
 
-    print(f"{args.backbone}, strides {strides}, {args.size} px, batch {args.batch}, {torch.get_num_threads()} threads")
-    parts = {"backbone": mclcr.backbone, "style block": mclcr.style, "amp/phase attn": mclcr.spectrum,
-             "fusion": mclcr.fusion, "classifier": mclcr.classifier, "projection": mclcr.projection}
+    print(
+        f"{args.backbone}, strides {strides}, {args.size} px, batch {args.batch}, {torch.get_num_threads()} threads"
+    )
+    parts = {
+        "backbone": mclcr.backbone,
+        "style block": mclcr.style,
+        "amp/phase attn": mclcr.spectrum,
+        "fusion": mclcr.fusion,
+        "classifier": mclcr.classifier,
+        "projection": mclcr.projection,
+    }
     for name, part in parts.items():
         print(f"  MC-LCR params {name:15s} {count(part):>12,}")
     print(f"  MC-LCR params {'total':15s} {count(mclcr):>12,}")
-    print(f"  LRL {args.lrl_variant} params total   {count(lrl):>12,}   (bare backbone, no head: {count(bare):,})")
+    print(
+        f"  LRL {args.lrl_variant} params total   {count(lrl):>12,}   (bare backbone, no head: {count(bare):,})"
+    )
 
     b, s = args.batch, args.size
     rgb, freq = torch.randn(b, 3, s, s), torch.randn(b, 1, s, s)
@@ -54,7 +64,9 @@ def main() -> None:
 
     t_bare, t_lrl, t_mclcr = median_seconds([bare_step, step(lrl, lcfg), step(mclcr, mcfg)], args.repeats)
     for name, t in (("bare backbone", t_bare), (f"LRL {args.lrl_variant}", t_lrl), ("MC-LCR full", t_mclcr)):
-        print(f"  {name:18s} fwd+bwd: {1000 * t / b:8.1f} ms/image  ({t / t_bare:.2f}x bare)  (median of {args.repeats})")
+        print(
+            f"  {name:18s} fwd+bwd: {1000 * t / b:8.1f} ms/image  ({t / t_bare:.2f}x bare)  (median of {args.repeats})"
+        )
     print(f"  ratio MC-LCR / LRL: {t_mclcr / t_lrl:.2f}")
 
 

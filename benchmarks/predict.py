@@ -63,8 +63,12 @@ def long_clip(path: Path, minutes: float, width: int = 160, height: int = 120) -
 
     spec = sample_spec(np.random.default_rng(7), "000", "astronaut", FPS * SECONDS)
     bg = background(spec)
-    frames = [cv2.resize(render_frame(spec, frame_geom(spec, i), bg, i), (width, height),
-                         interpolation=cv2.INTER_AREA) for i in range(spec.frames)]
+    frames = [
+        cv2.resize(
+            render_frame(spec, frame_geom(spec, i), bg, i), (width, height), interpolation=cv2.INTER_AREA
+        )
+        for i in range(spec.frames)
+    ]
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=FPS, options={"crf": "23", "preset": "veryfast"})
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -80,8 +84,10 @@ def bench_long(tmp: Path, pred, minutes: float, repeats: int) -> None:
 
     start = time.perf_counter()
     clip = long_clip(tmp / "long.mp4", minutes)
-    print(f"long clip: 160x120, {minutes:g} min ({round(minutes * 60 * FPS)} frames), "
-          f"{clip.stat().st_size / 1e6:.1f} MB, written in {time.perf_counter() - start:.1f} s")
+    print(
+        f"long clip: 160x120, {minutes:g} min ({round(minutes * 60 * FPS)} frames), "
+        f"{clip.stat().st_size / 1e6:.1f} MB, written in {time.perf_counter() - start:.1f} s"
+    )
     seeking = timed(lambda: sample_frames(clip, 32), repeats)
     in_order = timed(lambda: sample_frames(clip, 32, min_gap=None), repeats)
     score = timed(lambda: score_input(clip, "video", pred), repeats)
@@ -125,7 +131,9 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--long-minutes", type=float, default=10.0, help="Length of the long video (0: skip it).")
+    parser.add_argument(
+        "--long-minutes", type=float, default=10.0, help="Length of the long video (0: skip it)."
+    )
     args = parser.parse_args()
     import torch
 
@@ -138,8 +146,10 @@ def main() -> None:
         tmp = Path(tmp)
         start = time.perf_counter()
         clip = clip_1080p(tmp / "clip.mp4")
-        print(f"clip: {WIDTH}x{HEIGHT}, {FPS * SECONDS} frames, {clip.stat().st_size / 1e6:.1f} MB, "
-              f"written in {time.perf_counter() - start:.1f} s")
+        print(
+            f"clip: {WIDTH}x{HEIGHT}, {FPS * SECONDS} frames, {clip.stat().st_size / 1e6:.1f} MB, "
+            f"written in {time.perf_counter() - start:.1f} s"
+        )
         pred = load_predictor(untrained_checkpoint(tmp / "ckpt.pt", args.config), args.device)
         _, _, [crops, *_], _, _ = crops_of(clip, pred, keep_thumbs=False)  # face 0's crops
         decode = timed(lambda: sample_frames(clip, 32), args.repeats)
@@ -149,8 +159,10 @@ def main() -> None:
         page = timed(lambda: input_page(tmp / "page.html", detailed, "bench"), args.repeats)
         if args.long_minutes > 0:
             bench_long(tmp, pred, args.long_minutes, args.repeats)
-    print(f"config {args.config} ({CONFIGS[args.config]['backbone']}, {crops.shape[1]} px), device {pred.device}, "
-          f"{args.threads} torch thread(s), medians of {args.repeats}:")
+    print(
+        f"config {args.config} ({CONFIGS[args.config]['backbone']}, {crops.shape[1]} px), device {pred.device}, "
+        f"{args.threads} torch thread(s), medians of {args.repeats}:"
+    )
     print(f"  decode 32 frames   {decode:7.2f} s")
     print(f"  score (predict)    {score:7.2f} s   = {score / decode:.1f} x decode")
     print(f"  forward alone      {fwd:7.2f} s   ({32 / fwd:.1f} crops/s)")

@@ -36,7 +36,9 @@ def main() -> None:
         bare = [cli("--help") for _ in range(REPEATS)]
     n, b = statistics.median(noop), statistics.median(bare)
     print(f"first refresh (tiny demo, 90 videos): {cold:.1f} s")
-    print(f"no-op refresh: {n:.2f} s median of {REPEATS} (bound 2 s); lrl-prep --help: {b:.2f} s; ratio {n / b:.1f}x")
+    print(
+        f"no-op refresh: {n:.2f} s median of {REPEATS} (bound 2 s); lrl-prep --help: {b:.2f} s; ratio {n / b:.1f}x"
+    )
 
 
 if __name__ == "__main__":

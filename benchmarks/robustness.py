@@ -57,8 +57,13 @@ def measure(args) -> tuple[int, list[tuple[str, tuple[float, float], float | Non
     rows = [("clean", median_seconds(evaluate(LRLSamples(data, freq_std=run.freq_std)), args.repeats), None)]
     for name in args.perturb or list(PERTURBATIONS):
         samples = PerturbedSamples(data, name, args.level, 0, alpha, run.freq_std, run.uses_freq)
-        rows.append((name, median_seconds(evaluate(samples), args.repeats),
-                     median_seconds(lambda s=samples: kernel_pass(s), args.repeats)[0]))
+        rows.append(
+            (
+                name,
+                median_seconds(evaluate(samples), args.repeats),
+                median_seconds(lambda s=samples: kernel_pass(s), args.repeats)[0],
+            )
+        )
     return len(data), rows
 
 
@@ -66,12 +71,15 @@ def table(rows, frames: int) -> list[str]:
     """CPU seconds per 1,000 frames of the evaluation, its ratio to the clean one, the kernel's CPU seconds
     per 1,000 frames, and the evaluation's wall seconds per 1,000 frames."""
     clean = rows[0][1][0]
-    out = [f"{'perturbation':<13}{'eval cpu s/1k':>14}{'x clean':>9}{'kernel cpu s/1k':>17}"
-           f"{'eval wall s/1k':>16}"]
+    out = [
+        f"{'perturbation':<13}{'eval cpu s/1k':>14}{'x clean':>9}{'kernel cpu s/1k':>17}"
+        f"{'eval wall s/1k':>16}"
+    ]
     for name, (cpu, wall), kernel in rows:
         k = f"{1000 * kernel / frames:>17.2f}" if kernel is not None else f"{'-':>17}"
-        out.append(f"{name:<13}{1000 * cpu / frames:>14.2f}{cpu / clean:>9.2f}{k}"
-                   f"{1000 * wall / frames:>16.2f}")
+        out.append(
+            f"{name:<13}{1000 * cpu / frames:>14.2f}{cpu / clean:>9.2f}{k}{1000 * wall / frames:>16.2f}"
+        )
     return out
 
 
@@ -90,8 +98,10 @@ def main(argv=None) -> list[str]:
 
     apply_budget(args.threads)
     frames, rows = measure(args)
-    lines = [f"{frames} frames of split {args.split!r}, level {args.level}, {args.threads} thread(s), "
-             f"medians of {args.repeats}"] + table(rows, frames)
+    lines = [
+        f"{frames} frames of split {args.split!r}, level {args.level}, {args.threads} thread(s), "
+        f"medians of {args.repeats}"
+    ] + table(rows, frames)
     print("\n".join(lines))
     return lines
 

@@ -78,7 +78,9 @@ def cpu_seconds() -> float:
     return total
 
 
-def extract_once(root: Path, work: Path, params: ExtractParams, config: Config) -> tuple[float, float, int, int]:
+def extract_once(
+    root: Path, work: Path, params: ExtractParams, config: Config
+) -> tuple[float, float, int, int]:
     """(seconds, CPU seconds, videos, crops) of one whole extract run into a fresh WORK."""
     shutil.rmtree(work, ignore_errors=True)
     cpu, start = cpu_seconds(), time.perf_counter()
@@ -103,12 +105,16 @@ def measure(root: Path, work: Path, params: ExtractParams, config: Config, repea
 
 def table(results: dict[str, Runs], base: str) -> str:
     ref = results[base]
-    rows = [f"{'config':<10} {'first s':>8} {'median s':>9} {'videos/s':>9} {'crops/s':>8} {'x 1 worker':>10} "
-            f"{'CPU s':>6} {'cores':>6} {'load':>9}"]
+    rows = [
+        f"{'config':<10} {'first s':>8} {'median s':>9} {'videos/s':>9} {'crops/s':>8} {'x 1 worker':>10} "
+        f"{'CPU s':>6} {'cores':>6} {'load':>9}"
+    ]
     for name, r in results.items():
-        rows.append(f"{name:<10} {r.first:>8.1f} {r.median:>9.2f} {r.videos / r.median:>9.2f} "
-                    f"{r.crops / r.median:>8.1f} {ref.median / r.median:>10.2f} {r.cpu_median:>6.1f} "
-                    f"{r.cpu_median / r.median:>6.2f} {min(r.load):>4.1f}-{max(r.load):.1f}")
+        rows.append(
+            f"{name:<10} {r.first:>8.1f} {r.median:>9.2f} {r.videos / r.median:>9.2f} "
+            f"{r.crops / r.median:>8.1f} {ref.median / r.median:>10.2f} {r.cpu_median:>6.1f} "
+            f"{r.cpu_median / r.median:>6.2f} {min(r.load):>4.1f}-{max(r.load):.1f}"
+        )
     return "\n".join(rows)
 
 
@@ -127,16 +133,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lrl-scale-") as tmp:
         demo = make_demo(Path(tmp) / "root", seed=0, size=args.demo)
         get_reusable_executor().shutdown(wait=True)  # the measured loky workers start fresh
-        print(f"{demo.line()}\n{os.cpu_count()} CPUs, load average before: "
-              f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; {args.frames} frames, {args.size} px crops")
+        print(
+            f"{demo.line()}\n{os.cpu_count()} CPUs, load average before: "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; {args.frames} frames, {args.size} px crops"
+        )
         results = {c.name: measure(demo.root, Path(tmp) / "work", params, c, args.repeats) for c in configs}
     r = next(iter(results.values()))
-    print(f"extract of {r.videos} videos ({r.crops} crops), median of {args.repeats} runs on warm workers; "
-          f"load = 1-minute load average after the runs (min-max)")
+    print(
+        f"extract of {r.videos} videos ({r.crops} crops), median of {args.repeats} runs on warm workers; "
+        f"load = 1-minute load average after the runs (min-max)"
+    )
     print(table(results, "1 worker"))
     base = results["1 worker"].cpu_median
-    print("CPU seconds vs 1 worker (the cost of parallelism): "
-          + ", ".join(f"{name} {r.cpu_median / base:.2f}x" for name, r in results.items() if name != "1 worker"))
+    print(
+        "CPU seconds vs 1 worker (the cost of parallelism): "
+        + ", ".join(f"{name} {r.cpu_median / base:.2f}x" for name, r in results.items() if name != "1 worker")
+    )
     speedup = results["1 worker"].median / results["loky x2"].median
     print(f"loky x2 speed-up {speedup:.2f} (target >= {TARGET}): {'met' if speedup >= TARGET else 'NOT met'}")
 

@@ -80,7 +80,9 @@ def bare_highpass(rgb: np.ndarray, alpha: float) -> list[np.ndarray]:
 
 
 def bench_dct(rgb: np.ndarray, repeats: int) -> None:
-    t = interleaved({"ours": partial(frequency_cue, rgb, 0.33), "bare": partial(bare_highpass, rgb, 0.33)}, repeats)
+    t = interleaved(
+        {"ours": partial(frequency_cue, rgb, 0.33), "bare": partial(bare_highpass, rgb, 0.33)}, repeats
+    )
     ours, bare = len(rgb) / t["ours"], len(rgb) / t["bare"]
     print(f"dct high-pass   ours {ours:8.0f} img/s   bare scipy {bare:8.0f} img/s   ratio {ours / bare:.2f}")
 
@@ -90,8 +92,17 @@ def write_ours(path: Path, rgb, freq, mask, compression: str, checksum: bool) ->
     for start in range(0, len(rgb), FRAMES):
         part = slice(start, start + FRAMES)
         n = len(rgb[part])
-        meta = {"dataset": "ffpp", "method": "Deepfakes", "quality": "c23", "video": f"{start:03d}_999",
-                "split": "train", "frame": list(range(n)), "interpolated": [0] * n, "face": 0, "mask_known": 1}
+        meta = {
+            "dataset": "ffpp",
+            "method": "Deepfakes",
+            "quality": "c23",
+            "video": f"{start:03d}_999",
+            "split": "train",
+            "frame": list(range(n)),
+            "interpolated": [0] * n,
+            "face": 0,
+            "mask_known": 1,
+        }
         writer.append(rgb[part], freq[part], mask[part], 1, meta)
     writer.close({"alpha": 0.33, "split": "train", "bucket": 0, "freq_sum": 0.0, "freq_sumsq": 0.0})
     if checksum:
@@ -121,29 +132,40 @@ def ours_reads(ds: ShardDataset, order) -> None:
 
 def bench_write(tmp: Path, rgb, freq, mask, repeats: int) -> None:
     mb = (rgb.nbytes + freq.nbytes + mask.nbytes) / 1e6
-    print(f"shard write ({len(rgb)} samples, {mb:.0f} MB of arrays), MB/s; read = random samples/s on that file")
+    print(
+        f"shard write ({len(rgb)} samples, {mb:.0f} MB of arrays), MB/s; read = random samples/s on that file"
+    )
     order = np.random.default_rng(1).permutation(len(rgb))
     bare_none = None
     for compression in sorted(COMPRESSIONS, key=lambda c: c != "none"):  # "none" first: the baseline
         path = tmp / f"bench-{compression}.h5"
-        t = interleaved({
-            "bare": partial(write_bare, path, rgb, freq, mask, compression),
-            "ours": partial(write_ours, path, rgb, freq, mask, compression, False),
-            "ours+sha256": partial(write_ours, path, rgb, freq, mask, compression, True),
-        }, repeats)
+        t = interleaved(
+            {
+                "bare": partial(write_bare, path, rgb, freq, mask, compression),
+                "ours": partial(write_ours, path, rgb, freq, mask, compression, False),
+                "ours+sha256": partial(write_ours, path, rgb, freq, mask, compression, True),
+            },
+            repeats,
+        )
         bare, plain, summed = mb / t["bare"], mb / t["ours"], mb / t["ours+sha256"]
         size = path.stat().st_size / 1e6
         with h5py.File(path) as f:
             stored = {n: f[n].id.get_storage_size() / f[n].nbytes for n in ("rgb", "mask")}
             dsets = [(f["rgb"], f["freq"], f["mask"])]
-            reads = len(rgb) / interleaved({"r": partial(bare_reads, dsets, order, np.zeros(len(rgb), int), order)},
-                                           repeats)["r"]
+            reads = (
+                len(rgb)
+                / interleaved(
+                    {"r": partial(bare_reads, dsets, order, np.zeros(len(rgb), int), order)}, repeats
+                )["r"]
+            )
         bare_none = bare_none or reads
         mark = "  <- default" if compression == DEFAULT_COMPRESSION else ""
-        print(f"  {compression:<10} ours {plain:6.0f}  ours+sha256 {summed:6.0f}  bare h5py {bare:6.0f}  "
-              f"ratio {plain / bare:.2f} ({summed / bare:.2f} with sha256)  size {size / mb:.2f}x "
-              f"(rgb {stored['rgb']:.2f}x, mask {stored['mask']:.3f}x)  {size * 1e6 / len(rgb):7.0f} bytes/sample  "
-              f"read {reads:6.0f}/s ({reads / bare_none:.2f}x none){mark}")
+        print(
+            f"  {compression:<10} ours {plain:6.0f}  ours+sha256 {summed:6.0f}  bare h5py {bare:6.0f}  "
+            f"ratio {plain / bare:.2f} ({summed / bare:.2f} with sha256)  size {size / mb:.2f}x "
+            f"(rgb {stored['rgb']:.2f}x, mask {stored['mask']:.3f}x)  {size * 1e6 / len(rgb):7.0f} bytes/sample  "
+            f"read {reads:6.0f}/s ({reads / bare_none:.2f}x none){mark}"
+        )
 
 
 def make_work(work: Path, rgb: np.ndarray) -> None:
@@ -156,8 +178,19 @@ def make_work(work: Path, rgb: np.ndarray) -> None:
             target = f"{v // 2:03d}"
             name = f"{target}_999" if fake else target
             method = "Deepfakes" if fake else "youtube"
-            rec = VideoRecord("ffpp", method, "c23", name, f"/x/{name}.mp4", int(fake), target, "youtube",
-                              "999" if fake else None, None, "train")
+            rec = VideoRecord(
+                "ffpp",
+                method,
+                "c23",
+                name,
+                f"/x/{name}.mp4",
+                int(fake),
+                target,
+                "youtube",
+                "999" if fake else None,
+                None,
+                "train",
+            )
             frames = list(range(len(rgb[start : start + FRAMES])))
             for f in frames:
                 write_png(layout.face_dir("ffpp", method, "c23", name) / frame_name(f), rgb[start + f])
@@ -165,13 +198,39 @@ def make_work(work: Path, rgb: np.ndarray) -> None:
                     box = np.zeros((SIZE, SIZE), np.uint8)
                     box[80:220, 70:230] = 255
                     write_png(layout.mask_dir("ffpp", method, "c23", name) / frame_name(f), box)
-            state.record("extract", UnitResult(rec.key, f"e{v}", DONE, data={
-                "record": rec.to_dict(), "frames": frames, "interpolated": [False] * len(frames), "size": SIZE,
-                "transforms": [[[1, 0, 0], [0, 1, 0]]] * len(frames), "detect_key": rec.key}))
+            state.record(
+                "extract",
+                UnitResult(
+                    rec.key,
+                    f"e{v}",
+                    DONE,
+                    data={
+                        "record": rec.to_dict(),
+                        "frames": frames,
+                        "interpolated": [False] * len(frames),
+                        "size": SIZE,
+                        "transforms": [[[1, 0, 0], [0, 1, 0]]] * len(frames),
+                        "detect_key": rec.key,
+                    },
+                ),
+            )
             if fake:
-                state.record("masks", UnitResult(rec.key, f"m{v}", DONE, data={
-                    "frames": frames, "reference_quality": "raw", "source": "diff", "mean_area": 0.0,
-                    "mean_components": 0.0, "empty_frames": []}))
+                state.record(
+                    "masks",
+                    UnitResult(
+                        rec.key,
+                        f"m{v}",
+                        DONE,
+                        data={
+                            "frames": frames,
+                            "reference_quality": "raw",
+                            "source": "diff",
+                            "mean_area": 0.0,
+                            "mean_components": 0.0,
+                            "empty_frames": [],
+                        },
+                    ),
+                )
 
 
 def bench_stage_and_reader(tmp: Path, rgb: np.ndarray, repeats: int) -> None:
@@ -180,22 +239,30 @@ def bench_stage_and_reader(tmp: Path, rgb: np.ndarray, repeats: int) -> None:
     start = time.perf_counter()
     run(work, ShardsParams(shard_samples=len(rgb) // 2), jobs=1, progress=False)
     seconds = time.perf_counter() - start
-    print(f"stage end to end (PNG reads + DCT + write + index, 1 job, wall time): {len(rgb) / seconds:.0f} "
-          "samples/s")
+    print(
+        f"stage end to end (PNG reads + DCT + write + index, 1 job, wall time): {len(rgb) / seconds:.0f} "
+        "samples/s"
+    )
     ds = ShardDataset(WorkLayout(work).shards, "train")
     order = np.random.default_rng(2).permutation(len(ds))
     files = [h5py.File(p, "r") for p in ds.paths]
     dsets = [(f["rgb"], f["freq"], f["mask"]) for f in files]
     shard, local = ds.meta["shard"], ds.meta["local"]
-    t = interleaved({"ours": partial(ours_reads, ds, order), "bare": partial(bare_reads, dsets, order, shard, local)},
-                    repeats)
+    t = interleaved(
+        {"ours": partial(ours_reads, ds, order), "bare": partial(bare_reads, dsets, order, shard, local)},
+        repeats,
+    )
     ours_rate, bare_rate = len(ds) / t["ours"], len(ds) / t["bare"]
-    print(f"reader random   ours {ours_rate:8.0f} samples/s   bare h5py {bare_rate:8.0f} samples/s   "
-          f"ratio {ours_rate / bare_rate:.2f}   ({len(ds.paths)} shards, {DEFAULT_COMPRESSION})")
+    print(
+        f"reader random   ours {ours_rate:8.0f} samples/s   bare h5py {bare_rate:8.0f} samples/s   "
+        f"ratio {ours_rate / bare_rate:.2f}   ({len(ds.paths)} shards, {DEFAULT_COMPRESSION})"
+    )
     freq = np.stack([ds[i]["freq"].astype(np.float32) for i in range(len(ds))])
     lo, hi = np.percentile(freq, [0.1, 99.9])
-    print(f"freq cue on these crops: min {freq.min():.1f} max {freq.max():.1f}, 0.1-99.9 % {lo:.1f}..{hi:.1f}, "
-          f"std {freq.std():.2f} (index freq_std {ds.freq_std:.2f}), mean {freq.mean():.4f}")
+    print(
+        f"freq cue on these crops: min {freq.min():.1f} max {freq.max():.1f}, 0.1-99.9 % {lo:.1f}..{hi:.1f}, "
+        f"std {freq.std():.2f} (index freq_std {ds.freq_std:.2f}), mean {freq.mean():.4f}"
+    )
     for f in files:
         f.close()
     ds.close()

@@ -32,8 +32,11 @@ STEPS = 12
 
 def shards(tmp: Path) -> Path:
     root = make_demo(tmp / "ffpp", size="tiny").root
-    refresh(root, tmp / "work", PrepConfig(extract=ExtractParams(frames=8, crop=CropParams(size=80)),
-                                           run=RunOptions(progress=False)))
+    refresh(
+        root,
+        tmp / "work",
+        PrepConfig(extract=ExtractParams(frames=8, crop=CropParams(size=80)), run=RunOptions(progress=False)),
+    )
     return tmp / "work" / "shards"
 
 
@@ -47,11 +50,23 @@ def timed(net, batches, cfg: TrainConfig) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = shards(Path(tmp))
-        cfg = TrainConfig().replace(backbone="mobilenetv3_small_050", strides=(4, 8, 16), variant="full",
-                                    batch_size=16, workers=2, max_batches=STEPS)
+        cfg = TrainConfig().replace(
+            backbone="mobilenetv3_small_050",
+            strides=(4, 8, 16),
+            variant="full",
+            batch_size=16,
+            workers=2,
+            max_batches=STEPS,
+        )
         samples = LRLSamples(ShardDataset(folder, "train"), hflip=True)
-        loader = DataLoader(samples, batch_size=cfg.data.batch_size, shuffle=True, num_workers=cfg.data.workers,
-                            drop_last=True, persistent_workers=True)
+        loader = DataLoader(
+            samples,
+            batch_size=cfg.data.batch_size,
+            shuffle=True,
+            num_workers=cfg.data.workers,
+            drop_last=True,
+            persistent_workers=True,
+        )
         memory = [b for _, b in zip(range(STEPS), loader, strict=False)]
         net = build_model(cfg.model)
         timed(net, memory, cfg)  # warm-up
@@ -60,8 +75,10 @@ def main() -> None:
             a.append(timed(net, loader, cfg))
             b.append(timed(net, memory, cfg))
     ma, mb = statistics.median(a), statistics.median(b)
-    print(f"samples: {len(samples)}, batch {cfg.data.batch_size}, {STEPS} steps x {ROUNDS} rounds, "
-          f"{cfg.model.backbone} at 80 px")
+    print(
+        f"samples: {len(samples)}, batch {cfg.data.batch_size}, {STEPS} steps x {ROUNDS} rounds, "
+        f"{cfg.model.backbone} at 80 px"
+    )
     print(f"shard loader ({cfg.data.workers} workers): {ma:7.1f} samples/s (median)")
     print(f"tensors in memory:          {mb:7.1f} samples/s (median)")
     print(f"ratio loader / memory: {ma / mb:.2f}  (target >= 0.9)")

@@ -54,7 +54,13 @@ class Setting:
         return "+".join(parts)
 
 
-LADDER = (Setting(), Setting(channels_last=True), Setting(bf16=True), Setting(True, True), Setting(True, True, True))
+LADDER = (
+    Setting(),
+    Setting(channels_last=True),
+    Setting(bf16=True),
+    Setting(True, True),
+    Setting(True, True, True),
+)
 GRID = tuple(Setting(*flags) for flags in itertools.product((False, True), repeat=3))
 
 
@@ -81,15 +87,23 @@ def build_shards(tmp: Path, size: int, frames: int) -> Path:
     from pipeline.stages.refresh import refresh
 
     root = make_demo(tmp / "ffpp", size="tiny").root
-    cfg = PrepConfig(extract=ExtractParams(frames=frames, crop=CropParams(size=size)), run=RunOptions(progress=False))
+    cfg = PrepConfig(
+        extract=ExtractParams(frames=frames, crop=CropParams(size=size)), run=RunOptions(progress=False)
+    )
     say(refresh(root, tmp / "work", cfg).line())
     return tmp / "work" / "shards"
 
 
 def loader_for(samples: LRLSamples, batch: int, steps: int, workers: int, device) -> DataLoader:
     sampler = RandomSampler(samples, replacement=True, num_samples=steps * batch)
-    return DataLoader(samples, batch_size=batch, sampler=sampler, num_workers=workers, drop_last=True,
-                      pin_memory=device.type == "cuda")
+    return DataLoader(
+        samples,
+        batch_size=batch,
+        sampler=sampler,
+        num_workers=workers,
+        drop_last=True,
+        pin_memory=device.type == "cuda",
+    )
 
 
 def sync(device) -> None:
@@ -100,7 +114,9 @@ def sync(device) -> None:
 def timed_steps(model, cfg: TrainConfig, loader, device, setting: Setting) -> tuple[list[float], list[float]]:
     """(loader waits, steps) in seconds, one per batch of `loader`."""
     mcfg, o = cfg.model, cfg.optim
-    optimizer = torch.optim.Adam(model.parameters(), lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay
+    )
     waits, steps = [], []
     batches = iter(loader)
     while True:
@@ -134,22 +150,34 @@ def measure(name: str, cfg: TrainConfig, samples: LRLSamples, setting: Setting, 
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
     if setting.compile:
         torch.compiler.reset()  # drop the compiled graphs (and the model they hold) before the next setting
-    w, s = waits[args.warmup:], steps[args.warmup:]
+    w, s = waits[args.warmup :], steps[args.warmup :]
     total = statistics.median(a + b for a, b in zip(w, s, strict=True))
-    return Result(name, setting.name, cfg.data.batch_size / total, 1e3 * statistics.median(s), 1e3 * statistics.median(w),
-                  1e3 * statistics.fmean(w), waits[0] + steps[0], peak)
+    return Result(
+        name,
+        setting.name,
+        cfg.data.batch_size / total,
+        1e3 * statistics.median(s),
+        1e3 * statistics.median(w),
+        1e3 * statistics.fmean(w),
+        waits[0] + steps[0],
+        peak,
+    )
 
 
 def table(results: list[Result]) -> str:
     base = {r.model: r.samples_per_s for r in results if r.setting == "fp32"}
-    rows = [f"{'model':10s} {'setting':16s} {'samples/s':>10s} {'ratio':>6s} {'step ms':>8s} {'wait ms':>8s} "
-            f"{'wait mean':>9s} {'wait %':>7s} {'first s':>8s} {'peak GiB':>8s}"]
+    rows = [
+        f"{'model':10s} {'setting':16s} {'samples/s':>10s} {'ratio':>6s} {'step ms':>8s} {'wait ms':>8s} "
+        f"{'wait mean':>9s} {'wait %':>7s} {'first s':>8s} {'peak GiB':>8s}"
+    ]
     for r in results:
         ratio = r.samples_per_s / base[r.model] if r.model in base else float("nan")
         share = 100 * r.wait_ms / (r.wait_ms + r.step_ms)
         peak = "-" if r.peak_gib is None else f"{r.peak_gib:.2f}"
-        rows.append(f"{r.model:10s} {r.setting:16s} {r.samples_per_s:10.1f} {ratio:6.2f} {r.step_ms:8.1f} "
-                    f"{r.wait_ms:8.2f} {r.wait_mean_ms:9.2f} {share:6.1f}% {r.first_s:8.1f} {peak:>8s}")
+        rows.append(
+            f"{r.model:10s} {r.setting:16s} {r.samples_per_s:10.1f} {ratio:6.2f} {r.step_ms:8.1f} "
+            f"{r.wait_ms:8.2f} {r.wait_mean_ms:9.2f} {share:6.1f}% {r.first_s:8.1f} {peak:>8s}"
+        )
     return "\n".join(rows)
 
 
@@ -164,15 +192,22 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, help="untimed steps first (default 5; tiny 1)")
     p.add_argument("--batch", type=int, help="batch size (default 32, the paper's; tiny 4)")
     p.add_argument("--workers", type=int, help="DataLoader workers (default 8; tiny 0)")
-    p.add_argument("--compile-backend", help="torch.compile backend (default inductor; tiny: eager, no codegen)")
-    p.add_argument("--budget-s", type=float, help="start no setting after this many seconds (default 420; tiny: none)")
+    p.add_argument(
+        "--compile-backend", help="torch.compile backend (default inductor; tiny: eager, no codegen)"
+    )
+    p.add_argument(
+        "--budget-s", type=float, help="start no setting after this many seconds (default 420; tiny: none)"
+    )
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
     if not args.tiny and not torch.cuda.is_available():
         say("no CUDA device: running --tiny (CPU)")
         args.tiny = True
-    defaults = dict(steps=3, warmup=1, batch=4, workers=0, compile_backend="eager", budget_s=0) if args.tiny else dict(
-        steps=30, warmup=5, batch=32, workers=8, compile_backend="inductor", budget_s=420)
+    defaults = (
+        dict(steps=3, warmup=1, batch=4, workers=0, compile_backend="eager", budget_s=0)
+        if args.tiny
+        else dict(steps=30, warmup=5, batch=32, workers=8, compile_backend="inductor", budget_s=420)
+    )
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -194,8 +229,10 @@ def run(args, folder: Path) -> list[Result]:
     device = torch.device("cpu" if args.tiny else "cuda")
     models = TINY if args.tiny else PAPER
     samples = LRLSamples(ShardDataset(folder, args.split), hflip=True)
-    say(f"{len(samples)} {args.split} samples of {samples.shards.size} px from {folder}; batch {args.batch}, "
-        f"{args.warmup} + {args.steps} steps, {args.workers} workers, {device}")
+    say(
+        f"{len(samples)} {args.split} samples of {samples.shards.size} px from {folder}; batch {args.batch}, "
+        f"{args.warmup} + {args.steps} steps, {args.workers} workers, {device}"
+    )
     base = TrainConfig().replace(batch_size=args.batch, variant="full")
     results, start = [], time.perf_counter()
     for name, setting in plan(args):
@@ -208,8 +245,10 @@ def run(args, folder: Path) -> list[Result]:
         backbone, strides = models[name]
         r = measure(name, base.replace(backbone=backbone, strides=strides), samples, setting, args, device)
         results.append(r)
-        say(f"[{time.perf_counter() - start:6.0f} s] {name} {setting.name}: {r.samples_per_s:.1f} samples/s "
-            f"(first step {r.first_s:.1f} s)")
+        say(
+            f"[{time.perf_counter() - start:6.0f} s] {name} {setting.name}: {r.samples_per_s:.1f} samples/s "
+            f"(first step {r.first_s:.1f} s)"
+        )
     order = list(models)
     return sorted(results, key=lambda r: order.index(r.model))
 
@@ -225,7 +264,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         from pipeline.store.atomic import write_json
 
-        write_json(args.json, {"args": {k: str(v) for k, v in vars(args).items()}, "results": [asdict(r) for r in results]})
+        write_json(
+            args.json,
+            {"args": {k: str(v) for k, v in vars(args).items()}, "results": [asdict(r) for r in results]},
+        )
 
 
 if __name__ == "__main__":

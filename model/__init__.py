@@ -29,7 +29,15 @@ _EXPORTS = {
     "mclcr_loss": ".mclcr.loss",
 }
 
-__all__ = [*_EXPORTS, "DETECTORS", "build_model", "compute_loss", "config_class", "detector_class", "detector_name"]
+__all__ = [
+    *_EXPORTS,
+    "DETECTORS",
+    "build_model",
+    "compute_loss",
+    "config_class",
+    "detector_class",
+    "detector_name",
+]
 
 
 def __getattr__(name: str):

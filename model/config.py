@@ -37,20 +37,32 @@ class ModelConfig:
     decoder_width: channels of the mask decoder.
     """
 
-    backbone: str = opt("legacy_xception", "timm backbone of both streams (the paper: legacy_xception; the demo: "
-                                           "tf_efficientnet_lite0).")
-    pretrained: str | None = opt(None, "Backbone weights for both streams: 'imagenet' (shipped by an installed "
-                                       "package, for tf_efficientnet_lite0) or a local timm state-dict file; "
-                                       "nothing downloads. None: random init.")
-    variant: str = opt("full", "Table 4 variant: rgb, rgb_freq, rgb_freq_rfam, rgb_mpsm, full (the paper's).",
-                       tuple(VARIANTS))
+    backbone: str = opt(
+        "legacy_xception",
+        "timm backbone of both streams (the paper: legacy_xception; the demo: tf_efficientnet_lite0).",
+    )
+    pretrained: str | None = opt(
+        None,
+        "Backbone weights for both streams: 'imagenet' (shipped by an installed "
+        "package, for tf_efficientnet_lite0) or a local timm state-dict file; "
+        "nothing downloads. None: random init.",
+    )
+    variant: str = opt(
+        "full",
+        "Table 4 variant: rgb, rgb_freq, rgb_freq_rfam, rgb_mpsm, full (the paper's).",
+        tuple(VARIANTS),
+    )
     strides: tuple[int, int, int] = opt((8, 16, 32), "Output strides of the low / mid / high feature taps.")
     k: int = opt(5, "MPSM patches per side (k x k patches, section 3.3).")
     lambda1: float = opt(10.0, "Weight of the similarity loss L_sim (eq. 13).")
     lambda2: float = opt(1.0, "Weight of the segmentation loss L_seg (eq. 13).")
-    sim_loss: str = opt("mse", "Reading of eq. 10: mse (mean square over the k^2 x k^2 entries) or norm (the "
-                               "literal Frobenius norm, whose constant-size gradient collapses s_hat to 1; kept "
-                               "for the record).", SIM_LOSSES)
+    sim_loss: str = opt(
+        "mse",
+        "Reading of eq. 10: mse (mean square over the k^2 x k^2 entries) or norm (the "
+        "literal Frobenius norm, whose constant-size gradient collapses s_hat to 1; kept "
+        "for the record).",
+        SIM_LOSSES,
+    )
     decoder_width: int = 64
 
     def __post_init__(self) -> None:

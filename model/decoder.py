@@ -15,7 +15,9 @@ from torch import nn
 
 def _conv_bn_relu(channels: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)
+        nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=True),
     )
 
 

@@ -47,7 +47,9 @@ def _as_mask(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """A (B, H, W) or (B, 1, H, W) mask as float (B, 1, H, W) matching the predicted mask's size."""
     m = mask.unsqueeze(1) if mask.dim() == 3 else mask
     if m.dim() != 4 or m.shape[1] != 1 or m.shape[0] != like.shape[0] or m.shape[-2:] != like.shape[-2:]:
-        raise ValueError(f"mask of shape {tuple(mask.shape)} does not match predicted mask {tuple(like.shape)}")
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not match predicted mask {tuple(like.shape)}"
+        )
     return m.float()
 
 

@@ -54,7 +54,9 @@ class LRLNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.rgb = Stream(cfg.backbone, 3, cfg.strides, cfg.pretrained, load_weights)
-        self.freq = Stream(cfg.backbone, 1, cfg.strides, cfg.pretrained, load_weights) if cfg.use_freq else None
+        self.freq = (
+            Stream(cfg.backbone, 1, cfg.strides, cfg.pretrained, load_weights) if cfg.use_freq else None
+        )
         chans = self.rgb.channels
         self.rfam = nn.ModuleList(RFAM(c) for c in chans) if cfg.use_rfam else None
         fused = tuple(2 * c for c in chans) if cfg.use_freq and not cfg.use_rfam else chans
@@ -64,8 +66,11 @@ class LRLNet(nn.Module):
 
     @property
     def shows(self) -> frozenset[str]:
-        return frozenset({MASK} | ({SIMILARITY} if self.cfg.use_mpsm else set())
-                         | ({ATTENTION} if self.cfg.use_rfam else set()))
+        return frozenset(
+            {MASK}
+            | ({SIMILARITY} if self.cfg.use_mpsm else set())
+            | ({ATTENTION} if self.cfg.use_rfam else set())
+        )
 
     @staticmethod
     def loss_terms(out: LRLOutput, batch: dict, cfg: ModelConfig):

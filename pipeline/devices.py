@@ -12,7 +12,7 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 def device_name(name: str) -> str:
-    """"cpu" or "cuda" for a --device value; auto picks cuda when available.
+    """ "cpu" or "cuda" for a --device value; auto picks cuda when available.
 
     Raises LrlError (one line) for a name not in DEVICES and for cuda without a CUDA device.
     """

@@ -33,22 +33,31 @@ def _choose(name: str, value, choices: tuple) -> None:
 class Selection:
     """Which videos a command works on: methods, qualities, splits, datasets (None keeps all). The one filter."""
 
-    methods: tuple[str, ...] | None = opt(None, "Methods to keep, e.g. youtube,Deepfakes (default all).",
-                                          kind="csv")
-    qualities: tuple[str, ...] | None = opt(None, "Qualities to keep: raw,c23,c40,orig (default all).", kind="csv")
-    splits: tuple[str, ...] | None = opt(None, "Splits to keep: train,val,test,none (default all).", kind="csv")
-    datasets: tuple[str, ...] | None = opt(None, "Datasets to keep: ffpp,dfd,celebdf,dfdc (default all).",
-                                           kind="csv")
+    methods: tuple[str, ...] | None = opt(
+        None, "Methods to keep, e.g. youtube,Deepfakes (default all).", kind="csv"
+    )
+    qualities: tuple[str, ...] | None = opt(
+        None, "Qualities to keep: raw,c23,c40,orig (default all).", kind="csv"
+    )
+    splits: tuple[str, ...] | None = opt(
+        None, "Splits to keep: train,val,test,none (default all).", kind="csv"
+    )
+    datasets: tuple[str, ...] | None = opt(
+        None, "Datasets to keep: ffpp,dfd,celebdf,dfdc (default all).", kind="csv"
+    )
 
     def admits(self, method: str, quality: str, split: str) -> bool:
         """Whether the method, quality and split filters admit these (the datasets filter is `keeps`')."""
-        return all(allowed is None or value in allowed for allowed, value in
-                   ((self.methods, method), (self.qualities, quality), (self.splits, split)))
+        return all(
+            allowed is None or value in allowed
+            for allowed, value in ((self.methods, method), (self.qualities, quality), (self.splits, split))
+        )
 
     def keeps(self, record) -> bool:
         """Whether a record (anything with .dataset, .method, .quality, .split) is selected."""
-        return (self.datasets is None or record.dataset in self.datasets) and \
-            self.admits(record.method, record.quality, record.split)
+        return (self.datasets is None or record.dataset in self.datasets) and self.admits(
+            record.method, record.quality, record.split
+        )
 
     @classmethod
     def from_dict(cls, d: dict) -> "Selection":
@@ -63,10 +72,17 @@ class Scope(Selection):
     valid, the FF++ adapter.
     """
 
-    dataset: str = opt("auto", "Layout of ROOT: ffpp (FaceForensics++, DFD included), celebdf (Celeb-DF v2), "
-                               "dfdc; auto detects it from the folders.", DATASETS)
-    split_dir: str | None = opt(None, "FF++ only: folder of {train,val,test}.json (default ROOT/splits or the "
-                                      "official ones).", kind="existing")
+    dataset: str = opt(
+        "auto",
+        "Layout of ROOT: ffpp (FaceForensics++, DFD included), celebdf (Celeb-DF v2), "
+        "dfdc; auto detects it from the folders.",
+        DATASETS,
+    )
+    split_dir: str | None = opt(
+        None,
+        "FF++ only: folder of {train,val,test}.json (default ROOT/splits or the official ones).",
+        kind="existing",
+    )
 
     @property
     def selection(self) -> Selection:
@@ -119,16 +135,20 @@ class DetectParams:
 class CropParams:
     size: int = opt(299, "Crop side in pixels.", min=16)
     margin: float = 1.3  # crop side / face side (FF++ convention)
-    align: bool = opt(False, "Align the 5 landmarks to a template (similarity) instead of the FF++ square "
-                             "crop of 1.3x the face box.")
+    align: bool = opt(
+        False,
+        "Align the 5 landmarks to a template (similarity) instead of the FF++ square "
+        "crop of 1.3x the face box.",
+    )
 
 
 @dataclass(frozen=True)
 class ExtractParams:
     """Everything that changes the crops (it goes into the fingerprints)."""
 
-    frames: int | None = opt(32, "Frames per video, evenly spaced over its length; 'all' keeps every frame.",
-                             kind="frames")
+    frames: int | None = opt(
+        32, "Frames per video, evenly spaced over its length; 'all' keeps every frame.", kind="frames"
+    )
     crop: CropParams = CropParams()
     detect: DetectParams = DetectParams()
 
@@ -140,13 +160,21 @@ class ExtractParams:
 
 @dataclass(frozen=True)
 class MasksParams:
-    threshold: float = opt(0.15, "Forged where grey(|fake - real|) / 255 > threshold (strictly).",
-                           min=0.0, max=1.0)
-    reference_quality: str = opt("auto", "Pair the masks come from: raw crops applied to every quality, or "
-                                         "the same quality; auto = raw when the raw fake and raw real crops "
-                                         "exist.", REFERENCES)
-    source: str = opt("diff", "diff: fake vs real crops (the paper); official: FF++ mask videos, warped to "
-                              "the crops.", MASK_SOURCES)
+    threshold: float = opt(
+        0.15, "Forged where grey(|fake - real|) / 255 > threshold (strictly).", min=0.0, max=1.0
+    )
+    reference_quality: str = opt(
+        "auto",
+        "Pair the masks come from: raw crops applied to every quality, or "
+        "the same quality; auto = raw when the raw fake and raw real crops "
+        "exist.",
+        REFERENCES,
+    )
+    source: str = opt(
+        "diff",
+        "diff: fake vs real crops (the paper); official: FF++ mask videos, warped to the crops.",
+        MASK_SOURCES,
+    )
 
     def __post_init__(self):
         if not 0.0 <= self.threshold < 1.0:
@@ -157,8 +185,12 @@ class MasksParams:
 
 @dataclass(frozen=True)
 class ShardsParams:
-    alpha: float = opt(0.33, "Frequency cue: zero DCT coefficient (u, v) where u/H + v/W < alpha (paper "
-                             "eq. 2, section 4.1).", min=0.0, max=2.0)
+    alpha: float = opt(
+        0.33,
+        "Frequency cue: zero DCT coefficient (u, v) where u/H + v/W < alpha (paper eq. 2, section 4.1).",
+        min=0.0,
+        max=2.0,
+    )
     shard_samples: int = opt(4096, "Target samples per shard (each video stays whole in one shard).", min=1)
     compression: str = opt("blosc-lz4", "Compression of rgb and mask (freq is stored plain).", COMPRESSIONS)
 
@@ -174,12 +206,18 @@ class ShardsParams:
 class BlendParams:
     """`lrl-prep blend`: which forgeries are made from ROOT's reals (everything here goes into the fingerprints)."""
 
-    methods: tuple[str, ...] | None = opt(None, "Forgeries to make: SelfBlend (Shiohara and Yamasaki 2022), "
-                                                "FaceSwapBlend (Face X-ray, Li et al. 2020) (default both).",
-                                          kind="csv")
+    methods: tuple[str, ...] | None = opt(
+        None,
+        "Forgeries to make: SelfBlend (Shiohara and Yamasaki 2022), "
+        "FaceSwapBlend (Face X-ray, Li et al. 2020) (default both).",
+        kind="csv",
+    )
     seed: int = opt(0, "Seed of every random draw (jitters, masks, swap sources).")
-    all_faces: bool = opt(False, "Blend every face track of a real, not only face 0 (the one extract keeps "
-                                 "first: the heaviest track).")
+    all_faces: bool = opt(
+        False,
+        "Blend every face track of a real, not only face 0 (the one extract keeps "
+        "first: the heaviest track).",
+    )
 
     def __post_init__(self):
         for method in self.methods or ():
@@ -211,10 +249,14 @@ class RunOptions:
     """How a stage runs (never part of a fingerprint)."""
 
     jobs: int | None = opt(None, "Parallel workers (default: the idle cores, at most one per unit).", min=1)
-    backend: str = opt("loky", "Where workers run: local processes, a Dask cluster or a Ray cluster.", BACKENDS)
+    backend: str = opt(
+        "loky", "Where workers run: local processes, a Dask cluster or a Ray cluster.", BACKENDS
+    )
     scheduler: str | None = opt(None, "Dask scheduler address (default: a local cluster).")
     ray_address: str | None = opt(None, "Ray cluster address (default: a local instance).")
-    progress: bool | None = opt(None, "Show progress bars (default: only when stderr is a terminal).", switch=True)
+    progress: bool | None = opt(
+        None, "Show progress bars (default: only when stderr is a terminal).", switch=True
+    )
     device: str = opt("auto", "Where MTCNN runs.", DEVICES)
 
     @property

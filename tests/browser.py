@@ -15,8 +15,17 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--remote-debugging-pipe")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--remote-debugging-pipe",
+)
 NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
 
@@ -41,10 +50,15 @@ class Browser:
         to_child, self._write = os.pipe()
         self._read, from_child = os.pipe()
         to_child, from_child = (_above_four(fd) for fd in (to_child, from_child))  # `3<&4 4>&3` would clash
-        command = " ".join([executable, *FLAGS, f"--user-data-dir={self.profile}", f"3<&{to_child}",
-                            f"4>&{from_child}"])
-        self.proc = subprocess.Popen(["bash", "-c", "exec " + command], pass_fds=(to_child, from_child),
-                                     stdout=subprocess.DEVNULL, stderr=open(os.environ.get("LRL_CHROMIUM_LOG", os.devnull), "w"))
+        command = " ".join(
+            [executable, *FLAGS, f"--user-data-dir={self.profile}", f"3<&{to_child}", f"4>&{from_child}"]
+        )
+        self.proc = subprocess.Popen(
+            ["bash", "-c", "exec " + command],
+            pass_fds=(to_child, from_child),
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.environ.get("LRL_CHROMIUM_LOG", os.devnull), "w"),
+        )
         os.close(to_child)
         os.close(from_child)
         self.timeout = timeout
@@ -117,8 +131,14 @@ class Browser:
         session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
             self.send(f"{domain}.enable", session)
-        self.send("Emulation.setDeviceMetricsOverride", session, width=width, height=height, deviceScaleFactor=1,
-                  mobile=False)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            session,
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         self.send("Page.navigate", session, url=Path(path).resolve().as_uri())
         self.wait_for("Page.loadEventFired", session)
         return Page(self, session)
@@ -131,7 +151,9 @@ class Page:
         self.browser, self.session = browser, session
 
     def evaluate(self, expression: str):
-        result = self.browser.send("Runtime.evaluate", self.session, expression=expression, returnByValue=True)
+        result = self.browser.send(
+            "Runtime.evaluate", self.session, expression=expression, returnByValue=True
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -145,7 +167,9 @@ class Page:
                 continue
             p = e.get("params", {})
             if e["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-                found.append(" ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", [])))
+                found.append(
+                    " ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", []))
+                )
             elif e["method"] == "Runtime.exceptionThrown":
                 found.append(p["exceptionDetails"].get("text", "exception"))
             elif e["method"] == "Log.entryAdded" and p["entry"].get("level") == "error":
@@ -158,6 +182,8 @@ class Page:
 
     def screenshot(self, path: Path, whole: bool = True) -> Path:
         """The whole page (or only the viewport) as PNG."""
-        data = self.browser.send("Page.captureScreenshot", self.session, format="png", captureBeyondViewport=whole)
+        data = self.browser.send(
+            "Page.captureScreenshot", self.session, format="png", captureBeyondViewport=whole
+        )
         Path(path).write_bytes(base64.b64decode(data["data"]))
         return Path(path)

@@ -43,9 +43,19 @@ def tiny_run(demo_root, tmp_path_factory):
     assert masks.run(demo_root, work, selection=selection, jobs=1, progress=False).failed == 0
     assert shards.run(work, jobs=1, progress=False).failed == 0
     out = tmp_path_factory.mktemp("tiny-run")
-    cfg = TrainConfig.from_flat(dict(shards=str(work / "shards"), out=str(out), backbone="mobilenetv3_small_050",
-                                     variant="full", strides=(4, 8, 16), batch_size=8, workers=0, epochs=1,
-                                     max_batches=2))
+    cfg = TrainConfig.from_flat(
+        dict(
+            shards=str(work / "shards"),
+            out=str(out),
+            backbone="mobilenetv3_small_050",
+            variant="full",
+            strides=(4, 8, 16),
+            batch_size=8,
+            workers=0,
+            epochs=1,
+            max_batches=2,
+        )
+    )
     train(cfg, echo=lambda s: None)
     torch.set_num_threads(threads)
     return demo_root, work, out / "best.pt"

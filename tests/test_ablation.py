@@ -14,13 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 
 
-
-
 def test_tiny_ablation_writes_the_table_json_and_png(shards, tmp_path):
     out = tmp_path / "ablation"
     cmd = [sys.executable, "benchmarks/ablation.py", "--tiny", "--shards", str(shards), "--out", str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env=ENV)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=ENV)
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads((out / "ablation.json").read_text())
     assert [(r["variant"], r["seed"]) for r in result["runs"]] == [(v, s) for v in VARIANTS for s in (0, 1)]
@@ -34,6 +31,7 @@ def test_tiny_ablation_writes_the_table_json_and_png(shards, tmp_path):
     assert "| 5 | full | 0.9147 | 0.9521 | " in proc.stdout and " ± " in proc.stdout
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "full-s1" / "best.pt").is_file() and list((out / "rgb-s0").glob("metrics-best-test-*.json"))
-    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                           env=ENV)
-    assert again.returncode == 0 and all(r["reused"] for r in json.loads((out / "ablation.json").read_text())["runs"])
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=ENV)
+    assert again.returncode == 0 and all(
+        r["reused"] for r in json.loads((out / "ablation.json").read_text())["runs"]
+    )

@@ -27,9 +27,17 @@ def test_plan_runs_every_compiled_setting_last():
     bench = bench_module()
     ladder = bench.plan(bench.parse(["--tiny"]))
     assert [(m, s.name) for m, s in ladder] == [
-        ("mobilenet", "fp32"), ("lite0", "fp32"), ("mobilenet", "fp32+cl"), ("lite0", "fp32+cl"),
-        ("mobilenet", "bf16"), ("lite0", "bf16"), ("mobilenet", "bf16+cl"), ("lite0", "bf16+cl"),
-        ("mobilenet", "bf16+cl+compile"), ("lite0", "bf16+cl+compile")]
+        ("mobilenet", "fp32"),
+        ("lite0", "fp32"),
+        ("mobilenet", "fp32+cl"),
+        ("lite0", "fp32+cl"),
+        ("mobilenet", "bf16"),
+        ("lite0", "bf16"),
+        ("mobilenet", "bf16+cl"),
+        ("lite0", "bf16+cl"),
+        ("mobilenet", "bf16+cl+compile"),
+        ("lite0", "bf16+cl+compile"),
+    ]
     grid = bench.plan(bench.parse(["--tiny", "--grid", "--models", "lite0"]))
     assert len({s for _, s in grid}) == 8 and [s.compile for _, s in grid] == [False] * 4 + [True] * 4
     with pytest.raises(SystemExit, match="unknown model"):
@@ -41,13 +49,28 @@ def test_tiny_mode_measures_the_ladder_from_shards(tmp_path):
     make_work(work, size=80)
     assert run_shards(work, progress=False).failed == 0
     out = tmp_path / "bench.json"
-    cmd = [sys.executable, str(SCRIPT), "--tiny", "--shards", str(work / "shards"), "--models", "mobilenet",
-           "--steps", "2", "--json", str(out)]
+    cmd = [
+        sys.executable,
+        str(SCRIPT),
+        "--tiny",
+        "--shards",
+        str(work / "shards"),
+        "--models",
+        "mobilenet",
+        "--steps",
+        "2",
+        "--json",
+        str(out),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    table = proc.stdout[proc.stdout.index("model      setting"):].splitlines()
-    assert len(table) == 1 + 5 and table[1].split()[:2] == ["mobilenet", "fp32"] and table[1].split()[3] == "1.00"
+    table = proc.stdout[proc.stdout.index("model      setting") :].splitlines()
+    assert (
+        len(table) == 1 + 5
+        and table[1].split()[:2] == ["mobilenet", "fp32"]
+        and table[1].split()[3] == "1.00"
+    )
     results = json.loads(out.read_text())["results"]
     assert [r["setting"] for r in results] == ["fp32", "fp32+cl", "bf16", "bf16+cl", "bf16+cl+compile"]
     for r in results:

@@ -22,8 +22,11 @@ def blend(*args):
 
 def tree_files(root: Path) -> dict[str, int]:
     """Every file and link of a tree (the run state left out) with its mtime."""
-    return {str(p.relative_to(root)): os.lstat(p).st_mtime_ns for p in root.rglob("*")
-            if ".blend" not in p.parts and not p.is_dir()}
+    return {
+        str(p.relative_to(root)): os.lstat(p).st_mtime_ns
+        for p in root.rglob("*")
+        if ".blend" not in p.parts and not p.is_dir()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,10 @@ def test_the_tree_has_ffpp_shape_linked_reals_and_a_fake_per_method(blended, dem
     for q in FFPP_QUALITIES:
         for real in REALS:
             link = video_dir(out, "youtube", q) / f"{real}.mp4"
-            assert link.is_symlink() and link.resolve() == (video_dir(demo_root, "youtube", q) / f"{real}.mp4").resolve()
+            assert (
+                link.is_symlink()
+                and link.resolve() == (video_dir(demo_root, "youtube", q) / f"{real}.mp4").resolve()
+            )
     index = scan(out)
     assert not index.problems
     fakes = {(r.method, r.video) for r in index.records if r.is_fake}
@@ -67,8 +73,10 @@ def test_the_tree_has_ffpp_shape_linked_reals_and_a_fake_per_method(blended, dem
 
 def test_masks_are_soft_and_the_fake_changes_only_where_its_mask_is_not_zero(blended):
     root, out, _ = blended
-    for method, name in (("SelfBlend", "002_002"), ("FaceSwapBlend", next(
-            p.stem for p in (video_dir(out, "FaceSwapBlend", "raw")).glob("002_*")))):
+    for method, name in (
+        ("SelfBlend", "002_002"),
+        ("FaceSwapBlend", next(p.stem for p in (video_dir(out, "FaceSwapBlend", "raw")).glob("002_*"))),
+    ):
         mask = dict(iter_frames(mask_video_dir(out, method) / f"{name}.mp4", [5]))[5][..., 0]
         fake = dict(iter_frames(video_dir(out, method, "raw") / f"{name}.mp4", [5]))[5]
         real = dict(iter_frames(video_dir(root, "youtube", "raw") / "002.mp4", [5]))[5]
@@ -89,7 +97,10 @@ def test_a_second_run_writes_nothing(blended):
     root, out, _ = blended
     before = tree_files(out)
     again = blend("--root", root, "--out", out)
-    assert "fakes done 0 / skipped 12 / failed 2" in again.output and ", 0 links and files written" in again.output
+    assert (
+        "fakes done 0 / skipped 12 / failed 2" in again.output
+        and ", 0 links and files written" in again.output
+    )
     assert tree_files(out) == before
 
 

@@ -23,8 +23,10 @@ from pipeline.kernels.blend import (
 )
 
 # MTCNN (facenet-pytorch, full size) on skimage.data.astronaut(): box and five landmarks
-ASTRONAUT = Face.of([181.1, 62.2, 267.7, 172.1],
-                    [[205.0, 101.7], [246.8, 103.7], [224.7, 129.0], [201.7, 139.2], [245.3, 141.9]])
+ASTRONAUT = Face.of(
+    [181.1, 62.2, 267.7, 172.1],
+    [[205.0, 101.7], [246.8, 103.7], [224.7, 129.0], [201.7, 139.2], [245.3, 141.9]],
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,9 @@ def test_self_blend_with_every_jitter_at_zero_returns_the_frame(astronaut):
 
 
 def test_self_blend_jitter_changes_the_face_only_through_the_mask(astronaut):
-    params = replace(draw_self_blend(np.random.default_rng(1)), ratio=1.0, brightness=0.1, frequency="downscale")
+    params = replace(
+        draw_self_blend(np.random.default_rng(1)), ratio=1.0, brightness=0.1, frequency="downscale"
+    )
     out = self_blend(astronaut, ASTRONAUT, params)
     core = out.alpha > 0.99
     diff = np.abs(out.frame.astype(int) - astronaut).mean(2)
@@ -75,7 +79,9 @@ def test_swap_maps_the_source_landmarks_onto_the_target_within_a_pixel(astronaut
     ys, xs = np.mgrid[0:512, 0:512]
     for (sx, sy), (tx, ty) in zip(face.landmarks, ASTRONAUT.landmarks, strict=True):
         blob = 255 * np.exp(-((xs - sx) ** 2 + (ys - sy) ** 2) / 8)  # a dot centred on the source landmark
-        warped, valid = aligned_source(np.repeat(blob[..., None], 3, 2).astype(np.uint8), face, ASTRONAUT, (512, 512))
+        warped, valid = aligned_source(
+            np.repeat(blob[..., None], 3, 2).astype(np.uint8), face, ASTRONAUT, (512, 512)
+        )
         weight = warped[..., 0].astype(float)
         found = np.array([(weight * xs).sum(), (weight * ys).sum()]) / weight.sum()
         assert np.hypot(*(found - (tx, ty))) < 1.0
@@ -102,7 +108,12 @@ def test_the_region_covers_the_landmarks_and_stays_near_the_box(astronaut):
     ys, xs = np.nonzero(region > 0)
     x0, y0, x1, y1 = ASTRONAUT.box
     w, h = x1 - x0, y1 - y0
-    assert xs.min() > x0 - 0.3 * w and xs.max() < x1 + 0.3 * w and ys.min() > y0 - 0.3 * h and ys.max() < y1 + 0.3 * h
+    assert (
+        xs.min() > x0 - 0.3 * w
+        and xs.max() < x1 + 0.3 * w
+        and ys.min() > y0 - 0.3 * h
+        and ys.max() < y1 + 0.3 * h
+    )
 
 
 def test_a_seed_gives_the_same_forgery_and_another_seed_another(astronaut):
@@ -116,8 +127,9 @@ def test_a_seed_gives_the_same_forgery_and_another_seed_another(astronaut):
 def test_blend_ratio_scales_the_region():
     params = replace(draw_self_blend(np.random.default_rng(2)), ratio=0.25)
     frame = np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)
-    out = self_blend(frame, Face.of([70, 60, 130, 140], [[88, 90], [112, 90], [100, 105], [90, 120], [110, 120]]),
-                     params)
+    out = self_blend(
+        frame, Face.of([70, 60, 130, 140], [[88, 90], [112, 90], [100, 105], [90, 120], [110, 120]]), params
+    )
     np.testing.assert_allclose(out.alpha, 0.25 * out.region, atol=1e-6)
     assert out.region.max() == pytest.approx(1.0, abs=1e-3)
 
@@ -135,12 +147,17 @@ def test_color_match_moves_the_lab_statistics_onto_the_target(astronaut):
     weight = np.zeros(astronaut.shape[:2], np.float32)
     weight[60:180, 180:270] = 1
     matched = color_match(darker, astronaut, weight)
-    lab = [cv2.cvtColor(x.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)[weight > 0].mean(0) for x in (matched, astronaut, darker)]
+    lab = [
+        cv2.cvtColor(x.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)[weight > 0].mean(0)
+        for x in (matched, astronaut, darker)
+    ]
     assert np.abs(lab[0] - lab[1]).max() < 1.5 < np.abs(lab[2] - lab[1]).max()
 
 
 def test_landmark_shape_ignores_position_scale_and_rotation(astronaut):
     _, moved = rotated(astronaut, ASTRONAUT, angle=30, scale=0.7, shift=(40, -10))
-    np.testing.assert_allclose(landmark_shape(moved.landmarks), landmark_shape(ASTRONAUT.landmarks), atol=1e-6)
+    np.testing.assert_allclose(
+        landmark_shape(moved.landmarks), landmark_shape(ASTRONAUT.landmarks), atol=1e-6
+    )
     squashed = ASTRONAUT.landmarks * [1.0, 1.3]
     assert np.abs(landmark_shape(squashed) - landmark_shape(ASTRONAUT.landmarks)).max() > 1

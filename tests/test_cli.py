@@ -41,9 +41,12 @@ def test_every_option_of_both_commands_has_help_and_lists_its_choices():
     for command in commands:
         for option in command.params:
             assert option.help, f"{command.name} --{option.name} has no help"
-    choices = {f.name: f.metadata["choices"] for cls in (flag_fields(), params.MasksParams, params.ShardsParams,
-                                                         params.RunOptions) for f in fields(cls)
-               if f.metadata.get("choices")}
+    choices = {
+        f.name: f.metadata["choices"]
+        for cls in (flag_fields(), params.MasksParams, params.ShardsParams, params.RunOptions)
+        for f in fields(cls)
+        if f.metadata.get("choices")
+    }
     assert {"variant", "device", "reference_quality", "source", "compression", "backend"} <= set(choices)
     for command in commands:
         for option in command.params:

@@ -13,8 +13,12 @@ from model.training.collapse import (
 
 
 def test_off_diagonal_mean_ignores_the_diagonal():
-    s_hat = torch.tensor([[[1.0, 0.5, 0.9], [0.5, 1.0, 0.8], [0.9, 0.8, 1.0]],
-                          [[0.2, 1.0, 1.0], [1.0, 0.2, 1.0], [1.0, 1.0, 0.2]]])
+    s_hat = torch.tensor(
+        [
+            [[1.0, 0.5, 0.9], [0.5, 1.0, 0.8], [0.9, 0.8, 1.0]],
+            [[0.2, 1.0, 1.0], [1.0, 0.2, 1.0], [1.0, 1.0, 0.2]],
+        ]
+    )
     got = off_diagonal_dissimilarity(s_hat)
     assert got.tolist() == pytest.approx([(0.5 + 0.1 + 0.5 + 0.2 + 0.1 + 0.2) / 6, 0.0])
 

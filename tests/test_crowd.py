@@ -27,7 +27,9 @@ def crowd(tmp_path_factory):
     100_101 (only person 1 swapped), and the same fake as 102_103, whose real is absent."""
     root, work = tmp_path_factory.mktemp("crowd"), tmp_path_factory.mktemp("work")
     fake = video_dir(root, "Deepfakes", "raw")
-    truth = write_crowd(video_dir(root, "youtube", "raw") / "100.mp4", fake / "100_101.mp4", seed=0, frames=FRAMES)
+    truth = write_crowd(
+        video_dir(root, "youtube", "raw") / "100.mp4", fake / "100_101.mp4", seed=0, frames=FRAMES
+    )
     (fake / "102_103.mp4").write_bytes((fake / "100_101.mp4").read_bytes())
     params = ExtractParams(frames=SAMPLED, crop=CropParams(size=SIZE))
     assert extract.run(root, work, params, jobs=1, device="cpu", progress=False).failed == 0
@@ -58,10 +60,14 @@ def test_a_real_with_two_people_yields_two_tracks_and_crops_of_both(crowd):
     assert len(det["tracks"]) == 2
     for face in (0, 1):  # face 0, the heavier track, is the larger person on the left
         boxes = det["tracks"][face]["boxes"]
-        assert all(iou(np.array(b), np.array(truth.boxes[face][f])) >= 0.7
-                   for f, b in zip(det["frames"], boxes, strict=True))
+        assert all(
+            iou(np.array(b), np.array(truth.boxes[face][f])) >= 0.7
+            for f, b in zip(det["frames"], boxes, strict=True)
+        )
     real = records[REAL]
-    assert sorted(zip(real["frames"], real["faces"], strict=True)) == [(f, k) for f in det["frames"] for k in (0, 1)]
+    assert sorted(zip(real["frames"], real["faces"], strict=True)) == [
+        (f, k) for f in det["frames"] for k in (0, 1)
+    ]
     assert names(work, REAL) == sorted(frame_name(f, k) for f in det["frames"] for k in (0, 1))
 
 
@@ -73,7 +79,9 @@ def test_a_fake_that_swaps_one_face_yields_crops_of_the_swapped_face_only(crowd)
     assert names(work, FAKE) == [frame_name(f, 1) for f in frames]
     untouched, swapped = fake["differences"]
     assert untouched < 0.5 and swapped > 10 * max(untouched, 0.1), fake["differences"]
-    crops = [(c, t) for c, k, t in zip(real["frames"], real["faces"], real["transforms"], strict=True) if k == 1]
+    crops = [
+        (c, t) for c, k, t in zip(real["frames"], real["faces"], real["transforms"], strict=True) if k == 1
+    ]
     assert fake["transforms"] == [t for _, t in crops]  # cropped with the real's face-1 track
 
 

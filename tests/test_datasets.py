@@ -48,7 +48,9 @@ def celebdf_tree(root: Path, listing: str) -> Path:
 
 
 def test_celebdf_test_list_labels_are_inverted_1_real_0_fake(tmp_path):
-    root = celebdf_tree(tmp_path, "1 YouTube-real/00170.mp4\n1 Celeb-real/id0_0000.mp4\n0 Celeb-synthesis/id0_id1_0000.mp4\n")
+    root = celebdf_tree(
+        tmp_path, "1 YouTube-real/00170.mp4\n1 Celeb-real/id0_0000.mp4\n0 Celeb-synthesis/id0_id1_0000.mp4\n"
+    )
     index = scan(root)
     got = {v: (r.dataset, r.method, r.quality, r.label, r.split) for v, r in records(index).items()}
     assert got == {
@@ -66,7 +68,9 @@ def test_celebdf_test_list_labels_are_inverted_1_real_0_fake(tmp_path):
 
 
 def test_celebdf_list_disagreeing_with_the_folder_or_naming_no_file_is_a_problem(tmp_path):
-    root = celebdf_tree(tmp_path, "0 YouTube-real/00170.mp4\n1 Celeb-real/id7_0000.mp4\n2 Celeb-real/id0_0000.mp4\n")
+    root = celebdf_tree(
+        tmp_path, "0 YouTube-real/00170.mp4\n1 Celeb-real/id7_0000.mp4\n2 Celeb-real/id0_0000.mp4\n"
+    )
     index = scan(root)
     listing = str(root / "List_of_testing_videos.txt")
     assert reasons(index.problems) == [
@@ -112,13 +116,19 @@ def entry(label: str, original: str | None = None) -> dict:
 
 
 def test_dfdc_fake_whose_original_is_in_another_part_has_it_as_target(tmp_path):
-    root = dfdc_tree(tmp_path, {
-        "dfdc_train_part_0": {"aaa.mp4": entry("REAL"), "ccc.mp4": entry("FAKE", "bbb.mp4")},
-        "dfdc_train_part_1": {"bbb.mp4": entry("REAL"), "ddd.mp4": entry("FAKE", "zzz.mp4")},
-    }, {"dfdc_train_part_0": ["aaa.mp4", "ccc.mp4"], "dfdc_train_part_1": ["bbb.mp4", "ddd.mp4"]})
+    root = dfdc_tree(
+        tmp_path,
+        {
+            "dfdc_train_part_0": {"aaa.mp4": entry("REAL"), "ccc.mp4": entry("FAKE", "bbb.mp4")},
+            "dfdc_train_part_1": {"bbb.mp4": entry("REAL"), "ddd.mp4": entry("FAKE", "zzz.mp4")},
+        },
+        {"dfdc_train_part_0": ["aaa.mp4", "ccc.mp4"], "dfdc_train_part_1": ["bbb.mp4", "ddd.mp4"]},
+    )
     index = scan(root)
-    got = {v: (r.dataset, r.method, r.quality, r.label, r.target, r.target_method, r.split)
-           for v, r in records(index).items()}
+    got = {
+        v: (r.dataset, r.method, r.quality, r.label, r.target, r.target_method, r.split)
+        for v, r in records(index).items()
+    }
     assert got == {
         "aaa": ("dfdc", "real", "orig", 0, "aaa", "real", "train"),
         "bbb": ("dfdc", "real", "orig", 0, "bbb", "real", "train"),
@@ -126,44 +136,67 @@ def test_dfdc_fake_whose_original_is_in_another_part_has_it_as_target(tmp_path):
         "ddd": ("dfdc", "fake", "orig", 1, "zzz", "real", "train"),
     }
     assert not index.problems
-    assert reasons(index.notes) == [f"{root / 'dfdc_train_part_1' / 'ddd.mp4'}: original zzz.mp4 is in no part: no "
-                                    "difference mask (masks: no mask)"]
+    assert reasons(index.notes) == [
+        f"{root / 'dfdc_train_part_1' / 'ddd.mp4'}: original zzz.mp4 is in no part: no "
+        "difference mask (masks: no mask)"
+    ]
 
 
 def test_dfdc_fake_whose_original_is_a_typo_is_a_note_saying_so_exit_0(tmp_path):
-    root = dfdc_tree(tmp_path, {"dfdc_train_part_0": {"aaa.mp4": entry("REAL"), "fff.mp4": entry("FAKE", "nothere.mp4")}},
-                     {"dfdc_train_part_0": ["aaa.mp4", "fff.mp4"]})
+    root = dfdc_tree(
+        tmp_path,
+        {"dfdc_train_part_0": {"aaa.mp4": entry("REAL"), "fff.mp4": entry("FAKE", "nothere.mp4")}},
+        {"dfdc_train_part_0": ["aaa.mp4", "fff.mp4"]},
+    )
     index = scan(root)
     assert not index.problems and sorted(records(index)) == ["aaa", "fff"]
-    assert reasons(index.notes) == [f"{root / 'dfdc_train_part_0' / 'fff.mp4'}: original nothere.mp4 is in no part: "
-                                    "no difference mask (masks: no mask)"]
+    assert reasons(index.notes) == [
+        f"{root / 'dfdc_train_part_0' / 'fff.mp4'}: original nothere.mp4 is in no part: "
+        "no difference mask (masks: no mask)"
+    ]
     result = CliRunner().invoke(prep, ["index", "--root", str(root)])
     assert result.exit_code == 0, result.output
     assert "note: " + reasons(index.notes)[0] in result.output
 
 
 def test_dfdc_metadata_naming_a_missing_file_is_reported(tmp_path):
-    root = dfdc_tree(tmp_path, {"dfdc_train_part_3": {"aaa.mp4": entry("REAL"), "abc.mp4": entry("FAKE", "aaa.mp4")}},
-                     {"dfdc_train_part_3": ["aaa.mp4"]})
+    root = dfdc_tree(
+        tmp_path,
+        {"dfdc_train_part_3": {"aaa.mp4": entry("REAL"), "abc.mp4": entry("FAKE", "aaa.mp4")}},
+        {"dfdc_train_part_3": ["aaa.mp4"]},
+    )
     index = scan(root)
-    assert reasons(index.problems) == [f"{root / 'dfdc_train_part_3' / 'metadata.json'}: lists abc.mp4, no such file"]
+    assert reasons(index.problems) == [
+        f"{root / 'dfdc_train_part_3' / 'metadata.json'}: lists abc.mp4, no such file"
+    ]
     assert list(records(index)) == ["aaa"]
     result = CliRunner().invoke(prep, ["index", "--root", str(root)])
-    assert result.exit_code == 1 and "dfdc_train_part_3/metadata.json: lists abc.mp4, no such file" in result.output
+    assert (
+        result.exit_code == 1
+        and "dfdc_train_part_3/metadata.json: lists abc.mp4, no such file" in result.output
+    )
 
 
 def test_dfdc_file_missing_from_metadata_is_reported_and_not_used(tmp_path):
-    root = dfdc_tree(tmp_path, {"dfdc_train_part_0": {"aaa.mp4": entry("REAL")}},
-                     {"dfdc_train_part_0": ["aaa.mp4", "xyz.mp4"]})
+    root = dfdc_tree(
+        tmp_path,
+        {"dfdc_train_part_0": {"aaa.mp4": entry("REAL")}},
+        {"dfdc_train_part_0": ["aaa.mp4", "xyz.mp4"]},
+    )
     index = scan(root)
-    assert reasons(index.problems) == [f"{root / 'dfdc_train_part_0' / 'xyz.mp4'}: not in dfdc_train_part_0/"
-                                       "metadata.json: label unknown, not used"]
+    assert reasons(index.problems) == [
+        f"{root / 'dfdc_train_part_0' / 'xyz.mp4'}: not in dfdc_train_part_0/"
+        "metadata.json: label unknown, not used"
+    ]
     assert list(records(index)) == ["aaa"]
 
 
 def test_dfdc_unreadable_metadata_and_bad_entries_are_problems_naming_the_file(tmp_path):
-    root = dfdc_tree(tmp_path, {"dfdc_train_part_1": {"aaa.mp4": entry("MAYBE")}},
-                     {"dfdc_train_part_0": ["bbb.mp4", "ccc.mp4"], "dfdc_train_part_1": ["aaa.mp4"]})
+    root = dfdc_tree(
+        tmp_path,
+        {"dfdc_train_part_1": {"aaa.mp4": entry("MAYBE")}},
+        {"dfdc_train_part_0": ["bbb.mp4", "ccc.mp4"], "dfdc_train_part_1": ["aaa.mp4"]},
+    )
     touch(root / "dfdc_train_part_0" / "metadata.json", b"{not json")
     index = scan(root)
     part0, part1 = root / "dfdc_train_part_0", root / "dfdc_train_part_1"
@@ -176,36 +209,54 @@ def test_dfdc_unreadable_metadata_and_bad_entries_are_problems_naming_the_file(t
 
 
 def test_dfdc_public_test_set_is_split_test_its_fakes_without_original(tmp_path):
-    root = dfdc_tree(tmp_path, {"dfdc_train_part_0": {"aaa.mp4": entry("REAL")}}, {"dfdc_train_part_0": ["aaa.mp4"]})
+    root = dfdc_tree(
+        tmp_path, {"dfdc_train_part_0": {"aaa.mp4": entry("REAL")}}, {"dfdc_train_part_0": ["aaa.mp4"]}
+    )
     touch(root / "test" / "labels.csv", b"filename,label\nt1.mp4,1\nt2.mp4,0\nt3.mp4,1\nt4.mp4,7\n")
     for name in ("t1.mp4", "t2.mp4", "t4.mp4", "t5.mp4"):
         touch(root / "test" / name)
     index = scan(root)
     got = {v: (r.method, r.label, r.target, r.split) for v, r in records(index).items()}
-    assert got == {"aaa": ("real", 0, "aaa", "train"), "t1": ("fake", 1, "t1", "test"), "t2": ("real", 0, "t2", "test")}
+    assert got == {
+        "aaa": ("real", 0, "aaa", "train"),
+        "t1": ("fake", 1, "t1", "test"),
+        "t2": ("real", 0, "t2", "test"),
+    }
     labels = root / "test" / "labels.csv"
     assert reasons(index.problems) == [
         f"{labels}: line 5 't4.mp4,7': not '<file>,<label>' with label 1 (fake) or 0 (real): not used",
         f"{labels}: lists t3.mp4, no such file",
         f"{root / 'test' / 't5.mp4'}: not in test/labels.csv: label unknown, not used",
     ]
-    assert reasons(index.notes) == [f"{root / 'test' / 't1.mp4'}: no original named for this fake: no difference mask "
-                                    "(masks: no mask)"]
+    assert reasons(index.notes) == [
+        f"{root / 'test' / 't1.mp4'}: no original named for this fake: no difference mask (masks: no mask)"
+    ]
 
 
 def test_dfdc_one_video_id_in_two_parts_is_a_problem_and_neither_is_used(tmp_path):
-    root = dfdc_tree(tmp_path, {"dfdc_train_part_0": {"aaa.mp4": entry("REAL")},
-                                "dfdc_train_part_1": {"aaa.mp4": entry("REAL"), "fff.mp4": entry("FAKE", "aaa.mp4")}},
-                     {"dfdc_train_part_0": ["aaa.mp4"], "dfdc_train_part_1": ["aaa.mp4", "fff.mp4"]})
+    root = dfdc_tree(
+        tmp_path,
+        {
+            "dfdc_train_part_0": {"aaa.mp4": entry("REAL")},
+            "dfdc_train_part_1": {"aaa.mp4": entry("REAL"), "fff.mp4": entry("FAKE", "aaa.mp4")},
+        },
+        {"dfdc_train_part_0": ["aaa.mp4"], "dfdc_train_part_1": ["aaa.mp4", "fff.mp4"]},
+    )
     index = scan(root)
     assert not index.records
-    assert [p.reason.split(":")[0] for p in index.problems] == ["2 files have the video id 'aaa' (" + ", ".join(
-        str(root / p / "aaa.mp4") for p in ("dfdc_train_part_0", "dfdc_train_part_1")) + ")",
-        "not used"]
+    assert [p.reason.split(":")[0] for p in index.problems] == [
+        "2 files have the video id 'aaa' ("
+        + ", ".join(str(root / p / "aaa.mp4") for p in ("dfdc_train_part_0", "dfdc_train_part_1"))
+        + ")",
+        "not used",
+    ]
 
 
 def test_dfdc_bad_label_in_labels_csv_is_one_problem(tmp_path):
-    touch(tmp_path / "test" / "labels.csv", b"filename,label\ndjksqlohhk.mp4,FAKE\nokokokokok.mp4,0\nnolabel.mp4\n")
+    touch(
+        tmp_path / "test" / "labels.csv",
+        b"filename,label\ndjksqlohhk.mp4,FAKE\nokokokokok.mp4,0\nnolabel.mp4\n",
+    )
     for name in ("djksqlohhk.mp4", "okokokokok.mp4", "nolabel.mp4"):
         touch(tmp_path / "test" / name)
     index = scan(tmp_path)
@@ -217,27 +268,47 @@ def test_dfdc_bad_label_in_labels_csv_is_one_problem(tmp_path):
     assert list(records(index)) == ["okokokokok"] and not index.notes
 
 
-@pytest.mark.parametrize("bad,why", [({"label": "Fake", "split": "train", "original": "aaa.mp4"},
-                                      "label 'Fake' is neither REAL nor FAKE"),
-                                     ({"label": "FAKE", "split": "dev", "original": "aaa.mp4"},
-                                      "split 'dev' is none of train, val, test"),
-                                     ("FAKE", "label None is neither REAL nor FAKE")])
+@pytest.mark.parametrize(
+    "bad,why",
+    [
+        ({"label": "Fake", "split": "train", "original": "aaa.mp4"}, "label 'Fake' is neither REAL nor FAKE"),
+        ({"label": "FAKE", "split": "dev", "original": "aaa.mp4"}, "split 'dev' is none of train, val, test"),
+        ("FAKE", "label None is neither REAL nor FAKE"),
+    ],
+)
 def test_dfdc_bad_metadata_entry_is_one_problem(tmp_path, bad, why):
-    root = dfdc_tree(tmp_path, {"dfdc_train_part_0": {"aaa.mp4": entry("REAL"), "bbb.mp4": bad}},
-                     {"dfdc_train_part_0": ["aaa.mp4", "bbb.mp4"]})
+    root = dfdc_tree(
+        tmp_path,
+        {"dfdc_train_part_0": {"aaa.mp4": entry("REAL"), "bbb.mp4": bad}},
+        {"dfdc_train_part_0": ["aaa.mp4", "bbb.mp4"]},
+    )
     index = scan(root)
-    assert reasons(index.problems) == [f"{root / 'dfdc_train_part_0' / 'metadata.json'}: entry bbb.mp4: {why}: not used"]
+    assert reasons(index.problems) == [
+        f"{root / 'dfdc_train_part_0' / 'metadata.json'}: entry bbb.mp4: {why}: not used"
+    ]
     assert list(records(index)) == ["aaa"] and not index.notes
 
 
 def test_dfdc_fakes_of_a_real_not_used_are_problems_naming_the_problems_file(tmp_path):
-    root = dfdc_tree(tmp_path, {
-        "dfdc_train_part_1": {"bbb.mp4": entry("Real"), "f1.mp4": entry("FAKE", "aaa.mp4"),
-                              "f2.mp4": entry("FAKE", "bbb.mp4"), "f3.mp4": entry("FAKE", "ccc.mp4"),
-                              "f4.mp4": entry("FAKE", "ddd.mp4"), "ddd.mp4": entry("REAL")},
-        "dfdc_train_part_2": {},
-    }, {"dfdc_train_part_0": ["aaa.mp4"], "dfdc_train_part_1": ["bbb.mp4", "f1.mp4", "f2.mp4", "f3.mp4", "f4.mp4"],
-        "dfdc_train_part_2": ["ccc.mp4"]})
+    root = dfdc_tree(
+        tmp_path,
+        {
+            "dfdc_train_part_1": {
+                "bbb.mp4": entry("Real"),
+                "f1.mp4": entry("FAKE", "aaa.mp4"),
+                "f2.mp4": entry("FAKE", "bbb.mp4"),
+                "f3.mp4": entry("FAKE", "ccc.mp4"),
+                "f4.mp4": entry("FAKE", "ddd.mp4"),
+                "ddd.mp4": entry("REAL"),
+            },
+            "dfdc_train_part_2": {},
+        },
+        {
+            "dfdc_train_part_0": ["aaa.mp4"],
+            "dfdc_train_part_1": ["bbb.mp4", "f1.mp4", "f2.mp4", "f3.mp4", "f4.mp4"],
+            "dfdc_train_part_2": ["ccc.mp4"],
+        },
+    )
     touch(root / "dfdc_train_part_0" / "metadata.json", b"[]")
     touch(root / "dfdc_train_part_1" / "ddd.mp4", b"")  # listed, but an empty file
     index = scan(root)
@@ -301,8 +372,10 @@ def test_another_datasets_folders_in_root_are_one_note(tmp_path):
     touch(root / "dfdc_train_part_0" / "aaa.mp4")
     index = scan(root, "celebdf")
     assert {r.dataset for r in index.records} == {"celebdf"} and not index.problems
-    assert reasons(index.notes) == [f"{root}: holds dfdc_train_part_0/ (DFDC), not read with --dataset celebdf: index "
-                                    "it with --dataset dfdc"]
+    assert reasons(index.notes) == [
+        f"{root}: holds dfdc_train_part_0/ (DFDC), not read with --dataset celebdf: index "
+        "it with --dataset dfdc"
+    ]
     result = CliRunner().invoke(prep, ["index", "--root", str(root), "--dataset", "celebdf"])
     assert result.exit_code == 0 and "note: " + reasons(index.notes)[0] in result.output
     for n in range(1, 5):
@@ -319,12 +392,15 @@ def test_another_datasets_folders_in_root_are_one_note(tmp_path):
 # ---------------------------------------------------------------- detection, old run states
 
 
-@pytest.mark.parametrize("layout,expected", [
-    ("manipulated_sequences/Deepfakes/c23/videos/000_001.mp4", "ffpp"),
-    ("Celeb-synthesis/videos/id0_id1_0000.mp4", "celebdf"),
-    ("dfdc_train_part_12/aaa.mp4", "dfdc"),
-    ("test_videos/labels.csv", "dfdc"),
-])
+@pytest.mark.parametrize(
+    "layout,expected",
+    [
+        ("manipulated_sequences/Deepfakes/c23/videos/000_001.mp4", "ffpp"),
+        ("Celeb-synthesis/videos/id0_id1_0000.mp4", "celebdf"),
+        ("dfdc_train_part_12/aaa.mp4", "dfdc"),
+        ("test_videos/labels.csv", "dfdc"),
+    ],
+)
 def test_layout_auto_detection(tmp_path, layout, expected):
     touch(tmp_path / layout)
     assert detect_dataset(tmp_path) == expected
@@ -334,9 +410,11 @@ def test_unknown_and_mixed_layouts_are_one_line_errors(tmp_path):
     touch(tmp_path / "videos" / "a.mp4")
     with pytest.raises(LrlError) as err:
         scan(tmp_path)
-    assert str(err.value) == (f"{tmp_path}: not a dataset layout this tool knows (looked for original_sequences/ or "
-                              "manipulated_sequences/ (FaceForensics++); Celeb-real, YouTube-real, Celeb-synthesis/ "
-                              "(Celeb-DF); dfdc_train_part_<N>/ or labels.csv (DFDC))")
+    assert str(err.value) == (
+        f"{tmp_path}: not a dataset layout this tool knows (looked for original_sequences/ or "
+        "manipulated_sequences/ (FaceForensics++); Celeb-real, YouTube-real, Celeb-synthesis/ "
+        "(Celeb-DF); dfdc_train_part_<N>/ or labels.csv (DFDC))"
+    )
     touch(tmp_path / "original_sequences" / "youtube" / "c23" / "videos" / "000.mp4")
     touch(tmp_path / "YouTube-real" / "00000.mp4")
     with pytest.raises(LrlError, match="holds the layouts of ffpp and celebdf; choose one with --dataset"):
@@ -349,10 +427,19 @@ def test_unknown_and_mixed_layouts_are_one_line_errors(tmp_path):
 def test_a_run_state_of_one_ffpp_root_reads_as_its_one_source(tmp_path):
     """Before several datasets shared a WORK, the run state held one ROOT and a scope naming "ffpp"."""
     with RunState(tmp_path / "state.sqlite") as state:
-        state.save_settings("extract", {}, {"methods": None, "qualities": ["c23"], "splits": None, "dataset": "ffpp",
-                                            "split_dir": None}, "/data/ffpp")
+        state.save_settings(
+            "extract",
+            {},
+            {"methods": None, "qualities": ["c23"], "splits": None, "dataset": "ffpp", "split_dir": None},
+            "/data/ffpp",
+        )
         state.set_meta("index:problems", [["/data/ffpp/x.mp4", "empty file (0 bytes)"]])
         assert list(saved_sources(state)) == ["ffpp"]
         [(root, scope)] = saved_roots(state)
-        assert (root, scope.dataset, scope.qualities, scope.datasets) == (Path("/data/ffpp"), "ffpp", ("c23",), None)
+        assert (root, scope.dataset, scope.qualities, scope.datasets) == (
+            Path("/data/ffpp"),
+            "ffpp",
+            ("c23",),
+            None,
+        )
         assert reasons(saved_problems(state)) == ["/data/ffpp/x.mp4: empty file (0 bytes)"]

@@ -26,15 +26,19 @@ from pipeline.store.layout import WorkLayout
 
 FRAMES = 4
 STEMS = names(np.random.default_rng([0, 23]), 10)  # the DFDC demo's file stems (seed 0)
-CONFIG = PrepConfig(extract=ExtractParams(frames=FRAMES, crop=CropParams(size=64)),
-                    run=RunOptions(jobs=1, progress=False, device="cpu"))
+CONFIG = PrepConfig(
+    extract=ExtractParams(frames=FRAMES, crop=CropParams(size=64)),
+    run=RunOptions(jobs=1, progress=False, device="cpu"),
+)
 
 
 @pytest.fixture(scope="module")
 def trees(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("trees")
-    return {"celebdf": make_celebdf_demo(out / "celebdf", size="tiny", n_jobs=2).root,
-            "dfdc": make_dfdc_demo(out / "dfdc", size="tiny", n_jobs=2).root}
+    return {
+        "celebdf": make_celebdf_demo(out / "celebdf", size="tiny", n_jobs=2).root,
+        "dfdc": make_dfdc_demo(out / "dfdc", size="tiny", n_jobs=2).root,
+    }
 
 
 def shard_videos(work: Path) -> Counter:
@@ -62,13 +66,24 @@ def summaries(report) -> dict:
 def test_demo_trees_index_as_documented(trees):
     celebdf, dfdc = scan(trees["celebdf"]), scan(trees["dfdc"])
     assert Counter((r.method, r.split) for r in celebdf.records) == {
-        ("Celeb-real", "train"): 2, ("Celeb-real", "test"): 1, ("YouTube-real", "train"): 1,
-        ("YouTube-real", "test"): 1, ("Celeb-synthesis", "train"): 2, ("Celeb-synthesis", "test"): 1}
+        ("Celeb-real", "train"): 2,
+        ("Celeb-real", "test"): 1,
+        ("YouTube-real", "train"): 1,
+        ("YouTube-real", "test"): 1,
+        ("Celeb-synthesis", "train"): 2,
+        ("Celeb-synthesis", "test"): 1,
+    }
     assert not celebdf.problems and not celebdf.notes
     assert Counter((r.method, r.split) for r in dfdc.records) == {
-        ("real", "train"): 3, ("fake", "train"): 4, ("real", "test"): 1, ("fake", "test"): 1}
+        ("real", "train"): 3,
+        ("fake", "train"): 4,
+        ("real", "test"): 1,
+        ("fake", "test"): 1,
+    }
     part = {r.video: Path(r.path).parent.name for r in dfdc.records}
-    crossing = [r for r in dfdc.records if r.is_fake and r.split == "train" and part[r.video] != part[r.target]]
+    crossing = [
+        r for r in dfdc.records if r.is_fake and r.split == "train" and part[r.video] != part[r.target]
+    ]
     assert len(crossing) == 3  # fakes whose original lies in the other part (the two-person one among them)
     assert not dfdc.problems and len(dfdc.notes) == 1 and "no original named" in dfdc.notes[0].reason
 
@@ -95,13 +110,20 @@ def test_celebdf_and_dfdc_side_by_side_in_one_work(trees, tmp_path):
     shutil.copytree(trees["celebdf"], celebdf)  # this test deletes a video of it
 
     first = refresh(celebdf, work, CONFIG)
-    assert first.exit_code == 0 and summaries(first) == {"extract": (8, 0, 0, 0), "masks": (3, 0, 0, 0),
-                                                          "shards": (2, 0, 0, 0)}
+    assert first.exit_code == 0 and summaries(first) == {
+        "extract": (8, 0, 0, 0),
+        "masks": (3, 0, 0, 0),
+        "shards": (2, 0, 0, 0),
+    }
     samples = shard_videos(work)
-    assert len(samples) == 8 and set(samples.values()) == {FRAMES} and {d for d, _, _ in samples} == {"celebdf"}
+    assert (
+        len(samples) == 8 and set(samples.values()) == {FRAMES} and {d for d, _, _ in samples} == {"celebdf"}
+    )
 
     second = refresh(trees["dfdc"], work, CONFIG)
-    assert second.kept == [] and "kept" not in second.line()  # Celeb-DF's units are another ROOT's, not held ones
+    assert (
+        second.kept == [] and "kept" not in second.line()
+    )  # Celeb-DF's units are another ROOT's, not held ones
     # DFDC: 9 videos; 4 training fakes get masks (3 of them from a real in the other part); the test-set
     # fake has no original: no mask, in the shards with mask_known 0. The two-person real gives two faces'
     # samples, its fake only the swapped face's.
@@ -119,14 +141,18 @@ def test_celebdf_and_dfdc_side_by_side_in_one_work(trees, tmp_path):
     for video in (r for r in dfdc.values() if r.is_fake and r.split == "train"):
         assert masks[video.key].ok and masks[video.key].data["mean_area"] > 0.01, video.key
     assert sorted(set(crops[pair_real]["faces"])) == [0, 1] and set(crops[pair_fake]["faces"]) == {1}
-    assert {d: s["root"] for d, s in sources.items()} == {"celebdf": str(celebdf.resolve()),
-                                                          "dfdc": str(trees["dfdc"].resolve())}
+    assert {d: s["root"] for d, s in sources.items()} == {
+        "celebdf": str(celebdf.resolve()),
+        "dfdc": str(trees["dfdc"].resolve()),
+    }
 
     again = refresh(celebdf, work, CONFIG)  # up to date: the DFDC units are another ROOT's, not pruned
     assert again.exit_code == 0 and not again.removed and again.changed == 0
     (celebdf / "Celeb-synthesis" / "id1_id2_0000.mp4").unlink()
     pruned = refresh(celebdf, work, CONFIG)
-    assert sorted(pruned.removed) == ["celebdf/Celeb-synthesis/orig/id1_id2_0000"] * 2  # its extract and masks units
+    assert (
+        sorted(pruned.removed) == ["celebdf/Celeb-synthesis/orig/id1_id2_0000"] * 2
+    )  # its extract and masks units
     samples = shard_videos(work)
     assert Counter(d for d, _, _ in samples) == {"celebdf": 7, "dfdc": 9}
 
@@ -134,12 +160,19 @@ def test_celebdf_and_dfdc_side_by_side_in_one_work(trees, tmp_path):
     # every ROOT of WORK re-planned, nothing stale nor pending: detect 5 Celeb-DF reals + DFDC's 4 reals and
     # its test fake (no real: detected on itself); extract 7 + 9 videos; masks 2 + 4 (+ 1 no mask); shards
     # train-0000 and test-0000, each holding both datasets
-    assert [line.split()[:3] for line in status] == [["detect", "done", "10"], ["extract", "done", "16"],
-                                                     ["masks", "done", "6"], ["shards", "done", "2"],
-                                                     ["input", "problems", "0"]]
+    assert [line.split()[:3] for line in status] == [
+        ["detect", "done", "10"],
+        ["extract", "done", "16"],
+        ["masks", "done", "6"],
+        ["shards", "done", "2"],
+        ["input", "problems", "0"],
+    ]
     assert all("stale    0  pending    0" in line for line in status[:4]), status
     line = run_report(work, tmp_path / "report")  # the QA pages read every dataset of WORK
-    assert line.startswith("report: 16 videos on 1 sheet pages") and (tmp_path / "report" / "index.html").is_file()
+    assert (
+        line.startswith("report: 16 videos on 1 sheet pages")
+        and (tmp_path / "report" / "index.html").is_file()
+    )
     page = (tmp_path / "report" / "index.html").read_text()
     assert all(f"<td>{d}</td>" in page for d in ("celebdf", "dfdc")), "counts per dataset"
 
@@ -153,8 +186,11 @@ def test_cli_demo_data_writes_each_layout_and_rebuilds_in_place(trees, tmp_path)
     shutil.copytree(trees["dfdc"], out)
     (out / "dfdc_train_part_0" / "metadata.json").write_text("{}")  # damaged: the rebuild rewrites it
     result = CliRunner().invoke(prep, ["demo-data", "--out", str(out), "--dataset", "dfdc", "--size", "tiny"])
-    assert result.exit_code == 0 and result.output.startswith("demo dfdc (tiny, seed 0): 4 reals and 5 fakes of 10 frames")
-    assert (out / "dfdc_train_part_0" / "metadata.json").read_bytes() == \
-        (trees["dfdc"] / "dfdc_train_part_0" / "metadata.json").read_bytes()
+    assert result.exit_code == 0 and result.output.startswith(
+        "demo dfdc (tiny, seed 0): 4 reals and 5 fakes of 10 frames"
+    )
+    assert (out / "dfdc_train_part_0" / "metadata.json").read_bytes() == (
+        trees["dfdc"] / "dfdc_train_part_0" / "metadata.json"
+    ).read_bytes()
     result = CliRunner().invoke(prep, ["demo-data", "--out", str(tmp_path / "x"), "--dataset", "nope"])
     assert result.exit_code == 2 and "'nope' is not one of 'ffpp', 'celebdf', 'dfdc', 'dfd'" in result.output

@@ -71,8 +71,9 @@ def test_agrees_with_scipy(alpha):
 
 def test_gray_weights_are_bt601():
     pixels = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]]], np.uint8)
-    np.testing.assert_allclose(gray(pixels)[0], [76.245, 149.685, 29.07, 0.299 * 10 + 0.587 * 20 + 0.114 * 30],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        gray(pixels)[0], [76.245, 149.685, 29.07, 0.299 * 10 + 0.587 * 20 + 0.114 * 30], rtol=1e-6
+    )
 
 
 def test_frequency_cue_of_astronaut_crops():

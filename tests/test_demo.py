@@ -121,14 +121,19 @@ def test_scan_indexes_every_demo_video_with_target_source_split_and_mask(demo_ro
             assert Path(r.mask_path).is_file()
     counts = index.counts()
     for split in SPLITS:
-        assert counts[("ffpp", "youtube", "c40", split, 0)] == 2 and counts[("ffpp", "FaceSwap", "raw", split, 1)] == 2
+        assert (
+            counts[("ffpp", "youtube", "c40", split, 0)] == 2
+            and counts[("ffpp", "FaceSwap", "raw", split, 1)] == 2
+        )
 
 
 def test_split_files_are_official_pairs_with_each_split_nonempty(demo_root):
     ids = {}
     for split in SPLITS:
         pairs = json.loads((demo_root / "splits" / f"{split}.json").read_text())
-        assert pairs and all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs)
+        assert pairs and all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
+        )
         ids[split] = {x for p in pairs for x in p}
     assert sorted(ids["train"] | ids["val"] | ids["test"]) == REALS
     assert sum(len(v) for v in ids.values()) == len(REALS)
@@ -218,9 +223,14 @@ def test_rebuild_replaces_an_earlier_demo_and_removes_only_its_stale_files(tmp_p
     info = make_demo(tmp_path, seed=5, size="micro", n_jobs=1)
     assert not stale.exists() and (tmp_path / "notes.txt").exists()
     truth = json.loads(demo_truth_path(tmp_path).read_text())
-    assert truth["complete"] and len(truth["files"]) == 2 * 19 + 3 == info.files - 1  # per real: 3 videos + 4 fakes x (3 + mask)
+    assert (
+        truth["complete"] and len(truth["files"]) == 2 * 19 + 3 == info.files - 1
+    )  # per real: 3 videos + 4 fakes x (3 + mask)
     assert info.reals == 2 and info.fakes == 8 and "2 reals and 8 fakes" in info.line()
-    assert scan(tmp_path).filter(Selection(splits=("train",))).counts()[("ffpp", "Deepfakes", "c23", "train", 1)] == 2
+    assert (
+        scan(tmp_path).filter(Selection(splits=("train",))).counts()[("ffpp", "Deepfakes", "c23", "train", 1)]
+        == 2
+    )
 
 
 @pytest.fixture(scope="module")

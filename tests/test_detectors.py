@@ -11,14 +11,32 @@ from cli import train as train_cli
 from model import DETECTORS, MCLCRConfig, ModelConfig, build_model, detector_name
 from model.training.config import TrainConfig
 
-SMALL = ["--backbone", "mobilenetv3_small_050", "--strides", "4", "8", "16", "--batch-size", "4", "--workers", "0"]
+SMALL = [
+    "--backbone",
+    "mobilenetv3_small_050",
+    "--strides",
+    "4",
+    "8",
+    "16",
+    "--batch-size",
+    "4",
+    "--workers",
+    "0",
+]
 
 
-@pytest.mark.parametrize(("cfg", "name", "shows"), [
-    (ModelConfig(backbone="mobilenetv3_small_050", strides=(4, 8, 16)), "lrl", {"mask", "similarity", "attention"}),
-    (ModelConfig(backbone="mobilenetv3_small_050", strides=(4, 8, 16), variant="rgb"), "lrl", {"mask"}),
-    (MCLCRConfig(backbone="mobilenetv3_small_050", strides=(4, 8, 16)), "mclcr", set()),
-])
+@pytest.mark.parametrize(
+    ("cfg", "name", "shows"),
+    [
+        (
+            ModelConfig(backbone="mobilenetv3_small_050", strides=(4, 8, 16)),
+            "lrl",
+            {"mask", "similarity", "attention"},
+        ),
+        (ModelConfig(backbone="mobilenetv3_small_050", strides=(4, 8, 16), variant="rgb"), "lrl", {"mask"}),
+        (MCLCRConfig(backbone="mobilenetv3_small_050", strides=(4, 8, 16)), "mclcr", set()),
+    ],
+)
 def test_the_registry_builds_each_detector_and_it_says_what_it_can_show(cfg, name, shows):
     assert set(DETECTORS) == {"lrl", "mclcr"} and detector_name(cfg) == name
     assert build_model(cfg).shows == shows
@@ -36,14 +54,30 @@ def test_old_flat_config_json_and_the_nested_one_read_alike():
 def test_an_mclcr_no_style_checkpoint_names_its_detector_and_variant(tiny_run, tmp_path, one_torch_thread):
     root, work, _ = tiny_run
     run = tmp_path / "run"
-    trained = CliRunner().invoke(train_cli, ["--shards", str(work / "shards"), "--out", str(run), "--model", "mclcr",
-                                             "--mclcr-variant", "no_style", "--epochs", "1", "--max-batches", "2",
-                                             *SMALL])
+    trained = CliRunner().invoke(
+        train_cli,
+        [
+            "--shards",
+            str(work / "shards"),
+            "--out",
+            str(run),
+            "--model",
+            "mclcr",
+            "--mclcr-variant",
+            "no_style",
+            "--epochs",
+            "1",
+            "--max-batches",
+            "2",
+            *SMALL,
+        ],
+    )
     assert trained.exit_code == 0, trained.output
     video = root / "original_sequences" / "youtube" / "raw" / "videos" / "000.mp4"
     out = tmp_path / "pred"
-    predicted = CliRunner().invoke(predict_cli, ["--checkpoint", str(run / "best.pt"), "--out", str(out),
-                                                 "--device", "cpu", str(video)])
+    predicted = CliRunner().invoke(
+        predict_cli, ["--checkpoint", str(run / "best.pt"), "--out", str(out), "--device", "cpu", str(video)]
+    )
     assert predicted.exit_code == 0, predicted.output
     saved = json.loads((out / "predictions.json").read_text())
     assert (saved["detector"], saved["variant"]) == ("mclcr", "no_style")

@@ -17,8 +17,10 @@ from pipeline.store.images import read_png
 from pipeline.store.layout import WorkLayout, frame_name
 
 FRAMES = 4
-CONFIG = PrepConfig(extract=ExtractParams(frames=FRAMES, crop=CropParams(size=64)),
-                    run=RunOptions(jobs=1, progress=False, device="cpu"))
+CONFIG = PrepConfig(
+    extract=ExtractParams(frames=FRAMES, crop=CropParams(size=64)),
+    run=RunOptions(jobs=1, progress=False, device="cpu"),
+)
 TRAP_REAL = "dfd/actors/c23/04__meeting_serious"
 
 
@@ -32,10 +34,14 @@ def test_plan_sizes_and_names():
         clips = plan(0, size)
         assert Counter(c.label for c in clips) == {0: reals, 1: fakes}, size
         stems = [Path(c.path).stem for c in clips]
-        assert all((DFD_FAKE if c.label else DFD_REAL).match(s) for c, s in zip(clips, stems, strict=True)), stems
+        assert all((DFD_FAKE if c.label else DFD_REAL).match(s) for c, s in zip(clips, stems, strict=True)), (
+            stems
+        )
         assert len(set(stems)) == len(stems)
         # every fake's real is in the tree, and the trap scene has a fake
-        assert {f"{s[:2]}__{s.split('__')[1]}" for c, s in zip(clips, stems, strict=True) if c.label} <= set(stems)
+        assert {f"{s[:2]}__{s.split('__')[1]}" for c, s in zip(clips, stems, strict=True) if c.label} <= set(
+            stems
+        )
         assert any(c.kind == "two-people" and c.label for c in clips)
     assert [c.path for c in plan(0, "small")] == [c.path for c in plan(0, "small")]  # one seed, one tree
 
@@ -43,7 +49,9 @@ def test_plan_sizes_and_names():
 def test_dfd_demo_indexes_as_dfd_test(tree):
     found = scan(tree)
     assert Counter((r.dataset, r.method, r.quality, r.split, r.label) for r in found.records) == {
-        ("dfd", "actors", "c23", "test", 0): 2, ("dfd", "DeepFakeDetection", "c23", "test", 1): 2}
+        ("dfd", "actors", "c23", "test", 0): 2,
+        ("dfd", "DeepFakeDetection", "c23", "test", 1): 2,
+    }
     assert not found.problems and not found.notes
     reals = {r.video for r in found.records if not r.is_fake}
     assert all(r.target in reals and r.target_method == "actors" for r in found.records if r.is_fake)
@@ -74,8 +82,12 @@ def test_refreshed_trap_fake_keeps_the_smaller_swapped_face(tree, tmp_path):
     layout = WorkLayout(work)
     fake_dir = layout.face_dir("dfd", "DeepFakeDetection", "c23", Path(fake_key).name)
     real_dir = layout.face_dir("dfd", "actors", "c23", "04__meeting_serious")
-    assert sorted(p.name for p in fake_dir.iterdir()) == sorted(frame_name(f, smaller) for f in fake["frames"])
-    real_transform = {(f, k): t for f, k, t in zip(real["frames"], real["faces"], real["transforms"], strict=True)}
+    assert sorted(p.name for p in fake_dir.iterdir()) == sorted(
+        frame_name(f, smaller) for f in fake["frames"]
+    )
+    real_transform = {
+        (f, k): t for f, k, t in zip(real["frames"], real["faces"], real["transforms"], strict=True)
+    }
     for frame, face, transform in zip(fake["frames"], fake["faces"], fake["transforms"], strict=True):
         assert transform == real_transform[(frame, face)]
         forged = read_png(fake_dir / frame_name(frame, face), 64, "crop").astype(np.int16)

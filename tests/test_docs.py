@@ -23,8 +23,12 @@ LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config),
-                           "-d", str(site)], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_site_builds_strictly(tmp_path):
@@ -80,8 +84,11 @@ def wrong_options(text: str) -> list[str]:
             if known is None:
                 found.append(f"{name} {' '.join(args)}: no such command")
                 continue
-            found += [f"{name} {' '.join(args)} {opt}".replace("  ", " ") for opt in OPTION.findall(rest)
-                      if opt not in known]
+            found += [
+                f"{name} {' '.join(args)} {opt}".replace("  ", " ")
+                for opt in OPTION.findall(rest)
+                if opt not in known
+            ]
     return found
 
 
@@ -91,11 +98,16 @@ def test_every_option_the_docs_name_is_in_its_commands_help(page):
 
 
 def test_the_option_check_catches_a_wrong_option_and_command():
-    text = ("Run `lrl-prep index --root R --bogus` then\n\n"
-            "```\nlrl-train --shards S \\\n    --epochz 3  # x\n"
-            "lrl-prep nosuch --root R\nlrl-predict --checkpoint C --report D in.mp4\n```\n")
-    assert wrong_options(text) == ["lrl-train --epochz", "lrl-prep nosuch: no such command",
-                                   "lrl-prep index --bogus"]
+    text = (
+        "Run `lrl-prep index --root R --bogus` then\n\n"
+        "```\nlrl-train --shards S \\\n    --epochz 3  # x\n"
+        "lrl-prep nosuch --root R\nlrl-predict --checkpoint C --report D in.mp4\n```\n"
+    )
+    assert wrong_options(text) == [
+        "lrl-train --epochz",
+        "lrl-prep nosuch: no such command",
+        "lrl-prep index --bogus",
+    ]
 
 
 def github_slug(heading: str) -> str:

@@ -62,7 +62,9 @@ def build_tree(root: Path) -> Path:
     write_video(real_path(root, "010"), SMALL.frames, pts=[0, 30, 45, 200, 230, 600, 610, 990])  # VFR
     write_video(real_path(root, "011"), [np.rot90(f, -1) for f in SMALL.frames], rotation=90)  # rotated
     truncate(write_video(real_path(root, "012"), SMALL.frames * 3, faststart=True), 0.6)  # decodable prefix
-    write_video(real_path(root, "013"), SMALL.frames[:3] + [background(320, 240)] + SMALL.frames[4:])  # face gone
+    write_video(
+        real_path(root, "013"), SMALL.frames[:3] + [background(320, 240)] + SMALL.frames[4:]
+    )  # face gone
     write_video(fake_path(root, "NeuralTextures", "000_002"), SMALL.frames)  # not the size of its real
     return root
 
@@ -71,11 +73,31 @@ def build_tree(root: Path) -> Path:
 def extracted(tmp_path_factory):
     root = build_tree(tmp_path_factory.mktemp("ffpp"))
     work = tmp_path_factory.mktemp("work")
-    args = ["extract", "--root", str(root), "--work", str(work), "--frames", str(FRAMES), "--size", str(SIZE),
-            "--jobs", "1", "--device", "cpu", "--no-progress"]
+    args = [
+        "extract",
+        "--root",
+        str(root),
+        "--work",
+        str(work),
+        "--frames",
+        str(FRAMES),
+        "--size",
+        str(SIZE),
+        "--jobs",
+        "1",
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
     result = CliRunner().invoke(prep, args)
     state = RunState(WorkLayout(work).state_db)
-    yield root, work, result, {r.key: r for r in state.records(STAGE)}, {r.key: r for r in state.records(DETECT)}
+    yield (
+        root,
+        work,
+        result,
+        {r.key: r for r in state.records(STAGE)},
+        {r.key: r for r in state.records(DETECT)},
+    )
     state.close()
 
 
@@ -88,8 +110,11 @@ def crops(work, k, face=0):
     _, method, quality, video = k.split("/")
     folder = WorkLayout(work).face_dir("ffpp", method, quality, video)
     names = {frame_name(int(p.name[:6]), face): int(p.name[:6]) for p in folder.glob("*.png")}
-    return {names[p.name]: cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB)
-            for p in sorted(folder.glob("*.png")) if p.name in names}
+    return {
+        names[p.name]: cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB)
+        for p in sorted(folder.glob("*.png"))
+        if p.name in names
+    }
 
 
 def track(detection: dict, face: int = 0) -> dict:
@@ -105,8 +130,9 @@ def test_cli_prints_a_summary_and_one_line_per_failure_and_exits_1(extracted):
     assert summary == [lines[-3 - len(BAD)]] and ", 1 videos read in part, " in summary[0]
     note = records[key("youtube", "raw", "012")].data["note"]  # a decodable prefix of 24 frames
     assert lines[-2] == f"note: {key('youtube', 'raw', '012')}: {note}"
-    assert note.startswith("read in part: its header gives 24 frames, ") and note.endswith("; 6 of the 6 sampled "
-                                                                                           "frames read")
+    assert note.startswith("read in part: its header gives 24 frames, ") and note.endswith(
+        "; 6 of the 6 sampled frames read"
+    )
     assert lines[-1] == f"problem: {real_path(root, '005')}: empty file (0 bytes)"
     assert f"done {len(records) - len(BAD)} / skipped 0 / failed {len(BAD)}" in summary[0]
     failed = [line for line in lines if line.startswith("failed: ")]
@@ -139,7 +165,11 @@ def test_real_and_fakes_at_every_quality_share_frames_and_transforms(extracted):
     _, _, _, records, detects = extracted
     base = records[key("youtube", "raw", "000")].data
     assert base["frames"] == [0, 2, 4, 7, 9, 11]
-    for k in (key("youtube", "c23", "000"), key("Deepfakes", "raw", "000_001"), key("Deepfakes", "c23", "000_001")):
+    for k in (
+        key("youtube", "c23", "000"),
+        key("Deepfakes", "raw", "000_001"),
+        key("Deepfakes", "c23", "000_001"),
+    ):
         assert records[k].data["frames"] == base["frames"]
         assert records[k].data["transforms"] == base["transforms"]
         assert records[k].data["detect_key"] == "ffpp/youtube/000"
@@ -194,7 +224,9 @@ def test_two_faces_are_two_tracks_the_larger_consistent_one_first(extracted):
     for f, b in zip(data["frames"], track(data)["boxes"], strict=True):
         assert iou(np.array(b), TWO.boxes[f]) >= 0.8
     second = track(data, 1)["boxes"]
-    assert all(iou(np.array(b), np.array(TWO.boxes[f])) == 0 for f, b in zip(data["frames"], second, strict=True))
+    assert all(
+        iou(np.array(b), np.array(TWO.boxes[f])) == 0 for f, b in zip(data["frames"], second, strict=True)
+    )
 
 
 def test_variable_frame_rate_and_rotated_videos_are_cropped(extracted):
@@ -242,11 +274,27 @@ def test_detect_sources_group_by_real_at_the_best_quality():
     def rec(method, quality, video):
         fake = method != "youtube"
         target = video.split("_")[0] if fake else video
-        return VideoRecord("ffpp", method, quality, video, f"/{method}/{quality}/{video}.mp4", int(fake),
-                           target, "youtube", video.split("_")[1] if fake else None, None, "train")
+        return VideoRecord(
+            "ffpp",
+            method,
+            quality,
+            video,
+            f"/{method}/{quality}/{video}.mp4",
+            int(fake),
+            target,
+            "youtube",
+            video.split("_")[1] if fake else None,
+            None,
+            "train",
+        )
 
-    records = [rec("youtube", "c40", "000"), rec("youtube", "c23", "000"), rec("Deepfakes", "raw", "000_001"),
-               rec("Deepfakes", "c40", "002_003"), rec("Deepfakes", "c23", "002_003")]
+    records = [
+        rec("youtube", "c40", "000"),
+        rec("youtube", "c23", "000"),
+        rec("Deepfakes", "raw", "000_001"),
+        rec("Deepfakes", "c40", "002_003"),
+        rec("Deepfakes", "c23", "002_003"),
+    ]
     sources = detect_sources(records)
     assert {k: (dk, src.quality) for k, (dk, src) in sources.items()} == {
         "ffpp/youtube/c40/000": ("ffpp/youtube/000", "c23"),
@@ -266,7 +314,9 @@ def small_tree(tmp_path):
     return root, tmp_path / "work"
 
 
-def test_rerun_with_nothing_changed_decodes_nothing_and_a_changed_real_recrops_its_fakes(small_tree, monkeypatch):
+def test_rerun_with_nothing_changed_decodes_nothing_and_a_changed_real_recrops_its_fakes(
+    small_tree, monkeypatch
+):
     root, work = small_tree
     params = ExtractParams(frames=3)
     opened = Counter()
@@ -303,8 +353,7 @@ def test_rerun_with_nothing_changed_decodes_nothing_and_a_changed_real_recrops_i
 def test_frames_all_and_filters_and_parallel_workers(small_tree):
     root, work = small_tree
     scope = Scope(methods=("youtube",), qualities=("c23",))
-    summary = run(root, work, ExtractParams(frames=None), scope, jobs=2,
-                  device="cpu", progress=False)
+    summary = run(root, work, ExtractParams(frames=None), scope, jobs=2, device="cpu", progress=False)
     assert (summary.done, summary.failed, summary.items) == (1, 0, 8)
     with RunState(WorkLayout(work).state_db) as state:
         detect = state.get(DETECT, "ffpp/youtube/000")
@@ -319,9 +368,12 @@ def test_cuda_asked_without_cuda_is_a_one_line_error(small_tree):
 
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
-    result = CliRunner().invoke(prep, ["extract", "--root", str(root), "--work", str(work), "--device", "cuda"])
+    result = CliRunner().invoke(
+        prep, ["extract", "--root", str(root), "--work", str(work), "--device", "cuda"]
+    )
     assert result.exit_code == 2 and result.output.strip() == (
-        "error: --device cuda: no CUDA device is available (use --device cpu or auto)")
+        "error: --device cuda: no CUDA device is available (use --device cpu or auto)"
+    )
 
 
 def test_small_faces_missed_at_the_detection_scale_are_found_at_twice_the_scale(tmp_path):
@@ -340,7 +392,10 @@ def test_align_maps_the_landmarks_onto_the_template_for_real_and_fake_alike(smal
     summary = run(root, work, params, jobs=1, device="cpu", progress=False)
     assert (summary.done, summary.failed) == (3, 0)
     with RunState(WorkLayout(work).state_db) as state:
-        real, fake = state.get(STAGE, key("youtube", "raw", "000")), state.get(STAGE, key("Deepfakes", "raw", "000_001"))
+        real, fake = (
+            state.get(STAGE, key("youtube", "raw", "000")),
+            state.get(STAGE, key("Deepfakes", "raw", "000_001")),
+        )
         marks = np.array(track(state.get(DETECT, "ffpp/youtube/000").data)["landmarks"])
     assert fake.data["transforms"] == real.data["transforms"]
     for matrix, points in zip(real.data["transforms"], marks, strict=True):
@@ -362,8 +417,11 @@ def test_a_full_disk_stops_the_run_naming_the_file_and_a_rerun_completes(small_t
 
     monkeypatch.setattr("pipeline.store.images.write_bytes", full)
     params = ExtractParams(frames=2)
-    with pytest.raises(DiskFull, match=r"/faces/ffpp/youtube/raw/000/000000.png: disk full: writing it needs "
-                                       r"[\d.]+ KB free, [\d.]+ [KMG]?B free there"):
+    with pytest.raises(
+        DiskFull,
+        match=r"/faces/ffpp/youtube/raw/000/000000.png: disk full: writing it needs "
+        r"[\d.]+ KB free, [\d.]+ [KMG]?B free there",
+    ):
         run(root, work, params, jobs=1, device="cpu", progress=False)
     assert not list(Path(work).rglob("*.png"))
     with RunState(WorkLayout(work).state_db) as state:

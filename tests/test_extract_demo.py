@@ -38,7 +38,9 @@ def test_every_raw_video_yields_n_crops(demo):
     assert summary.failed == 0 and summary.done == len(records) > 0
     for rec in records:
         video = rec.data["record"]
-        folder = WorkLayout(work).face_dir(video["dataset"], video["method"], video["quality"], video["video"])
+        folder = WorkLayout(work).face_dir(
+            video["dataset"], video["method"], video["quality"], video["video"]
+        )
         assert sorted(p.name for p in folder.glob("*.png")) == [frame_name(f) for f in rec.data["frames"]]
         assert len(rec.data["frames"]) == FRAMES and rec.status == DONE
 
@@ -70,7 +72,10 @@ def test_fake_and_real_raw_crops_are_pixel_aligned_outside_the_true_mask(demo):
         real = {**video, "method": video["target_method"], "video": video["target"]}
         masks = dict(iter_frames(video["mask_path"], rec.data["frames"]))
         for frame, matrix in zip(rec.data["frames"], rec.data["transforms"], strict=True):
-            inside = cv2.warpAffine(masks[frame][..., 0], np.array(matrix), (SIZE, SIZE), flags=cv2.INTER_NEAREST) > 0
+            inside = (
+                cv2.warpAffine(masks[frame][..., 0], np.array(matrix), (SIZE, SIZE), flags=cv2.INTER_NEAREST)
+                > 0
+            )
             diff = np.abs(read_crop(work, video, frame) - read_crop(work, real, frame)).mean(axis=2) / 255
             assert diff[~inside].mean() < 2 / 255, (rec.key, frame)
             assert diff[inside].mean() > diff[~inside].mean(), (rec.key, frame)

@@ -21,9 +21,13 @@ def late_face(tmp_path_factory):
     spec = sample_spec(np.random.default_rng(3), "000", "astronaut", FRAMES)
     bg = background(spec)
     empty = np.clip(np.rint(bg), 0, 255).astype(np.uint8)
-    frames = [empty if i < FRAMES // 2 else render_frame(spec, frame_geom(spec, i), bg, i) for i in range(FRAMES)]
+    frames = [
+        empty if i < FRAMES // 2 else render_frame(spec, frame_geom(spec, i), bg, i) for i in range(FRAMES)
+    ]
     write_videos([(root / "original_sequences/youtube/raw/videos/000.mp4", ENCODINGS["raw"])], frames)
-    summary = run(root, work, ExtractParams(SAMPLED, CropParams(size=64)), jobs=1, device="cpu", progress=False)
+    summary = run(
+        root, work, ExtractParams(SAMPLED, CropParams(size=64)), jobs=1, device="cpu", progress=False
+    )
     with RunState(WorkLayout(work).state_db) as state:
         rec, det = state.get(STAGE, "ffpp/youtube/raw/000"), state.get(DETECT, "ffpp/youtube/000")
     return work, summary, rec, det

@@ -46,8 +46,10 @@ def test_predict_scores_the_video_not_its_cover(demo_root, tiny_run, tmp_path, o
     plain = video_dir(demo_root, "youtube", "c23") / "000.mp4"
     covered = with_cover(plain, tmp_path / "covered.mp4")
     out = tmp_path / "out"
-    result = CliRunner().invoke(predict_cli, ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu",
-                                              str(plain), str(covered)])
+    result = CliRunner().invoke(
+        predict_cli,
+        ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu", str(plain), str(covered)],
+    )
     assert result.exit_code == 0, result.output
     first, second = json.loads((out / "predictions.json").read_text())["inputs"]
     assert second["n_frames"] == first["n_frames"] == 10
@@ -67,8 +69,9 @@ def animated_gif(path: Path, frames) -> Path:
     return path
 
 
-def test_a_folder_gives_what_index_would_take_and_names_what_it_skips(demo_root, tiny_run, tmp_path,
-                                                                      one_torch_thread):
+def test_a_folder_gives_what_index_would_take_and_names_what_it_skips(
+    demo_root, tiny_run, tmp_path, one_torch_thread
+):
     """An animated GIF beside a photo and a video is scored; a note, a hidden file, a broken link and an
     empty .mp4 are each named with their reason (the last two as failures: they look like inputs)."""
     import cv2
@@ -88,8 +91,9 @@ def test_a_folder_gives_what_index_would_take_and_names_what_it_skips(demo_root,
     (folder / "sub" / "gone.mp4").symlink_to(tmp_path / "nowhere.mp4")
     (folder / "sub" / "empty.mov").write_bytes(b"")
     out = tmp_path / "out"
-    result = CliRunner().invoke(predict_cli, ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu",
-                                              str(folder)])
+    result = CliRunner().invoke(
+        predict_cli, ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu", str(folder)]
+    )
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert sorted(line for line in lines if line.startswith(("failed", "skipped"))) == [
@@ -138,9 +142,11 @@ def reals_and_deepfakes(demo_root: Path, root: Path) -> Path:
     return root
 
 
-FULL = re.compile(r"error: (\S+): disk full: (writing it|recording the run state|writing 3 shards) needs "
-                  r"[\d.]+ [KM]?B free, [\d.]+ [KM]?B free there; free some space and run again \(what was "
-                  r"finished is kept\)")
+FULL = re.compile(
+    r"error: (\S+): disk full: (writing it|recording the run state|writing 3 shards) needs "
+    r"[\d.]+ [KM]?B free, [\d.]+ [KM]?B free there; free some space and run again \(what was "
+    r"finished is kept\)"
+)
 
 
 def test_a_full_disk_is_one_line_and_the_next_run_goes_on(demo_root, tmp_path, small_disk):
@@ -150,8 +156,20 @@ def test_a_full_disk_is_one_line_and_the_next_run_goes_on(demo_root, tmp_path, s
     no temporary file left, no shard file."""
     root = reals_and_deepfakes(demo_root, tmp_path / "root")
     work = small_disk("150k") / "work"
-    args = ["refresh", "--root", str(root), "--work", str(work), "--frames", "4", "--size", "64",
-            "--jobs", "1", "--no-progress"]
+    args = [
+        "refresh",
+        "--root",
+        str(root),
+        "--work",
+        str(work),
+        "--frames",
+        "4",
+        "--size",
+        "64",
+        "--jobs",
+        "1",
+        "--no-progress",
+    ]
     first = CliRunner().invoke(prep, args)
     assert first.exit_code == 2 and "Traceback" not in first.output, first.output
     [line] = first.output.splitlines()
@@ -171,8 +189,10 @@ def test_a_full_disk_is_one_line_and_the_next_run_goes_on(demo_root, tmp_path, s
     small_disk("8m")
     third = CliRunner().invoke(prep, args)
     assert third.exit_code == 0, third.output
-    assert third.output.startswith("refresh: updated; extract 0 done / 12 skipped / 0 failed; masks 0 done / "
-                                   "6 skipped / 0 failed; shards 3 done / 0 skipped / 0 failed")
+    assert third.output.startswith(
+        "refresh: updated; extract 0 done / 12 skipped / 0 failed; masks 0 done / "
+        "6 skipped / 0 failed; shards 3 done / 0 skipped / 0 failed"
+    )
     made = sorted(p.name for p in (work / "shards").iterdir())
     assert made == ["index.json", "test-0000.h5", "train-0000.h5", "val-0000.h5"]
 
@@ -212,17 +232,33 @@ def test_a_video_read_in_part_says_so(demo_root, tmp_path):
     copying.write_bytes(whole.read_bytes())
     truncate(copying, 0.6)
     work = tmp_path / "work"
-    args = ["extract", "--root", str(root), "--work", str(work), "--frames", "4", "--size", "48", "--jobs", "1",
-            "--no-progress"]
+    args = [
+        "extract",
+        "--root",
+        str(root),
+        "--work",
+        str(work),
+        "--frames",
+        "4",
+        "--size",
+        "48",
+        "--jobs",
+        "1",
+        "--no-progress",
+    ]
     first = CliRunner().invoke(prep, args)
     assert first.exit_code == 0, first.output
     line, note = first.output.splitlines()
-    assert line.startswith("extract: videos done 1 / skipped 0 / failed 0, 4 crops, 0 frames without a face "
-                           "(no crop), 1 videos read in part, ")
+    assert line.startswith(
+        "extract: videos done 1 / skipped 0 / failed 0, 4 crops, 0 frames without a face "
+        "(no crop), 1 videos read in part, "
+    )
     decodable = int(re.search(r"(\d+) are decodable", note).group(1))
     assert 0 < decodable < 10
-    assert note == (f"note: ffpp/youtube/c23/000: read in part: its header gives 10 frames, {decodable} are "
-                    "decodable (an incomplete file, or one still being copied); 4 of the 4 sampled frames read")
+    assert note == (
+        f"note: ffpp/youtube/c23/000: read in part: its header gives 10 frames, {decodable} are "
+        "decodable (an incomplete file, or one still being copied); 4 of the 4 sampled frames read"
+    )
     with RunState(WorkLayout(work).state_db) as state:
         record = state.get("extract", "ffpp/youtube/c23/000")
         assert record.data["note"] == note.split(": ", 2)[2] and record.counts["partial"] == 1

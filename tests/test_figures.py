@@ -17,9 +17,9 @@ from model.training.loop import train
 from pipeline.store.reader import ShardDataset
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=1, bf16=False)
-
-
+SMALL = dict(
+    backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=1, bf16=False
+)
 
 
 def trained(shards: Path, out: Path, variant: str):
@@ -46,8 +46,12 @@ def test_full_variant_draws_five_panels_per_sample_and_the_mean_patterns(shards,
     panels, notes = figures.draw(tmp_path / "fig", "test", cfg.model.variant)
     fig = tmp_path / "fig"
     assert notes == []
-    assert panels == {fig / "fig3-test-Deepfakes.png": 3 * 5, fig / "fig3-test-youtube.png": 3 * 5,
-                      fig / "fig3-test.png": 2 * 5, fig / "fig4-test.png": 2 * 2}
+    assert panels == {
+        fig / "fig3-test-Deepfakes.png": 3 * 5,
+        fig / "fig3-test-youtube.png": 3 * 5,
+        fig / "fig3-test.png": 2 * 5,
+        fig / "fig4-test.png": 2 * 2,
+    }
     assert all(not_blank(p) for p in panels)
 
     means = figures.means()
@@ -76,7 +80,12 @@ def test_cli_figures_and_a_variant_without_s_hat(shards, tmp_path):
     figures = SimilarityFigures(samples.shards, 5)
     predict(net, samples, torch.device("cpu"), 4, on_batch=figures)
     panels, _ = figures.draw(tmp_path / "fig", "test", cfg.model.variant)
-    assert sorted(panels.values()) == [2, 2 * 4, 3 * 4, 3 * 4]  # no s_hat panel; Fig. 4 shows the targets only
+    assert sorted(panels.values()) == [
+        2,
+        2 * 4,
+        3 * 4,
+        3 * 4,
+    ]  # no s_hat panel; Fig. 4 shows the targets only
 
 
 def test_figures_without_evaluate_is_a_one_line_error(tmp_path):

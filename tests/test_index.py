@@ -25,9 +25,16 @@ def touch(path: Path, data: bytes = b"\0" * 16) -> Path:
 
 def test_official_splits_have_720_140_140_disjoint_ids():
     lookup = split_lookup(load_pairs(official_split_dir()))
-    ids = {split: {k for k, v in lookup.items() if v == split and "_" not in k} for split in ("train", "val", "test")}
+    ids = {
+        split: {k for k, v in lookup.items() if v == split and "_" not in k}
+        for split in ("train", "val", "test")
+    }
     assert [len(ids[s]) for s in ("train", "val", "test")] == [720, 140, 140]
-    assert not (ids["train"] & ids["val"]) and not (ids["train"] & ids["test"]) and not (ids["val"] & ids["test"])
+    assert (
+        not (ids["train"] & ids["val"])
+        and not (ids["train"] & ids["test"])
+        and not (ids["val"] & ids["test"])
+    )
     assert set().union(*ids.values()) == {f"{i:03d}" for i in range(1000)}
 
 
@@ -72,13 +79,19 @@ def test_scan_maps_fakes_to_targets_masks_and_splits(tmp_path):
     assert by_video[f"{b}_{a}"].mask_path is None
     assert by_video["01_03__talking__ABCDEFGH"].target == "01__talking"
     dfd = [by_video["01__talking"], by_video["01_03__talking__ABCDEFGH"]]
-    assert [(r.dataset, r.split) for r in dfd] == [("dfd", "test"), ("dfd", "test")]  # DFD: its own Table-3 row
+    assert [(r.dataset, r.split) for r in dfd] == [
+        ("dfd", "test"),
+        ("dfd", "test"),
+    ]  # DFD: its own Table-3 row
     assert {r.dataset for r in by_video.values() if r not in dfd} == {"ffpp"}
     reasons = [p.reason for p in index.problems]
     assert any("cannot parse" in r and "notes" in r for r in reasons)
     assert any(f"youtube/{b} is not in ROOT" in n.reason for n in index.notes)
     assert index.filter(Selection(methods=("Deepfakes",))).records == [fake]
-    assert {r.video for r in index.filter(Selection(datasets=("dfd",))).records} == {"01__talking", "01_03__talking__ABCDEFGH"}
+    assert {r.video for r in index.filter(Selection(datasets=("dfd",))).records} == {
+        "01__talking",
+        "01_03__talking__ABCDEFGH",
+    }
     assert {r.video for r in index.filter(Selection(splits=("test",), datasets=("ffpp",))).records} == set()
 
 
@@ -91,7 +104,10 @@ def test_unreadable_file_is_a_problem_not_a_crash(tmp_path, monkeypatch):
     monkeypatch.setattr(index_module.os, "access", lambda p, m: Path(p) != path and real_access(p, m))
     index = scan(tmp_path)
     assert [r.video for r in index.records] == ["001"]
-    assert index.problems[0].path == str(path) and index.problems[0].reason == "permission denied (not readable by this user)"
+    assert (
+        index.problems[0].path == str(path)
+        and index.problems[0].reason == "permission denied (not readable by this user)"
+    )
 
 
 @pytest.mark.parametrize("make", ["empty", "not_ffpp", "missing"])
@@ -109,7 +125,11 @@ def test_cli_index_exit_codes_and_json(tmp_path):
     runner = CliRunner()
     result = runner.invoke(prep, ["index", "--root", str(tmp_path)])
     assert result.exit_code == 2 and "not a dataset layout this tool knows" in result.output
-    assert "original_sequences/" in result.output and "Celeb-real" in result.output and "dfdc_train_part" in result.output
+    assert (
+        "original_sequences/" in result.output
+        and "Celeb-real" in result.output
+        and "dfdc_train_part" in result.output
+    )
     result = runner.invoke(prep, ["index", "--root", str(tmp_path), "--dataset", "ffpp"])
     assert result.exit_code == 2 and "not a FaceForensics++ tree" in result.output
     assert "Traceback" not in result.output

@@ -32,14 +32,25 @@ def with_splits(demo_root: Path, root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("ext,codec", [(".webm", "libvpx-vp9"), (".mkv", "libvpx-vp9"), (".avi", "mpeg4"),
-                                       (".mov", "mpeg4"), (".ts", "mpeg2video")])
+@pytest.mark.parametrize(
+    "ext,codec",
+    [
+        (".webm", "libvpx-vp9"),
+        (".mkv", "libvpx-vp9"),
+        (".avi", "mpeg4"),
+        (".mov", "mpeg4"),
+        (".ts", "mpeg2video"),
+    ],
+)
 def test_other_containers_are_indexed(demo_root, tmp_path, ext, codec):
     """Case 1: VP9 in .webm (and .mkv / .avi / .mov, and .ts by probing) are videos."""
     root = with_splits(demo_root, tmp_path / "root")
     for name in ("000", "001"):
-        transcode(video_dir(demo_root, "youtube", "c23") / f"{name}.mp4",
-                  video_dir(root, "youtube", "c23") / f"{name}{ext}", codec)
+        transcode(
+            video_dir(demo_root, "youtube", "c23") / f"{name}.mp4",
+            video_dir(root, "youtube", "c23") / f"{name}{ext}",
+            codec,
+        )
     result = CliRunner().invoke(prep, ["index", "--root", str(root)])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1].split() == ["total", "2"]
@@ -49,8 +60,12 @@ def test_other_containers_are_indexed(demo_root, tmp_path, ext, codec):
 def test_webm_tree_is_extracted(demo_root, tmp_path):
     """Case 1 end to end: refresh of a VP9 .webm tree crops its videos (no filter error)."""
     root = with_splits(demo_root, tmp_path / "root")
-    transcode(video_dir(demo_root, "youtube", "c23") / "000.mp4", video_dir(root, "youtube", "c23") / "000.webm")
-    result = CliRunner().invoke(prep, ["extract", "--root", str(root), "--work", str(tmp_path / "work"), *ARGS])
+    transcode(
+        video_dir(demo_root, "youtube", "c23") / "000.mp4", video_dir(root, "youtube", "c23") / "000.webm"
+    )
+    result = CliRunner().invoke(
+        prep, ["extract", "--root", str(root), "--work", str(tmp_path / "work"), *ARGS]
+    )
     assert result.exit_code == 0, result.output
     assert "extract: videos done 1 / skipped 0 / failed 0, 2 crops" in result.output
 
@@ -77,8 +92,10 @@ def test_files_that_are_not_videos_are_named_with_their_reason(demo_root, tmp_pa
         f"problem: {folder / '003.mp4'}: a directory, not a video file",
         f"problem: {folder / '004.mp4'}: empty file (0 bytes)",
     ]
-    assert problems[4] == (f"problem: {folder / '005.txt'}: not a container PyAV can open (Invalid data found "
-                           "when processing input)")
+    assert problems[4] == (
+        f"problem: {folder / '005.txt'}: not a container PyAV can open (Invalid data found "
+        "when processing input)"
+    )
     assert len(problems) == 5 and "\ntotal" + " " * 50 + "1\n" in result.output
 
 
@@ -90,7 +107,8 @@ def test_only_unusable_files_name_the_first_one(demo_root, tmp_path):
     assert result.exit_code == 2
     assert result.output.splitlines()[-1] == (
         f"error: {root}: no video could be indexed; 1 files skipped, e.g. {video_dir(root, 'youtube', 'c23')}"
-        f"/000.mp4: broken symbolic link (its target {tmp_path / 'gone.mp4'} does not exist)")
+        f"/000.mp4: broken symbolic link (its target {tmp_path / 'gone.mp4'} does not exist)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -133,14 +151,18 @@ def test_refresh_carries_index_problems(refreshed):
     root, work, result = refreshed
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("refresh: updated; 4 input problems; extract 4 done / 0 skipped / 0 failed; "
-                               "masks 1 done / 0 skipped / 0 failed / no mask 1; shards ")
+    assert lines[0].startswith(
+        "refresh: updated; 4 input problems; extract 4 done / 0 skipped / 0 failed; "
+        "masks 1 done / 0 skipped / 0 failed / no mask 1; shards "
+    )
     assert sorted(line for line in lines if line.startswith("problem:")) == sorted(problem_lines(root))
     log = Path(lines[-1].removeprefix("log: ")).read_text()
     for line in problem_lines(root):
         assert line in log
-    assert f"no mask: ffpp/Deepfakes/c23/001_000: real 001 not in ROOT (`--source official` would use its " \
-           f"mask video {mask_video_dir(root, 'Deepfakes') / '001_000.mp4'})" in log
+    assert (
+        f"no mask: ffpp/Deepfakes/c23/001_000: real 001 not in ROOT (`--source official` would use its "
+        f"mask video {mask_video_dir(root, 'Deepfakes') / '001_000.mp4'})" in log
+    )
 
 
 def test_ambiguous_videos_stay_out_and_the_orphan_fake_goes_in_without_a_mask(refreshed):
@@ -161,11 +183,16 @@ def test_ambiguous_videos_stay_out_and_the_orphan_fake_goes_in_without_a_mask(re
     assert unknown == {k: {k != orphan} for k in videos}
     assert not list(layout.faces.rglob("003*"))
     index = json.loads(layout.shard_index.read_text())
-    assert index["left_out"] == {} and index["mask_unknown"] == {orphan: (
-        f"no mask: real 001 not in ROOT (`--source official` would use its mask video "
-        f"{mask_video_dir(root, 'Deepfakes') / '001_000.mp4'})")}
+    assert index["left_out"] == {} and index["mask_unknown"] == {
+        orphan: (
+            f"no mask: real 001 not in ROOT (`--source official` would use its mask video "
+            f"{mask_video_dir(root, 'Deepfakes') / '001_000.mp4'})"
+        )
+    }
     again = CliRunner().invoke(prep, ["shards", "--work", str(work), "--no-progress"])
-    assert again.exit_code == 0 and "1 fake videos without a mask (mask_known 0)" in again.output, again.output
+    assert again.exit_code == 0 and "1 fake videos without a mask (mask_known 0)" in again.output, (
+        again.output
+    )
 
 
 def test_no_mask_is_not_retried_nor_a_failure(refreshed):
@@ -183,7 +210,9 @@ def test_no_mask_is_not_retried_nor_a_failure(refreshed):
     assert "masks 1 done / 1 skipped / 0 failed / no mask 1" in result.output
     result = CliRunner().invoke(prep, ["refresh", "--root", str(root), "--work", str(work), *ARGS])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("refresh: up to date; extract 0 done / 6 skipped / 0 failed; masks 0 done / "
-                                    "2 skipped / 0 failed / no mask 1; shards 0 done / ")
+    assert result.output.startswith(
+        "refresh: up to date; extract 0 done / 6 skipped / 0 failed; masks 0 done / "
+        "2 skipped / 0 failed / no mask 1; shards 0 done / "
+    )
     status = CliRunner().invoke(prep, ["status", "--work", str(work)])
     assert "input    problems    0" in status.output and "failed    0" in status.output.splitlines()[2]

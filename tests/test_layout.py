@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 TOP = Path(__file__).resolve().parents[1]
-SOURCES = sorted(p for folder in ("pipeline", "model") for p in (TOP / folder).rglob("*.py")) + [TOP / "cli.py"]
+SOURCES = sorted(p for folder in ("pipeline", "model") for p in (TOP / folder).rglob("*.py")) + [
+    TOP / "cli.py"
+]
 
 
 def module_name(path: Path) -> str:
@@ -31,7 +33,9 @@ def imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             found.add(base)
             found |= {f"{base}.{alias.name}" for alias in node.names}
     return found
@@ -44,7 +48,9 @@ def forbidden(importer: str, imported: str) -> bool:
     if under(imported, "cli"):
         return True
     low = ("pipeline.kernels", "pipeline.dataset", "pipeline.store", "pipeline.pages")
-    if under(importer, *low) and under(imported, "pipeline.stages", "pipeline.engine", "pipeline.predict", "model"):
+    if under(importer, *low) and under(
+        imported, "pipeline.stages", "pipeline.engine", "pipeline.predict", "model"
+    ):
         return True
     if under(imported, "pipeline.predict") and not under(importer, "pipeline.predict", "cli"):
         return True  # only cli runs predictions
@@ -67,14 +73,20 @@ def sibling_allowed(importer: str, imported: str) -> bool:
     if imported == "pipeline.stages.context" or imported.startswith("pipeline.stages.context."):
         return True
     return imported in ("pipeline.stages", "pipeline.stages.STAGES") and importer in (
-        "pipeline.stages", "pipeline.stages.refresh", "pipeline.stages.status")
+        "pipeline.stages",
+        "pipeline.stages.refresh",
+        "pipeline.stages.status",
+    )
 
 
 IMPORTS = {module_name(p): imports(p) for p in SOURCES}
 
 
 def test_the_layout_is_read():
-    assert "pipeline.stages.extract" in IMPORTS and "pipeline.engine.runner" in IMPORTS["pipeline.stages.extract"]
+    assert (
+        "pipeline.stages.extract" in IMPORTS
+        and "pipeline.engine.runner" in IMPORTS["pipeline.stages.extract"]
+    )
 
 
 @pytest.mark.parametrize("importer", sorted(IMPORTS))

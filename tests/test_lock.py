@@ -25,4 +25,3 @@ def test_second_holder_is_refused_with_the_holders_pid(tmp_path):
     finally:
         proc.kill()
         proc.wait()
-

@@ -48,8 +48,10 @@ def ground_truth(root: Path, extract_data: dict) -> dict[int, np.ndarray]:
     """The demo's mask of every changed pixel, warped into the crops like the official source."""
     video = VideoRecord.from_dict(extract_data["record"])
     full = read_gray_frames(mask_video_dir(root, video.method) / f"{video.video}.mp4", extract_data["frames"])
-    return {f: warp_mask(full[f], t, extract_data["size"])
-            for f, t in zip(extract_data["frames"], extract_data["transforms"], strict=True)}
+    return {
+        f: warp_mask(full[f], t, extract_data["size"])
+        for f, t in zip(extract_data["frames"], extract_data["transforms"], strict=True)
+    }
 
 
 def iou_table(root: Path, work: Path, params: MasksParams, qualities) -> dict[tuple[str, str], float]:
@@ -110,17 +112,27 @@ def test_raw_reference_has_fewer_specks_than_same_quality_c40(demo):
     root, work = demo
     counts = {}
     for reference in ("raw", "same"):
-        run(root, work, MasksParams(reference_quality=reference), Selection(qualities=("c40",)), jobs=2,
-            progress=False)
+        run(
+            root,
+            work,
+            MasksParams(reference_quality=reference),
+            Selection(qualities=("c40",)),
+            jobs=2,
+            progress=False,
+        )
         with RunState(WorkLayout(work).state_db) as state:
             records = [r for r in state.records("masks") if "/c40/" in r.key]
-            assert {r.data["reference_quality"] for r in records} == {reference if reference == "raw" else "c40"}
+            assert {r.data["reference_quality"] for r in records} == {
+                reference if reference == "raw" else "c40"
+            }
             counts[reference] = sum(r.data["mean_components"] for r in records)
     print(f"\nc40 components summed over fakes: raw reference {counts['raw']:.1f}, same {counts['same']:.1f}")
     assert counts["raw"] < counts["same"]
 
 
-@pytest.mark.skipif(not (SAMPLE / "manipulated_sequences").is_dir(), reason="no FF++ sample in ../shared/data/ffpp")
+@pytest.mark.skipif(
+    not (SAMPLE / "manipulated_sequences").is_dir(), reason="no FF++ sample in ../shared/data/ffpp"
+)
 def test_sample_ffpp_pair_masks_and_statistics(tmp_path):
     work = tmp_path / "work"
     params = ExtractParams(frames=4, crop=CropParams(size=128))

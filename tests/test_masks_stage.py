@@ -56,10 +56,19 @@ def transform(frame: int) -> list:
 
 def video_record(method: str, quality: str, video: str) -> VideoRecord:
     fake = method != "youtube"
-    target, source = (video.split("_") if fake else (video, None))
+    target, source = video.split("_") if fake else (video, None)
     return VideoRecord(
-        dataset="ffpp", method=method, quality=quality, video=video, path=f"/nowhere/{method}/{video}.mp4",
-        label=int(fake), target=target, target_method="youtube", source=source, mask_path=None, split="train",
+        dataset="ffpp",
+        method=method,
+        quality=quality,
+        video=video,
+        path=f"/nowhere/{method}/{video}.mp4",
+        label=int(fake),
+        target=target,
+        target_method="youtube",
+        source=source,
+        mask_path=None,
+        split="train",
     )
 
 
@@ -69,17 +78,35 @@ def add_extract(work: Path, state: RunState, video: VideoRecord, images: dict, s
     for frame, image in images.items():
         write_png(folder / frame_name(frame), image)
     frames = sorted(images)
-    state.record("extract", UnitResult(
-        key=video.key, fingerprint=f"{video.key}:{tag}", status=status,
-        reason=None if status == DONE else "no face found",
-        counts={"crops": len(frames)},
-        data={"record": video.to_dict(), "frames": frames, "interpolated": [False] * len(frames),
-              "size": SIZE, "transforms": [transform(f) for f in frames], "detect_key": f"ffpp/youtube/{video.target}"},
-    ))
+    state.record(
+        "extract",
+        UnitResult(
+            key=video.key,
+            fingerprint=f"{video.key}:{tag}",
+            status=status,
+            reason=None if status == DONE else "no face found",
+            counts={"crops": len(frames)},
+            data={
+                "record": video.to_dict(),
+                "frames": frames,
+                "interpolated": [False] * len(frames),
+                "size": SIZE,
+                "transforms": [transform(f) for f in frames],
+                "detect_key": f"ffpp/youtube/{video.target}",
+            },
+        ),
+    )
 
 
-def add_pair(work: Path, state: RunState, fake_name: str, qualities=QUALITIES, method="Deepfakes",
-             with_real=True, frames=FRAMES) -> None:
+def add_pair(
+    work: Path,
+    state: RunState,
+    fake_name: str,
+    qualities=QUALITIES,
+    method="Deepfakes",
+    with_real=True,
+    frames=FRAMES,
+) -> None:
     """A fake and (optionally) its real at the given qualities; non-raw crops get independent noise."""
     target = fake_name.split("_")[0]
     for qi, quality in enumerate(qualities):
@@ -174,16 +201,21 @@ def test_second_run_skips_and_changes_rerun(work, state):
     assert mask_file.stat().st_mtime_ns == stamp
     assert run_quiet(work, params=MasksParams(threshold=0.2)).done == 2
     # new crops of the raw real change the upstream fingerprint of both units (raw is their reference)
-    add_extract(work, state, video_record("youtube", "raw", "000"),
-                {f: real_crop("000", f) for f in FRAMES}, tag="v2")
+    add_extract(
+        work, state, video_record("youtube", "raw", "000"), {f: real_crop("000", f) for f in FRAMES}, tag="v2"
+    )
     assert run_quiet(work, params=MasksParams(threshold=0.2)).done == 2
 
 
 def test_empty_frame_is_flagged_not_dropped(work, state):
     add_pair(work, state, "000_001", qualities=("raw",))
     untouched = real_crop("000", 5)
-    add_extract(work, state, video_record("Deepfakes", "raw", "000_001"),
-                {0: forge(real_crop("000", 0)), 5: untouched, 10: forge(real_crop("000", 10))})
+    add_extract(
+        work,
+        state,
+        video_record("Deepfakes", "raw", "000_001"),
+        {0: forge(real_crop("000", 0)), 5: untouched, 10: forge(real_crop("000", 10))},
+    )
     run_quiet(work)
     data = state.get("masks", "ffpp/Deepfakes/raw/000_001").data
     assert data["empty_frames"] == [5] and data["frames"] == list(FRAMES)
@@ -199,15 +231,25 @@ def test_missing_real_crops_fail_that_video_only(work, state):
     summary = run_quiet(work)
     assert (summary.done, summary.failed) == (1, 2)
     reasons = dict(summary.failures)
-    assert "real crops missing: no finished extract of ffpp/youtube/raw/002" in reasons["ffpp/Deepfakes/raw/002_003"]
-    assert reasons["ffpp/Deepfakes/raw/004_005"] == f"{face_path(work, 'ffpp/youtube/raw/004', 10)}: crop missing"
+    assert (
+        "real crops missing: no finished extract of ffpp/youtube/raw/002"
+        in reasons["ffpp/Deepfakes/raw/002_003"]
+    )
+    assert (
+        reasons["ffpp/Deepfakes/raw/004_005"]
+        == f"{face_path(work, 'ffpp/youtube/raw/004', 10)}: crop missing"
+    )
     assert state.get("masks", "ffpp/Deepfakes/raw/000_001").status == DONE
 
 
 def test_real_crops_of_other_frames_or_transforms_fail(work, state):
     add_pair(work, state, "000_001", qualities=("raw",), frames=(0, 5))
-    add_extract(work, state, video_record("Deepfakes", "raw", "000_001"),
-                {f: forge(real_crop("000", f)) for f in (0, 7)})
+    add_extract(
+        work,
+        state,
+        video_record("Deepfakes", "raw", "000_001"),
+        {f: forge(real_crop("000", f)) for f in (0, 7)},
+    )
     run_quiet(work)
     assert "has no crop of frame 7" in state.get("masks", "ffpp/Deepfakes/raw/000_001").reason
 
@@ -231,7 +273,10 @@ def test_truncated_png_fails_that_video_and_keeps_earlier_masks(work, state):
     bad.write_bytes(bad.read_bytes()[:200])
     summary = run_quiet(work, params=MasksParams(threshold=0.9), jobs=2)
     assert (summary.done, summary.failed) == (1, 1)
-    assert dict(summary.failures)["ffpp/Deepfakes/raw/002_003"] == f"{bad}: crop unreadable (truncated or not a PNG)"
+    assert (
+        dict(summary.failures)["ffpp/Deepfakes/raw/002_003"]
+        == f"{bad}: crop unreadable (truncated or not a PNG)"
+    )
     for frame, mask in before.items():  # nothing written for the failed unit
         np.testing.assert_array_equal(read_mask(work, "ffpp/Deepfakes/raw/002_003", frame), mask)
     assert read_mask(work, "ffpp/Deepfakes/raw/000_001", 0).max() == 0  # 0.9 leaves nothing
@@ -247,7 +292,7 @@ def write_mask_video(path: Path, n_frames: int) -> None:
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         for i in range(n_frames):
             image = np.zeros((48, 64, 3), np.uint8)
-            image[16:32, 20 + 2 * i:36 + 2 * i] = 255
+            image[16:32, 20 + 2 * i : 36 + 2 * i] = 255
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)
@@ -257,7 +302,7 @@ def write_mask_video(path: Path, n_frames: int) -> None:
 
 def official_expected(frame: int) -> np.ndarray:
     full = np.zeros((48, 64), np.uint8)
-    full[16:32, 20 + 2 * frame:36 + 2 * frame] = 255
+    full[16:32, 20 + 2 * frame : 36 + 2 * frame] = 255
     return cv2.warpAffine(full, np.array(transform(frame)), (SIZE, SIZE), flags=cv2.INTER_NEAREST)
 
 
@@ -305,7 +350,10 @@ def test_selection_and_status_replan(work, state):
     assert all(state.is_fresh("masks", t.key, t.fingerprint) for t in replanned)
     everything = plan(work, state)
     assert [t.key for t in everything] == [
-        "ffpp/Deepfakes/c23/000_001", "ffpp/Deepfakes/raw/000_001", "ffpp/FaceSwap/raw/002_003"]
+        "ffpp/Deepfakes/c23/000_001",
+        "ffpp/Deepfakes/raw/000_001",
+        "ffpp/FaceSwap/raw/002_003",
+    ]
 
 
 def test_failed_extract_of_the_fake_is_not_planned(work, state):
@@ -319,8 +367,21 @@ def test_cli_prints_summary_and_failures(work, state):
 
     add_pair(work, state, "000_001", qualities=("raw",))
     add_pair(work, state, "002_003", qualities=("raw",), with_real=False)
-    result = CliRunner().invoke(prep, ["masks", "--root", str(work.parent), "--work", str(work),
-                                       "--threshold", "0.2", "--jobs", "1", "--no-progress"])
+    result = CliRunner().invoke(
+        prep,
+        [
+            "masks",
+            "--root",
+            str(work.parent),
+            "--work",
+            str(work),
+            "--threshold",
+            "0.2",
+            "--jobs",
+            "1",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 1
     assert "masks: videos done 1 / skipped 0 / failed 1, 3 masks" in result.output
     assert "failed: ffpp/Deepfakes/raw/002_003: real crops missing" in result.output
@@ -333,6 +394,7 @@ def test_cli_refuses_bad_threshold_and_empty_work(tmp_path):
     (tmp_path / "w").mkdir()
     result = CliRunner().invoke(prep, ["masks", "--root", str(tmp_path), "--work", str(tmp_path / "w")])
     assert result.exit_code == 2 and "no run state here" in result.output
-    result = CliRunner().invoke(prep, ["masks", "--root", str(tmp_path), "--work", str(tmp_path / "w"),
-                                       "--threshold", "1.5"])
+    result = CliRunner().invoke(
+        prep, ["masks", "--root", str(tmp_path), "--work", str(tmp_path / "w"), "--threshold", "1.5"]
+    )
     assert result.exit_code == 2 and "--threshold" in result.output

@@ -90,7 +90,9 @@ def test_supcon_on_four_embeddings_by_hand():
     assert hand == pytest.approx(0.64289, abs=1e-5)
     assert float(supcon(z, labels, tau)) == pytest.approx(hand, rel=1e-5)
     # scaling an embedding does not matter (cosine similarity), permuting the batch neither
-    assert float(supcon(z * torch.tensor([[2.0], [1], [3], [1]]), labels, tau)) == pytest.approx(hand, rel=1e-5)
+    assert float(supcon(z * torch.tensor([[2.0], [1], [3], [1]]), labels, tau)) == pytest.approx(
+        hand, rel=1e-5
+    )
     perm = torch.tensor([2, 0, 3, 1])
     assert float(supcon(z[perm], labels[perm], tau)) == pytest.approx(hand, rel=1e-5)
 
@@ -197,5 +199,7 @@ def test_full_model_overfits_16_samples():
     # SupCon's floor: the 7 positives of an anchor (8 per class) share the numerator mass, log 7 = 1.9459
     assert history[0]["con"] > 2.5 and history[-1]["con"] == pytest.approx(math.log(7), abs=0.01)
     with torch.no_grad():
-        fake = net(rgb).prob > 0.5  # batch statistics, as in training (the BN running means lag a 30-step fit)
+        fake = (
+            net(rgb).prob > 0.5
+        )  # batch statistics, as in training (the BN running means lag a 30-step fit)
     assert fake.tolist() == (label == 1).tolist()

@@ -54,8 +54,12 @@ def test_mask_iou():
 def test_a_multi_face_video_scores_the_maximum_of_its_faces_means():
     # video v: face 0 frames 0.2, 0.4 (mean 0.3), face 1 frames 0.9, 0.7 (mean 0.8) -> 0.8 (all frames: 0.55);
     # video w: face 0 0.1, face 1 0.3 -> 0.3; a one-face video keeps the mean of its frames.
-    labels, scores, names = video_level(["v", "v", "v", "v", "w", "w", "x", "x"], [1, 1, 1, 1, 0, 0, 0, 0],
-                                        [0.2, 0.4, 0.9, 0.7, 0.1, 0.3, 0.2, 0.6], faces=[0, 0, 1, 1, 0, 1, 0, 0])
+    labels, scores, names = video_level(
+        ["v", "v", "v", "v", "w", "w", "x", "x"],
+        [1, 1, 1, 1, 0, 0, 0, 0],
+        [0.2, 0.4, 0.9, 0.7, 0.1, 0.3, 0.2, 0.6],
+        faces=[0, 0, 1, 1, 0, 1, 0, 0],
+    )
     assert names == ["v", "w", "x"] and list(labels) == [1, 0, 0] and scores == pytest.approx([0.8, 0.3, 0.4])
 
 
@@ -63,7 +67,15 @@ def test_mask_iou_counts_only_samples_whose_mask_is_known():
     from model.training.evaluate import Predictions, report
 
     # a fake with a known mask (IoU 0.5), a fake whose mask is unknown (0.1: meaningless), a real (1.0)
-    pred = Predictions(np.array([0.9, 0.8, 0.1]), np.array([1, 1, 0]), np.array([0.5, 0.1, 1.0]), ["a", "b", "c"],
-                       ["DF", "DF", "youtube"], np.array(["ffpp"] * 3), np.zeros(3, int), np.array([True, False, True]))
+    pred = Predictions(
+        np.array([0.9, 0.8, 0.1]),
+        np.array([1, 1, 0]),
+        np.array([0.5, 0.1, 1.0]),
+        ["a", "b", "c"],
+        ["DF", "DF", "youtube"],
+        np.array(["ffpp"] * 3),
+        np.zeros(3, int),
+        np.array([True, False, True]),
+    )
     assert report(pred)["mask_iou"] == {"fake": pytest.approx(0.5), "all": pytest.approx(0.75)}
     assert report(pred.subset(np.array([False, True, True])))["mask_iou"]["fake"] is None

@@ -27,7 +27,9 @@ def test_patchify_keeps_channels_of_a_patch_together():
     assert torch.equal(patches[0, 3], torch.tensor([0.0] * 4 + [1.0] * 4))
 
 
-@pytest.mark.parametrize("size,k,side", [(10, 5, 2), (10, 3, 4), (299, 5, 60), (5, 5, 1), (9, 5, 2), (19, 5, 4)])
+@pytest.mark.parametrize(
+    "size,k,side", [(10, 5, 2), (10, 3, 4), (299, 5, 60), (5, 5, 1), (9, 5, 2), (19, 5, 4)]
+)
 def test_patch_grid_is_the_ceil_of_size_over_k(size, k, side):
     assert patch_grid(size, k) == side
 
@@ -39,7 +41,9 @@ def test_patch_grid_refuses_sizes_that_leave_a_patch_empty(size):
 
 
 def test_similarity_of_identical_opposite_orthogonal_and_zero_patches():
-    u = torch.tensor([[[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [-1.0, -2.0, 0.0], [0.0, 0.0, 3.0], [0.0, 0.0, 0.0]]])
+    u = torch.tensor(
+        [[[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [-1.0, -2.0, 0.0], [0.0, 0.0, 3.0], [0.0, 0.0, 0.0]]]
+    )
     s = patch_similarity(u)
     assert s.shape == (1, 5, 5)
     assert s[0, 0, 1] == pytest.approx(1.0)  # identical direction

@@ -41,7 +41,9 @@ def test_stream_stages_reproduce_timm_feature_taps(backbone, strides, tmp_path):
         ours, theirs = stream(x), ref(stream.norm(x))  # a local timm file: timm's ImageNet mean / std
     for feat, stride in zip(ours, strides, strict=True):
         assert torch.equal(feat, theirs[ref.feature_info.reduction().index(stride)])
-    assert stream.channels == tuple(ref.feature_info.channels()[ref.feature_info.reduction().index(s)] for s in strides)
+    assert stream.channels == tuple(
+        ref.feature_info.channels()[ref.feature_info.reduction().index(s)] for s in strides
+    )
 
 
 def test_xception_stages_end_at_block_outputs_before_timms_tap_relu(tmp_path):
@@ -49,7 +51,9 @@ def test_xception_stages_end_at_block_outputs_before_timms_tap_relu(tmp_path):
     plain = timm.create_model("legacy_xception", pretrained=False)
     torch.save(plain.state_dict(), tmp_path / "x.pth")
     stream = Stream("legacy_xception", 3, (8, 16, 32), str(tmp_path / "x.pth")).eval()
-    ref = timm.create_model("legacy_xception", pretrained=False, features_only=True, out_indices=(2, 3, 4)).eval()
+    ref = timm.create_model(
+        "legacy_xception", pretrained=False, features_only=True, out_indices=(2, 3, 4)
+    ).eval()
     ref.load_state_dict({f"body.{k}": v for k, v in plain.state_dict().items()}, strict=False)
     x = torch.randn(1, 3, 71, 71)
     with torch.no_grad():
@@ -167,7 +171,9 @@ def test_loss_on_a_tiny_known_batch(reading):
     s_hat = torch.stack([torch.full((4, 4), 0.5), torch.ones(4, 4)])
     s_hat[1, 0, 1:] = s_hat[1, 1:, 0] = 0  # the target of mask 1 below ...
     s_hat[1, 0, 1] = 0.6  # ... but for one entry, off by 0.6
-    out = LRLOutput(logit=torch.tensor([0.0, math.log(3.0)]), s_hat=s_hat, mask_logits=torch.zeros(2, 1, 2, 2))
+    out = LRLOutput(
+        logit=torch.tensor([0.0, math.log(3.0)]), s_hat=s_hat, mask_logits=torch.zeros(2, 1, 2, 2)
+    )
     mask = torch.tensor([[[0.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 0.0]]])
     terms = lrl_loss(out, torch.tensor([0, 1]), mask, cfg)
     ce = (math.log(2.0) - math.log(0.75)) / 2  # -log(1 - sigmoid(0)), -log(sigmoid(ln 3))
@@ -189,10 +195,14 @@ def test_norm_reading_pushes_with_constant_force_and_mse_fades_with_the_residual
     grads = {}
     for reading in ("mse", "norm"):
         for scale in (0.1, 0.001):
-            s_hat = (s - scale * torch.rand(1, 25, 25, generator=torch.Generator().manual_seed(0))).requires_grad_()
+            s_hat = (
+                s - scale * torch.rand(1, 25, 25, generator=torch.Generator().manual_seed(0))
+            ).requires_grad_()
             similarity_loss(s, s_hat, reading).backward()
             grads[reading, scale] = s_hat.grad.norm().item()
-    assert grads["norm", 0.1] == pytest.approx(1.0) and grads["norm", 0.001] == pytest.approx(1.0)  # r / ||r||
+    assert grads["norm", 0.1] == pytest.approx(1.0) and grads["norm", 0.001] == pytest.approx(
+        1.0
+    )  # r / ||r||
     assert grads["mse", 0.1] / grads["mse", 0.001] == pytest.approx(100.0, rel=1e-4)  # 2 r / k^4
 
 
@@ -217,7 +227,9 @@ def test_bf16_autocast_and_channels_last_give_finite_consistent_outputs():
     assert low.mask_logits.dtype == torch.bfloat16 and terms.total.dtype == torch.float32
     assert all(torch.isfinite(t).all() for t in (low.logit, low.s_hat, low.mask_logits, terms.total))
     assert torch.allclose(low.s_hat, ref.s_hat, atol=0.05)
-    assert torch.allclose(cl.logit, ref.logit, atol=1e-4) and torch.allclose(cl.mask_logits, ref.mask_logits, atol=1e-4)
+    assert torch.allclose(cl.logit, ref.logit, atol=1e-4) and torch.allclose(
+        cl.mask_logits, ref.mask_logits, atol=1e-4
+    )
 
 
 def test_forward_compiles_as_one_graph():

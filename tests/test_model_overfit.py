@@ -20,7 +20,9 @@ def forged_samples(n: int = 16, seed: int = 0):
     rgbs, masks = [], []
     for i in range(n):
         y, x = rng.integers(0, 512 - 2 * SIZE, 2)
-        crop = resize(img[y : y + 2 * SIZE, x : x + 2 * SIZE], (SIZE, SIZE), anti_aliasing=True).astype(np.float32)
+        crop = resize(img[y : y + 2 * SIZE, x : x + 2 * SIZE], (SIZE, SIZE), anti_aliasing=True).astype(
+            np.float32
+        )
         mask = np.zeros((SIZE, SIZE), np.float32)
         if i % 2:
             side = int(rng.integers(SIZE // 4, SIZE // 2))

@@ -35,7 +35,9 @@ def test_every_packaged_tensor_lands_on_timms_lite0(lukemelas_state):
     assert len(lukemelas_state) == len(state) == len(model.state_dict()) == 296
     assert set(state) == set(model.state_dict())
     assert model.load_state_dict(state, strict=True)
-    assert torch.equal(state["blocks.0.0.conv_dw.weight"], lukemelas_state["_blocks.0._depthwise_conv.weight"])
+    assert torch.equal(
+        state["blocks.0.0.conv_dw.weight"], lukemelas_state["_blocks.0._depthwise_conv.weight"]
+    )
     assert torch.equal(state["blocks.1.0.conv_pwl.weight"], lukemelas_state["_blocks.1._project_conv.weight"])
     assert torch.equal(state["blocks.6.0.bn3.running_var"], lukemelas_state["_blocks.15._bn2.running_var"])
     assert torch.equal(state["classifier.bias"], lukemelas_state["_fc.bias"])
@@ -45,7 +47,9 @@ def test_remapped_lite0_calls_chelsea_a_cat_through_lrls_normalisation():
     model = timm.create_model(LITE0, pretrained=False).eval()
     model.load_state_dict(imagenet_state(LITE0), strict=True)
     photo = resize(chelsea(), (224, 224), anti_aliasing=True, preserve_range=True)
-    x = torch.from_numpy(photo).float().permute(2, 0, 1)[None] / 127.5 - 1  # lrl's [-1, 1], as the data loader
+    x = (
+        torch.from_numpy(photo).float().permute(2, 0, 1)[None] / 127.5 - 1
+    )  # lrl's [-1, 1], as the data loader
     with torch.no_grad():
         probs = model(rgb_normaliser(LITE0, "imagenet")(x)).softmax(1)[0]
     assert int(probs.argmax()) in CATS and float(probs[list(CATS)].sum()) > 0.8

@@ -41,7 +41,9 @@ def detection_frames(path: Path, count: int) -> np.ndarray:
     import cv2
 
     params = DetectParams()
-    small = sample_frames(path, count, lambda f: shrink(f, detection_scale(*f.shape[:2], params.det_side))).frames
+    small = sample_frames(
+        path, count, lambda f: shrink(f, detection_scale(*f.shape[:2], params.det_side))
+    ).frames
     b = round(params.pad * min(small[0].shape[:2]))
     return np.stack([cv2.copyMakeBorder(f, b, b, b, b, cv2.BORDER_CONSTANT) for f in small])
 

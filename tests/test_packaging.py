@@ -28,11 +28,27 @@ def build_wheel(tmp_path: Path) -> Path:
     src.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in SOURCES:
-        (shutil.copytree if (TOP / name).is_dir() else shutil.copy2)(TOP / name, src / name, **(
-            {"ignore": ignore} if (TOP / name).is_dir() else {}))
+        (shutil.copytree if (TOP / name).is_dir() else shutil.copy2)(
+            TOP / name, src / name, **({"ignore": ignore} if (TOP / name).is_dir() else {})
+        )
     out = tmp_path / "wheel"
-    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                          "-w", str(out), str(src)], capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     (wheel,) = out.glob("lrl-*.whl")
     return wheel
@@ -54,23 +70,35 @@ def test_the_wheel_holds_the_split_files_and_only_the_documented_top_level_names
 
 def test_an_installed_copy_indexes_an_ffpp_tree_with_the_official_splits(wheel, tmp_path):
     target = tmp_path / "site"
-    run = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
-                          str(wheel)], capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     a, b = load_pairs(official_split_dir())["val"][0]
     root = tmp_path / "ffpp"  # no splits/ folder: the official split files decide
     for folder, name in (("original_sequences/youtube", a), ("manipulated_sequences/Deepfakes", f"{a}_{b}")):
         (root / folder / "c23" / "videos").mkdir(parents=True)
         (root / folder / "c23" / "videos" / f"{name}.mp4").write_bytes(b"\0" * 16)
-    script = ("import json, sys, manifests, pipeline, cli\n"
-              "from pipeline.dataset.splits import official_split_dir\n"
-              "print(json.dumps([manifests.__file__, pipeline.__file__, str(official_split_dir())]))\n"
-              "sys.argv = ['lrl-prep', 'index', '--root', sys.argv[1], '--json', sys.argv[2]]\n"
-              "cli.prep()\n")
+    script = (
+        "import json, sys, manifests, pipeline, cli\n"
+        "from pipeline.dataset.splits import official_split_dir\n"
+        "print(json.dumps([manifests.__file__, pipeline.__file__, str(official_split_dir())]))\n"
+        "sys.argv = ['lrl-prep', 'index', '--root', sys.argv[1], '--json', sys.argv[2]]\n"
+        "cli.prep()\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = tmp_path / "index.json"
-    run = subprocess.run([sys.executable, "-c", script, str(root), str(out)], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(root), str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     files = json.loads(run.stdout.splitlines()[0])
     assert all(Path(f).is_relative_to(target) for f in files), files

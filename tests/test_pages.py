@@ -11,8 +11,10 @@ from cli import prep
 from tests.browser import Browser, find_chromium
 
 CHROMIUM = find_chromium()
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found: `apt-get install -y chromium` "
-                                                         "(.ci/run installs it) to run the page tests")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium found: `apt-get install -y chromium` (.ci/run installs it) to run the page tests",
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +35,25 @@ def look(browser, page_path, shot):
 
 def test_predict_report_in_chromium(tiny_run, tmp_path, browser, one_torch_thread):
     root, _, ckpt = tiny_run
-    videos = [root / "original_sequences/youtube/raw/videos/000.mp4",
-              root / "manipulated_sequences/Deepfakes/raw/videos/000_001.mp4"]
+    videos = [
+        root / "original_sequences/youtube/raw/videos/000.mp4",
+        root / "manipulated_sequences/Deepfakes/raw/videos/000_001.mp4",
+    ]
     report, out = tmp_path / "report", tmp_path / "out"
-    result = CliRunner().invoke(predict_cli, ["--checkpoint", str(ckpt), "--out", str(out), "--report", str(report),
-                                              "--device", "cpu", *map(str, videos)])
+    result = CliRunner().invoke(
+        predict_cli,
+        [
+            "--checkpoint",
+            str(ckpt),
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            "--device",
+            "cpu",
+            *map(str, videos),
+        ],
+    )
     assert result.exit_code == 0, result.output
     scores = {r["path"]: r["score"] for r in json.loads((out / "predictions.json").read_text())["inputs"]}
     index = look(browser, report / "index.html", tmp_path / "index.png")
@@ -45,8 +61,9 @@ def test_predict_report_in_chromium(tiny_run, tmp_path, browser, one_torch_threa
     assert len(links) == 2
     for name, video in zip(sorted(links), videos, strict=True):
         page = look(browser, report / name, tmp_path / f"{name}.png")
-        shown = page.evaluate("[document.getElementById('score').textContent, "
-                              "document.getElementById('score').dataset.score]")
+        shown = page.evaluate(
+            "[document.getElementById('score').textContent, document.getElementById('score').dataset.score]"
+        )
         assert shown == [f"{scores[str(video)]:.4f}", repr(scores[str(video)])]
         # crop, overlay, s_hat and 3 levels x 2 RFAM maps, twice (highest, lowest), and the 4 frames
         assert len(page.image_widths()) == 2 * (3 + 6) + 4
@@ -54,9 +71,13 @@ def test_predict_report_in_chromium(tiny_run, tmp_path, browser, one_torch_threa
 
 def test_dataset_report_in_chromium(tiny_run, tmp_path, browser):
     _, work, _ = tiny_run
-    result = CliRunner().invoke(prep, ["report", "--work", str(work), "--out", str(tmp_path / "qa"), "--per-page", "5"])
+    result = CliRunner().invoke(
+        prep, ["report", "--work", str(work), "--out", str(tmp_path / "qa"), "--per-page", "5"]
+    )
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("report: 12 videos on 3 sheet pages, 0 failed units, 0 fakes without a mask, 0 skipped")
+    assert result.output.startswith(
+        "report: 12 videos on 3 sheet pages, 0 failed units, 0 fakes without a mask, 0 skipped"
+    )
     index = look(browser, tmp_path / "qa" / "index.html", tmp_path / "qa-index.png")
     cells = index.evaluate("Array.from(document.querySelectorAll('table')[0].rows).map(r => r.innerText)")
     assert cells[1].split("\t") == ["ffpp", "Deepfakes", "raw", "2", "2", "2", "6", "24"]

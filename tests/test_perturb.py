@@ -40,9 +40,16 @@ def decreasing(values) -> bool:
 
 def test_the_levels_are_deeperforensics_parameters():
     assert {name: p.params for name, p in PERTURBATIONS.items()} == {
-        "cs": (0.4, 0.3, 0.2, 0.1, 0.0), "cc": (0.85, 0.725, 0.6, 0.475, 0.35), "bw": (16, 32, 48, 64, 80),
-        "gnc": (0.001, 0.002, 0.005, 0.01, 0.05), "gb": (7, 9, 13, 17, 21), "pixel": (2, 3, 4, 5, 6),
-        "jpeg": (90, 70, 50, 30, 10), "vc": (30, 32, 35, 38, 40), "patch": (0.1, 0.2, 0.3, 0.4, 0.5)}
+        "cs": (0.4, 0.3, 0.2, 0.1, 0.0),
+        "cc": (0.85, 0.725, 0.6, 0.475, 0.35),
+        "bw": (16, 32, 48, 64, 80),
+        "gnc": (0.001, 0.002, 0.005, 0.01, 0.05),
+        "gb": (7, 9, 13, 17, 21),
+        "pixel": (2, 3, 4, 5, 6),
+        "jpeg": (90, 70, 50, 30, 10),
+        "vc": (30, 32, 35, 38, 40),
+        "patch": (0.1, 0.2, 0.3, 0.4, 0.5),
+    }
     with pytest.raises(ValueError, match="level 6"):
         perturb(photo(32), "gb", 6, rng())
 
@@ -50,8 +57,9 @@ def test_the_levels_are_deeperforensics_parameters():
 @pytest.mark.parametrize("name", ["gb", "pixel"])
 def test_blur_and_pixelation_lower_the_laplacian_variance_level_by_level(name):
     for image in (photo(299), photo(299, "chelsea")):
-        values = [laplacian_var(image)] + [laplacian_var(perturb(image, name, level, rng()))
-                                           for level in LEVELS]
+        values = [laplacian_var(image)] + [
+            laplacian_var(perturb(image, name, level, rng())) for level in LEVELS
+        ]
         assert decreasing(values), values
         assert values[1] < 0.5 * values[0]
 

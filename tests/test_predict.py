@@ -59,7 +59,9 @@ def test_scores_json_csv_summary_lines_and_exit_one_on_a_failure(tiny_run, tmp_p
     broken.write_bytes(b"not a video")
     out = tmp_path / "out"
     args = ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu", "--batch", "3"]
-    result = CliRunner().invoke(predict_cli, args + [str(video), str(image), str(broken), str(tmp_path / "nope")])
+    result = CliRunner().invoke(
+        predict_cli, args + [str(video), str(image), str(broken), str(tmp_path / "nope")]
+    )
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert any(line.startswith("failed") and "broken.mp4: cannot open as a video" in line for line in lines)
@@ -71,13 +73,21 @@ def test_scores_json_csv_summary_lines_and_exit_one_on_a_failure(tiny_run, tmp_p
     [face], [im_face] = v["faces"], im["faces"]
     assert v["kind"] == "video" and len(v["frames"]) == len(face["probs"]) == len(face["boxes"]) == 4
     assert face["counted"] == v["frames"] and not any(face["interpolated"]) and not any(face["no_face"])
-    assert v["score"] == face["score"] == pytest.approx(np.mean(face["probs"]), abs=1e-6)  # the stated aggregation
+    assert (
+        v["score"] == face["score"] == pytest.approx(np.mean(face["probs"]), abs=1e-6)
+    )  # the stated aggregation
     assert im["kind"] == "image" and im["frames"] == [0] and im["n_frames"] == 1
-    assert im_face["probs"][0] == pytest.approx(face["probs"][1], abs=0.02)  # the same frame (3 of 0, 3, 6, 9), PNG
-    assert doc["preprocessing"]["frames"] == 4 and doc["aggregation"].startswith("maximum over the faces of the mean")
+    assert im_face["probs"][0] == pytest.approx(
+        face["probs"][1], abs=0.02
+    )  # the same frame (3 of 0, 3, 6, 9), PNG
+    assert doc["preprocessing"]["frames"] == 4 and doc["aggregation"].startswith(
+        "maximum over the faces of the mean"
+    )
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert len(rows) == 4 + 1 + 2
-    assert [float(r["probability"]) for r in rows if r["input"] == str(video)] == pytest.approx(face["probs"], abs=1e-6)
+    assert [float(r["probability"]) for r in rows if r["input"] == str(video)] == pytest.approx(
+        face["probs"], abs=1e-6
+    )
     assert {r["face"] for r in rows if r["input"] == str(video)} == {"0"}
     assert {r["status"] for r in rows if r["input"] == str(broken)} == {"failed"}
     ok = CliRunner().invoke(predict_cli, args + [str(fake)])
@@ -95,13 +105,19 @@ def test_bad_usage_exits_two_with_one_line(tiny_run, tmp_path):
     torch.save(state, old)
     result = CliRunner().invoke(predict_cli, ["--checkpoint", str(old), str(demo_video(root))])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert result.output.count("\n") == 1 and "old.pt: the checkpoint records no preprocessing" in result.output
-    missing = CliRunner().invoke(predict_cli, ["--checkpoint", str(tmp_path / "none.pt"), str(demo_video(root))])
+    assert (
+        result.output.count("\n") == 1 and "old.pt: the checkpoint records no preprocessing" in result.output
+    )
+    missing = CliRunner().invoke(
+        predict_cli, ["--checkpoint", str(tmp_path / "none.pt"), str(demo_video(root))]
+    )
     assert missing.exit_code == 2 and "none.pt: no such checkpoint" in missing.output
     assert checkpoint.load(ckpt)["metrics"]["shards"]["frames"] == 4
 
 
-def test_interpolated_frames_left_out_of_the_score_and_no_face_frames_unscored(tiny_run, tmp_path, one_torch_thread):
+def test_interpolated_frames_left_out_of_the_score_and_no_face_frames_unscored(
+    tiny_run, tmp_path, one_torch_thread
+):
     """Frame 3 blacked out lies between two detections (interpolated box); frame 9 is the last (no face)."""
     from pipeline.demo.tree import ENCODINGS, write_videos
     from pipeline.kernels.video import iter_frames
@@ -113,30 +129,50 @@ def test_interpolated_frames_left_out_of_the_score_and_no_face_frames_unscored(t
     video = tmp_path / "gaps.mp4"
     write_videos([(video, ENCODINGS["raw"])], frames)
     out = tmp_path / "out"
-    result = CliRunner().invoke(predict_cli, ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu",
-                                              str(video)])
+    result = CliRunner().invoke(
+        predict_cli, ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu", str(video)]
+    )
     assert result.exit_code == 0, result.output
     assert "(4 frames, 1 interpolated, 1 no face, 2 counted," in result.output
     doc = json.loads((out / "predictions.json").read_text())["inputs"][0]
     [r] = doc["faces"]
     assert doc["frames"] == [0, 3, 6, 9] and r["interpolated"] == [False, True, False, False]
     assert r["no_face"] == [False, False, False, True] and r["probs"][3] is None and r["boxes"][3] is None
-    assert r["counted"] == [0, 6] and r["score"] == pytest.approx((r["probs"][0] + r["probs"][2]) / 2, abs=1e-6)
+    assert r["counted"] == [0, 6] and r["score"] == pytest.approx(
+        (r["probs"][0] + r["probs"][2]) / 2, abs=1e-6
+    )
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert [(r["counted"], r["no_face"], r["probability"] == "") for r in rows] == [
-        ("1", "0", False), ("0", "0", False), ("1", "0", False), ("0", "1", True)]
+        ("1", "0", False),
+        ("0", "0", False),
+        ("1", "0", False),
+        ("0", "1", True),
+    ]
 
 
-def test_every_face_of_a_two_person_video_is_scored_and_the_video_takes_the_maximum(tiny_run, tmp_path,
-                                                                                      one_torch_thread):
+def test_every_face_of_a_two_person_video_is_scored_and_the_video_takes_the_maximum(
+    tiny_run, tmp_path, one_torch_thread
+):
     from pipeline.demo.crowd import write_crowd
 
     _, _, ckpt = tiny_run
     video = tmp_path / "two.mp4"
     write_crowd(video, tmp_path / "two_fake.mp4", frames=8)
     out = tmp_path / "out"
-    result = CliRunner().invoke(predict_cli, ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu",
-                                              "--report", str(tmp_path / "report"), str(video)])
+    result = CliRunner().invoke(
+        predict_cli,
+        [
+            "--checkpoint",
+            str(ckpt),
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--report",
+            str(tmp_path / "report"),
+            str(video),
+        ],
+    )
     assert result.exit_code == 0, result.output
     r = json.loads((out / "predictions.json").read_text())["inputs"][0]
     assert [f["face"] for f in r["faces"]] == [0, 1] and r["score"] == max(f["score"] for f in r["faces"])
@@ -144,9 +180,14 @@ def test_every_face_of_a_two_person_video_is_scored_and_the_video_takes_the_maxi
     header = next(csv.reader((out / "predictions.csv").open()))
     assert len(header) == len(set(header)), header  # one name per column
     rows = list(csv.DictReader((out / "predictions.csv").open()))
-    assert [(row["face"], row["frame"]) for row in rows] == [(k, f) for k in "01" for f in ("0", "2", "5", "7")]
+    assert [(row["face"], row["frame"]) for row in rows] == [
+        (k, f) for k in "01" for f in ("0", "2", "5", "7")
+    ]
     assert {row["face"]: float(row["face_video_score"]) for row in rows} == pytest.approx(
-        {str(f["face"]): f["score"] for f in r["faces"]}, abs=1e-6)
+        {str(f["face"]): f["score"] for f in r["faces"]}, abs=1e-6
+    )
     page = next((tmp_path / "report").glob("0001-*.html")).read_text()
-    deciding = max(r["faces"], key=lambda f: f["score"])["face"]  # the page shows the face that decides the score
+    deciding = max(r["faces"], key=lambda f: f["score"])[
+        "face"
+    ]  # the page shows the face that decides the score
     assert f"this page shows face {deciding}" in page

@@ -55,8 +55,12 @@ def test_fields_and_filters(shards):
     assert len(fakes) == 4 * len(FRAMES) and set(fakes.labels) == {1}
     assert all(fakes[i]["method"] == "Deepfakes" for i in range(len(fakes)))
     assert len(ShardDataset(shards, "train", qualities=("c40",))) == 0
-    found = ShardDataset(shards, "train", interpolated=False)  # the fixture interpolates each video's last frame
-    assert len(found) == 8 * (len(FRAMES) - 1) and not any(found[i]["interpolated"] for i in range(len(found)))
+    found = ShardDataset(
+        shards, "train", interpolated=False
+    )  # the fixture interpolates each video's last frame
+    assert len(found) == 8 * (len(FRAMES) - 1) and not any(
+        found[i]["interpolated"] for i in range(len(found))
+    )
     assert sorted({found[i]["frame"] for i in range(len(found))}) == list(FRAMES[:-1])
     with pytest.raises(ValueError, match="unknown fields"):
         ShardDataset(shards, "train", fields=("depth",))

@@ -20,12 +20,17 @@ from pipeline.store.lock import LOCKED_EXIT
 FILES = (
     [f"splits/{s}.json" for s in ("train", "val", "test")]
     + [f"original_sequences/youtube/{q}/videos/{v}.mp4" for q in ("raw", "c23") for v in ("000", "001")]
-    + [f"manipulated_sequences/Deepfakes/{d}/videos/{v}.mp4" for d in ("raw", "c23", "masks")
-       for v in ("000_001", "001_000")]
+    + [
+        f"manipulated_sequences/Deepfakes/{d}/videos/{v}.mp4"
+        for d in ("raw", "c23", "masks")
+        for v in ("000_001", "001_000")
+    ]
 )
 ARGS = ["--frames", "2", "--size", "48", "--jobs", "1", "--no-progress"]
-CLI = ("import sys\nfrom cli import prep\n"
-       "sys.exit(prep.main(['refresh'] + sys.argv[1:], standalone_mode=True))\n")
+CLI = (
+    "import sys\nfrom cli import prep\n"
+    "sys.exit(prep.main(['refresh'] + sys.argv[1:], standalone_mode=True))\n"
+)
 
 
 @pytest.fixture
@@ -39,8 +44,12 @@ def root(demo_root, tmp_path) -> Path:
 
 def refresh(root: Path, work: Path, *extra, prelude: str = "", check=True) -> subprocess.CompletedProcess:
     """The CLI in a fresh process; `prelude` runs first (fault injection)."""
-    proc = subprocess.run([sys.executable, "-c", prelude + CLI, "--root", str(root), "--work", str(work), *ARGS,
-                           *extra], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", prelude + CLI, "--root", str(root), "--work", str(work), *ARGS, *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
@@ -52,13 +61,19 @@ def outputs(work: Path) -> dict:
     Timestamp-derived fields are left out: `created`, and the shard fingerprints, which hash the mtimes of
     the crop and mask folders (and with them the shard's sha256)."""
     layout = WorkLayout(work)
-    files = {str(p.relative_to(work)): p.read_bytes() for folder in (layout.faces, layout.masks)
-             for p in sorted(folder.rglob("*")) if p.is_file()}
+    files = {
+        str(p.relative_to(work)): p.read_bytes()
+        for folder in (layout.faces, layout.masks)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
     shards = {}
     for path in sorted(layout.shards.glob("*.h5")):
         with h5py.File(path) as f:
-            shards[path.name] = ({k: _values(f[k][:]) for k in f},
-                                 {k: str(v) for k, v in f.attrs.items() if k not in ("created", "fingerprint")})
+            shards[path.name] = (
+                {k: _values(f[k][:]) for k in f},
+                {k: str(v) for k, v in f.attrs.items() if k not in ("created", "fingerprint")},
+            )
     index = json.loads(layout.shard_index.read_text())
     for entry in index["shards"]:
         entry.pop("sha256")
@@ -84,15 +99,18 @@ def clean(root, tmp_path) -> Path:
 
 
 def test_second_refresh_does_nothing_and_never_imports_torch(root, clean):
-    probe = ("import atexit, sys\n"
-             "atexit.register(lambda: print('heavy:', [m for m in ('torch', 'av', 'facenet_pytorch') "
-             "if m in sys.modules]))\n")
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('heavy:', [m for m in ('torch', 'av', 'facenet_pytorch') "
+        "if m in sys.modules]))\n"
+    )
     before = mtimes(clean)
     proc = refresh(root, clean, prelude=probe)
     assert "refresh: up to date" in proc.stdout and "heavy: []" in proc.stdout
     after = mtimes(clean)
     assert {k: v for k, v in after.items() if not k.startswith(("logs", ".lock", "state"))} == {
-        k: v for k, v in before.items() if not k.startswith(("logs", ".lock", "state"))}
+        k: v for k, v in before.items() if not k.startswith(("logs", ".lock", "state"))
+    }
     assert len(list((clean / "logs").glob("refresh-*.log"))) >= 1
 
 
@@ -113,11 +131,14 @@ def killer(module: str, attr: str, after: int) -> str:
     )
 
 
-@pytest.mark.parametrize("module,function,after", [
-    ("pipeline.stages.extract", "write_png", 5),  # during extract, between crops
-    ("pipeline.stages.masks", "write_png", 3),  # during masks, between mask files
-    ("pipeline.store.schema", "ShardWriter.append", 4),  # while writing a shard
-])
+@pytest.mark.parametrize(
+    "module,function,after",
+    [
+        ("pipeline.stages.extract", "write_png", 5),  # during extract, between crops
+        ("pipeline.stages.masks", "write_png", 3),  # during masks, between mask files
+        ("pipeline.store.schema", "ShardWriter.append", 4),  # while writing a shard
+    ],
+)
 def test_sigkill_then_rerun_reaches_the_clean_state(root, clean, tmp_path, module, function, after):
     work = tmp_path / "killed"
     proc = refresh(root, work, prelude=killer(module, function, after), check=False)
@@ -130,7 +151,9 @@ def test_sigkill_then_rerun_reaches_the_clean_state(root, clean, tmp_path, modul
 def test_two_refreshes_together_exactly_one_works(root, tmp_path):
     work = tmp_path / "race"
     cmd = [sys.executable, "-c", CLI, "--root", str(root), "--work", str(work), *ARGS]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     results = [(p.wait(timeout=300), p.stdout.read() + p.stderr.read()) for p in procs]
     codes = sorted(code for code, _ in results)
     assert codes == [0, LOCKED_EXIT], results
@@ -166,7 +189,9 @@ def test_changes_rebuild_exactly_what_depends_on_them(root, clean):
     assert changed_keys(snap["masks"], now["masks"]) == {FAKE_C23}
     assert len(changed_keys(snap["shards"], now["shards"])) == 1
     t1 = mtimes(faces)
-    assert {k for k in t0 if t0[k] != t1.get(k)} == {k for k in t0 if k.startswith("ffpp/Deepfakes/c23/000_001/")}
+    assert {k for k in t0 if t0[k] != t1.get(k)} == {
+        k for k in t0 if k.startswith("ffpp/Deepfakes/c23/000_001/")
+    }
 
     # a deleted video -> its crops, masks and records go; the shard is rewritten without it
     video.unlink()
@@ -198,10 +223,12 @@ def test_changes_rebuild_exactly_what_depends_on_them(root, clean):
 
 def test_unwritable_work_is_a_clear_error_and_nothing_recorded(root, tmp_path):
     work = tmp_path / "full"
-    prelude = ("import errno, os, pipeline.store.images as e\n"
-               "def _full(*args, **kw):\n"
-               "    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
-               "e.write_bytes = _full\n")
+    prelude = (
+        "import errno, os, pipeline.store.images as e\n"
+        "def _full(*args, **kw):\n"
+        "    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
+        "e.write_bytes = _full\n"
+    )
     proc = refresh(root, work, prelude=prelude, check=False)
     assert proc.returncode == 2 and ".png: disk full: writing it needs " in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -221,13 +248,16 @@ def test_a_refresh_scans_root_once_and_plans_each_stage_once(root, tmp_path, mon
         def wrapper(*args, **kwargs):
             calls[name] += 1
             return fn(*args, **kwargs)
+
         return wrapper
 
     monkeypatch.setattr(context, "scan", counted("scan", context.scan))
     for stage in STAGES:
         monkeypatch.setattr(stage, "plan", counted(stage.__name__, stage.plan))
-    cfg = PrepConfig(extract=ExtractParams(frames=2, crop=CropParams(size=48)),
-                     run=RunOptions(jobs=1, progress=False, device="cpu"))
+    cfg = PrepConfig(
+        extract=ExtractParams(frames=2, crop=CropParams(size=48)),
+        run=RunOptions(jobs=1, progress=False, device="cpu"),
+    )
     report = run_refresh(root, tmp_path / "work", cfg)
     assert report.failed == 0 and [s.done for s in report.summaries] == [8, 4, 1]
     assert calls == {"scan": 1, **{stage.__name__: 1 for stage in STAGES}}

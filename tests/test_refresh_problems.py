@@ -15,8 +15,10 @@ from pipeline.params import CropParams, ExtractParams, PrepConfig, RunOptions
 from pipeline.stages.refresh import refresh
 from pipeline.store.layout import WorkLayout
 
-CONFIG = PrepConfig(extract=ExtractParams(frames=3, crop=CropParams(size=48)),
-                    run=RunOptions(jobs=1, progress=False, device="cpu"))
+CONFIG = PrepConfig(
+    extract=ExtractParams(frames=3, crop=CropParams(size=48)),
+    run=RunOptions(jobs=1, progress=False, device="cpu"),
+)
 
 
 def shard_rows(work: Path) -> Counter:
@@ -24,8 +26,9 @@ def shard_rows(work: Path) -> Counter:
     found = Counter()
     for path in sorted(WorkLayout(work).shards.glob("*.h5")):
         with h5py.File(path) as f:
-            found.update(zip(f["video"][:].astype(str), f["split"][:].astype(str), f["label"][:].tolist(),
-                             strict=True))
+            found.update(
+                zip(f["video"][:].astype(str), f["split"][:].astype(str), f["label"][:].tolist(), strict=True)
+            )
     return found
 
 
@@ -44,8 +47,12 @@ def test_a_broken_metadata_json_keeps_every_crop_it_describes(tmp_path, damage):
     metadata.write_text(damage)
     report = refresh(root, work, CONFIG)
     assert report.exit_code == 1 and any("metadata.json" in p.path for p in report.problems)
-    assert report.removed == [] and len(report.kept) >= 4  # part 0's 4 videos (their detect and extract units)
-    assert report.summaries[0].done == 0, report.line()  # nor is a fake of part 1 whose real is in part 0 redone
+    assert (
+        report.removed == [] and len(report.kept) >= 4
+    )  # part 0's 4 videos (their detect and extract units)
+    assert report.summaries[0].done == 0, (
+        report.line()
+    )  # nor is a fake of part 1 whose real is in part 0 redone
     assert "units kept as they were" in report.line()
     log = report.log.read_text()
     assert "removed" not in log and "kept dfdc/" in log
@@ -61,8 +68,9 @@ def test_a_video_moved_out_of_the_test_list_is_redone_and_its_shards_follow(tmp_
     assert refresh(root, work, CONFIG).exit_code == 0
     assert {(v, s, y) for v, s, y in shard_rows(work) if v == "00001"} == {("00001", "test", 0)}
     listing = root / "List_of_testing_videos.txt"
-    listing.write_text("".join(line for line in listing.read_text().splitlines(keepends=True)
-                               if "00001" not in line))
+    listing.write_text(
+        "".join(line for line in listing.read_text().splitlines(keepends=True) if "00001" not in line)
+    )
     report = refresh(root, work, CONFIG)
     assert report.exit_code == 0 and report.summaries[0].done == 1, report.line()  # that one video only
     assert {(v, s, y) for v, s, y in shard_rows(work) if v == "00001"} == {("00001", "train", 0)}
@@ -81,8 +89,26 @@ def test_a_refresh_with_another_crop_size_says_which_videos_leave_the_shards(tmp
     assert refresh(celebdf, work, CONFIG).exit_code == 0
     ffpp = tmp_path / "ffpp"
     assert CliRunner().invoke(prep, ["demo-data", "--out", str(ffpp), "--size", "tiny"]).exit_code == 0
-    result = CliRunner().invoke(prep, ["refresh", "--root", str(ffpp), "--work", str(work), "--frames", "2",
-                                       "--size", "32", "--jobs", "1", "--device", "cpu"])
+    result = CliRunner().invoke(
+        prep,
+        [
+            "refresh",
+            "--root",
+            str(ffpp),
+            "--work",
+            str(work),
+            "--frames",
+            "2",
+            "--size",
+            "32",
+            "--jobs",
+            "1",
+            "--device",
+            "cpu",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    assert ("left out of the shards: 8 videos: left out: crop size 48, the shard set's is 32 (the most common; "
-            "refresh its ROOT with --size 32, or keep it in another WORK)") in result.output.splitlines()
+    assert (
+        "left out of the shards: 8 videos: left out: crop size 48, the shard set's is 32 (the most common; "
+        "refresh its ROOT with --size 32, or keep it in another WORK)"
+    ) in result.output.splitlines()

@@ -17,20 +17,32 @@ def test_report_counts_failures_skips_and_missing_crops(tmp_path):
     assert run_shards(work, progress=False).failed == 0
     layout = WorkLayout(work)
     with RunState(layout.state_db) as state:
-        state.record("detect", UnitResult("ffpp/youtube/999", "fp", FAILED, "ffpp/999.mp4: no face in any frame"))
-        state.record("masks", UnitResult("dfdc/fake/orig/abcdefghij", "fp", NO_MASK, "no real known for this fake"))
+        state.record(
+            "detect", UnitResult("ffpp/youtube/999", "fp", FAILED, "ffpp/999.mp4: no face in any frame")
+        )
+        state.record(
+            "masks", UnitResult("dfdc/fake/orig/abcdefghij", "fp", NO_MASK, "no real known for this fake")
+        )
     rec = records["ffpp/Deepfakes/c23/000_001"]
     (layout.face_dir(rec.dataset, rec.method, rec.quality, rec.video) / frame_name(4)).unlink()
     line = run(work, out, ReportOptions(per_page=5))
-    assert line.startswith("report: 12 videos on 3 sheet pages, 1 failed units, 1 fakes without a mask, 0 skipped")
+    assert line.startswith(
+        "report: 12 videos on 3 sheet pages, 1 failed units, 1 fakes without a mask, 0 skipped"
+    )
     index = (out / "index.html").read_text()
     no_mask = index.split("<h2>Fakes without a mask")[1].split("<h2>")[0]  # its own section, not a failure
-    assert "dfdc/fake/orig/abcdefghij" in no_mask and "abcdefghij" not in index.split("<h2>Failures")[1].split("<h2>")[0]
+    assert (
+        "dfdc/fake/orig/abcdefghij" in no_mask
+        and "abcdefghij" not in index.split("<h2>Failures")[1].split("<h2>")[0]
+    )
     assert "ffpp/999.mp4: no face in any frame" in index
     rows = re.findall(r"<tr><td>ffpp</td><td>(\w+)</td><td>c23</td>((?:<td>\d+</td>)+)</tr>", index)
     counts = {m: re.findall(r"\d+", cells) for m, cells in rows}  # test, train, val, videos, frames
-    assert counts == {"Deepfakes": ["1", "4", "0", "5", "15"], "Face2Face": ["0", "0", "1", "1", "3"],
-                      "youtube": ["1", "4", "1", "6", "18"]}
+    assert counts == {
+        "Deepfakes": ["1", "4", "0", "5", "15"],
+        "Face2Face": ["0", "0", "1", "1", "3"],
+        "youtube": ["1", "4", "1", "6", "18"],
+    }
     sheets = "".join(p.read_text() for p in sorted(out.glob("sheets-*.html")))
     assert f"{frame_name(4)}: crop missing" in sheets
     assert sheets.count("<section") == 12

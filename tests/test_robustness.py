@@ -23,8 +23,15 @@ from pipeline.stages.shards import run as run_shards
 from pipeline.store.reader import ShardDataset
 from tests.work_fixture import make_work
 
-SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=1,
-             max_batches=1, bf16=False)
+SMALL = dict(
+    backbone="mobilenetv3_small_050",
+    strides=(4, 8, 16),
+    batch_size=8,
+    workers=0,
+    epochs=1,
+    max_batches=1,
+    bf16=False,
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +44,10 @@ def runs(shards, tmp_path_factory, request):
     for name, extra in (("full", {}), ("rgb", {"variant": "rgb"}), ("mclcr", {"model": "mclcr"})):
         folder = tmp_path_factory.mktemp("runs") / name
         torch.manual_seed(0)
-        train(TrainConfig.from_flat(dict(shards=str(shards), out=str(folder), **SMALL, **extra)), echo=lambda s: None)
+        train(
+            TrainConfig.from_flat(dict(shards=str(shards), out=str(folder), **SMALL, **extra)),
+            echo=lambda s: None,
+        )
         out[name] = folder / "best.pt"
     return out
 
@@ -52,8 +62,18 @@ def written(output: str, ext: str) -> Path:
 
 
 def test_two_checkpoints_side_by_side_with_the_clean_row_of_evaluate(runs, shards, tmp_path):
-    result = invoke("--evaluate", runs["full"], "--evaluate", runs["rgb"], "--perturb", "gb,vc,patch",
-                    "--levels", "1,5", "--out", tmp_path)
+    result = invoke(
+        "--evaluate",
+        runs["full"],
+        "--evaluate",
+        runs["rgb"],
+        "--perturb",
+        "gb,vc,patch",
+        "--levels",
+        "1,5",
+        "--out",
+        tmp_path,
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split()[:5] == ["perturbation", "level", "param", "full", "frame"]
@@ -63,8 +83,14 @@ def test_two_checkpoints_side_by_side_with_the_clean_row_of_evaluate(runs, shard
     rows = saved["rows"]
     assert len(rows) == 2 * (1 + 3 * 2)
     assert [(r["perturbation"], r["level"], r["parameter"]) for r in rows[:7]] == [
-        ("clean", 0, None), ("gb", 1, 7), ("gb", 5, 21), ("vc", 1, 30), ("vc", 5, 40), ("patch", 1, 0.1),
-        ("patch", 5, 0.5)]
+        ("clean", 0, None),
+        ("gb", 1, 7),
+        ("gb", 5, 21),
+        ("vc", 1, 30),
+        ("vc", 5, 40),
+        ("patch", 1, 0.1),
+        ("patch", 5, 0.5),
+    ]
     assert {r["frame"]["n"] for r in rows} == {4} and all(0 <= r["frame"]["auc"] <= 1 for r in rows)
     assert all(r["mask_iou_fake"] is not None for r in rows)
     clean = invoke("--evaluate", runs["full"], "--out", tmp_path / "plain")
@@ -85,8 +111,18 @@ def test_the_same_seed_gives_the_same_rows_and_files(runs, tmp_path):
     a, b = (json.loads(written(r.output, "json").read_text()) for r in (first, second))
     assert a["rows"] == b["rows"]
     assert written(first.output, "json").name == written(second.output, "json").name
-    other = invoke("--evaluate", runs["full"], "--perturb", "gnc,bw", "--levels", "3", "--seed", "8",
-                   "--out", tmp_path / "a")
+    other = invoke(
+        "--evaluate",
+        runs["full"],
+        "--perturb",
+        "gnc,bw",
+        "--levels",
+        "3",
+        "--seed",
+        "8",
+        "--out",
+        tmp_path / "a",
+    )
     assert written(other.output, "json").name != written(first.output, "json").name  # the seed names the file
 
 
@@ -133,12 +169,22 @@ def test_a_shard_set_preprocessed_otherwise_is_refused_before_anything_is_writte
     make_work(tmp_path / "work", size=80)
     assert run_shards(tmp_path / "work", ShardsParams(alpha=0.5), progress=False).failed == 0
     other = tmp_path / "work" / "shards"
-    result = invoke("--evaluate", runs["full"], "--evaluate", runs["rgb"], "--perturb", "gb",
-                    "--shards", other,
-                    "--out", tmp_path / "out")
+    result = invoke(
+        "--evaluate",
+        runs["full"],
+        "--evaluate",
+        runs["rgb"],
+        "--perturb",
+        "gb",
+        "--shards",
+        other,
+        "--out",
+        tmp_path / "out",
+    )
     assert result.exit_code == 2
-    assert result.output == (f"error: {other}: shards unlike best.pt's: alpha 0.5, trained on 0.33 "
-                             "(--force evaluates anyway)\n")
+    assert result.output == (
+        f"error: {other}: shards unlike best.pt's: alpha 0.5, trained on 0.33 (--force evaluates anyway)\n"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -186,8 +232,9 @@ def test_figures_5_and_6_with_a_baseline(runs, tmp_path):
     before = sorted(tmp_path.iterdir())
     mclcr = invoke(*full, "--figures", "--baseline", runs["mclcr"], "--out", tmp_path / "x")
     assert mclcr.exit_code == 2
-    assert mclcr.output == (f"error: {runs['mclcr']}: Fig. 5 and 6 draw LRL's streams and masks; "
-                            "a mclcr model has neither\n")
+    assert mclcr.output == (
+        f"error: {runs['mclcr']}: Fig. 5 and 6 draw LRL's streams and masks; a mclcr model has neither\n"
+    )
     assert sorted(tmp_path.iterdir()) == before  # refused before anything was evaluated
 
 
@@ -212,8 +259,14 @@ def test_augmentation_perturbs_about_half_the_samples_and_recomputes_their_frequ
             assert torch.equal(item["rgb"], augmented[i]["rgb"]) and torch.equal(item["mask"], clean["mask"])
     assert 0.3 < changed / (4 * len(data)) < 0.7
     lines = []
-    train(TrainConfig.from_flat(dict(shards=str(shards), out=str(tmp_path), augment=True, **SMALL)), echo=lines.append)
-    assert json.loads((tmp_path / "config.json").read_text())["data"]["augment"] is True and "epoch   1" in lines[-1]
+    train(
+        TrainConfig.from_flat(dict(shards=str(shards), out=str(tmp_path), augment=True, **SMALL)),
+        echo=lines.append,
+    )
+    assert (
+        json.loads((tmp_path / "config.json").read_text())["data"]["augment"] is True
+        and "epoch   1" in lines[-1]
+    )
 
 
 def test_the_benchmark_prints_seconds_per_thousand_frames_against_clean(runs):

@@ -110,8 +110,9 @@ def test_dask_backend_runs_the_same_units(setup):
     from pipeline.params import Backend
 
     inputs, out, state = setup
-    summary = run_tasks("copy", plan(inputs, out, {}), copy_upper, state, progress=False,
-                        backend=Backend("dask", workers=2))
+    summary = run_tasks(
+        "copy", plan(inputs, out, {}), copy_upper, state, progress=False, backend=Backend("dask", workers=2)
+    )
     assert summary.done == 2 and (out / "b.txt").read_text() == "B.TXT"
 
 

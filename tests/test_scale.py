@@ -18,7 +18,11 @@ from pipeline.store.layout import WorkLayout
 FILES = (
     [f"splits/{s}.json" for s in ("train", "val", "test")]
     + [f"original_sequences/youtube/{q}/videos/{v}.mp4" for q in ("raw", "c23") for v in ("000", "001")]
-    + [f"manipulated_sequences/Deepfakes/{q}/videos/{v}.mp4" for q in ("raw", "c23") for v in ("000_001", "001_000")]
+    + [
+        f"manipulated_sequences/Deepfakes/{q}/videos/{v}.mp4"
+        for q in ("raw", "c23")
+        for v in ("000_001", "001_000")
+    ]
 )
 PARAMS = ExtractParams(frames=2, crop=CropParams(size=48))
 
@@ -36,19 +40,28 @@ def root(demo_root, tmp_path_factory) -> Path:
 def prepare(root: Path, work: Path, backend: Backend, jobs: int | None = None) -> None:
     """extract then masks on one cluster of `backend` (the stages' own backend contexts reuse it)."""
     with backend_context(backend):
-        for summary in (extract.run(root, work, PARAMS, jobs=jobs, device="cpu", progress=False, backend=backend),
-                        masks_stage.run(root, work, jobs=jobs, progress=False, backend=backend)):
+        for summary in (
+            extract.run(root, work, PARAMS, jobs=jobs, device="cpu", progress=False, backend=backend),
+            masks_stage.run(root, work, jobs=jobs, progress=False, backend=backend),
+        ):
             assert summary.failed == 0 and summary.done > 0, summary.failures
 
 
 def outputs(work: Path) -> dict:
     """sha256 of every crop and mask file by path under WORK; status, fingerprint, counts, data of every record."""
     layout = WorkLayout(work)
-    files = {str(p.relative_to(work)): hashlib.sha256(p.read_bytes()).hexdigest()
-             for folder in (layout.faces, layout.masks) for p in sorted(folder.rglob("*")) if p.is_file()}
+    files = {
+        str(p.relative_to(work)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for folder in (layout.faces, layout.masks)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
     with RunState(layout.state_db) as state:
-        records = {(stage, r.key): (r.status, r.fingerprint, r.counts, r.data)
-                   for stage in ("detect", "extract", "masks") for r in state.records(stage)}
+        records = {
+            (stage, r.key): (r.status, r.fingerprint, r.counts, r.data)
+            for stage in ("detect", "extract", "masks")
+            for r in state.records(stage)
+        }
     return {"files": files, "records": records}
 
 

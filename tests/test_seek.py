@@ -74,7 +74,9 @@ def test_a_seek_that_misses_falls_back_to_decoding_in_order(short_gops, monkeypa
 
     def shifted(path):
         t = real(path)
-        return FrameTable({p + 1: i for p, i in t.index_of.items()}, t.key_indices, [p + 1 for p in t.key_pts])
+        return FrameTable(
+            {p + 1: i for p, i in t.index_of.items()}, t.key_indices, [p + 1 for p in t.key_pts]
+        )
 
     monkeypatch.setattr(video, "_table", shifted)
     got = [(i, frame_id(f)) for i, f in iter_frames(short_gops, [0, 40, 63])]

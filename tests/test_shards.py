@@ -63,7 +63,8 @@ def test_adding_a_video_changes_only_its_own_shard(tmp_path):
     assert after.buckets == before.buckets
     where = _assignment(after)
     changed = {t.key for t in after.tasks} - {t.key for t in before.tasks} | {
-        a.key for a, b in zip(after.tasks, before.tasks, strict=False) if a.fingerprint != b.fingerprint}
+        a.key for a, b in zip(after.tasks, before.tasks, strict=False) if a.fingerprint != b.fingerprint
+    }
     assert changed == {where[new.key]}
     assert {k: v for k, v in where.items() if k != new.key} == _assignment(before)
 

@@ -54,9 +54,18 @@ def test_round_trip_equals_the_inputs(tmp_path):
             expected_mask = box_mask(32, s["frame"]) // 255 if rec.is_fake else np.zeros((32, 32), np.uint8)
             np.testing.assert_array_equal(s["mask"], expected_mask)
             cue = frequency_cue(s["rgb"])
-            np.testing.assert_allclose(s["freq"].astype(np.float32), cue, atol=np.abs(cue).max() / 1000 + 1e-3)
-            assert s["freq"].dtype == np.float16 and s["rgb"].dtype == np.uint8 and s["mask"].dtype == np.uint8
-            assert (s["label"], s["method"], s["quality"], s["split"]) == (rec.label, rec.method, rec.quality, split)
+            np.testing.assert_allclose(
+                s["freq"].astype(np.float32), cue, atol=np.abs(cue).max() / 1000 + 1e-3
+            )
+            assert (
+                s["freq"].dtype == np.float16 and s["rgb"].dtype == np.uint8 and s["mask"].dtype == np.uint8
+            )
+            assert (s["label"], s["method"], s["quality"], s["split"]) == (
+                rec.label,
+                rec.method,
+                rec.quality,
+                split,
+            )
             assert (s["dataset"], s["video"]) == (rec.dataset, rec.video)
             assert s["interpolated"] == (s["frame"] == FRAMES[-1])
             seen += 1
@@ -110,7 +119,8 @@ def test_touching_one_video_rewrites_only_its_shard(tmp_path):
     assert summary.done == 1
     assert after[target][1] != before[target][1]
     assert {n: s for n, s in after.items() if n not in (target, "index.json")} == {
-        n: s for n, s in before.items() if n not in (target, "index.json")}
+        n: s for n, s in before.items() if n not in (target, "index.json")
+    }
     ds = ShardDataset(layout.shards, "train")
     i = list(ds.videos).index(TREE[5].record.key)
     np.testing.assert_array_equal(ds[i]["rgb"], crop(32, 99, ds[i]["frame"]))
@@ -121,8 +131,10 @@ def test_rewritten_png_without_a_new_record_rewrites_its_shard(tmp_path):
     _run(tmp_path)
     layout = WorkLayout(tmp_path)
     rec = TREE[6].record
-    write_png(layout.mask_dir(rec.dataset, rec.method, rec.quality, rec.video) / frame_name(4),
-              np.full((32, 32), 255, np.uint8))
+    write_png(
+        layout.mask_dir(rec.dataset, rec.method, rec.quality, rec.video) / frame_name(4),
+        np.full((32, 32), 255, np.uint8),
+    )
     assert _run(tmp_path).done == 1
     ds = ShardDataset(layout.shards, "train")
     (i,) = [i for i in range(len(ds)) if ds[i]["key"] == rec.key and ds[i]["frame"] == 4]
@@ -145,8 +157,10 @@ def test_bad_videos_are_left_out_and_reported(tmp_path):
         small = add_video(tmp_path, state, Video("001", "train", "FaceSwap", "003"), seed=51)
         no_record = add_video(tmp_path, state, Video("002", "train", "FaceSwap", "000"), seed=52, masks=False)
     (layout.mask_dir("ffpp", "FaceSwap", "c23", no_png.video) / frame_name(4)).unlink()
-    cv2.imwrite(str(layout.face_dir("ffpp", "FaceSwap", "c23", small.video) / frame_name(8)),
-                np.zeros((20, 32, 3), np.uint8))
+    cv2.imwrite(
+        str(layout.face_dir("ffpp", "FaceSwap", "c23", small.video) / frame_name(8)),
+        np.zeros((20, 32, 3), np.uint8),
+    )
     summary = _run(tmp_path)
     reasons = dict(summary.held)
     assert summary.failed == 0 and len(reasons) == 3 and not summary.failures
@@ -200,8 +214,9 @@ def test_verify_names_missing_unlisted_and_miscounted_shards(tmp_path):
 
 def test_cli_runs_and_prints_a_summary(tmp_path):
     make_work(tmp_path)
-    out = CliRunner().invoke(prep, ["shards", "--work", str(tmp_path), "--shard-samples", "6", "--jobs", "2",
-                                    "--no-progress"])
+    out = CliRunner().invoke(
+        prep, ["shards", "--work", str(tmp_path), "--shard-samples", "6", "--jobs", "2", "--no-progress"]
+    )
     assert out.exit_code == 0, out.output
     written = len(list(WorkLayout(tmp_path).shards.glob("*.h5")))
     assert f"shards: shards done {written} / skipped 0 / failed 0, 36 samples" in out.output
@@ -219,8 +234,9 @@ def test_full_disk_keeps_previous_shards_and_index(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(ShardWriter, "append", full)
-    out = CliRunner().invoke(prep, ["shards", "--work", str(tmp_path), "--shard-samples", "6", "--jobs", "1",
-                                    "--no-progress"])
+    out = CliRunner().invoke(
+        prep, ["shards", "--work", str(tmp_path), "--shard-samples", "6", "--jobs", "1", "--no-progress"]
+    )
     assert out.exit_code == 2  # a full disk stops the run (issue 26)
     full = rf"error: {layout.shards}/train-\d+\.h5: disk full: writing it needs [\d.]+ KB free, "
     assert re.match(full, out.output)

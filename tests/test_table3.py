@@ -28,13 +28,21 @@ from pipeline.store.preprocessing import Preprocessing
 from pipeline.store.reader import ShardDataset
 from tests.work_fixture import TREE, Video, make_work
 
-SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=1, max_batches=1)
+SMALL = dict(
+    backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=1, max_batches=1
+)
 CELEB = dict(quality="orig", dataset="celebdf", real="Celeb-real")
-CELEBDF = [Video("id0_0000", "train", "Celeb-real", **CELEB), Video("id0_0000", "train", "Celeb-synthesis", "id1", **CELEB),
-           Video("id2_0000", "test", "Celeb-real", **CELEB), Video("id2_0000", "test", "Celeb-synthesis", "id3", **CELEB),
-           Video("00000", "test", "YouTube-real", quality="orig", dataset="celebdf", real="YouTube-real")]
-DFDC = [Video("aaa", "test", "real", quality="orig", dataset="dfdc", real="real"),
-        Video("aaa", "test", "fake", "bbb", quality="orig", dataset="dfdc", real="real")]
+CELEBDF = [
+    Video("id0_0000", "train", "Celeb-real", **CELEB),
+    Video("id0_0000", "train", "Celeb-synthesis", "id1", **CELEB),
+    Video("id2_0000", "test", "Celeb-real", **CELEB),
+    Video("id2_0000", "test", "Celeb-synthesis", "id3", **CELEB),
+    Video("00000", "test", "YouTube-real", quality="orig", dataset="celebdf", real="YouTube-real"),
+]
+DFDC = [
+    Video("aaa", "test", "real", quality="orig", dataset="dfdc", real="real"),
+    Video("aaa", "test", "fake", "bbb", quality="orig", dataset="dfdc", real="real"),
+]
 
 
 def shards_of(work: Path, videos, **params) -> Path:
@@ -54,7 +62,10 @@ def run(tmp_path_factory, request):
     dfdc = shards_of(tmp_path_factory.mktemp("dfdc"), DFDC)
     out = tmp_path_factory.mktemp("run")
     lines = []
-    train(TrainConfig.from_flat(dict(shards=str(mixed), out=str(out), qualities="c23", **SMALL)), echo=lines.append)
+    train(
+        TrainConfig.from_flat(dict(shards=str(mixed), out=str(out), qualities="c23", **SMALL)),
+        echo=lines.append,
+    )
     return mixed, dfdc, out / "best.pt", lines
 
 
@@ -64,8 +75,10 @@ def evaluate(*args):
 
 def test_a_run_trains_on_the_train_split_datasets_that_have_a_val_split(run):
     mixed, _, ckpt, lines = run
-    assert lines[0] == ("datasets: training and validating on ffpp (split 'train' datasets with a 'val' split); "
-                        "celebdf left out: --datasets celebdf,ffpp trains on them too")
+    assert lines[0] == (
+        "datasets: training and validating on ffpp (split 'train' datasets with a 'val' split); "
+        "celebdf left out: --datasets celebdf,ffpp trains on them too"
+    )
     assert json.loads((ckpt.parent / "config.json").read_text())["data"]["datasets"] == ["ffpp"]
     cfg = TrainConfig.from_flat(dict(shards=str(mixed), datasets="ffpp,dfdc"))
     with pytest.raises(LrlError, match=r"no dfdc samples in split 'train' \(it holds celebdf, ffpp\)"):
@@ -79,17 +92,28 @@ def test_one_checkpoint_on_two_shard_sets_gives_one_row_per_dataset(run):
     out = result.output.splitlines()
     assert out[0].startswith(f"{mixed} test: frame ACC") and out[3].startswith(f"{dfdc} test: frame ACC")
     header = out.index(next(line for line in out if line.startswith("dataset")))
-    assert out[header].split("  ")[0] == "dataset" and "frame AUC  video AUC  frame EER  video EER" in out[header]
+    assert (
+        out[header].split("  ")[0] == "dataset"
+        and "frame AUC  video AUC  frame EER  video EER" in out[header]
+    )
     # frame 8 of every video is interpolated and left out: 2 frames per video; 'orig' kept despite --qualities c23
     assert [line.split()[:3] for line in out[header + 1 : header + 4]] == [
-        ["celebdf", "6", "3"], ["ffpp", "4", "2"], ["dfdc", "4", "2"]]
+        ["celebdf", "6", "3"],
+        ["ffpp", "4", "2"],
+        ["dfdc", "4", "2"],
+    ]
     assert len({len(line) for line in out[header : header + 4]}) == 1  # aligned
     table_json, table_md = (Path(line.removeprefix("table: ")) for line in out[header + 4 :])
     saved = json.loads(table_json.read_text())
     assert [(r["dataset"], r["frames"], r["videos"], r["fake_frames"]) for r in saved["rows"]] == [
-        ("celebdf", 6, 3, 2), ("ffpp", 4, 2, 2), ("dfdc", 4, 2, 2)]
+        ("celebdf", 6, 3, 2),
+        ("ffpp", 4, 2, 2),
+        ("dfdc", 4, 2, 2),
+    ]
     assert [s["index"] for s in saved["shard_sets"]] == [digest(load_index(mixed)), digest(load_index(dfdc))]
-    assert saved["checkpoint"]["path"] == str(ckpt.resolve()) and 0.0 <= saved["rows"][2]["frame"]["auc"] <= 1.0
+    assert (
+        saved["checkpoint"]["path"] == str(ckpt.resolve()) and 0.0 <= saved["rows"][2]["frame"]["auc"] <= 1.0
+    )
     md = table_md.read_text().splitlines()
     assert md[0].startswith("| dataset | frames | videos | frame AUC |") and md[1].startswith("|---|---:|")
     assert md[4].startswith("| dfdc | 4 | 2 | ") and len(md) == 5
@@ -103,11 +127,16 @@ def test_datasets_keeps_some_rows_and_names_its_files_apart(run):
     result = evaluate(ckpt, "--shards", mixed, "--shards", dfdc, "--datasets", "dfdc,celebdf")
     assert result.exit_code == 0, result.output
     saved = json.loads(Path(result.output.splitlines()[-2].removeprefix("table: ")).read_text())
-    assert [r["dataset"] for r in saved["rows"]] == ["celebdf", "dfdc"] and saved["datasets"] == ["dfdc", "celebdf"]
+    assert [r["dataset"] for r in saved["rows"]] == ["celebdf", "dfdc"] and saved["datasets"] == [
+        "dfdc",
+        "celebdf",
+    ]
     assert (ckpt.parent / f"metrics-best-test-{digest(load_index(mixed))}-celebdf.json").is_file()
     assert set(ckpt.parent.glob("table-*.json")) - before  # a new table, none overwritten
     only = evaluate(ckpt, "--shards", mixed, "--shards", dfdc, "--datasets", "dfdc")
-    assert only.exit_code == 0 and only.output.startswith(f"{mixed}: no dfdc samples in split 'test': not evaluated\n")
+    assert only.exit_code == 0 and only.output.startswith(
+        f"{mixed}: no dfdc samples in split 'test': not evaluated\n"
+    )
     none = evaluate(ckpt, "--shards", dfdc, "--datasets", "dfdc,nosuch")
     assert none.exit_code == 2
     assert none.output == f"error: --datasets nosuch: no such samples in split 'test' of {dfdc}\n"
@@ -119,7 +148,10 @@ def test_a_shard_set_preprocessed_otherwise_is_refused_by_name_before_any_evalua
     before = sorted(ckpt.parent.glob("*"))
     result = evaluate(ckpt, "--shards", mixed, "--shards", other)
     assert result.exit_code == 2
-    assert result.output == f"error: {other}: shards unlike best.pt's: alpha 0.5, trained on 0.33 (--force evaluates anyway)\n"
+    assert (
+        result.output
+        == f"error: {other}: shards unlike best.pt's: alpha 0.5, trained on 0.33 (--force evaluates anyway)\n"
+    )
     assert sorted(ckpt.parent.glob("*")) == before
     forced = evaluate(ckpt, "--shards", mixed, "--shards", other, "--force")
     assert forced.exit_code == 0, forced.output
@@ -128,8 +160,13 @@ def test_a_shard_set_preprocessed_otherwise_is_refused_by_name_before_any_evalua
 
 
 def test_what_the_check_compares():
-    trained = {"size": 80, "alpha": 0.33, "schema_version": 1, "freq_std": 20.0,
-               "mask_params": {"threshold": 0.15, "reference_quality": "auto", "source": "diff"}}
+    trained = {
+        "size": 80,
+        "alpha": 0.33,
+        "schema_version": 1,
+        "freq_std": 20.0,
+        "mask_params": {"threshold": 0.15, "reference_quality": "auto", "source": "diff"},
+    }
     # schema 2 (adds columns the reader fills in for schema 1) and another dataset's freq_std: not refused
     prep = Preprocessing.from_dict
     assert mismatches(prep(trained), prep({**trained, "schema_version": 2, "freq_std": 31.0})) == []
@@ -160,9 +197,13 @@ def test_unknown_masks_leave_lrl_training_and_a_two_face_video_counts_once(tmp_p
     known = ShardDataset(shards, "train", fields=(), interpolated=False, unknown_masks=False)
     assert (len(every), len(known), known.unknown_masks_left_out) == (16, 14, 2)
     lines = []
-    train(TrainConfig.from_flat(dict(shards=str(shards), out=str(tmp_path / "run"), **SMALL)), echo=lines.append)
-    assert lines[0] == ("training: 2 samples whose mask is unknown (mask_known 0) left out: LRL's similarity and "
-                        "segmentation targets come from the mask (--model mclcr trains on them)")
+    train(
+        TrainConfig.from_flat(dict(shards=str(shards), out=str(tmp_path / "run"), **SMALL)), echo=lines.append
+    )
+    assert lines[0] == (
+        "training: 2 samples whose mask is unknown (mask_known 0) left out: LRL's similarity and "
+        "segmentation targets come from the mask (--model mclcr trains on them)"
+    )
     result = evaluate(tmp_path / "run" / "best.pt")
     assert result.exit_code == 0, result.output
     saved = json.loads(Path(result.output.splitlines()[-2].removeprefix("table: ")).read_text())
@@ -172,8 +213,12 @@ def test_unknown_masks_leave_lrl_training_and_a_two_face_video_counts_once(tmp_p
     net.load_state_dict(checkpoint.load(tmp_path / "run" / "best.pt")["model"])
     pred = predict(net, LRLSamples(ShardDataset(shards, "test", interpolated=False)), torch.device("cpu"), 8)
     fake = "ffpp/Deepfakes/c23/006_007"
-    assert sorted(zip(pred.videos, pred.faces.tolist(), strict=True)) == [(fake, 0), (fake, 1), ("ffpp/youtube/c23/006", 0),
-                                                             ("ffpp/youtube/c23/006", 0)]
+    assert sorted(zip(pred.videos, pred.faces.tolist(), strict=True)) == [
+        (fake, 0),
+        (fake, 1),
+        ("ffpp/youtube/c23/006", 0),
+        ("ffpp/youtube/c23/006", 0),
+    ]
     _, scores, names = video_level(pred.videos, pred.labels, pred.probs, pred.faces)
     assert scores[names.index(fake)] == pytest.approx(pred.probs[np.array(pred.videos) == fake].max())
 
@@ -191,4 +236,7 @@ def test_a_forced_set_the_network_cannot_run_on_writes_no_file_of_any_set(run, t
 def test_a_shard_set_given_twice_is_refused(run):
     mixed, _, ckpt, _ = run
     result = evaluate(ckpt, "--shards", mixed, "--shards", mixed)
-    assert result.exit_code == 2 and result.output == f"error: --shards {mixed}: given twice (each shard set once)\n"
+    assert (
+        result.exit_code == 2
+        and result.output == f"error: --shards {mixed}: given twice (each shard set once)\n"
+    )

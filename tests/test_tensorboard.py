@@ -11,14 +11,21 @@ from model.training.config import TrainConfig
 from model.training.loop import train
 from model.training.tensorboard import SAMPLES
 
-pytest.importorskip("tensorboard", reason="the tensorboard package is not installed (pip install tensorboard)")
-
-
+pytest.importorskip(
+    "tensorboard", reason="the tensorboard package is not installed (pip install tensorboard)"
+)
 
 
 def small(shards: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(backbone="mobilenetv3_small_050", variant="full", strides=(4, 8, 16), batch_size=8, workers=0,
-                epochs=2, lr_step=1)
+    base = dict(
+        backbone="mobilenetv3_small_050",
+        variant="full",
+        strides=(4, 8, 16),
+        batch_size=8,
+        workers=0,
+        epochs=2,
+        lr_step=1,
+    )
     return TrainConfig.from_flat(dict(shards=str(shards), out=str(out), **{**base, **kw}))
 
 
@@ -28,8 +35,15 @@ def test_scalars_match_the_log_and_images_are_written(shards, tmp_path, one_torc
     train(small(shards, tmp_path / "run", tensorboard=True), echo=lambda s: None)
     log = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     events = EventAccumulator(str(tmp_path / "run" / "tensorboard"), size_guidance={"images": 0}).Reload()
-    for tag, key in (("loss/loss", "loss"), ("loss/ce", "ce"), ("loss/sim", "sim"), ("loss/seg", "seg"),
-                     ("lr", "lr"), ("val/auc", "val_auc"), ("val/acc", "val_acc")):
+    for tag, key in (
+        ("loss/loss", "loss"),
+        ("loss/ce", "ce"),
+        ("loss/sim", "sim"),
+        ("loss/seg", "seg"),
+        ("lr", "lr"),
+        ("val/auc", "val_auc"),
+        ("val/acc", "val_acc"),
+    ):
         scalars = events.Scalars(tag)
         assert [s.step for s in scalars] == [1, 2], tag
         assert [s.value for s in scalars] == pytest.approx([h[key] for h in log], rel=1e-6), tag

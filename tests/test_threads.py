@@ -25,15 +25,27 @@ def read_threads(_payload) -> UnitResult:
     from threadpoolctl import threadpool_info
 
     pools = sorted({p["num_threads"] for p in threadpool_info()})
-    return UnitResult("", "", DONE, data={"torch": torch.get_num_threads(), "cv2": cv2.getNumThreads(),
-                                          "pools": pools, "av": worker_threads(), "pid": os.getpid(),
-                                          "wait": os.environ.get("OMP_WAIT_POLICY")})
+    return UnitResult(
+        "",
+        "",
+        DONE,
+        data={
+            "torch": torch.get_num_threads(),
+            "cv2": cv2.getNumThreads(),
+            "pools": pools,
+            "av": worker_threads(),
+            "pid": os.getpid(),
+            "wait": os.environ.get("OMP_WAIT_POLICY"),
+        },
+    )
 
 
 def run_readers(tmp_path, jobs: int, backend: Backend | None = None) -> list[dict]:
     tasks = [Task(f"unit{i}", "fp", i) for i in range(4)]
     with RunState(tmp_path / "state.sqlite") as state:
-        summary = run_tasks("threads", tasks, read_threads, state, jobs=jobs, progress=False, backend=backend or Backend())
+        summary = run_tasks(
+            "threads", tasks, read_threads, state, jobs=jobs, progress=False, backend=backend or Backend()
+        )
         assert summary.done == 4, summary.failures
         return [r.data for r in state.records("threads")]
 

@@ -17,10 +17,9 @@ from model.training.loop import make_optimizer, train
 from pipeline.params import read_options_file
 from pipeline.store.index import digest, load_index
 
-SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=2,
-             lr_step=1)
-
-
+SMALL = dict(
+    backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=2, lr_step=1
+)
 
 
 def config(shards: Path, out: Path, **kw) -> TrainConfig:
@@ -31,14 +30,18 @@ def test_resume_after_epoch_one_reproduces_epoch_two(shards, tmp_path):
     lines = []
     full = train(config(shards, tmp_path / "full", classifier_lr_scale=10.0), echo=lines.append)
     train(config(shards, tmp_path / "cut", epochs=1, classifier_lr_scale=10.0), echo=lambda s: None)
-    resumed = train(config(shards, tmp_path / "cut", classifier_lr_scale=10.0), resume=True, echo=lambda s: None)
+    resumed = train(
+        config(shards, tmp_path / "cut", classifier_lr_scale=10.0), resume=True, echo=lambda s: None
+    )
     assert [h["epoch"] for h in resumed] == [1, 2]
     for key in ("loss", "ce", "sim", "seg", "lr", "dissim_real", "dissim_fake"):
         assert resumed[1][key] == pytest.approx(full[1][key], rel=1e-5, abs=1e-7), key
     assert full[1]["lr"] == pytest.approx(full[0]["lr"] / 2)  # halved after every lr_step epochs
     log = [json.loads(line) for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
     assert [h["epoch"] for h in log] == [1, 2]
-    assert all(0.0 <= h["dissim_real"] <= 1.0 and 0.0 <= h["dissim_fake"] <= 1.0 for h in log)  # collapse guard
+    assert all(
+        0.0 <= h["dissim_real"] <= 1.0 and 0.0 <= h["dissim_fake"] <= 1.0 for h in log
+    )  # collapse guard
     assert lines[0].startswith("epoch   1") and f"1-s_hat real {full[0]['dissim_real']:.4f} fake" in lines[0]
     for name in ("last.pt", "best.pt", "config.json", "curves.png"):
         assert (tmp_path / "full" / name).exists(), name
@@ -46,7 +49,9 @@ def test_resume_after_epoch_one_reproduces_epoch_two(shards, tmp_path):
 
 def test_evaluate_writes_metrics_and_roc(shards, tmp_path):
     train(config(shards, tmp_path / "run", epochs=1), echo=lambda s: None)
-    result = CliRunner().invoke(train_cli, ["--evaluate", str(tmp_path / "run" / "best.pt"), "--split", "test"])
+    result = CliRunner().invoke(
+        train_cli, ["--evaluate", str(tmp_path / "run" / "best.pt"), "--split", "test"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("test: frame ACC")
     name = f"best-test-{digest(load_index(shards))}"
@@ -74,7 +79,12 @@ def test_config_file_then_flags(tmp_path):
     toml = tmp_path / "c.toml"
     toml.write_text('epochs = 3\nbackbone = "resnet18"\nstrides = [4, 8, 16]\n')
     cfg = resolve(read_options_file(toml), {"epochs": 5, "lr": None})
-    assert (cfg.run.epochs, cfg.model.backbone, cfg.model.strides, cfg.optim.lr) == (5, "resnet18", (4, 8, 16), 2e-4)
+    assert (cfg.run.epochs, cfg.model.backbone, cfg.model.strides, cfg.optim.lr) == (
+        5,
+        "resnet18",
+        (4, 8, 16),
+        2e-4,
+    )
     yml = tmp_path / "c.yaml"
     yml.write_text("batch-size: 4\nbogus: 1\n")
     with pytest.raises(Exception, match="unknown config keys: bogus"):
@@ -94,17 +104,47 @@ def test_paper_defaults():
     cfg = TrainConfig()
     o, m = cfg.optim, cfg.model
     assert (o.lr, o.beta1, o.beta2, o.weight_decay, cfg.data.batch_size, cfg.run.epochs) == (
-        2e-4, 0.9, 0.999, 1e-5, 32, 50)
+        2e-4,
+        0.9,
+        0.999,
+        1e-5,
+        32,
+        50,
+    )
     assert (o.lr_step, o.lr_gamma, m.lambda1, m.lambda2, m.k, m.variant) == (10, 0.5, 10.0, 1.0, 5, "full")
     assert (m.sim_loss, o.classifier_lr_scale, m.pretrained) == ("mse", 1.0, None)
 
 
 def test_ddp_two_cpu_processes_train_and_save_once(shards, tmp_path):
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           "--no-python", str(Path(sys.executable).parent / "lrl-train"),
-           "--shards", str(shards), "--out", str(out), "--epochs", "1", "--backbone", SMALL["backbone"],
-           "--strides", "4", "8", "16", "--batch-size", "4", "--workers", "0", "--device", "cpu"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "--no-python",
+        str(Path(sys.executable).parent / "lrl-train"),
+        "--shards",
+        str(shards),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--backbone",
+        SMALL["backbone"],
+        "--strides",
+        "4",
+        "8",
+        "16",
+        "--batch-size",
+        "4",
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -116,16 +156,41 @@ def test_ddp_two_cpu_processes_train_and_save_once(shards, tmp_path):
 
 def test_mclcr_trains_from_the_cli_and_evaluates_without_a_mask_head(shards, tmp_path):
     out = tmp_path / "mclcr"
-    args = ["--shards", str(shards), "--out", str(out), "--model", "mclcr", "--backbone", SMALL["backbone"],
-            "--strides", "4", "8", "16", "--batch-size", "4", "--workers", "0", "--epochs", "1",
-            "--lambda-con", "0.25", "--temperature", "0.1"]
+    args = [
+        "--shards",
+        str(shards),
+        "--out",
+        str(out),
+        "--model",
+        "mclcr",
+        "--backbone",
+        SMALL["backbone"],
+        "--strides",
+        "4",
+        "8",
+        "16",
+        "--batch-size",
+        "4",
+        "--workers",
+        "0",
+        "--epochs",
+        "1",
+        "--lambda-con",
+        "0.25",
+        "--temperature",
+        "0.1",
+    ]
     result = CliRunner().invoke(train_cli, args)
     assert result.exit_code == 0, result.output
     assert " (ce " in result.output and " con " in result.output and " sim " not in result.output
     saved = json.loads((out / "config.json").read_text())
     model = saved["model"]
     assert (model["detector"], model["lambda_con"], model["temperature"], saved["data"]["balanced"]) == (
-        "mclcr", 0.25, 0.1, False)
+        "mclcr",
+        0.25,
+        0.1,
+        False,
+    )
     result = CliRunner().invoke(train_cli, ["--evaluate", str(out / "best.pt"), "--split", "test"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0].endswith("mask IoU (fakes) n/a")
@@ -153,4 +218,8 @@ def test_mclcr_configs_resolve(name):
     cfg = resolve(read_options_file(Path(__file__).resolve().parents[1] / "configs" / name), {})
     mcfg = cfg.model
     assert (cfg.detector, type(mcfg).__name__, mcfg.temperature, cfg.data.balanced) == (
-        "mclcr", "MCLCRConfig", 0.07, True)
+        "mclcr",
+        "MCLCRConfig",
+        0.07,
+        True,
+    )

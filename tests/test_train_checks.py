@@ -19,9 +19,16 @@ from pipeline.stages.shards import run as run_shards
 from pipeline.store.index import digest, load_index
 from tests.work_fixture import Video, make_work
 
-SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=2, lr_step=1)
-ONE_CLASS = [Video("000", "train"), Video("000", "train", "Deepfakes", "001"), Video("002", "train"),
-             Video("004", "val", "Face2Face", "005"), Video("006", "test", "Deepfakes", "007")]
+SMALL = dict(
+    backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=2, lr_step=1
+)
+ONE_CLASS = [
+    Video("000", "train"),
+    Video("000", "train", "Deepfakes", "001"),
+    Video("002", "train"),
+    Video("004", "val", "Face2Face", "005"),
+    Video("006", "test", "Deepfakes", "007"),
+]
 
 
 def shards_of(work: Path, size: int = 80, videos=None, **params) -> Path:
@@ -60,8 +67,10 @@ def test_one_class_validation_and_one_class_roc(one_class, tmp_path, one_torch_t
     """Cases 5 and 9: a val split of fakes only is said; evaluating a one-class split writes no empty ROC."""
     lines = []
     train(config(one_class, tmp_path / "run", epochs=1), echo=lines.append)
-    assert lines[0] == ("model selection: val split 'val' holds only fake samples (AUC undefined): best.pt "
-                        "follows the last epoch")
+    assert lines[0] == (
+        "model selection: val split 'val' holds only fake samples (AUC undefined): best.pt "
+        "follows the last epoch"
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = CliRunner().invoke(train_cli, ["--evaluate", str(tmp_path / "run" / "best.pt")])
@@ -69,8 +78,11 @@ def test_one_class_validation_and_one_class_roc(one_class, tmp_path, one_torch_t
     name = f"best-test-{digest(load_index(one_class))}"
     assert result.output.splitlines()[1:3] == [
         f"metrics: {tmp_path / 'run' / f'metrics-{name}.json'}",
-        "roc: not written: the split holds only fake samples: a ROC curve needs both classes"]
-    assert result.output.splitlines()[4].split()[:7] == ["ffpp", "2", "1"] + ["n/a"] * 4  # one class: AUC, EER undefined
+        "roc: not written: the split holds only fake samples: a ROC curve needs both classes",
+    ]
+    assert (
+        result.output.splitlines()[4].split()[:7] == ["ffpp", "2", "1"] + ["n/a"] * 4
+    )  # one class: AUC, EER undefined
     assert not list((tmp_path / "run").glob("roc-*.png"))
     assert not [w for w in caught if "matplotlib" in w.filename or "legend" in str(w.message)]
 
@@ -84,21 +96,27 @@ def test_evaluation_refuses_shards_preprocessed_otherwise(shards, tmp_path, one_
     std, ref = load_index(other)["freq_std"], load_index(shards)["freq_std"]
     result = CliRunner().invoke(train_cli, ["--evaluate", str(ckpt), "--shards", str(other)])
     assert result.exit_code == 2
-    assert result.output == (f"error: {other}: shards unlike best.pt's: size 160, trained on 80; alpha 0.5, "
-                             "trained on 0.33 (--force evaluates anyway)\n")
+    assert result.output == (
+        f"error: {other}: shards unlike best.pt's: size 160, trained on 80; alpha 0.5, "
+        "trained on 0.33 (--force evaluates anyway)\n"
+    )
     assert not list((tmp_path / "run").glob("metrics-*"))
     first = CliRunner().invoke(train_cli, ["--evaluate", str(ckpt)])
     forced = CliRunner().invoke(train_cli, ["--evaluate", str(ckpt), "--shards", str(other), "--force"])
     assert first.exit_code == 0 and forced.exit_code == 0, first.output + forced.output
-    assert (f"note: {other}: freq_std {std:.4g}, {100 * (std / ref - 1):+.1f}% from the checkpoint's {ref:.4g}, which "
-            "normalises the frequency input (a statistic of this data, not a setting)") in forced.output.splitlines()
+    assert (
+        f"note: {other}: freq_std {std:.4g}, {100 * (std / ref - 1):+.1f}% from the checkpoint's {ref:.4g}, which "
+        "normalises the frequency input (a statistic of this data, not a setting)"
+    ) in forced.output.splitlines()
     mine = tmp_path / "run" / f"metrics-best-test-{digest(load_index(shards))}.json"
     theirs = tmp_path / "run" / f"metrics-best-test-{digest(load_index(other))}.json"
     assert sorted((tmp_path / "run").glob("metrics-*.json")) == sorted([mine, theirs])
     assert len(list((tmp_path / "run").glob("roc-best-test-*.png"))) == 2
     saved = json.loads(theirs.read_text())
     assert saved["checkpoint"]["path"] == str(ckpt.resolve()) and saved["checkpoint"]["epoch"] == 1
-    assert saved["checkpoint"]["trained_on"]["size"] == 80 and saved["checkpoint"]["trained_on"]["alpha"] == 0.33
+    assert (
+        saved["checkpoint"]["trained_on"]["size"] == 80 and saved["checkpoint"]["trained_on"]["alpha"] == 0.33
+    )
     assert saved["shards"]["path"] == str(other.resolve()) and saved["shards"]["split"] == "test"
     assert (saved["shards"]["settings"]["size"], saved["shards"]["settings"]["alpha"]) == (160, 0.5)
     assert saved["forced"][:2] == ["size 160, trained on 80", "alpha 0.5, trained on 0.33"]
@@ -107,11 +125,33 @@ def test_evaluation_refuses_shards_preprocessed_otherwise(shards, tmp_path, one_
 
 def test_a_log_gets_one_line_per_epoch_and_no_progress_frames(shards, tmp_path):
     """Case 8: stderr not a terminal: no carriage-return frames; --progress forces the bars."""
+
     def run(*extra):
-        cmd = [sys.executable, "-c", "import sys, torch; torch.set_num_threads(1); from cli import train; "
-               "sys.exit(train.main(sys.argv[1:]))", "--shards", str(shards), "--out", str(tmp_path / "r"),
-               "--backbone", "mobilenetv3_small_050", "--strides", "4", "8", "16", "--batch-size", "8",
-               "--workers", "0", "--epochs", "2", "--max-batches", "2", *extra]
+        cmd = [
+            sys.executable,
+            "-c",
+            "import sys, torch; torch.set_num_threads(1); from cli import train; "
+            "sys.exit(train.main(sys.argv[1:]))",
+            "--shards",
+            str(shards),
+            "--out",
+            str(tmp_path / "r"),
+            "--backbone",
+            "mobilenetv3_small_050",
+            "--strides",
+            "4",
+            "8",
+            "16",
+            "--batch-size",
+            "8",
+            "--workers",
+            "0",
+            "--epochs",
+            "2",
+            "--max-batches",
+            "2",
+            *extra,
+        ]
         return subprocess.run(cmd, capture_output=True, timeout=300)  # bytes: "\r" kept as it is
 
     quiet = run()
@@ -161,4 +201,6 @@ def test_shards_read_by_plain_h5py_or_say_what_to_import(tmp_path, compression):
         return
     assert plain.stdout.splitlines() == [PLUGIN_NOTE, "rgb unreadable"]
     said = subprocess.run([sys.executable, "-c", NO_PLUGIN, str(shards)], capture_output=True, text=True)
-    assert said.stdout.startswith(f"{shard}: cannot read rgb (") and said.stdout.endswith(f"): {PLUGIN_NOTE}\n")
+    assert said.stdout.startswith(f"{shard}: cannot read rgb (") and said.stdout.endswith(
+        f"): {PLUGIN_NOTE}\n"
+    )

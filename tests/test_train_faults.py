@@ -20,10 +20,23 @@ from pipeline.errors import short_reason
 from pipeline.stages.shards import run as run_shards
 from tests.work_fixture import make_work
 
-SMALL = ["--backbone", "mobilenetv3_small_050", "--strides", "4", "8", "16", "--batch-size", "8", "--workers", "0",
-         "--no-progress"]
-HOLD = ("import sys, time; from pipeline.store.lock import WorkLock\nwith WorkLock(sys.argv[1]):\n"
-        "    print('held', flush=True); time.sleep(60)\n")
+SMALL = [
+    "--backbone",
+    "mobilenetv3_small_050",
+    "--strides",
+    "4",
+    "8",
+    "16",
+    "--batch-size",
+    "8",
+    "--workers",
+    "0",
+    "--no-progress",
+]
+HOLD = (
+    "import sys, time; from pipeline.store.lock import WorkLock\nwith WorkLock(sys.argv[1]):\n"
+    "    print('held', flush=True); time.sleep(60)\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +53,11 @@ def lrl_train(shards: Path, run: Path, *args: str):
 
 def stamps(run: Path) -> dict:
     """name -> (mtime, bytes) of the run's files (the lock file aside: every run rewrites its holder line)."""
-    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(run.iterdir())
-            if p.is_file() and p.name != ".lock"}
+    return {
+        p.name: (p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(run.iterdir())
+        if p.is_file() and p.name != ".lock"
+    }
 
 
 @pytest.mark.parametrize("lr", ["1e30", "1e3"])
@@ -52,10 +68,14 @@ def test_a_diverging_run_stops_with_one_line_and_saves_nothing(shards, tmp_path,
     [line] = result.output.splitlines()
     assert line.startswith("error: training diverged at epoch 1, step "), line
     assert " loss is " in line or "the weight " in line
-    assert line.endswith(f"nothing was saved from this state (best.pt and last.pt are as the last good epoch left "
-                         f"them); hint: lower --lr (it is {float(lr):g}; the paper's is 2e-4) or check the shards "
-                         "with `lrl-prep shards --verify`")
-    assert not (run / "best.pt").exists() and not (run / "last.pt").exists() and not (run / "log.jsonl").exists()
+    assert line.endswith(
+        f"nothing was saved from this state (best.pt and last.pt are as the last good epoch left "
+        f"them); hint: lower --lr (it is {float(lr):g}; the paper's is 2e-4) or check the shards "
+        "with `lrl-prep shards --verify`"
+    )
+    assert (
+        not (run / "best.pt").exists() and not (run / "last.pt").exists() and not (run / "log.jsonl").exists()
+    )
 
 
 def test_divergence_after_a_good_epoch_keeps_its_checkpoints(shards, tmp_path, one_torch_thread):
@@ -95,9 +115,11 @@ def test_two_runs_in_one_folder(shards, tmp_path, one_torch_thread):
     first = stamps(run)
     again = lrl_train(shards, run, "--epochs", "1", "--max-batches", "2")
     assert again.exit_code == 2 and stamps(run) == first
-    assert again.output == (f"error: {run}: already holds a run (config.json, log.jsonl, last.pt, best.pt, "
-                            "curves.png): --resume continues it, --overwrite replaces it (deleting those files), "
-                            "or choose another --out\n")
+    assert again.output == (
+        f"error: {run}: already holds a run (config.json, log.jsonl, last.pt, best.pt, "
+        "curves.png): --resume continues it, --overwrite replaces it (deleting those files), "
+        "or choose another --out\n"
+    )
     both = lrl_train(shards, run, "--resume", "--overwrite")
     assert both.exit_code == 2 and "choose one" in both.output
     replaced = lrl_train(shards, run, "--epochs", "1", "--max-batches", "1", "--overwrite")
@@ -108,8 +130,18 @@ def test_two_runs_in_one_folder(shards, tmp_path, one_torch_thread):
 
 def test_the_python_api_holds_the_same_lock(shards, tmp_path):
     run = tmp_path / "run"
-    cfg = TrainConfig.from_flat(dict(shards=str(shards), out=str(run), backbone="mobilenetv3_small_050",
-                                     strides=(4, 8, 16), batch_size=8, workers=0, epochs=1, max_batches=1))
+    cfg = TrainConfig.from_flat(
+        dict(
+            shards=str(shards),
+            out=str(run),
+            backbone="mobilenetv3_small_050",
+            strides=(4, 8, 16),
+            batch_size=8,
+            workers=0,
+            epochs=1,
+            max_batches=1,
+        )
+    )
     train(cfg, echo=lambda s: None)
     with pytest.raises(Exception, match="already holds a run"):
         train(cfg, echo=lambda s: None)
@@ -122,7 +154,9 @@ def test_checkpoint_errors_keep_whole_sentences(tmp_path):
     half.write_bytes(half.read_bytes()[:1500])
     with pytest.raises(Exception) as caught:
         checkpoint.load(half)
-    assert str(caught.value) == (f"{half}: not a readable lrl checkpoint (PytorchStreamReader failed reading zip "
-                                 "archive: failed finding central directory. This is an internal miniz error.)")
+    assert str(caught.value) == (
+        f"{half}: not a readable lrl checkpoint (PytorchStreamReader failed reading zip "
+        "archive: failed finding central directory. This is an internal miniz error.)"
+    )
     assert short_reason("\x1b[1m" + "x" * 80 + "\x1b[0m. " + "word " * 60) == "x" * 80 + "."
     assert short_reason("x" * 90 + " " + "y" * 200) == "x" * 90 + "..."

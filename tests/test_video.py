@@ -96,7 +96,9 @@ def test_rotated_video_comes_out_upright(tmp_path):
     assert (out.width, out.height) == (48, 64)
     frame = out.frames[0]
     assert frame.shape == (64, 48, 3)
-    assert frame[-16:, :16].mean() > 200 and frame[:16, :16].mean() < 50  # 90 deg ccw: top left -> bottom left
+    assert (
+        frame[-16:, :16].mean() > 200 and frame[:16, :16].mean() < 50
+    )  # 90 deg ccw: top left -> bottom left
 
 
 def test_variable_frame_rate_indexes_frames_in_order(tmp_path):

@@ -35,8 +35,15 @@ def paste(frame: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
     frame[y : y + patch.shape[0], x : x + patch.shape[1]] = patch
 
 
-def face_clip(n: int, width: int = 640, height: int = 480, face: int = 120, step: int = 3,
-              second: int = 0, plain: bool = False) -> Clip:
+def face_clip(
+    n: int,
+    width: int = 640,
+    height: int = 480,
+    face: int = 120,
+    step: int = 3,
+    second: int = 0,
+    plain: bool = False,
+) -> Clip:
     """`n` frames of the astronaut (a patch `face` px wide; her face box is 0.46 of it) moving `step` px
     a frame. `second` > 0 adds a still second face (the cameraman), a patch that wide, at the top left.
     `plain` puts it on flat grey instead of the photograph (cheaper for MTCNN: fewer candidates).
@@ -49,8 +56,9 @@ def face_clip(n: int, width: int = 640, height: int = 480, face: int = 120, step
         frame = np.full((height, width, 3), 128, np.uint8) if plain else background(width, height)
         if second:
             other = camera()[CAMERA_PATCH]
-            other = cv2.resize(other, (second, round(second * other.shape[0] / other.shape[1])),
-                               interpolation=cv2.INTER_AREA)
+            other = cv2.resize(
+                other, (second, round(second * other.shape[0] / other.shape[1])), interpolation=cv2.INTER_AREA
+            )
             paste(frame, cv2.cvtColor(other, cv2.COLOR_GRAY2RGB), 10, 10)
         x, y = width // 2 - face // 2 + step * i - step * n // 2, height // 3 - patch.shape[0] // 3
         paste(frame, patch, x, y)
@@ -86,9 +94,17 @@ def forge(clip: Clip, value: int = 60) -> tuple[list[np.ndarray], list[np.ndarra
     return frames, masks
 
 
-def write_video(path: Path, frames: list[np.ndarray], crf: int = 0, rotation: int = 0,
-                pts: list[int] | None = None, faststart: bool = False, fps: int = 25, gop: int | None = None,
-                preset: str = "ultrafast") -> Path:
+def write_video(
+    path: Path,
+    frames: list[np.ndarray],
+    crf: int = 0,
+    rotation: int = 0,
+    pts: list[int] | None = None,
+    faststart: bool = False,
+    fps: int = 25,
+    gop: int | None = None,
+    preset: str = "ultrafast",
+) -> Path:
     """H.264 video of RGB frames (crf 0: lossless luma), optional display rotation and explicit pts; `gop`:
     a keyframe every `gop` frames (x264's default: 250); preset "veryfast" has B-frames, "ultrafast" none."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +173,8 @@ def with_cover(src: Path, dst: Path) -> Path:
         cover.disposition = av.stream.Disposition.attached_pic
         video = out.add_stream_from_template(source)
         still = av.VideoFrame.from_ndarray(cv2.resize(camera(), (160, 120)), format="gray").reformat(
-            format="yuvj420p")
+            format="yuvj420p"
+        )
         for packet in [*cover.encode(still), *cover.encode()]:
             out.mux(packet)
         for packet in inp.demux(source):

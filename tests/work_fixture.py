@@ -33,8 +33,19 @@ class Video:
     def record(self) -> VideoRecord:
         fake = self.method != self.real
         name = f"{self.target}_{self.source}" if fake else self.target
-        return VideoRecord(self.dataset, self.method, self.quality, name, f"/data/{name}.mp4", int(fake), self.target,
-                           self.real, self.source, None, self.split)
+        return VideoRecord(
+            self.dataset,
+            self.method,
+            self.quality,
+            name,
+            f"/data/{name}.mp4",
+            int(fake),
+            self.target,
+            self.real,
+            self.source,
+            None,
+            self.split,
+        )
 
 
 def base_image(size: int) -> np.ndarray:
@@ -55,34 +66,76 @@ def box_mask(size: int, frame: int) -> np.ndarray:
     return mask
 
 
-def add_video(work: Path, state: RunState, video: Video, size: int = 32, frames=FRAMES, seed: int = 0,
-              masks: bool = True, version: str = "1") -> VideoRecord:
+def add_video(
+    work: Path,
+    state: RunState,
+    video: Video,
+    size: int = 32,
+    frames=FRAMES,
+    seed: int = 0,
+    masks: bool = True,
+    version: str = "1",
+) -> VideoRecord:
     """Write the crops (and a fake's masks) and record done extract (and masks) units."""
     layout = WorkLayout(work)
     rec = video.record
     face_dir = layout.face_dir(rec.dataset, rec.method, rec.quality, rec.video)
     for f in frames:
         write_png(face_dir / frame_name(f), crop(size, seed, f))
-    data = {"record": rec.to_dict(), "frames": list(frames), "interpolated": [f == frames[-1] for f in frames],
-            "size": size, "transforms": [[[1, 0, 0], [0, 1, 0]]] * len(frames), "detect_key": rec.key}
-    state.record("extract", UnitResult(rec.key, f"extract-{rec.key}-{version}", DONE,
-                                       outputs=[str(face_dir)], counts={"crops": len(frames)}, data=data))
+    data = {
+        "record": rec.to_dict(),
+        "frames": list(frames),
+        "interpolated": [f == frames[-1] for f in frames],
+        "size": size,
+        "transforms": [[[1, 0, 0], [0, 1, 0]]] * len(frames),
+        "detect_key": rec.key,
+    }
+    state.record(
+        "extract",
+        UnitResult(
+            rec.key,
+            f"extract-{rec.key}-{version}",
+            DONE,
+            outputs=[str(face_dir)],
+            counts={"crops": len(frames)},
+            data=data,
+        ),
+    )
     if rec.is_fake and masks:
         mask_dir = layout.mask_dir(rec.dataset, rec.method, rec.quality, rec.video)
         for f in frames:
             write_png(mask_dir / frame_name(f), box_mask(size, f))
-        data = {"frames": list(frames), "reference_quality": "raw", "source": "diff", "mean_area": 0.1,
-                "mean_components": 1.0, "empty_frames": []}
-        state.record("masks", UnitResult(rec.key, f"masks-{rec.key}-{version}", DONE,
-                                         outputs=[str(mask_dir)], counts={"masks": len(frames)}, data=data))
+        data = {
+            "frames": list(frames),
+            "reference_quality": "raw",
+            "source": "diff",
+            "mean_area": 0.1,
+            "mean_components": 1.0,
+            "empty_frames": [],
+        }
+        state.record(
+            "masks",
+            UnitResult(
+                rec.key,
+                f"masks-{rec.key}-{version}",
+                DONE,
+                outputs=[str(mask_dir)],
+                counts={"masks": len(frames)},
+                data=data,
+            ),
+        )
     return rec
 
 
 TREE = (
     [Video(f"{i:03d}", "train") for i in range(4)]
     + [Video(f"{i:03d}", "train", "Deepfakes", f"{(i + 1) % 4:03d}") for i in range(4)]
-    + [Video("004", "val"), Video("004", "val", "Face2Face", "005"), Video("006", "test"),
-       Video("006", "test", "Deepfakes", "007")]
+    + [
+        Video("004", "val"),
+        Video("004", "val", "Face2Face", "005"),
+        Video("006", "test"),
+        Video("006", "test", "Deepfakes", "007"),
+    ]
 )
 
 

@@ -35,8 +35,12 @@ class MCLCRConfig:
 
     backbone: str = opt("legacy_xception", "timm backbone (as for LRL).")
     pretrained: str | None = opt(None, "Backbone weights (as for LRL).")
-    variant: str = opt("full", "MC-LCR ablation: full, no_style (no style block), no_freq (no "
-                               "amplitude/phase branch).", tuple(MCLCR_VARIANTS), flag="mclcr_variant")
+    variant: str = opt(
+        "full",
+        "MC-LCR ablation: full, no_style (no style block), no_freq (no amplitude/phase branch).",
+        tuple(MCLCR_VARIANTS),
+        flag="mclcr_variant",
+    )
     strides: tuple[int, int, int] = opt((8, 16, 32), "Output strides of the low / mid / high feature taps.")
     patch: int = opt(8, "MC-LCR: side in pixels of the patches whose amplitude and phase spectra are read.")
     style_channels: int = 32
@@ -44,12 +48,16 @@ class MCLCRConfig:
     heads: int = 4
     embed_dim: int = 256
     proj_dim: int = 128
-    lambda_con: float = opt(0.5, "MC-LCR: weight of the supervised contrastive loss (L_ce + lambda_con L_supcon).")
+    lambda_con: float = opt(
+        0.5, "MC-LCR: weight of the supervised contrastive loss (L_ce + lambda_con L_supcon)."
+    )
     temperature: float = opt(0.07, "MC-LCR: SupCon temperature (Khosla et al. 2020: 0.07).")
 
     def __post_init__(self) -> None:
         if self.variant not in MCLCR_VARIANTS:
-            raise LrlError(f"unknown MC-LCR variant {self.variant!r}; choose one of {', '.join(MCLCR_VARIANTS)}")
+            raise LrlError(
+                f"unknown MC-LCR variant {self.variant!r}; choose one of {', '.join(MCLCR_VARIANTS)}"
+            )
         strides = tuple(self.strides)
         if len(strides) != 3 or any(b <= a for a, b in zip(strides, strides[1:], strict=False)):
             raise LrlError(f"model strides must be 3 increasing values (low, mid, high), got {self.strides}")

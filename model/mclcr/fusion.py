@@ -17,7 +17,9 @@ class Fusion(nn.Module):
 
     def __init__(self, in_dims: tuple[int, ...], embed_dim: int):
         super().__init__()
-        self.mix = nn.Sequential(nn.Linear(sum(in_dims), embed_dim), nn.LayerNorm(embed_dim), nn.ReLU(inplace=True))
+        self.mix = nn.Sequential(
+            nn.Linear(sum(in_dims), embed_dim), nn.LayerNorm(embed_dim), nn.ReLU(inplace=True)
+        )
 
     def forward(self, parts: list[torch.Tensor]) -> torch.Tensor:
         return self.mix(torch.cat(parts, dim=1))

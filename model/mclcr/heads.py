@@ -30,7 +30,9 @@ class ProjectionHead(nn.Module):
 
     def __init__(self, embed_dim: int, proj_dim: int):
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(embed_dim, embed_dim), nn.ReLU(inplace=True), nn.Linear(embed_dim, proj_dim))
+        self.mlp = nn.Sequential(
+            nn.Linear(embed_dim, embed_dim), nn.ReLU(inplace=True), nn.Linear(embed_dim, proj_dim)
+        )
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.mlp(h).float(), dim=1)

@@ -55,8 +55,12 @@ def spectrum_maps(x: torch.Tensor, patch: int) -> tuple[torch.Tensor, torch.Tens
 
 def _embed(in_channels: int, width: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(in_channels, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-        nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+        nn.Conv2d(in_channels, width, 1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(width, width, 3, padding=1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(inplace=True),
     )
 
 

@@ -31,7 +31,9 @@ class StyleBlock(nn.Module):
 
     def __init__(self, in_channels: int, style_channels: int, out_dim: int):
         super().__init__()
-        self.reduce = nn.Sequential(nn.Conv2d(in_channels, style_channels, 1, bias=False), nn.BatchNorm2d(style_channels))
+        self.reduce = nn.Sequential(
+            nn.Conv2d(in_channels, style_channels, 1, bias=False), nn.BatchNorm2d(style_channels)
+        )
         rows, cols = torch.triu_indices(style_channels, style_channels)
         self.register_buffer("rows", rows, persistent=False)
         self.register_buffer("cols", cols, persistent=False)

@@ -40,28 +40,46 @@ class DataConfig:
 
     shards: str = ""
     batch_size: int = opt(32, "Samples per batch (per process under torchrun).")
-    balanced: bool = opt(False, "Batches of half reals, half fakes (FF++ has 1 real to 4 fakes); always on for "
-                                "--model mclcr (SupCon needs a positive for every sample).")
+    balanced: bool = opt(
+        False,
+        "Batches of half reals, half fakes (FF++ has 1 real to 4 fakes); always on for "
+        "--model mclcr (SupCon needs a positive for every sample).",
+    )
     hflip: bool = opt(True, "Random horizontal flips of rgb, freq and mask together.")
-    augment: bool = opt(False, "Training-time perturbations (docs/robustness.md): half the samples get "
-                               "one of cs,cc,bw,gnc,gb,pixel,jpeg,patch at a uniform level 1-5 (off: the "
-                               "paper).")
+    augment: bool = opt(
+        False,
+        "Training-time perturbations (docs/robustness.md): half the samples get "
+        "one of cs,cc,bw,gnc,gb,pixel,jpeg,patch at a uniform level 1-5 (off: the "
+        "paper).",
+    )
     workers: int = opt(2, "DataLoader worker processes.")
     qualities: tuple[str, ...] | None = opt(
-        None, "Comma-separated qualities to train, validate and evaluate on, e.g. c40 (the paper's LQ setting of "
-              "Tables 2 and 4); empty: every quality in the shards. A dataset distributed at one quality ('orig': "
-              "Celeb-DF, DFDC) is never filtered by it.", kind="csv")
+        None,
+        "Comma-separated qualities to train, validate and evaluate on, e.g. c40 (the paper's LQ setting of "
+        "Tables 2 and 4); empty: every quality in the shards. A dataset distributed at one quality ('orig': "
+        "Celeb-DF, DFDC) is never filtered by it.",
+        kind="csv",
+    )
     datasets: tuple[str, ...] | None = opt(
-        None, "Comma-separated datasets to train and validate on (shard column 'dataset', e.g. ffpp); empty: those "
-              "of the train split that have a val split (all of the train split when none has one), saved "
-              "resolved. With --evaluate: the datasets to report (default all in the shard sets).", kind="csv")
+        None,
+        "Comma-separated datasets to train and validate on (shard column 'dataset', e.g. ffpp); empty: those "
+        "of the train split that have a val split (all of the train split when none has one), saved "
+        "resolved. With --evaluate: the datasets to report (default all in the shard sets).",
+        kind="csv",
+    )
     methods: tuple[str, ...] | None = opt(
-        None, "Comma-separated fake methods to train and validate on (shard column 'method', e.g. SelfBlend); "
-              "the reals are always kept; empty: every method. --evaluate reports every method.", kind="csv")
+        None,
+        "Comma-separated fake methods to train and validate on (shard column 'method', e.g. SelfBlend); "
+        "the reals are always kept; empty: every method. --evaluate reports every method.",
+        kind="csv",
+    )
     train_split: str = opt("train", "Split to train on.")
     val_split: str = opt("val", "Split for model selection (best.pt by its frame AUC).")
-    include_interpolated: bool = opt(False, "Also train, validate and evaluate on frames whose face box was "
-                                            "interpolated between two detections (left out by default).")
+    include_interpolated: bool = opt(
+        False,
+        "Also train, validate and evaluate on frames whose face box was "
+        "interpolated between two detections (left out by default).",
+    )
 
     @property
     def quality_list(self) -> tuple[str, ...] | None:
@@ -79,15 +97,23 @@ class RunConfig:
     out: str = ""
     epochs: int = opt(50, "Training epochs.")
     seed: int = opt(0, "Seed of initialisation, sampling and flips.")
-    device: str = opt("auto", "Where to train: auto (CUDA when present), cpu or cuda.", ("auto", "cpu", "cuda"))
+    device: str = opt(
+        "auto", "Where to train: auto (CUDA when present), cpu or cuda.", ("auto", "cpu", "cuda")
+    )
     bf16: bool = opt(True, "Autocast to bfloat16 on CUDA.")
     channels_last: bool = opt(True, "channels_last memory format on CUDA.")
     max_batches: int = opt(0, "Cap on batches per epoch (0 = all), for smoke runs.")
-    progress: bool | None = opt(None, "Show progress bars (default: only when stderr is a terminal; a log gets "
-                                      "one line per epoch).", switch=True)
-    tensorboard: bool | None = opt(None, "TensorBoard logs in RUN/tensorboard: loss terms, lr, validation metrics, "
-                                         "sample masks and s_hat (default: on when tensorboard is installed).",
-                                   switch=True)
+    progress: bool | None = opt(
+        None,
+        "Show progress bars (default: only when stderr is a terminal; a log gets one line per epoch).",
+        switch=True,
+    )
+    tensorboard: bool | None = opt(
+        None,
+        "TensorBoard logs in RUN/tensorboard: loss terms, lr, validation metrics, "
+        "sample masks and s_hat (default: on when tensorboard is installed).",
+        switch=True,
+    )
 
     @property
     def show_progress(self) -> bool:
@@ -125,8 +151,13 @@ def flag_fields() -> type:
     """A flat dataclass of lrl-train's flags (cli.dataclass_options builds the options from it): --model,
     the detectors' documented fields, then optim, data and run's."""
     names = tuple(_detectors())
-    model = (MODEL_FLAG, str, opt(names[0], "Detector: lrl (Chen et al. 2021) or mclcr (Wang et al. 2021, README "
-                                            "'MC-LCR').", names))
+    model = (
+        MODEL_FLAG,
+        str,
+        opt(
+            names[0], "Detector: lrl (Chen et al. 2021) or mclcr (Wang et al. 2021, README 'MC-LCR').", names
+        ),
+    )
 
     def entry(name: str, f: Field):
         return (name, f.type, opt(f.default, **{k: v for k, v in f.metadata.items() if k != "flag"}))
@@ -140,7 +171,9 @@ def flag_fields() -> type:
 class TrainConfig:
     """Everything a run needs; saved resolved as RUN/config.json (nested: `to_dict`)."""
 
-    model: object = None  # the detector's config: ModelConfig (the default), MCLCRConfig, ... (model.DETECTORS)
+    model: object = (
+        None  # the detector's config: ModelConfig (the default), MCLCRConfig, ... (model.DETECTORS)
+    )
     optim: OptimConfig = OptimConfig()
     data: DataConfig = DataConfig()
     run: RunConfig = RunConfig()
@@ -160,8 +193,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         """{"model": {"detector": name, <its config>}, "optim": {...}, "data": {...}, "run": {...}}."""
-        return {"model": {"detector": self.detector, **asdict(self.model)},
-                **{name: asdict(getattr(self, name)) for name in SECTIONS}}
+        return {
+            "model": {"detector": self.detector, **asdict(self.model)},
+            **{name: asdict(getattr(self, name)) for name in SECTIONS},
+        }
 
     def flat(self) -> dict:
         """The flags' values ({flag: value}), as a config file holds them (`from_flat` reads it back)."""
@@ -211,7 +246,9 @@ class TrainConfig:
             given = d.get(s, {}) if s != MODEL_FLAG else model
             known = {f.name for f in fields(sc)}
             if set(given) - known:
-                raise LrlError(f"unknown config keys: {', '.join(f'{s}.{k}' for k in sorted(set(given) - known))}")
+                raise LrlError(
+                    f"unknown config keys: {', '.join(f'{s}.{k}' for k in sorted(set(given) - known))}"
+                )
             parts[s] = sc(**{k: _value(k, v) for k, v in given.items()})
         return cls(**parts)
 
@@ -234,4 +271,3 @@ def save(cfg: TrainConfig, run: Path) -> None:
     from pipeline.store.atomic import write_json
 
     write_json(Path(run) / "config.json", cfg.to_dict())
-

@@ -44,8 +44,14 @@ def freq_input(freq: np.ndarray, freq_std: float) -> torch.Tensor:
 class LRLSamples(Dataset):
     """Samples of one split as tensors: rgb (3,H,W), freq (1,H,W), mask (1,H,W), label ()."""
 
-    def __init__(self, shards: ShardDataset, hflip: bool = False, seed: int = 0,
-                 freq_std: float | None = None, augment: bool = False):
+    def __init__(
+        self,
+        shards: ShardDataset,
+        hflip: bool = False,
+        seed: int = 0,
+        freq_std: float | None = None,
+        augment: bool = False,
+    ):
         self.shards = shards
         self.freq_std = freq_std or shards.freq_std  # the training set's spread, also at evaluation
         self.hflip = hflip

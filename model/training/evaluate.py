@@ -36,15 +36,22 @@ class Predictions:
     def subset(self, keep: np.ndarray) -> "Predictions":
         """The samples where the boolean array `keep` is True."""
         keep = np.asarray(keep, bool)
-        return Predictions(self.probs[keep], self.labels[keep], self.ious[keep],
-                           [v for v, k in zip(self.videos, keep, strict=True) if k],
-                           [m for m, k in zip(self.methods, keep, strict=True) if k],
-                           self.datasets[keep], self.faces[keep], self.known[keep])
+        return Predictions(
+            self.probs[keep],
+            self.labels[keep],
+            self.ious[keep],
+            [v for v, k in zip(self.videos, keep, strict=True) if k],
+            [m for m, k in zip(self.methods, keep, strict=True) if k],
+            self.datasets[keep],
+            self.faces[keep],
+            self.known[keep],
+        )
 
 
 @torch.no_grad()
-def predict(net, samples: LRLSamples, device, batch_size: int, workers: int = 0, bf16: bool = False,
-            on_batch=None) -> Predictions:
+def predict(
+    net, samples: LRLSamples, device, batch_size: int, workers: int = 0, bf16: bool = False, on_batch=None
+) -> Predictions:
     """One pass over `samples` with a detector `net` (model.detector); `on_batch(batch, out)`, if given, sees
     every CPU batch and its output."""
     net.eval()
@@ -93,15 +100,25 @@ def report(pred: Predictions) -> dict:
     video_labels, video_scores, names = metrics.video_level(pred.videos, pred.labels, pred.probs, pred.faces)
     method_of = dict(zip(pred.videos, pred.methods, strict=True))
     out = {
-        "frame": {k: v.to_dict() for k, v in metrics.per_method(pred.methods, pred.labels, pred.probs).items()},
+        "frame": {
+            k: v.to_dict() for k, v in metrics.per_method(pred.methods, pred.labels, pred.probs).items()
+        },
         "video": {
             k: v.to_dict()
             for k, v in metrics.per_method([method_of[v] for v in names], video_labels, video_scores).items()
         },
-        "mask_iou": {"fake": _mean(pred.ious[pred.known & (pred.labels == 1)]), "all": _mean(pred.ious[pred.known])},
+        "mask_iou": {
+            "fake": _mean(pred.ious[pred.known & (pred.labels == 1)]),
+            "all": _mean(pred.ious[pred.known]),
+        },
     }
-    return {level: {k: {m: _clean(x) for m, x in v.items()} if isinstance(v, dict) else _clean(v)
-                    for k, v in d.items()} for level, d in out.items()}
+    return {
+        level: {
+            k: {m: _clean(x) for m, x in v.items()} if isinstance(v, dict) else _clean(v)
+            for k, v in d.items()
+        }
+        for level, d in out.items()
+    }
 
 
 def summary_line(split: str, rep: dict) -> str:

@@ -23,8 +23,13 @@ from model.mpsm import similarity_target
 from pipeline.errors import LrlError
 
 FIG6 = (("clean", 0), ("gb", 3), ("gnc", 3), ("jpeg", 3), ("patch", 3))  # (perturbation, level)
-FIG6_TITLES = {"clean": "clean", "gb": "blur", "gnc": "Gaussian noise", "jpeg": "compression (JPEG)",
-               "patch": "random patch"}
+FIG6_TITLES = {
+    "clean": "clean",
+    "gb": "blur",
+    "gnc": "Gaussian noise",
+    "jpeg": "compression (JPEG)",
+    "patch": "random patch",
+}
 TAPS = ("low", "mid", "high")
 
 
@@ -60,12 +65,16 @@ def _same_samples(masks, shards) -> list[int]:
 def stream_maps(net, item: dict) -> dict[str, list[np.ndarray]]:
     """{'rgb': [low, mid, high], 'freq': [...] (two-stream nets)}: mean |U^l| over channels, (h, w)."""
     maps: dict[str, list[np.ndarray]] = {"rgb": []}
-    hooks = [stage.register_forward_hook(lambda m, i, o, n="rgb": maps[n].append(_energy(o)))
-             for stage in net.rgb.stages]
+    hooks = [
+        stage.register_forward_hook(lambda m, i, o, n="rgb": maps[n].append(_energy(o)))
+        for stage in net.rgb.stages
+    ]
     if net.freq is not None:
         maps["freq"] = []
-        hooks += [stage.register_forward_hook(lambda m, i, o, n="freq": maps[n].append(_energy(o)))
-                  for stage in net.freq.stages]
+        hooks += [
+            stage.register_forward_hook(lambda m, i, o, n="freq": maps[n].append(_energy(o)))
+            for stage in net.freq.stages
+        ]
     try:
         net.eval()
         device = next(net.parameters()).device
@@ -111,12 +120,17 @@ def open_runs(ckpt, baseline, split: str, shards: tuple, force: bool, interpolat
         raise LrlError("--figures draws from one shard set: give one --shards")
     runs = [_open(Path(ckpt), "LRL", split, shards[0] if shards else None, force, interpolated, None, None)]
     if baseline:
-        runs.append(_open(Path(baseline), "baseline", split, runs[0].shard_set.source, force, interpolated,
-                          None, None))
+        runs.append(
+            _open(
+                Path(baseline), "baseline", split, runs[0].shard_set.source, force, interpolated, None, None
+            )
+        )
     for run in runs:
         if run.cfg.detector != "lrl":
-            raise LrlError(f"{run.path}: Fig. 5 and 6 draw LRL's streams and masks; "
-                           f"a {run.cfg.detector} model has neither")
+            raise LrlError(
+                f"{run.path}: Fig. 5 and 6 draw LRL's streams and masks; "
+                f"a {run.cfg.detector} model has neither"
+            )
     return runs[::-1]
 
 
@@ -142,8 +156,7 @@ def fig5_png(path: Path, runs, indices: list[int]) -> None:
     streams = [(r, s) for r in runs for s in ("rgb", "freq") if s == "rgb" or r.net.freq is not None]
     columns = ["input", "mask $M$"] + [f"{r.label} {s} {tap}" for r, s in streams for tap in TAPS]
     size = (1.25 * len(columns), 1.35 * len(indices) + 0.4)
-    fig, axes = plt.subplots(len(indices), len(columns), figsize=size,
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(len(indices), len(columns), figsize=size, squeeze=False, layout="constrained")
     for row, index in enumerate(indices):
         item = samples[0][index]
         size = item["rgb"].shape[-2:]
@@ -176,12 +189,15 @@ def fig6_png(path: Path, runs, indices: list[int], seed: int) -> None:
         raise LrlError(f"{shards.source}: no fake in split {shards.split!r} to draw Fig. 6 from")
     clean = LRLSamples(shards, freq_std=runs[0].freq_std)
     index = max(fakes, key=lambda i: float(clean[i]["mask"].sum()))
-    rows = ["input"] + [f"{r.label} {kind}" for r in runs for kind in ("mask", "s_hat")
-                        if kind == "mask" or r.net.mpsm is not None]
+    rows = ["input"] + [
+        f"{r.label} {kind}"
+        for r in runs
+        for kind in ("mask", "s_hat")
+        if kind == "mask" or r.net.mpsm is not None
+    ]
     plt = _figure()
     size = (1.6 * (len(FIG6) + 1) + 0.4, 1.55 * len(rows))
-    fig, axes = plt.subplots(len(rows), len(FIG6) + 1, figsize=size,
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(len(rows), len(FIG6) + 1, figsize=size, squeeze=False, layout="constrained")
     for c, (name, level) in enumerate(FIG6):
         items = [_item(r, name, level, index, seed) for r in runs]
         column = [(_crop(items[0]), None, None)]
@@ -209,8 +225,9 @@ def _item(run, name: str, level: int, index: int, seed: int) -> dict:
     shards = run.shard_set.samples
     if name == "clean":
         return LRLSamples(shards, freq_std=run.freq_std)[index]
-    return PerturbedSamples(shards, name, level, seed, run.shard_set.settings.alpha, run.freq_std,
-                            run.uses_freq)[index]
+    return PerturbedSamples(
+        shards, name, level, seed, run.shard_set.settings.alpha, run.freq_std, run.uses_freq
+    )[index]
 
 
 def _column(axes, panels, title: str) -> None:

@@ -57,8 +57,12 @@ class SimilarityFigures:
         self.methods = np.asarray(shards.methods, dtype=object)
         self.videos = shards.videos
         labels = np.asarray(shards.labels)
-        self.real = {m for m in set(self.methods) if not labels[self.methods == m].any()}  # methods of reals only
-        self.names = sorted(set(self.methods), key=lambda m: (m not in self.real, m))  # reals first, as in Fig. 3
+        self.real = {
+            m for m in set(self.methods) if not labels[self.methods == m].any()
+        }  # methods of reals only
+        self.names = sorted(
+            set(self.methods), key=lambda m: (m not in self.real, m)
+        )  # reals first, as in Fig. 3
         self.method_id = np.array([self.names.index(m) for m in self.methods], dtype=np.int64)
         self.chosen = chosen_indices(self.methods, per_method)
         n = k * k
@@ -83,10 +87,20 @@ class SimilarityFigures:
                 self.examples[i] = self._example(i, row, batch, out, s, s_hat)
 
     def _example(self, i: int, row: int, batch: dict, out, s: torch.Tensor, s_hat) -> Example:
-        rgb = ((batch["rgb"][row].permute(1, 2, 0).numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
+        rgb = (
+            ((batch["rgb"][row].permute(1, 2, 0).numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
+        )
         pred = torch.sigmoid(out.mask_logits[row, 0].float()).cpu().numpy()  # M_hat, eq. 12
-        return Example(self.methods[i], int(batch["label"][row]), self.videos[i], rgb, batch["mask"][row, 0].numpy(),
-                       pred, None if s_hat is None else s_hat[row].numpy(), s[row].numpy())
+        return Example(
+            self.methods[i],
+            int(batch["label"][row]),
+            self.videos[i],
+            rgb,
+            batch["mask"][row, 0].numpy(),
+            pred,
+            None if s_hat is None else s_hat[row].numpy(),
+            s[row].numpy(),
+        )
 
     def means(self) -> dict[str, tuple[np.ndarray | None, np.ndarray, int]]:
         """Per method: (mean s_hat or None, mean target s, sample count), over the samples seen."""
@@ -102,14 +116,24 @@ class SimilarityFigures:
         """Write fig3-<split>-<method>.png per method, fig3-<split>.png (one example per method) and
         fig4-<split>.png; returns {path: number of image panels} and notes (what was left out and why)."""
         folder = Path(folder)
-        notes = [] if self.has_s_hat else [f"variant {variant!r} has no MPSM, so no predicted s_hat: the figures "
-                                           "show the masks and the target s only"]
+        notes = (
+            []
+            if self.has_s_hat
+            else [
+                f"variant {variant!r} has no MPSM, so no predicted s_hat: the figures "
+                "show the masks and the target s only"
+            ]
+        )
         rows = [self.examples[i] for i in sorted(self.examples)]
         groups = {name: [e for e in rows if e.method == name] for name in self.names}
         groups = {name: g for name, g in groups.items() if g}
-        panels = {folder / f"fig3-{split}-{name}.png": fig3_png(folder / f"fig3-{split}-{name}.png", g)
-                  for name, g in groups.items()}
-        panels[folder / f"fig3-{split}.png"] = fig3_png(folder / f"fig3-{split}.png", [g[0] for g in groups.values()])
+        panels = {
+            folder / f"fig3-{split}-{name}.png": fig3_png(folder / f"fig3-{split}-{name}.png", g)
+            for name, g in groups.items()
+        }
+        panels[folder / f"fig3-{split}.png"] = fig3_png(
+            folder / f"fig3-{split}.png", [g[0] for g in groups.values()]
+        )
         panels[folder / f"fig4-{split}.png"] = fig4_png(folder / f"fig4-{split}.png", self.means(), self.real)
         return panels, notes
 
@@ -133,19 +157,31 @@ def fig3_png(path: Path, examples: list[Example]) -> int:
     with_s_hat = examples[0].s_hat is not None
     titles = ["input", "mask $M$", r"predicted $\hat{M}$"] + ([r"predicted $\hat{s}$"] if with_s_hat else [])
     titles.append("target $s$")
-    fig, axes = plt.subplots(len(examples), len(titles), figsize=(1.5 * len(titles) + 0.9, 1.5 * len(examples)),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        len(examples),
+        len(titles),
+        figsize=(1.5 * len(titles) + 0.9, 1.5 * len(examples)),
+        squeeze=False,
+        layout="constrained",
+    )
     for r, e in enumerate(examples):
         images = [e.rgb, e.mask, e.pred_mask] + ([e.s_hat] if with_s_hat else []) + [e.s]
         for c, image in enumerate(images):
             ax = axes[r, c]
-            shown = ax.imshow(image, cmap=None if image.ndim == 3 else ("gray" if c < 3 else "viridis"),
-                              vmin=0.0, vmax=1.0, interpolation="nearest")
+            shown = ax.imshow(
+                image,
+                cmap=None if image.ndim == 3 else ("gray" if c < 3 else "viridis"),
+                vmin=0.0,
+                vmax=1.0,
+                interpolation="nearest",
+            )
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
                 ax.set_title(titles[c], fontsize=9)
-        axes[r, 0].set_ylabel(f"{e.method}{' (real)' if e.label == 0 else ''}\n{e.video.split('/')[-1]}", fontsize=8)
+        axes[r, 0].set_ylabel(
+            f"{e.method}{' (real)' if e.label == 0 else ''}\n{e.video.split('/')[-1]}", fontsize=8
+        )
     fig.colorbar(shown, ax=axes[:, -1].tolist(), shrink=0.8, label="similarity")
     _save(fig, path)
     plt.close(fig)
@@ -161,8 +197,13 @@ def fig4_png(path: Path, means: dict, real: set[str]) -> int:
     with_s_hat = any(m[0] is not None for m in means.values())
     kinds = ([r"mean $\hat{s}$"] if with_s_hat else []) + ["mean target $s$"]
     low = min(float(a.min()) for m in means.values() for a in m[:2] if a is not None)
-    fig, axes = plt.subplots(len(kinds), len(names), figsize=(1.6 * len(names) + 1.0, 1.7 * len(kinds) + 0.3),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        len(kinds),
+        len(names),
+        figsize=(1.6 * len(names) + 1.0, 1.7 * len(kinds) + 0.3),
+        squeeze=False,
+        layout="constrained",
+    )
     for c, name in enumerate(names):
         s_hat, s, n = means[name]
         for r, image in enumerate(([s_hat] if with_s_hat else []) + [s]):

@@ -17,8 +17,13 @@ import torch
 from pipeline.errors import LrlError
 
 LOSS_LIMIT = 1e4
-NAMES = {"ce": "classification (ce)", "sim": "similarity (sim, eq. 10)", "seg": "segmentation (seg)",
-         "con": "contrastive (con)", "total": "total"}
+NAMES = {
+    "ce": "classification (ce)",
+    "sim": "similarity (sim, eq. 10)",
+    "seg": "segmentation (seg)",
+    "con": "contrastive (con)",
+    "total": "total",
+}
 KEPT = "nothing was saved from this state (best.pt and last.pt are as the last good epoch left them)"
 
 
@@ -39,20 +44,26 @@ def check_step(terms: dict[str, float], net: torch.nn.Module, epoch: int, step: 
         value = terms[name]
         if not math.isfinite(value) or abs(value) > LOSS_LIMIT:
             what = "not finite" if not math.isfinite(value) else f"above {LOSS_LIMIT:g}"
-            raise Diverged(f"{where}: the {NAMES.get(name, name)} loss is {value:.4g} ({what}); {KEPT}; {hint(lr)}")
+            raise Diverged(
+                f"{where}: the {NAMES.get(name, name)} loss is {value:.4g} ({what}); {KEPT}; {hint(lr)}"
+            )
     tensors = [(name, t) for name, t in _tensors(net) if t.is_floating_point()]
     finite = torch.stack([torch.isfinite(t).all() for _, t in tensors])  # one device sync, not one per tensor
     if not bool(finite.all()):
         bad = tensors[int((~finite).nonzero()[0])][0]
-        raise Diverged(f"{where}: the weight {bad} is not finite after the optimizer step; {KEPT}; {hint(lr)}")
+        raise Diverged(
+            f"{where}: the weight {bad} is not finite after the optimizer step; {KEPT}; {hint(lr)}"
+        )
 
 
 def check_scores(probs, epoch: int, lr: float) -> None:
     """Diverged unless every validation score of the epoch is finite."""
     finite = torch.isfinite(torch.as_tensor(probs))
     if not finite.all():
-        raise Diverged(f"training diverged at epoch {epoch}: {int((~finite).sum())} of {finite.numel()} "
-                       f"validation scores are not finite; {KEPT}; {hint(lr)}")
+        raise Diverged(
+            f"training diverged at epoch {epoch}: {int((~finite).sum())} of {finite.numel()} "
+            f"validation scores are not finite; {KEPT}; {hint(lr)}"
+        )
 
 
 def _tensors(net: torch.nn.Module):

@@ -42,7 +42,10 @@ def make_optimizer(net, cfg: TrainConfig) -> torch.optim.Adam:
     o = cfg.optim
     head = {id(p) for p in net.classifier.parameters()}
     rest = [p for p in net.parameters() if id(p) not in head]
-    groups = [{"params": rest}, {"params": list(net.classifier.parameters()), "lr": o.lr * o.classifier_lr_scale}]
+    groups = [
+        {"params": rest},
+        {"params": list(net.classifier.parameters()), "lr": o.lr * o.classifier_lr_scale},
+    ]
     return torch.optim.Adam(groups, lr=o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
 
 
@@ -65,7 +68,9 @@ def make_loader(samples: LRLSamples, cfg: TrainConfig, dist, device) -> DataLoad
 def to_device(batch: dict, device, channels_last: bool) -> dict:
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     return {
-        k: v.to(device, non_blocking=True, memory_format=fmt) if v.dim() == 4 else v.to(device, non_blocking=True)
+        k: v.to(device, non_blocking=True, memory_format=fmt)
+        if v.dim() == 4
+        else v.to(device, non_blocking=True)
         for k, v in batch.items()
     }
 
@@ -80,8 +85,12 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
     bf16 = cfg.run.bf16 and device.type == "cuda"
     channels_last = cfg.run.channels_last and device.type == "cuda"
     start = time.perf_counter()
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.run.epochs}", leave=False,
-               disable=not (dist.main and cfg.run.show_progress))
+    bar = tqdm(
+        loader,
+        desc=f"epoch {epoch + 1}/{cfg.run.epochs}",
+        leave=False,
+        disable=not (dist.main and cfg.run.show_progress),
+    )
     for i, batch in enumerate(bar):
         if cfg.run.max_batches and i >= cfg.run.max_batches:
             break
@@ -92,7 +101,9 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         optimizer.step()
-        guard.check_step(terms.log_dict(), net, epoch + 1, i + 1, optimizer.param_groups[0]["lr"])  # before saving
+        guard.check_step(
+            terms.log_dict(), net, epoch + 1, i + 1, optimizer.param_groups[0]["lr"]
+        )  # before saving
         n = len(batch["label"])
         parts = terms.log_dict()
         keys = ["loss" if k == "total" else k for k in parts]
@@ -115,8 +126,11 @@ def epoch_line(h: dict) -> str:
     val = f"val ACC {h['val_acc']:.4f} AUC {h['val_auc']:.4f}" if "val_auc" in h else "val n/a"
     val += " (best.pt: this epoch)" if h.get("best_by", "val AUC") != "val AUC" else ""
     parts = " ".join(f"{k} {h[k]:.4f}" for k in LOSS_PARTS if k in h)
-    guard = (f" 1-s_hat real {h['dissim_real']:.4f} fake {h['dissim_fake']:.4f}"
-             if "dissim_real" in h and "dissim_fake" in h else "")
+    guard = (
+        f" 1-s_hat real {h['dissim_real']:.4f} fake {h['dissim_fake']:.4f}"
+        if "dissim_real" in h and "dissim_fake" in h
+        else ""
+    )
     return (
         f"epoch {h['epoch']:>3} loss {h['loss']:.4f} ({parts}) "
         f"lr {h['lr']:.2e} {h['samples_per_s']:.1f} samples/s{guard} {val}"
@@ -131,22 +145,28 @@ def training_datasets(cfg: TrainConfig) -> tuple[tuple[str, ...], str | None]:
     d = cfg.data
 
     def present(split: str) -> set[str]:
-        return set(ShardDataset(d.shards, split, fields=(), qualities=d.quality_list).meta["dataset"].tolist())
+        return set(
+            ShardDataset(d.shards, split, fields=(), qualities=d.quality_list).meta["dataset"].tolist()
+        )
 
     train = present(d.train_split)
     if d.datasets:
         missing = sorted(set(d.datasets) - train)
         if missing:
-            raise LrlError(f"{d.shards}: no {', '.join(missing)} samples in split {d.train_split!r} "
-                           f"(it holds {', '.join(sorted(train)) or 'none'})")
+            raise LrlError(
+                f"{d.shards}: no {', '.join(missing)} samples in split {d.train_split!r} "
+                f"(it holds {', '.join(sorted(train)) or 'none'})"
+            )
         return d.datasets, None
     chosen = tuple(sorted(train & present(d.val_split))) or tuple(sorted(train))
     left = sorted(train - set(chosen))
     if not left:
         return chosen, None
-    return chosen, (f"datasets: training and validating on {', '.join(chosen)} (split {d.train_split!r} datasets "
-                    f"with a {d.val_split!r} split); {', '.join(left)} left out: --datasets "
-                    f"{','.join(sorted(train))} trains on them too")
+    return chosen, (
+        f"datasets: training and validating on {', '.join(chosen)} (split {d.train_split!r} datasets "
+        f"with a {d.val_split!r} split); {', '.join(left)} left out: --datasets "
+        f"{','.join(sorted(train))} trains on them too"
+    )
 
 
 def training_methods(cfg: TrainConfig) -> tuple[str, ...] | None:
@@ -155,13 +175,17 @@ def training_methods(cfg: TrainConfig) -> tuple[str, ...] | None:
     d = cfg.data
     if not d.methods:
         return None
-    meta = ShardDataset(d.shards, d.train_split, fields=(), qualities=d.quality_list, datasets=d.datasets).meta
+    meta = ShardDataset(
+        d.shards, d.train_split, fields=(), qualities=d.quality_list, datasets=d.datasets
+    ).meta
     labels, methods = meta["label"], meta["method"].astype(str)
     fakes, reals = set(methods[labels == 1].tolist()), set(methods[labels == 0].tolist())
     missing = sorted(set(d.methods) - fakes)
     if missing:
-        raise LrlError(f"{d.shards}: no {', '.join(missing)} fakes in split {d.train_split!r} "
-                       f"(it holds {', '.join(sorted(fakes)) or 'none'})")
+        raise LrlError(
+            f"{d.shards}: no {', '.join(missing)} fakes in split {d.train_split!r} "
+            f"(it holds {', '.join(sorted(fakes)) or 'none'})"
+        )
     return tuple(d.methods) + tuple(sorted(reals))
 
 
@@ -170,7 +194,9 @@ def validate(net, cfg: TrainConfig, device, val: LRLSamples, epoch: int = 0) -> 
     of epoch `epoch` is not finite (guard)."""
     if len(val) == 0:
         return {}
-    scored = predict(net, val, device, cfg.data.batch_size, cfg.data.workers, cfg.run.bf16 and device.type == "cuda")
+    scored = predict(
+        net, val, device, cfg.data.batch_size, cfg.data.workers, cfg.run.bf16 and device.type == "cuda"
+    )
     guard.check_scores(scored.probs, epoch, cfg.optim.lr)
     rep = report(scored)
     frame = rep["frame"]["overall"]
@@ -204,20 +230,37 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
     cfg = cfg.replace(datasets=chosen)  # saved resolved in config.json and the checkpoints
     d = cfg.data
     methods = training_methods(cfg)
-    shards = ShardDataset(d.shards, d.train_split, interpolated=d.include_interpolated, qualities=d.quality_list,
-                          datasets=d.datasets, methods=methods, unknown_masks=not detector_class(cfg.model).needs_known_masks)
+    shards = ShardDataset(
+        d.shards,
+        d.train_split,
+        interpolated=d.include_interpolated,
+        qualities=d.quality_list,
+        datasets=d.datasets,
+        methods=methods,
+        unknown_masks=not detector_class(cfg.model).needs_known_masks,
+    )
     if dist.main and note:
         echo(note)
     if dist.main and shards.unknown_masks_left_out:
-        echo(f"training: {shards.unknown_masks_left_out} samples whose mask is unknown (mask_known 0) left out: "
-             "LRL's similarity and segmentation targets come from the mask (--model mclcr trains on them)")
+        echo(
+            f"training: {shards.unknown_masks_left_out} samples whose mask is unknown (mask_known 0) left out: "
+            "LRL's similarity and segmentation targets come from the mask (--model mclcr trains on them)"
+        )
     samples = LRLSamples(shards, hflip=d.hflip, seed=cfg.run.seed, augment=d.augment)
     if len(samples) == 0:
         raise LrlError(f"{d.shards}: no samples in split {d.train_split!r}")
     loader = make_loader(samples, cfg, dist, device)
-    val = LRLSamples(ShardDataset(d.shards, d.val_split, interpolated=d.include_interpolated,
-                                  qualities=d.quality_list, datasets=d.datasets, methods=methods),
-                      freq_std=samples.freq_std)
+    val = LRLSamples(
+        ShardDataset(
+            d.shards,
+            d.val_split,
+            interpolated=d.include_interpolated,
+            qualities=d.quality_list,
+            datasets=d.datasets,
+            methods=methods,
+        ),
+        freq_std=samples.freq_std,
+    )
     why = unusable_validation(cfg, val.shards)
     best_by = f"last epoch: {why}" if why else "val AUC"
     if why and dist.main:
@@ -227,7 +270,9 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
     if cfg.run.channels_last and device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(net, cfg)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.optim.lr_step, gamma=cfg.optim.lr_gamma)
+    scheduler = torch.optim.lr_scheduler.StepLR(
+        optimizer, step_size=cfg.optim.lr_step, gamma=cfg.optim.lr_gamma
+    )
     history, start_epoch = _start(run, cfg, resume, net, optimizer, scheduler, dist)
     ids = [device.index] if device.type == "cuda" else None
     model = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids) if dist.enabled else net
@@ -241,8 +286,15 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
         if dist.main:
             stats.update(validate(net, cfg, device, val, epoch + 1))
             history.append(stats)
-            _save_epoch(run, cfg, net, optimizer, scheduler, history, {"freq_std": samples.freq_std,
-                                                                         "shards": made_with.to_dict()})
+            _save_epoch(
+                run,
+                cfg,
+                net,
+                optimizer,
+                scheduler,
+                history,
+                {"freq_std": samples.freq_std, "shards": made_with.to_dict()},
+            )
             echo(epoch_line(stats))
             warning = collapse_warning(stats)
             if warning:
@@ -264,6 +316,8 @@ def _log_tensorboard(writer, net, device, val: LRLSamples, stats: dict) -> None:
     tensorboard.log_scalars(writer, stats, ("loss", *(k for k in LOSS_PARTS if k in stats)))
     tensorboard.log_samples(writer, net, val, device, stats["epoch"])
     writer.flush()
+
+
 def _start(run: Path, cfg, resume: bool, net, optimizer, scheduler, dist) -> tuple[list[dict], int]:
     if not resume:
         if dist.main:

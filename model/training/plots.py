@@ -21,7 +21,9 @@ def roc_png(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> str
     nothing was (no entry holds both classes: the ROC is undefined), and then no file is written."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    drawable = {name: (labels, scores) for name, (labels, scores) in curves.items() if len(np.unique(labels)) == 2}
+    drawable = {
+        name: (labels, scores) for name, (labels, scores) in curves.items() if len(np.unique(labels)) == 2
+    }
     if not drawable:
         labels = np.concatenate([np.asarray(labels).ravel() for labels, _ in curves.values()])
         held = "no samples" if labels.size == 0 else f"only {'fake' if labels[0] else 'real'} samples"

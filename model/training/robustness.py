@@ -41,8 +41,10 @@ def parse_perturbations(text: str) -> tuple[str, ...]:
         return tuple(PERTURBATIONS)
     unknown = [n for n in names if n not in PERTURBATIONS]
     if unknown or not names:
-        raise LrlError(f"--perturb {text!r}: unknown {', '.join(unknown) or 'empty list'} "
-                       f"(choose all or from {', '.join(PERTURBATIONS)})")
+        raise LrlError(
+            f"--perturb {text!r}: unknown {', '.join(unknown) or 'empty list'} "
+            f"(choose all or from {', '.join(PERTURBATIONS)})"
+        )
     return names
 
 
@@ -72,8 +74,9 @@ class PerturbedSamples(LRLSamples):
     once per process for consecutive reads of one video (the evaluation reads in order; the shards hold a
     video's samples together)."""
 
-    def __init__(self, shards, name: str, level: int, seed: int, alpha: float, freq_std: float,
-                 uses_freq: bool):
+    def __init__(
+        self, shards, name: str, level: int, seed: int, alpha: float, freq_std: float, uses_freq: bool
+    ):
         super().__init__(shards, freq_std=freq_std)
         self.name, self.level, self.seed, self.alpha, self.uses_freq = name, level, seed, alpha, uses_freq
         self.sequence = PERTURBATIONS[name].sequence
@@ -107,17 +110,27 @@ class PerturbedSamples(LRLSamples):
             freq = freq_input(frequency_cue(rgb, self.alpha), self.freq_std)  # eq. 1-3 on the perturbed crop
         else:
             freq = torch.zeros(1, *rgb.shape[:2])
-        return {"rgb": rgb_input(rgb), "freq": freq,
-                "mask": torch.from_numpy(np.ascontiguousarray(s["mask"])[None].astype(np.float32)),
-                "label": torch.tensor(float(s["label"])), "index": index}
+        return {
+            "rgb": rgb_input(rgb),
+            "freq": freq,
+            "mask": torch.from_numpy(np.ascontiguousarray(s["mask"])[None].astype(np.float32)),
+            "label": torch.tensor(float(s["label"])),
+            "index": index,
+        }
 
 
 def row(rep: dict, checkpoint: str, perturbation: str, level: int) -> dict:
     """One table row from model.training.evaluate.report: overall frame / video scores, mask IoU of fakes."""
     p = PERTURBATIONS.get(perturbation)
-    return {"checkpoint": checkpoint, "perturbation": perturbation, "level": level,
-            "parameter": p.param(level) if p else None, "frame": rep["frame"]["overall"],
-            "video": rep["video"]["overall"], "mask_iou_fake": rep["mask_iou"]["fake"]}
+    return {
+        "checkpoint": checkpoint,
+        "perturbation": perturbation,
+        "level": level,
+        "parameter": p.param(level) if p else None,
+        "frame": rep["frame"]["overall"],
+        "video": rep["video"]["overall"],
+        "mask_iou_fake": rep["mask_iou"]["fake"],
+    }
 
 
 @dataclass
@@ -137,8 +150,11 @@ class Evaluated:
 def labels_of(paths: list[Path]) -> list[str]:
     """Short distinct names of checkpoints: their stems, else their folders (runs/full/best.pt -> full), else
     folder-stem; a number is added when those still repeat."""
-    for names in ([p.stem for p in paths], [p.parent.name for p in paths],
-                  [f"{p.parent.name}-{p.stem}" for p in paths]):
+    for names in (
+        [p.stem for p in paths],
+        [p.parent.name for p in paths],
+        [f"{p.parent.name}-{p.stem}" for p in paths],
+    ):
         if len(set(names)) == len(names):
             return names
     return [f"{p.parent.name}-{p.stem}-{i}" for i, p in enumerate(paths, 1)]
@@ -157,30 +173,55 @@ def _open(path: Path, label: str, split: str, shards, force: bool, interpolated:
         raise LrlError(f"{source}: no samples in split {split!r}")
     freq_std = trained.freq_std or shard_set.samples.freq_std
     uses_freq = getattr(net, "freq", None) is not None
-    about = {"label": label, "path": str(path.resolve()), "epoch": state.get("epoch"), "detector": cfg.detector,
-             "variant": cfg.model.variant, "freq_std": freq_std, "trained_on": trained.to_dict()}
+    about = {
+        "label": label,
+        "path": str(path.resolve()),
+        "epoch": state.get("epoch"),
+        "detector": cfg.detector,
+        "variant": cfg.model.variant,
+        "freq_std": freq_std,
+        "trained_on": trained.to_dict(),
+    }
     return Evaluated(label, path, net, cfg, about, shard_set, freq_std, uses_freq)
 
 
 def _same_shards(runs: list[Evaluated]) -> None:
     places = {str(r.shard_set.source.resolve()) for r in runs}
     if len(places) > 1:
-        raise LrlError(f"the checkpoints were trained on different shard sets ({', '.join(sorted(places))}): "
-                       "give --shards to evaluate them on the same one")
+        raise LrlError(
+            f"the checkpoints were trained on different shard sets ({', '.join(sorted(places))}): "
+            "give --shards to evaluate them on the same one"
+        )
 
 
 def _predict(run: Evaluated, samples, device):
     from model.training.evaluate import predict
 
     cfg = run.cfg
-    return predict(run.net, samples, device, cfg.data.batch_size, cfg.data.workers,
-                   cfg.run.bf16 and device.type == "cuda")
+    return predict(
+        run.net,
+        samples,
+        device,
+        cfg.data.batch_size,
+        cfg.data.workers,
+        cfg.run.bf16 and device.type == "cuda",
+    )
 
 
-def evaluate_robustness(ckpts, split: str, shards=None, out: Path | None = None,
-                        perturbations=tuple(PERTURBATIONS), levels=LEVELS, seed: int = 0, force: bool = False,
-                        include_interpolated: bool = False, datasets: tuple[str, ...] | None = None,
-                        progress: bool = False, device: str | None = None) -> str:
+def evaluate_robustness(
+    ckpts,
+    split: str,
+    shards=None,
+    out: Path | None = None,
+    perturbations=tuple(PERTURBATIONS),
+    levels=LEVELS,
+    seed: int = 0,
+    force: bool = False,
+    include_interpolated: bool = False,
+    datasets: tuple[str, ...] | None = None,
+    progress: bool = False,
+    device: str | None = None,
+) -> str:
     """Evaluate each checkpoint of `ckpts` clean and under every perturbation x level on one shard set
     (`shards`, default: the checkpoints' common training shards); write the json, md and png (module
     docstring) and return the lines to print: the aligned table and the files written. Raises LrlError
@@ -195,8 +236,10 @@ def evaluate_robustness(ckpts, split: str, shards=None, out: Path | None = None,
     from pipeline.store.index import digest
 
     paths = [Path(c) for c in ckpts]
-    runs = [_open(p, label, split, shards, force, include_interpolated, datasets, device)
-            for p, label in zip(paths, labels_of(paths), strict=True)]
+    runs = [
+        _open(p, label, split, shards, force, include_interpolated, datasets, device)
+        for p, label in zip(paths, labels_of(paths), strict=True)
+    ]
     _same_shards(runs)
     tasks = [(CLEAN, 0)] + [(name, level) for name in perturbations for level in levels]
     rows = []
@@ -206,28 +249,62 @@ def evaluate_robustness(ckpts, split: str, shards=None, out: Path | None = None,
             alpha = run.shard_set.settings.alpha
             for name, level in tasks:
                 bar.set_postfix_str(f"{run.label} {name} {level or ''}".rstrip())
-                samples = (LRLSamples(run.shard_set.samples, freq_std=run.freq_std) if name == CLEAN else
-                           PerturbedSamples(run.shard_set.samples, name, level, seed, alpha, run.freq_std,
-                                            run.uses_freq))
+                samples = (
+                    LRLSamples(run.shard_set.samples, freq_std=run.freq_std)
+                    if name == CLEAN
+                    else PerturbedSamples(
+                        run.shard_set.samples, name, level, seed, alpha, run.freq_std, run.uses_freq
+                    )
+                )
                 rows.append(row(report(_predict(run, samples, dev)), run.label, name, level))
                 bar.update()
     s = runs[0].shard_set
-    key = json.dumps([[r.about["path"] for r in runs], [r.about["epoch"] for r in runs], s.name, split,
-                      list(perturbations), list(levels), seed, include_interpolated])
+    key = json.dumps(
+        [
+            [r.about["path"] for r in runs],
+            [r.about["epoch"] for r in runs],
+            s.name,
+            split,
+            list(perturbations),
+            list(levels),
+            seed,
+            include_interpolated,
+        ]
+    )
     tag = hashlib.sha256(key.encode()).hexdigest()[:10]
     name = f"robustness-{'+'.join(r.label for r in runs)}-{split}-{tag}"
     folder = Path(out or paths[0].parent)
     folder.mkdir(parents=True, exist_ok=True)
     labels = [r.label for r in runs]
-    write_json(folder / f"{name}.json", {
-        "checkpoints": [r.about for r in runs], "split": split, "seed": seed, "levels": list(levels),
-        "shard_set": {"path": str(s.source.resolve()), "index": digest(s.index), "settings": s.settings.to_dict(),
-                      "forced": [r.shard_set.forced for r in runs]},
-        "include_interpolated": include_interpolated, "datasets": list(datasets or []),
-        "perturbations": {p: {"title": PERTURBATIONS[p].title, "parameter": PERTURBATIONS[p].parameter,
-                              "levels": list(PERTURBATIONS[p].params)} for p in perturbations},
-        "rows": rows})
+    write_json(
+        folder / f"{name}.json",
+        {
+            "checkpoints": [r.about for r in runs],
+            "split": split,
+            "seed": seed,
+            "levels": list(levels),
+            "shard_set": {
+                "path": str(s.source.resolve()),
+                "index": digest(s.index),
+                "settings": s.settings.to_dict(),
+                "forced": [r.shard_set.forced for r in runs],
+            },
+            "include_interpolated": include_interpolated,
+            "datasets": list(datasets or []),
+            "perturbations": {
+                p: {
+                    "title": PERTURBATIONS[p].title,
+                    "parameter": PERTURBATIONS[p].parameter,
+                    "levels": list(PERTURBATIONS[p].params),
+                }
+                for p in perturbations
+            },
+            "rows": rows,
+        },
+    )
     write_bytes(folder / f"{name}.md", report_files.markdown(rows, labels).encode())
     report_files.plot(folder / f"{name}.png", rows, labels)
-    return "\n".join(report_files.text(rows, labels) + [f"robustness: {folder / name}.{ext}"
-                                                        for ext in ("json", "md", "png")])
+    return "\n".join(
+        report_files.text(rows, labels)
+        + [f"robustness: {folder / name}.{ext}" for ext in ("json", "md", "png")]
+    )

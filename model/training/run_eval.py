@@ -49,8 +49,10 @@ def freq_std_note(source: Path, given: Preprocessing, trained: Preprocessing) ->
     if not any(d.when == NOTE for d in given.differences(trained)):
         return None
     std, used = given.freq_std, trained.freq_std
-    return (f"note: {source}: freq_std {std:.4g}, {100 * (std / used - 1):+.1f}% from the checkpoint's "
-            f"{used:.4g}, which normalises the frequency input (a statistic of this data, not a setting)")
+    return (
+        f"note: {source}: freq_std {std:.4g}, {100 * (std / used - 1):+.1f}% from the checkpoint's "
+        f"{used:.4g}, which normalises the frequency input (a statistic of this data, not a setting)"
+    )
 
 
 @dataclass
@@ -69,25 +71,44 @@ class ShardSet:
         return f"{digest(self.index)}{self.tag}"
 
 
-def open_set(source: Path, split: str, cfg: TrainConfig, trained: Preprocessing, shows: frozenset[str], force: bool,
-             interpolated: bool, datasets: tuple[str, ...] | None, ckpt_name: str) -> ShardSet:
+def open_set(
+    source: Path,
+    split: str,
+    cfg: TrainConfig,
+    trained: Preprocessing,
+    shows: frozenset[str],
+    force: bool,
+    interpolated: bool,
+    datasets: tuple[str, ...] | None,
+    ckpt_name: str,
+) -> ShardSet:
     """Read one shard set's metadata and check its preprocessing against `trained` (mask settings when the
     detector `shows` a mask); LrlError naming it when refused."""
     index = load_index(source)
-    samples = ShardDataset(source, split, interpolated=interpolated, qualities=cfg.data.quality_list,
-                           datasets=datasets)
+    samples = ShardDataset(
+        source, split, interpolated=interpolated, qualities=cfg.data.quality_list, datasets=datasets
+    )
     known_fakes = (samples.labels == 1) & (samples.meta["mask_known"] != 0)
     given = preprocessing(index)
     differ = mismatches(trained, given, masks_matter=MASK in shows and bool(known_fakes.any()))
     if differ and not force:
-        raise LrlError(f"{source}: shards unlike {ckpt_name}'s: {'; '.join(differ)} (--force evaluates anyway)")
+        raise LrlError(
+            f"{source}: shards unlike {ckpt_name}'s: {'; '.join(differ)} (--force evaluates anyway)"
+        )
     present = sorted(set(samples.meta["dataset"].tolist()))
     return ShardSet(source, index, given, differ, samples, f"-{'+'.join(present)}" if datasets else "")
 
 
-def evaluate_checkpoint(ckpt: Path, split: str, shards=(), out: Path | None = None, figures: bool = False,
-                        force: bool = False, include_interpolated: bool = False,
-                        datasets: tuple[str, ...] | None = None) -> str:
+def evaluate_checkpoint(
+    ckpt: Path,
+    split: str,
+    shards=(),
+    out: Path | None = None,
+    figures: bool = False,
+    force: bool = False,
+    include_interpolated: bool = False,
+    datasets: tuple[str, ...] | None = None,
+) -> str:
     """Evaluate a checkpoint on one split of each shard set in `shards` (default: its training shards),
     only the `datasets` given (None: all). Returns the lines to print: per shard set the summary line and
     one line per file written (with `figures`, one shard set only: one line per note and one naming the
@@ -105,14 +126,16 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards=(), out: Path | None = No
     if twice:
         raise LrlError(f"--shards {', '.join(twice)}: given twice (each shard set once)")
     if figures and not {MASK, SIMILARITY} & net.shows:
-        raise LrlError(f"{ckpt}: --figures draws LRL's Fig. 3 and 4 (masks, s_hat); a {cfg.detector} model has "
-                       "neither")
+        raise LrlError(
+            f"{ckpt}: --figures draws LRL's Fig. 3 and 4 (masks, s_hat); a {cfg.detector} model has neither"
+        )
     if figures and len(sources) > 1:
         raise LrlError("--figures draws from one shard set: give one --shards")
     lines, sets = [], []
     for source in sources:
-        shard_set = open_set(source, split, cfg, trained, net.shows, force, include_interpolated, datasets,
-                             Path(ckpt).name)
+        shard_set = open_set(
+            source, split, cfg, trained, net.shows, force, include_interpolated, datasets, Path(ckpt).name
+        )
         if len(shard_set.samples) == 0 and datasets:
             lines.append(f"{source}: no {', '.join(datasets)} samples in split {split!r}: not evaluated")
         elif len(shard_set.samples) == 0:
@@ -122,32 +145,60 @@ def evaluate_checkpoint(ckpt: Path, split: str, shards=(), out: Path | None = No
     found = {name for s in sets for name in s.samples.meta["dataset"].tolist()}
     missing = sorted(set(datasets or ()) - found)
     if missing:
-        raise LrlError(f"--datasets {', '.join(missing)}: no such samples in split {split!r} of "
-                       f"{', '.join(map(str, sources))}")
+        raise LrlError(
+            f"--datasets {', '.join(missing)}: no such samples in split {split!r} of "
+            f"{', '.join(map(str, sources))}"
+        )
     folder = Path(out or Path(ckpt).parent)
-    about = {"path": str(Path(ckpt).resolve()), "epoch": state.get("epoch"),
-             "trained_on": trained.to_dict() if trained.recorded else None, "freq_std": trained.freq_std,
-             "detector": cfg.detector, "variant": cfg.model.variant}
+    about = {
+        "path": str(Path(ckpt).resolve()),
+        "epoch": state.get("epoch"),
+        "trained_on": trained.to_dict() if trained.recorded else None,
+        "freq_std": trained.freq_std,
+        "detector": cfg.detector,
+        "variant": cfg.model.variant,
+    }
     rows, listed = [], []
-    predicted = [_predict_set(s, net, cfg, trained.freq_std, figures) for s in sets]  # all before any file is written
+    predicted = [
+        _predict_set(s, net, cfg, trained.freq_std, figures) for s in sets
+    ]  # all before any file is written
     for s, (pred, collect) in zip(sets, predicted, strict=True):
         label = split if len(sources) == 1 else f"{s.source} {split}"
-        set_lines, set_rows = _write_set(s, pred, collect, cfg, label, folder,
-                                         {**about, "stem": Path(ckpt).stem, "split": split})
+        set_lines, set_rows = _write_set(
+            s, pred, collect, cfg, label, folder, {**about, "stem": Path(ckpt).stem, "split": split}
+        )
         lines += set_lines
         rows += set_rows
         used = trained if trained.freq_std else Preprocessing(freq_std=s.samples.freq_std)
         note = freq_std_note(s.source, s.settings, used)
         lines += [note] if note else []
-        listed.append({"path": str(s.source.resolve()), "index": digest(s.index), "settings": s.settings.to_dict(),
-                       "forced": s.forced, "freq_std_note": note})
+        listed.append(
+            {
+                "path": str(s.source.resolve()),
+                "index": digest(s.index),
+                "settings": s.settings.to_dict(),
+                "forced": s.forced,
+                "freq_std_note": note,
+            }
+        )
     key = json.dumps([[s.name for s in sets], split, include_interpolated])
     name = f"table-{Path(ckpt).stem}-{split}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
-    write_json(folder / f"{name}.json", {"checkpoint": about, "split": split, "datasets": list(datasets or []),
-                                         "include_interpolated": include_interpolated, "shard_sets": listed,
-                                         "columns": list(table.HEADINGS), "rows": rows})
+    write_json(
+        folder / f"{name}.json",
+        {
+            "checkpoint": about,
+            "split": split,
+            "datasets": list(datasets or []),
+            "include_interpolated": include_interpolated,
+            "shard_sets": listed,
+            "columns": list(table.HEADINGS),
+            "rows": rows,
+        },
+    )
     write_bytes(folder / f"{name}.md", table.markdown(rows).encode())
-    return "\n".join(lines + table.text(rows) + [f"table: {folder / f'{name}.json'}", f"table: {folder / f'{name}.md'}"])
+    return "\n".join(
+        lines + table.text(rows) + [f"table: {folder / f'{name}.json'}", f"table: {folder / f'{name}.md'}"]
+    )
 
 
 def _predict_set(s: ShardSet, net, cfg: TrainConfig, freq_std: float | None, figures: bool):
@@ -160,21 +211,31 @@ def _predict_set(s: ShardSet, net, cfg: TrainConfig, freq_std: float | None, fig
         collect = SimilarityFigures(samples.shards, cfg.model.k)
     device = next(net.parameters()).device
     bf16 = cfg.run.bf16 and device.type == "cuda"
-    return predict(net, samples, device, cfg.data.batch_size, cfg.data.workers, bf16, on_batch=collect), collect
+    return predict(
+        net, samples, device, cfg.data.batch_size, cfg.data.workers, bf16, on_batch=collect
+    ), collect
 
 
-def _write_set(s: ShardSet, pred, collect, cfg: TrainConfig, label: str, folder: Path,
-               about: dict) -> tuple[list[str], list[dict]]:
+def _write_set(
+    s: ShardSet, pred, collect, cfg: TrainConfig, label: str, folder: Path, about: dict
+) -> tuple[list[str], list[dict]]:
     """Write one predicted shard set's files: (its lines: summary, files, figures; its table rows). `about`:
     the checkpoint's path, epoch and trained_on, and the stem and split naming the files."""
     split = about["split"]
     rep = report(pred)
-    header = {"checkpoint": {k: about[k] for k in ("path", "epoch", "trained_on", "detector", "variant")},
-              "shards": {"path": str(s.source.resolve()), "index": digest(s.index), "split": split,
-                         "settings": s.settings.to_dict()},
-              "forced": s.forced}
-    lines = [summary_line(label, rep)] + save_report(folder, f"{about['stem']}-{split}-{s.name}", pred,
-                                                     {**header, **rep})
+    header = {
+        "checkpoint": {k: about[k] for k in ("path", "epoch", "trained_on", "detector", "variant")},
+        "shards": {
+            "path": str(s.source.resolve()),
+            "index": digest(s.index),
+            "split": split,
+            "settings": s.settings.to_dict(),
+        },
+        "forced": s.forced,
+    }
+    lines = [summary_line(label, rep)] + save_report(
+        folder, f"{about['stem']}-{split}-{s.name}", pred, {**header, **rep}
+    )
     if collect is not None:
         panels, notes = collect.draw(folder, split, cfg.model.variant)
         lines += [f"figures: {note}" for note in notes]

@@ -34,8 +34,10 @@ def run_folder(run: Path, resume: bool = False, overwrite: bool = False, main: b
     with WorkLock(run):
         held = [name for name in RUN_FILES if (run / name).exists()]
         if held and not (resume or overwrite):
-            raise LrlError(f"{run}: already holds a run ({', '.join(held)}): --resume continues it, --overwrite "
-                           "replaces it (deleting those files), or choose another --out")
+            raise LrlError(
+                f"{run}: already holds a run ({', '.join(held)}): --resume continues it, --overwrite "
+                "replaces it (deleting those files), or choose another --out"
+            )
         if overwrite:
             for name in held:
                 (run / name).unlink()

@@ -13,8 +13,14 @@ from collections import Counter
 from model.training.evaluate import Predictions, report
 
 # (heading, level, metric) of the metric columns, in Table 3's order (AUC first), then EER and ACC
-METRICS = (("frame AUC", "frame", "auc"), ("video AUC", "video", "auc"), ("frame EER", "frame", "eer"),
-           ("video EER", "video", "eer"), ("frame ACC", "frame", "acc"), ("video ACC", "video", "acc"))
+METRICS = (
+    ("frame AUC", "frame", "auc"),
+    ("video AUC", "video", "auc"),
+    ("frame EER", "frame", "eer"),
+    ("video EER", "video", "eer"),
+    ("frame ACC", "frame", "acc"),
+    ("video ACC", "video", "acc"),
+)
 HEADINGS = ("dataset", "frames", "videos") + tuple(h for h, _, _ in METRICS)
 
 
@@ -25,9 +31,18 @@ def dataset_rows(pred: Predictions, shards: str) -> list[dict]:
         part = pred.subset(pred.datasets == name)
         rep = report(part)
         frame, video = rep["frame"]["overall"], rep["video"]["overall"]
-        rows.append({"dataset": name, "shards": shards, "frames": frame["n"], "videos": video["n"],
-                     "fake_frames": int(part.labels.sum()), "frame": frame, "video": video,
-                     "mask_iou_fake": rep["mask_iou"]["fake"]})
+        rows.append(
+            {
+                "dataset": name,
+                "shards": shards,
+                "frames": frame["n"],
+                "videos": video["n"],
+                "fake_frames": int(part.labels.sum()),
+                "frame": frame,
+                "video": video,
+                "mask_iou_fake": rep["mask_iou"]["fake"],
+            }
+        )
     return rows
 
 
@@ -43,16 +58,23 @@ def cells(rows: list[dict]) -> list[list[str]]:
     def fmt(x) -> str:
         return "n/a" if x is None else f"{x:.4f}"
 
-    return [[_label(row, repeated), str(row["frames"]), str(row["videos"])]
-            + [fmt(row[level][metric]) for _, level, metric in METRICS] for row in rows]
+    return [
+        [_label(row, repeated), str(row["frames"]), str(row["videos"])]
+        + [fmt(row[level][metric]) for _, level, metric in METRICS]
+        for row in rows
+    ]
 
 
 def text(rows: list[dict]) -> list[str]:
     """Aligned lines: the headings, then one line per row (dataset left-aligned, numbers right-aligned)."""
     table = [list(HEADINGS)] + cells(rows)
     widths = [max(len(r[i]) for r in table) for i in range(len(HEADINGS))]
-    return ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-            .rstrip() for r in table]
+    return [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+        for r in table
+    ]
 
 
 def markdown(rows: list[dict]) -> str:

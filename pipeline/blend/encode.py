@@ -45,7 +45,9 @@ class Writers:
 
 
 @contextlib.contextmanager
-def writers(outputs: dict[str, tuple[Path, Encoding]], width: int, height: int, rate: Fraction) -> Iterator[Writers]:
+def writers(
+    outputs: dict[str, tuple[Path, Encoding]], width: int, height: int, rate: Fraction
+) -> Iterator[Writers]:
     """Writers to every (path, encoding) by name; each file appears only if the whole block succeeds."""
     import av
 

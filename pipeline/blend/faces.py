@@ -73,9 +73,13 @@ def from_detection(detection: Detection, reused: str = "") -> FaceTracks:
     """Extract's Detection (sampled frames) as FaceTracks of every frame (interpolated; module docstring)."""
     n, frames = detection.n_frames, list(detection.frames)
     return FaceTracks(
-        detection.video, n, detection.width, detection.height,
+        detection.video,
+        n,
+        detection.width,
+        detection.height,
         [_interpolate(frames, t.boxes, n) for t in detection.tracks],
-        [_interpolate(frames, t.landmarks, n) for t in detection.tracks], reused,
+        [_interpolate(frames, t.landmarks, n) for t in detection.tracks],
+        reused,
     )
 
 

@@ -33,7 +33,9 @@ def read_identities(root: Path, path: Path | None = None) -> dict[str, str]:
     except (OSError, ValueError) as exc:
         raise LrlError(f"{path}: cannot read identities ({exc})") from None
     found = data.get("identities", data) if isinstance(data, dict) else data
-    if not isinstance(found, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in found.items()):
+    if not isinstance(found, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in found.items()
+    ):
         raise LrlError(f"{path}: identities must be a JSON object {{real id: identity name}}")
     return dict(found)
 

@@ -54,8 +54,14 @@ def make_fake(job: FakeJob) -> UnitResult:
         return UnitResult(job.key, "", FAILED, str(exc))
     except OSError as exc:  # e.g. a full disk: the unit fails, the run goes on
         return UnitResult(job.key, "", FAILED, f"{exc.filename or job.key}: {exc.strerror or exc}")
-    return UnitResult(job.key, "", DONE, outputs=[p for _, p in job.outputs],
-                      counts={"frames": data["frames"], "no_face": data["frames"] - data["forged"]}, data=data)
+    return UnitResult(
+        job.key,
+        "",
+        DONE,
+        outputs=[p for _, p in job.outputs],
+        counts={"frames": data["frames"], "no_face": data["frames"] - data["forged"]},
+        data=data,
+    )
 
 
 def _make(job: FakeJob) -> dict:
@@ -65,23 +71,37 @@ def _make(job: FakeJob) -> dict:
     drawn = [draw_swap(rng) if job.method == SWAP else draw_self_blend(rng) for _ in faces]
     sources, picks = _sources(job, tracks, faces)
     forged = frames = 0
-    outputs = {name: (Path(path), MASK_ENCODING if name == MASKS else ENCODINGS[name]) for name, path in job.outputs}
+    outputs = {
+        name: (Path(path), MASK_ENCODING if name == MASKS else ENCODINGS[name]) for name, path in job.outputs
+    }
     with writers(outputs, tracks.width, tracks.height, video_rate(Path(job.target))) as out:
         for i, frame in iter_frames(Path(job.target), None, threads=worker_threads()):
             if frame.shape[:2] != (tracks.height, tracks.width):
-                raise LrlError(f"{job.target}: frame {i} is {frame.shape[1]}x{frame.shape[0]}, its faces were "
-                               f"found on {tracks.width}x{tracks.height}")
+                raise LrlError(
+                    f"{job.target}: frame {i} is {frame.shape[1]}x{frame.shape[0]}, its faces were "
+                    f"found on {tracks.width}x{tracks.height}"
+                )
             fake, region = _forge(job, frame, i, tracks, faces, drawn, sources, picks)
             forged += int(region is not None)
-            mask = np.zeros(frame.shape[:2], np.uint8) if region is None else np.round(region * 255).astype(np.uint8)
+            mask = (
+                np.zeros(frame.shape[:2], np.uint8)
+                if region is None
+                else np.round(region * 255).astype(np.uint8)
+            )
             for name in outputs:
                 out.write(name, np.repeat(mask[..., None], 3, 2) if name == MASKS else fake)
             frames += 1
     if frames == 0:
         raise LrlError(f"{job.target}: no decodable frame")
     ratios = [getattr(p, "ratio", 1.0) for p in drawn]
-    return {"target": job.target, "source": job.source or None, "faces": faces, "ratios": ratios,
-            "frames": frames, "forged": forged}
+    return {
+        "target": job.target,
+        "source": job.source or None,
+        "faces": faces,
+        "ratios": ratios,
+        "frames": frames,
+        "forged": forged,
+    }
 
 
 def _sources(job: FakeJob, tracks: FaceTracks, faces: list[int]) -> tuple[dict, list]:

@@ -78,10 +78,12 @@ class BlendRun:
         f, d = self.fakes, self.detect
         rate = f.items / f.seconds if f.seconds > 0 else 0.0
         no_face = sum(f.notes.values())
-        return (f"blend: {self.reals} reals (faces found {d.done} / kept {d.skipped} / failed {d.failed}), "
-                f"fakes done {f.done} / skipped {f.skipped} / failed {f.failed}, {f.items} frames "
-                f"({no_face} without a face), {self.written} links and files written, "
-                f"{d.seconds + f.seconds:.1f} s ({rate:.1f} frames/s)")
+        return (
+            f"blend: {self.reals} reals (faces found {d.done} / kept {d.skipped} / failed {d.failed}), "
+            f"fakes done {f.done} / skipped {f.skipped} / failed {f.failed}, {f.items} frames "
+            f"({no_face} without a face), {self.written} links and files written, "
+            f"{d.seconds + f.seconds:.1f} s ({rate:.1f} frames/s)"
+        )
 
     @property
     def failed(self) -> bool:
@@ -102,8 +104,12 @@ def detect_work(job: DetectJob) -> UnitResult:
         return UnitResult(job.key, "", FAILED, str(exc))
     side = tracks.median_side(0)
     if side < MIN_FACE:
-        return UnitResult(job.key, "", FAILED, f"{job.path}: face too small to blend (median side {side:.0f} px "
-                                               f"< {MIN_FACE})")
+        return UnitResult(
+            job.key,
+            "",
+            FAILED,
+            f"{job.path}: face too small to blend (median side {side:.0f} px < {MIN_FACE})",
+        )
     return UnitResult(job.key, "", DONE, counts={"frames": tracks.n_frames}, data=tracks.to_dict())
 
 
@@ -114,8 +120,12 @@ def detect_tasks(best: dict[str, VideoRecord], work: Path | None) -> list[Task]:
     tasks = []
     for key, video in sorted(best.items()):
         rec = reused.get(key)
-        job = DetectJob(key, video.path, params, reuse=rec.data if rec else None, reuse_key=key if rec else "")
-        fp = fingerprint([video.path], {"version": VERSION, "detect": asdict(params)}, [rec.fingerprint] if rec else [])
+        job = DetectJob(
+            key, video.path, params, reuse=rec.data if rec else None, reuse_key=key if rec else ""
+        )
+        fp = fingerprint(
+            [video.path], {"version": VERSION, "detect": asdict(params)}, [rec.fingerprint] if rec else []
+        )
         tasks.append(Task(key, fp, job))
     return tasks
 
@@ -126,7 +136,9 @@ def _extract_records(work: Path | None, best: dict[str, VideoRecord]) -> dict[st
         return {}
     db = WorkLayout(Path(work)).state_db
     if not db.exists():
-        raise LrlError(f"--work {work}: no run state here (run `lrl-prep extract` on ROOT first, or leave --work out)")
+        raise LrlError(
+            f"--work {work}: no run state here (run `lrl-prep extract` on ROOT first, or leave --work out)"
+        )
     found = {}
     with RunState(db) as state:
         for key, video in best.items():
@@ -145,13 +157,17 @@ class Reals:
 
     best: dict[str, VideoRecord]
     ids: dict[str, str]
-    identities: dict[str, str] = field(default_factory=dict)  # ROOT's real id -> person (pipeline.blend.identities)
+    identities: dict[str, str] = field(
+        default_factory=dict
+    )  # ROOT's real id -> person (pipeline.blend.identities)
 
     def split(self, key: str) -> str:
         return self.best[key].split
 
 
-def fake_tasks(out: Path, reals: Reals, detects: list[Task], state: RunState, params: BlendParams) -> list[Task]:
+def fake_tasks(
+    out: Path, reals: Reals, detects: list[Task], state: RunState, params: BlendParams
+) -> list[Task]:
     """Every fake's task, with its tracks attached, or the reason it cannot be made."""
     done, reasons, fps = {}, {}, {t.key: t.fingerprint for t in detects}
     for key in reals.best:
@@ -159,7 +175,9 @@ def fake_tasks(out: Path, reals: Reals, detects: list[Task], state: RunState, pa
         if rec is not None and rec.fingerprint == fps[key] and rec.status == DONE:
             done[key] = rec.data
         else:
-            reasons[key] = f"face detection failed: {rec.reason}" if rec is not None else "face detection has not run"
+            reasons[key] = (
+                f"face detection failed: {rec.reason}" if rec is not None else "face detection has not run"
+            )
     tasks = []
     for method in params.chosen:
         for key in sorted(reals.best, key=reals.ids.get):
@@ -181,11 +199,20 @@ def _fake(out, reals: Reals, key, method, done, reasons, fps, params: BlendParam
     faces = tuple(range(len(tracks["boxes"]))) if params.all_faces else (0,)
     outputs = tuple((q, str(p)) for q, p in fake_paths(out, method, name).items())
     source = reals.best[source_key].path if method == SWAP else ""
-    fp = fingerprint([target.path] + ([source] if source else []),
-                     {"version": VERSION, "method": method, "seed": params.seed, "faces": faces, "out": outputs},
-                     [fps[key]] + ([fps[source_key]] if source else []))
-    job = FakeJob(f"{method}/{name}", outputs=outputs, faces=faces, tracks=tracks, source=source,
-                  source_tracks=done[source_key] if source else None, **base)
+    fp = fingerprint(
+        [target.path] + ([source] if source else []),
+        {"version": VERSION, "method": method, "seed": params.seed, "faces": faces, "out": outputs},
+        [fps[key]] + ([fps[source_key]] if source else []),
+    )
+    job = FakeJob(
+        f"{method}/{name}",
+        outputs=outputs,
+        faces=faces,
+        tracks=tracks,
+        source=source,
+        source_tracks=done[source_key] if source else None,
+        **base,
+    )
     return Task(job.key, fp, job)
 
 
@@ -194,7 +221,9 @@ def _swap_source(reals: Reals, key: str, done: dict, seed: int) -> tuple[str | N
     candidates = {}
     name = reals.best[key].video
     for other, tracks in done.items():
-        if reals.split(other) == split and (other == key or not same_person(reals.identities, name, reals.best[other].video)):
+        if reals.split(other) == split and (
+            other == key or not same_person(reals.identities, name, reals.best[other].video)
+        ):
             shape = median_shape(tracks["landmarks"][0])
             side = facetracks.FaceTracks.from_dict(tracks).median_side(0)
             if shape is not None:
@@ -211,13 +240,16 @@ def real_records(root: Path, scope: Scope) -> list[VideoRecord]:
     index = scan(root, scope.dataset, Path(scope.split_dir) if scope.split_dir else None)
     reals = [r for r in index.records if not r.is_fake and scope.selection.keeps(r)]
     if not reals:
-        raise LrlError(f"{root}: no real video to blend (the tree has {len(index.records)} videos"
-                       f"{', ' + str(len(index.problems)) + ' files skipped' if index.problems else ''})")
+        raise LrlError(
+            f"{root}: no real video to blend (the tree has {len(index.records)} videos"
+            f"{', ' + str(len(index.problems)) + ' files skipped' if index.problems else ''})"
+        )
     return reals
 
 
-def plan_reals(records: list[VideoRecord], identities: dict[str, str] | None = None
-               ) -> tuple[Reals, dict[str, list[VideoRecord]]]:
+def plan_reals(
+    records: list[VideoRecord], identities: dict[str, str] | None = None
+) -> tuple[Reals, dict[str, list[VideoRecord]]]:
     rank = {q: i for i, q in enumerate(QUALITIES)}
     groups: dict[str, list[VideoRecord]] = defaultdict(list)
     for r in records:
@@ -238,17 +270,40 @@ def link_reals(out: Path, reals: Reals, groups: dict[str, list[VideoRecord]]) ->
 
 
 def manifest(reals: Reals, params: BlendParams, state: RunState) -> dict:
-    fakes = {r.key: {k: r.data[k] for k in ("target", "source", "faces", "ratios")}
-             for r in state.records(STAGE) if r.status == DONE}
-    return {"seed": params.seed, "methods": list(params.chosen), "all_faces": params.all_faces,
-            "reals": {reals.ids[k]: {"key": k, "path": v.path, "split": v.split,
-                                     "identity": reals.identities.get(v.video, v.video)} for k, v in reals.best.items()},
-            "fakes": fakes}
+    fakes = {
+        r.key: {k: r.data[k] for k in ("target", "source", "faces", "ratios")}
+        for r in state.records(STAGE)
+        if r.status == DONE
+    }
+    return {
+        "seed": params.seed,
+        "methods": list(params.chosen),
+        "all_faces": params.all_faces,
+        "reals": {
+            reals.ids[k]: {
+                "key": k,
+                "path": v.path,
+                "split": v.split,
+                "identity": reals.identities.get(v.video, v.video),
+            }
+            for k, v in reals.best.items()
+        },
+        "fakes": fakes,
+    }
 
 
-def run(root: Path, out: Path, params: BlendParams = BlendParams(), scope: Scope = Scope(), work: Path | None = None,
-        jobs: int = 1, progress: bool = False, backend: Backend | None = None, device: str = "auto",
-        identities: Path | None = None) -> BlendRun:
+def run(
+    root: Path,
+    out: Path,
+    params: BlendParams = BlendParams(),
+    scope: Scope = Scope(),
+    work: Path | None = None,
+    jobs: int = 1,
+    progress: bool = False,
+    backend: Backend | None = None,
+    device: str = "auto",
+    identities: Path | None = None,
+) -> BlendRun:
     """`lrl-prep blend`: link ROOT's reals into OUT and make every missing or changed fake. `identities`: a
     JSON file naming each real's person (pipeline.blend.identities; default ROOT/demo_truth.json if there)."""
     root, out = Path(root).resolve(), Path(out)
@@ -258,17 +313,40 @@ def run(root: Path, out: Path, params: BlendParams = BlendParams(), scope: Scope
     with WorkLock(out / STATE.parent), RunState(out / STATE) as state:
         for folder in (out / REAL_DIR, out / FAKE_DIR):
             remove_stale_temps(folder)
-        written = link_reals(out, reals, groups) + write_splits(out, {reals.ids[k]: v.split for k, v in reals.best.items()})
+        written = link_reals(out, reals, groups) + write_splits(
+            out, {reals.ids[k]: v.split for k, v in reals.best.items()}
+        )
         detects = detect_tasks(reals.best, work)
         if any(not state.is_fresh(DETECT, t.key, t.fingerprint) and t.payload.reuse is None for t in detects):
             resolved = facetracks.detection_device(device)
             detects = [replace(t, payload=replace(t.payload, device=resolved)) for t in detects]
-        found = run_tasks(DETECT, detects, detect_work, state, jobs, "reals", "frames",
-                          lambda r: r.counts.get("frames", 0), progress, backend)
+        found = run_tasks(
+            DETECT,
+            detects,
+            detect_work,
+            state,
+            jobs,
+            "reals",
+            "frames",
+            lambda r: r.counts.get("frames", 0),
+            progress,
+            backend,
+        )
         prune(DETECT, {t.key for t in detects}, state)
         tasks = fake_tasks(out, reals, detects, state, params)
         prune(STAGE, {t.key for t in tasks}, state)
-        made = run_tasks(STAGE, tasks, make_fake, state, jobs, "fakes", "frames", lambda r: r.counts.get("frames", 0),
-                         progress, backend, notes={"no_face": "frames without a face"})
+        made = run_tasks(
+            STAGE,
+            tasks,
+            make_fake,
+            state,
+            jobs,
+            "fakes",
+            "frames",
+            lambda r: r.counts.get("frames", 0),
+            progress,
+            backend,
+            notes={"no_face": "frames without a face"},
+        )
         written += write_if_changed(out / MANIFEST, manifest(reals, params, state))
     return BlendRun(len(reals.best), found, made, written, found.failures + made.failures)

@@ -35,8 +35,9 @@ def median_shape(landmarks: list) -> np.ndarray | None:
     return np.median(shapes, axis=0) if shapes else None
 
 
-def choose_source(target: str, seed: int, candidates: dict[str, tuple[np.ndarray, float]],
-                  target_side: float) -> tuple[str | None, str]:
+def choose_source(
+    target: str, seed: int, candidates: dict[str, tuple[np.ndarray, float]], target_side: float
+) -> tuple[str | None, str]:
     """(source id, "") for target `target`, or (None, why not). candidates: id -> (median shape, median face
     side) of every real of the target's split with a face, the target included."""
     if target not in candidates:
@@ -48,9 +49,11 @@ def choose_source(target: str, seed: int, candidates: dict[str, tuple[np.ndarray
     big = {k: v for k, v in others.items() if v[1] >= MIN_SOURCE_SIDE * target_side}
     if not big:
         largest = max(others, key=lambda k: others[k][1])
-        return None, (f"source too small: every other identity of its split has a face under "
-                      f"{MIN_SOURCE_SIDE:g} x this one's {target_side:.0f} px (largest: {largest}, "
-                      f"{others[largest][1]:.0f} px)")
+        return None, (
+            f"source too small: every other identity of its split has a face under "
+            f"{MIN_SOURCE_SIDE:g} x this one's {target_side:.0f} px (largest: {largest}, "
+            f"{others[largest][1]:.0f} px)"
+        )
     ranked = sorted(big, key=lambda k: (float(np.linalg.norm(big[k][0] - shape)), k))[:K_NEAREST]
     return ranked[int(rng_for(seed, "FaceSwapBlend", target).integers(len(ranked)))], ""
 

@@ -48,8 +48,10 @@ def assign_ids(keys: list[str]) -> dict[str, str]:
     if all(FFPP_ID.match(n) for n in names) and len(set(names)) == len(names):
         return dict(zip(keys, names, strict=True))
     if len(keys) > MAX_REALS:
-        raise LrlError(f"{len(keys)} reals to renumber, but FF++'s layout names at most {MAX_REALS} (000-999); "
-                       f"select fewer with --datasets / --splits")
+        raise LrlError(
+            f"{len(keys)} reals to renumber, but FF++'s layout names at most {MAX_REALS} (000-999); "
+            f"select fewer with --datasets / --splits"
+        )
     return {k: f"{i:03d}" for i, k in enumerate(sorted(keys))}
 
 
@@ -101,7 +103,9 @@ def write_if_changed(path: Path, obj) -> bool:
 
 def write_splits(root2: Path, splits: dict[str, str]) -> int:
     """The split files; how many were (re)written."""
-    return sum(write_if_changed(root2 / "splits" / f"{s}.json", pairs) for s, pairs in split_pairs(splits).items())
+    return sum(
+        write_if_changed(root2 / "splits" / f"{s}.json", pairs) for s, pairs in split_pairs(splits).items()
+    )
 
 
 def check_out(root: Path, root2: Path) -> None:

@@ -20,7 +20,9 @@ from pipeline.errors import LrlError
 from pipeline.params import DATASETS
 from pipeline.store.records import Problem
 
-ADAPTERS = {module.NAME: module for module in (ffpp, celebdf, dfdc)}  # pipeline.params.DATASETS: "auto" + these
+ADAPTERS = {
+    module.NAME: module for module in (ffpp, celebdf, dfdc)
+}  # pipeline.params.DATASETS: "auto" + these
 
 
 def detect_dataset(root: Path) -> str:
@@ -63,9 +65,15 @@ def ignored_layouts(root: Path, name: str, shown: int = 3) -> list[Problem]:
     for other, adapter in ADAPTERS.items():
         entries = adapter.layout_entries(root) if other != name else []
         if entries:
-            listed = ", ".join(entries[:shown]) + (f" and {len(entries) - shown} more" if len(entries) > shown else "")
+            listed = ", ".join(entries[:shown]) + (
+                f" and {len(entries) - shown} more" if len(entries) > shown else ""
+            )
             them = "it" if len(entries) == 1 else "them"
-            notes.append(Problem(str(root), f"holds {listed} ({adapter.TITLE}), not read with --dataset {name}: "
-                                            f"index {them} with --dataset {other}"))
+            notes.append(
+                Problem(
+                    str(root),
+                    f"holds {listed} ({adapter.TITLE}), not read with --dataset {name}: "
+                    f"index {them} with --dataset {other}",
+                )
+            )
     return notes
-

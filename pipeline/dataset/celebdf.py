@@ -65,14 +65,19 @@ def scan(root: Path, split_dir: Path | None = None) -> Index:
         raise LrlError(f"{root}: not a Celeb-DF tree (none of {', '.join(CELEBDF_FOLDERS)} inside)")
     index = Index()
     ambiguous: dict[str, set[str]] = defaultdict(set)
-    dropped: dict[str, dict[str, str]] = defaultdict(dict)  # folder -> ids not used -> the file of the problem
+    dropped: dict[str, dict[str, str]] = defaultdict(
+        dict
+    )  # folder -> ids not used -> the file of the problem
     found: dict[tuple[str, str], tuple[Path, tuple[str, str, str | None]]] = {}
     for folder in CELEBDF_FOLDERS:
-        for stem, path in list_videos(root / folder, index.problems, ambiguous[folder], CELEBDF_NESTED,
-                                      dropped=dropped[folder]).items():
+        for stem, path in list_videos(
+            root / folder, index.problems, ambiguous[folder], CELEBDF_NESTED, dropped=dropped[folder]
+        ).items():
             parsed = parse_name(folder, stem)
             if parsed is None:
-                index.problems.append(Problem(str(path), f"cannot parse the name {stem!r} as a {folder} video"))
+                index.problems.append(
+                    Problem(str(path), f"cannot parse the name {stem!r} as a {folder} video")
+                )
             else:
                 found[(folder, stem)] = (path, parsed)
     tests, refused = read_test_list(root, found, index)
@@ -80,11 +85,21 @@ def scan(root: Path, split_dir: Path | None = None) -> Index:
         if (folder, stem) in refused:
             dropped[folder][stem] = str(root / CELEBDF_TEST_LIST)
             continue
-        index.records.append(VideoRecord(
-            dataset=NAME, method=folder, quality=ORIG, video=stem, path=str(path),
-            label=1 if folder == CELEB_FAKE else 0, target=target, target_method=target_method, source=source,
-            mask_path=None, split="test" if (folder, stem) in tests else "train",
-        ))
+        index.records.append(
+            VideoRecord(
+                dataset=NAME,
+                method=folder,
+                quality=ORIG,
+                video=stem,
+                path=str(path),
+                label=1 if folder == CELEB_FAKE else 0,
+                target=target,
+                target_method=target_method,
+                source=source,
+                mask_path=None,
+                split="test" if (folder, stem) in tests else "train",
+            )
+        )
     check_targets(index, ambiguous, dropped)
     return index
 
@@ -94,13 +109,20 @@ def read_test_list(root: Path, found: dict, index: Index) -> tuple[set, set]:
     to index.problems. LrlError when the list exists but cannot be read."""
     path = root / CELEBDF_TEST_LIST
     if not path.exists():
-        index.notes.append(Problem(str(path), f"missing: every video is in split train; no test split: --evaluate "
-                                              f"--split test will find no {NAME} samples"))
+        index.notes.append(
+            Problem(
+                str(path),
+                f"missing: every video is in split train; no test split: --evaluate "
+                f"--split test will find no {NAME} samples",
+            )
+        )
         return set(), set()
     try:
         lines = path.read_text().splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise LrlError(f"{path}: cannot read the test list ({getattr(exc, 'strerror', None) or exc})") from None
+        raise LrlError(
+            f"{path}: cannot read the test list ({getattr(exc, 'strerror', None) or exc})"
+        ) from None
     listed, refused = set(), set()
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -108,8 +130,13 @@ def read_test_list(root: Path, found: dict, index: Index) -> tuple[set, set]:
         where = f"line {number} {line.strip()!r}"
         parts = line.split()
         if len(parts) != 2 or parts[0] not in LIST_LABELS or Path(parts[1]).parts[0] not in CELEBDF_FOLDERS:
-            index.problems.append(Problem(str(path), f"{where}: not '<label> <folder>/<file>' with label 1 (real) "
-                                                     f"or 0 (fake) and folder one of {', '.join(CELEBDF_FOLDERS)}"))
+            index.problems.append(
+                Problem(
+                    str(path),
+                    f"{where}: not '<label> <folder>/<file>' with label 1 (real) "
+                    f"or 0 (fake) and folder one of {', '.join(CELEBDF_FOLDERS)}",
+                )
+            )
             continue
         rel = Path(parts[1])
         key = (rel.parts[0], rel.stem)
@@ -120,9 +147,14 @@ def read_test_list(root: Path, found: dict, index: Index) -> tuple[set, set]:
             continue
         label, folder_label = LIST_LABELS[parts[0]], int(key[0] == CELEB_FAKE)
         if label != folder_label:
-            index.problems.append(Problem(str(path), f"{where}: label {parts[0]} means {('real', 'fake')[label]} "
-                                                     f"in this list, but {key[0]} holds {('reals', 'fakes')[folder_label]}: "
-                                                     f"{found[key][0]} not used"))
+            index.problems.append(
+                Problem(
+                    str(path),
+                    f"{where}: label {parts[0]} means {('real', 'fake')[label]} "
+                    f"in this list, but {key[0]} holds {('reals', 'fakes')[folder_label]}: "
+                    f"{found[key][0]} not used",
+                )
+            )
             refused.add(key)
             continue
         listed.add(key)

@@ -45,12 +45,18 @@ class Entry:
 
 def parts(root: Path) -> list[Path]:
     """The training parts of ROOT, in name order."""
-    return sorted(p for p in root.iterdir() if p.is_dir() and DFDC_PART.match(p.name)) if root.is_dir() else []
+    return (
+        sorted(p for p in root.iterdir() if p.is_dir() and DFDC_PART.match(p.name)) if root.is_dir() else []
+    )
 
 
 def test_folders(root: Path) -> list[Path]:
     """ROOT and the folders inside it (not training parts) that hold a labels.csv."""
-    inside = [p for p in sorted(root.iterdir()) if p.is_dir() and not DFDC_PART.match(p.name)] if root.is_dir() else []
+    inside = (
+        [p for p in sorted(root.iterdir()) if p.is_dir() and not DFDC_PART.match(p.name)]
+        if root.is_dir()
+        else []
+    )
     return [f for f in [root, *inside] if (f / DFDC_LABELS).is_file()]
 
 
@@ -72,7 +78,9 @@ def scan(root: Path, split_dir: Path | None = None) -> Index:
     labelled: dict[str, list[tuple[Path, Entry]]] = {}  # stem -> every (file, entry) with that stem
     sources = [(p, DFDC_METADATA, read_metadata(p, index)) for p in parts(root)]
     sources += [(f, DFDC_LABELS, read_labels(f, index)) for f in test_folders(root)]
-    inner = tuple(folder.name for folder, _, _ in sources if folder != root)  # not videos of a test set in ROOT
+    inner = tuple(
+        folder.name for folder, _, _ in sources if folder != root
+    )  # not videos of a test set in ROOT
     dropped: dict[str, str] = {}  # ids of videos not used because of a problem -> the file it names
     for folder, listing, entries in sources:
         skip = (listing, *inner) if folder == root else (listing,)
@@ -85,26 +93,51 @@ def scan(root: Path, split_dir: Path | None = None) -> Index:
         if len(found) > 1:
             ambiguous[DFDC_REAL].add(stem)
             names = ", ".join(str(p) for p, _ in found)
-            index.problems.append(Problem(str(found[0][0]), f"{len(found)} files have the video id {stem!r} ({names}): "
-                                                            "none of them is used; keep one"))
+            index.problems.append(
+                Problem(
+                    str(found[0][0]),
+                    f"{len(found)} files have the video id {stem!r} ({names}): "
+                    "none of them is used; keep one",
+                )
+            )
             continue
         path, entry = found[0]
         target = Path(entry.original).stem if entry.original else stem
         if entry.original:
             originals[stem] = entry.original
-        record = VideoRecord(dataset=NAME, method=(DFDC_REAL, DFDC_FAKE)[entry.label], quality=ORIG, video=stem,
-                             path=str(path), label=entry.label, target=target, target_method=DFDC_REAL,
-                             source=None, mask_path=None, split=entry.split)
+        record = VideoRecord(
+            dataset=NAME,
+            method=(DFDC_REAL, DFDC_FAKE)[entry.label],
+            quality=ORIG,
+            video=stem,
+            path=str(path),
+            label=entry.label,
+            target=target,
+            target_method=DFDC_REAL,
+            source=None,
+            mask_path=None,
+            split=entry.split,
+        )
         (unknown if entry.label == 1 and not entry.original else index.records).append(record)
-    check_targets(index, ambiguous, {DFDC_REAL: dropped}, lambda r: f"original {originals[r.video]} is in no part")
-    index.notes += [Problem(r.path, "no original named for this fake: no difference mask (masks: no mask)")
-                    for r in unknown]
+    check_targets(
+        index, ambiguous, {DFDC_REAL: dropped}, lambda r: f"original {originals[r.video]} is in no part"
+    )
+    index.notes += [
+        Problem(r.path, "no original named for this fake: no difference mask (masks: no mask)")
+        for r in unknown
+    ]
     index.records += unknown
     return index
 
 
-def _match(folder: Path, listing: str, entries: dict[str, Entry | None] | None, index: Index,
-           skip: tuple[str, ...], dropped: dict[str, str]) -> list[tuple[Path, Entry]]:
+def _match(
+    folder: Path,
+    listing: str,
+    entries: dict[str, Entry | None] | None,
+    index: Index,
+    skip: tuple[str, ...],
+    dropped: dict[str, str],
+) -> list[tuple[Path, Entry]]:
     """(file, entry) of every video of `folder` its `listing` (metadata.json, labels.csv) names; the rest,
     both ways, are problems. `skip`: entries of the folder that are not its videos; `dropped` gets the id
     of every video not used, with the file its problem names."""
@@ -125,7 +158,9 @@ def _match(folder: Path, listing: str, entries: dict[str, Entry | None] | None, 
             index.problems.append(Problem(str(folder / listing), f"lists {name}, {why}"))
     for name, path in sorted(videos.items()):
         if name not in entries:
-            index.problems.append(Problem(str(path), f"not in {folder.name}/{listing}: label unknown, not used"))
+            index.problems.append(
+                Problem(str(path), f"not in {folder.name}/{listing}: label unknown, not used")
+            )
             dropped.setdefault(path.stem, str(path))
     return matched
 
@@ -156,12 +191,14 @@ def read_metadata(part: Path, index: Index) -> dict[str, Entry | None] | None:
         info = info if isinstance(info, dict) else {}
         label, split, original = info.get("label"), info.get("split", "train"), info.get("original")
         if label not in METADATA_LABELS:
-            index.problems.append(Problem(str(path), f"entry {name}: label {label!r} is neither REAL nor FAKE: "
-                                                     "not used"))
+            index.problems.append(
+                Problem(str(path), f"entry {name}: label {label!r} is neither REAL nor FAKE: not used")
+            )
             entries[name] = None
         elif split not in SPLITS:
-            index.problems.append(Problem(str(path), f"entry {name}: split {split!r} is none of {', '.join(SPLITS)}: "
-                                                     "not used"))
+            index.problems.append(
+                Problem(str(path), f"entry {name}: split {split!r} is none of {', '.join(SPLITS)}: not used")
+            )
             entries[name] = None
         else:
             fake = METADATA_LABELS[label]
@@ -186,8 +223,13 @@ def read_labels(folder: Path, index: Index) -> dict[str, Entry | None] | None:
         if not row or not "".join(row).strip():
             continue
         if len(row) < 2 or row[1].strip() not in CSV_LABELS:
-            index.problems.append(Problem(str(path), f"line {number} {','.join(row)!r}: not '<file>,<label>' with "
-                                                     "label 1 (fake) or 0 (real): not used"))
+            index.problems.append(
+                Problem(
+                    str(path),
+                    f"line {number} {','.join(row)!r}: not '<file>,<label>' with "
+                    "label 1 (fake) or 0 (real): not used",
+                )
+            )
             if row[0].strip():
                 entries[row[0].strip()] = None
             continue

@@ -74,8 +74,9 @@ def scan(root: Path, split_dir: Path | None = None) -> Index:
     for method in REAL_METHODS + FAKE_METHODS:
         masks = list_videos(mask_video_dir(root, method), index.problems) if method in FAKE_METHODS else {}
         for quality in FFPP_QUALITIES:
-            for path in list_videos(video_dir(root, method, quality), index.problems, ambiguous[method],
-                                    dropped=dropped[method]).values():
+            for path in list_videos(
+                video_dir(root, method, quality), index.problems, ambiguous[method], dropped=dropped[method]
+            ).values():
                 _add(index, method, quality, path, masks, lookup)
     check_targets(index, ambiguous, dropped)
     return index

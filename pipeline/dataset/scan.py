@@ -96,9 +96,14 @@ def probe(path: Path) -> str | None:
     return None
 
 
-def list_videos(folder: Path, problems: list[Problem], ambiguous: set[str] | None = None,
-                nested: str | None = None, skip: tuple[str, ...] = (),
-                dropped: dict[str, str] | None = None) -> dict[str, Path]:
+def list_videos(
+    folder: Path,
+    problems: list[Problem],
+    ambiguous: set[str] | None = None,
+    nested: str | None = None,
+    skip: tuple[str, ...] = (),
+    dropped: dict[str, str] | None = None,
+) -> dict[str, Path]:
     """{video id (file stem): file} of a videos folder; skipped entries and ids held by several files go
     to `problems` (those ids also to `ambiguous`, the skipped entries' ids to `dropped`: id -> the file
     its problem names).
@@ -130,13 +135,21 @@ def list_videos(folder: Path, problems: list[Problem], ambiguous: set[str] | Non
         if ambiguous is not None:
             ambiguous.add(stem)
         names = ", ".join(str(p.relative_to(folder)) for p in paths)
-        problems.append(Problem(str(folder / stem), f"{len(paths)} files have the video id {stem!r} ({names}): "
-                                                    "none of them is used; keep one"))
+        problems.append(
+            Problem(
+                str(folder / stem),
+                f"{len(paths)} files have the video id {stem!r} ({names}): none of them is used; keep one",
+            )
+        )
     return found
 
 
-def check_targets(index: Index, ambiguous: dict[str, set[str]], dropped: dict[str, dict[str, str]] | None = None,
-                  absent: Callable[[VideoRecord], str] | None = None) -> None:
+def check_targets(
+    index: Index,
+    ambiguous: dict[str, set[str]],
+    dropped: dict[str, dict[str, str]] | None = None,
+    absent: Callable[[VideoRecord], str] | None = None,
+) -> None:
     """Fakes whose real is ambiguous (`ambiguous`: method -> ids) or in ROOT but not used because of a
     problem (`dropped`: method -> id -> the file that problem names) leave the records, each a problem;
     fakes whose real is absent get a note (`absent(fake)`: what it says; default "its real M/ID is not
@@ -147,14 +160,21 @@ def check_targets(index: Index, ambiguous: dict[str, set[str]], dropped: dict[st
     for r in index.records:
         real = f"{r.target_method}/{r.target}"
         if r.label == 1 and r.target in ambiguous.get(r.target_method, ()):
-            index.problems.append(Problem(r.path, f"not used: its real {real} is held by several files (see the "
-                                                  "problem naming them)"))
+            index.problems.append(
+                Problem(
+                    r.path,
+                    f"not used: its real {real} is held by several files (see the problem naming them)",
+                )
+            )
             continue
         if r.label == 1 and (r.dataset, r.target_method, r.target) not in reals:
             where = dropped.get(r.target_method, {}).get(r.target)
             if where:
-                index.problems.append(Problem(r.path, f"not used: its real {real} is not used either (see the "
-                                                      f"problem of {where})"))
+                index.problems.append(
+                    Problem(
+                        r.path, f"not used: its real {real} is not used either (see the problem of {where})"
+                    )
+                )
                 continue
             why = absent(r) if absent else f"its real {real} is not in ROOT"
             index.notes.append(Problem(r.path, f"{why}: no difference mask (masks: no mask)"))
@@ -167,6 +187,8 @@ def counts_table(index: Index) -> str:
     rows = sorted(index.counts().items())
     lines = [f"{'dataset':<8} {'method':<18} {'quality':<7} {'split':<6} {'label':<5} {'videos':>6}"]
     for (dataset, method, quality, split, label), n in rows:
-        lines.append(f"{dataset:<8} {method:<18} {quality:<7} {split:<6} {'fake' if label else 'real':<5} {n:>6}")
+        lines.append(
+            f"{dataset:<8} {method:<18} {quality:<7} {split:<6} {'fake' if label else 'real':<5} {n:>6}"
+        )
     lines.append(f"{'total':<49} {len(index.records):>6}")
     return "\n".join(lines)

@@ -20,8 +20,10 @@ def official_split_dir() -> Traversable:
     try:
         return resources.files(MANIFESTS_PACKAGE) / FFPP_MANIFESTS
     except ModuleNotFoundError:
-        raise LrlError(f"the official split files (package {MANIFESTS_PACKAGE!r}) are not installed: "
-                       "reinstall lrl (`pip install .`, or `make`), or give --split-dir") from None
+        raise LrlError(
+            f"the official split files (package {MANIFESTS_PACKAGE!r}) are not installed: "
+            "reinstall lrl (`pip install .`, or `make`), or give --split-dir"
+        ) from None
 
 
 def default_split_dir(root: Path) -> Path | Traversable:
@@ -37,8 +39,9 @@ def load_pairs(split_dir: Path | str | Traversable) -> dict[str, list[tuple[str,
     for split in SPLITS:
         path = folder / f"{split}.json"
         if not path.is_file():
-            raise LrlError(f"{path}: split file missing (a split folder holds "
-                           f"{', '.join(f'{s}.json' for s in SPLITS)})")
+            raise LrlError(
+                f"{path}: split file missing (a split folder holds {', '.join(f'{s}.json' for s in SPLITS)})"
+            )
         try:
             pairs[split] = [(str(a), str(b)) for a, b in json.loads(path.read_text())]
         except (OSError, ValueError, TypeError) as exc:

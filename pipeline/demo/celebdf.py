@@ -27,9 +27,16 @@ YOUTUBE = {"tiny": 2, "small": 3}
 DONORS = {"tiny": (1,), "small": (1, 2)}  # celebrity A's fakes take the donors id(A+k), k in these
 TESTS = {
     "tiny": (f"{YOUTUBE_REAL}/00001.mp4", f"{CELEB_REAL}/id2_0000.mp4", f"{CELEB_FAKE}/id2_id0_0000.mp4"),
-    "small": (f"{YOUTUBE_REAL}/00001.mp4", f"{YOUTUBE_REAL}/00002.mp4", f"{CELEB_REAL}/id1_0000.mp4",
-              f"{CELEB_REAL}/id2_0000.mp4", f"{CELEB_FAKE}/id1_id2_0000.mp4", f"{CELEB_FAKE}/id1_id0_0000.mp4",
-              f"{CELEB_FAKE}/id2_id0_0000.mp4", f"{CELEB_FAKE}/id2_id1_0000.mp4"),
+    "small": (
+        f"{YOUTUBE_REAL}/00001.mp4",
+        f"{YOUTUBE_REAL}/00002.mp4",
+        f"{CELEB_REAL}/id1_0000.mp4",
+        f"{CELEB_REAL}/id2_0000.mp4",
+        f"{CELEB_FAKE}/id1_id2_0000.mp4",
+        f"{CELEB_FAKE}/id1_id0_0000.mp4",
+        f"{CELEB_FAKE}/id2_id0_0000.mp4",
+        f"{CELEB_FAKE}/id2_id1_0000.mp4",
+    ),
 }
 
 
@@ -38,7 +45,9 @@ def plan(seed: int, size: str) -> tuple[list[Clip], dict[str, bytes]]:
     frames = SIZES[size].frames
     rng = np.random.default_rng([seed, 17])
     celebs = [sample_spec(rng, f"id{i}", PHOTO_OF_PARITY[i % 2], frames) for i in range(CELEBS)]
-    youtube = [sample_spec(rng, f"{i:05d}", PHOTO_OF_PARITY[(i + 1) % 2], frames) for i in range(YOUTUBE[size])]
+    youtube = [
+        sample_spec(rng, f"{i:05d}", PHOTO_OF_PARITY[(i + 1) % 2], frames) for i in range(YOUTUBE[size])
+    ]
     clips = [Clip(f"{CELEB_REAL}/{CELEBDF_NESTED}/{c.video}_0000.mp4", (c,)) for c in celebs]
     clips += [Clip(f"{YOUTUBE_REAL}/{y.video}.mp4", (y,)) for y in youtube]
     for i, target in enumerate(celebs):

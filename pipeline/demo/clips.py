@@ -55,7 +55,9 @@ def _render_one(people: tuple[RealSpec, ...]) -> tuple[list[np.ndarray], list]:
 def _swap_one(frames: list[np.ndarray], geoms: list, donor: RealSpec) -> list[np.ndarray]:
     """The FF++ demo's Deepfakes swap (pipeline.demo.synth.deepfakes) of the one face, frame by frame."""
     swap = FORGERIES["Deepfakes"]
-    return [swap(frame, geom, donor_face(donor, geom), 1.0)[0] for frame, geom in zip(frames, geoms, strict=True)]
+    return [
+        swap(frame, geom, donor_face(donor, geom), 1.0)[0] for frame, geom in zip(frames, geoms, strict=True)
+    ]
 
 
 def _render_two(people: tuple[RealSpec, ...]) -> tuple[list[np.ndarray], list]:
@@ -96,9 +98,11 @@ class ClipDemo:
 
     def line(self) -> str:
         fakes = sum(c.label for c in self.clips)
-        return (f"demo {self.dataset} ({self.size}, seed {self.seed}): {len(self.clips) - fakes} reals and {fakes} "
-                f"fakes of {self.frames} frames at {WIDTH}x{HEIGHT} {FPS} fps: {self.files} files in {self.root}, "
-                f"{self.seconds:.1f} s")
+        return (
+            f"demo {self.dataset} ({self.size}, seed {self.seed}): {len(self.clips) - fakes} reals and {fakes} "
+            f"fakes of {self.frames} frames at {WIDTH}x{HEIGHT} {FPS} fps: {self.files} files in {self.root}, "
+            f"{self.seconds:.1f} s"
+        )
 
 
 def write_scene(root: Path, kind: str, clips: list[Clip]) -> None:
@@ -109,8 +113,9 @@ def write_scene(root: Path, kind: str, clips: list[Clip]) -> None:
         write_videos([(root / clip.path, ORIG_ENCODING)], shown)
 
 
-def write_clip_tree(out: Path, dataset: str, seed: int, size: str, clips: list[Clip], side: dict[str, bytes],
-                    n_jobs: int = -1) -> ClipDemo:
+def write_clip_tree(
+    out: Path, dataset: str, seed: int, size: str, clips: list[Clip], side: dict[str, bytes], n_jobs: int = -1
+) -> ClipDemo:
     """Write `clips` and the `side` files (relative path -> bytes: metadata.json, labels, lists) into OUT
     (new, empty, or an earlier demo, whose files are replaced and whose files this one lacks deleted)."""
     from joblib import Parallel, delayed
@@ -133,11 +138,26 @@ def write_clip_tree(out: Path, dataset: str, seed: int, size: str, clips: list[C
     for stale in sorted(set(earlier) - set(files)):
         if (root / stale).resolve().is_relative_to(root.resolve()):
             (root / stale).unlink(missing_ok=True)
-    write_truth(root, {
-        "complete": True, "dataset": dataset, "seed": seed, "demo_size": size, "fps": FPS, "size": [WIDTH, HEIGHT],
-        "clips": {c.path: {"label": c.label, "kind": c.kind, "people": [p.video for p in c.people],
-                           "donor": c.donor.video if c.donor else None} for c in clips},
-        "files": files,
-    })
+    write_truth(
+        root,
+        {
+            "complete": True,
+            "dataset": dataset,
+            "seed": seed,
+            "demo_size": size,
+            "fps": FPS,
+            "size": [WIDTH, HEIGHT],
+            "clips": {
+                c.path: {
+                    "label": c.label,
+                    "kind": c.kind,
+                    "people": [p.video for p in c.people],
+                    "donor": c.donor.video if c.donor else None,
+                }
+                for c in clips
+            },
+            "files": files,
+        },
+    )
     frames = clips[0].people[0].frames if clips else 0
     return ClipDemo(root, dataset, seed, size, clips, frames, len(files) + 1, time.perf_counter() - start)

@@ -42,9 +42,17 @@ def crowd_specs(seed: int, frames: int) -> tuple[RealSpec, RealSpec]:
     specs = []
     for k, (photo, width, cx, cy) in enumerate(PEOPLE):
         spec = sample_spec(rng, f"crowd{k}", photo, frames)
-        specs.append(replace(spec, flip=False, face_width=width, center=(cx, cy),
-                             path_x=Wave(20.0, spec.path_x.freq, spec.path_x.phase),
-                             path_y=Wave(12.0, spec.path_y.freq, spec.path_y.phase), background="gradient"))
+        specs.append(
+            replace(
+                spec,
+                flip=False,
+                face_width=width,
+                center=(cx, cy),
+                path_x=Wave(20.0, spec.path_x.freq, spec.path_x.phase),
+                path_y=Wave(12.0, spec.path_y.freq, spec.path_y.phase),
+                background="gradient",
+            )
+        )
     return specs[0], specs[1]
 
 

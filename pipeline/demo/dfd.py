@@ -40,8 +40,10 @@ ACTORS = ("01", "02", "03", "04")
 ONE_FACE = (("01", "talking_against_wall"), ("02", "kitchen_pan"), ("03", "podium_speech_happy"))
 TWO_PEOPLE = ("04", "meeting_serious")  # actor 04 is the crowd's right (smaller, swapped) person
 # (target actor, face donor) of each fake, per demo size; the target's scene is its one scene above
-FAKES = {"tiny": (("01", "02"), ("04", "01")),
-         "small": (("01", "02"), ("02", "03"), ("03", "04"), ("04", "01"), ("04", "03"))}
+FAKES = {
+    "tiny": (("01", "02"), ("04", "01")),
+    "small": (("01", "02"), ("02", "03"), ("03", "04"), ("04", "01"), ("04", "03")),
+}
 SUFFIX = string.ascii_uppercase + string.digits
 
 
@@ -62,9 +64,13 @@ def plan(seed: int, size: str) -> list[Clip]:
     # each actor's look as a face donor (photo, mirroring, lighting), and each one-face scene's real
     looks = {a: sample_spec(rng, a, photo[a], frames) for a in ACTORS}
     scenes: dict[str, tuple[tuple[RealSpec, ...], str]] = {
-        a: ((sample_spec(rng, f"{a}__{s}", photo[a], frames),), "one-face") for a, s in ONE_FACE}
+        a: ((sample_spec(rng, f"{a}__{s}", photo[a], frames),), "one-face") for a, s in ONE_FACE
+    }
     bystander, actor = crowd_specs(seed, frames)
-    scenes[TWO_PEOPLE[0]] = ((bystander, replace(actor, video=f"{TWO_PEOPLE[0]}__{TWO_PEOPLE[1]}")), "two-people")
+    scenes[TWO_PEOPLE[0]] = (
+        (bystander, replace(actor, video=f"{TWO_PEOPLE[0]}__{TWO_PEOPLE[1]}")),
+        "two-people",
+    )
     targets = sorted({t for t, _ in FAKES[size]})
     clips = [Clip(real_path(t, scene_of[t]), scenes[t][0], kind=scenes[t][1]) for t in targets]
     for target, donor in FAKES[size]:

@@ -70,18 +70,32 @@ def plan(seed: int, size: str) -> tuple[list[Clip], dict[str, bytes]]:
         clip = Clip(f"{folder}/{stem}.mp4", of.clip.people, donor, of.clip.kind)
         return Row(clip, folder, Path(of.clip.path).name if original else None)
 
-    reals = [real(a.video, (a,), PARTS[0]), real(b.video, (b,), PARTS[1]), real(c.video, (c,), TEST),
-             real(stems[8], pair, PARTS[1], "two-people")]
+    reals = [
+        real(a.video, (a,), PARTS[0]),
+        real(b.video, (b,), PARTS[1]),
+        real(c.video, (c,), TEST),
+        real(stems[8], pair, PARTS[1], "two-people"),
+    ]
     ra, rb, rc, rpair = reals
-    rows = reals + [fake(stems[4], rb, a, PARTS[0]), fake(stems[5], ra, b, PARTS[0]), fake(stems[6], ra, c, PARTS[1]),
-                    fake(stems[9], rpair, pair[0], PARTS[0]),
-                    fake(stems[7], real(d.video, (d,), TEST), b, TEST, original=False)]
+    rows = reals + [
+        fake(stems[4], rb, a, PARTS[0]),
+        fake(stems[5], ra, b, PARTS[0]),
+        fake(stems[6], ra, c, PARTS[1]),
+        fake(stems[9], rpair, pair[0], PARTS[0]),
+        fake(stems[7], real(d.video, (d,), TEST), b, TEST, original=False),
+    ]
     if size != "tiny":  # drawn after the tiny tree's, so its clips are the same in both sizes
         more = names(rng, 6, tuple(stems))
         e, f, g = (sample_spec(rng, more[i], PHOTO_OF_PARITY[i % 2], frames) for i in range(3))
         real_e, real_f = real(e.video, (e,), TEST), real(f.video, (f,), TEST)
-        rows += [real_e, real_f, real(g.video, (g,), TEST), fake(more[3], real_e, b, TEST, original=False),
-                 fake(more[4], real_f, c, TEST, original=False), fake(more[5], rpair, c, TEST, original=False)]
+        rows += [
+            real_e,
+            real_f,
+            real(g.video, (g,), TEST),
+            fake(more[3], real_e, b, TEST, original=False),
+            fake(more[4], real_f, c, TEST, original=False),
+            fake(more[5], rpair, c, TEST, original=False),
+        ]
     return [r.clip for r in rows], side_files(rows)
 
 
@@ -89,10 +103,19 @@ def side_files(rows: list[Row]) -> dict[str, bytes]:
     """metadata.json of every training part and labels.csv of the test set, for `rows`."""
     side: dict[str, bytes] = {}
     for part in PARTS:
-        meta = {Path(r.clip.path).name: {"label": ("REAL", "FAKE")[r.clip.label], "split": "train",
-                                          "original": r.original} for r in rows if r.folder == part}
+        meta = {
+            Path(r.clip.path).name: {
+                "label": ("REAL", "FAKE")[r.clip.label],
+                "split": "train",
+                "original": r.original,
+            }
+            for r in rows
+            if r.folder == part
+        }
         side[f"{part}/{DFDC_METADATA}"] = (json.dumps(meta, indent=1) + "\n").encode()
-    lines = ["filename,label"] + [f"{Path(r.clip.path).name},{r.clip.label}" for r in rows if r.folder == TEST]
+    lines = ["filename,label"] + [
+        f"{Path(r.clip.path).name},{r.clip.label}" for r in rows if r.folder == TEST
+    ]
     side[f"{TEST}/{DFDC_LABELS}"] = ("\n".join(lines) + "\n").encode()
     return side
 

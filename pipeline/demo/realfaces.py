@@ -72,22 +72,32 @@ class PackageDemo:
     def line(self) -> str:
         people = len({c.identity for c in self.clips})
         skipped = "".join(f"; {why}" for why in self.fetched.skipped.values())
-        return (f"demo ({self.size}, seed {self.seed}, package faces): {len(self.clips)} reals of {people} people, "
-                f"{SIZES[self.size].frames} frames at {WIDTH}x{HEIGHT} {FPS} fps, {'/'.join(FFPP_QUALITIES)} in "
-                f"{self.root}, {self.seconds:.1f} s{skipped}" + (f"\n{self.blended}" if self.blended else ""))
+        return (
+            f"demo ({self.size}, seed {self.seed}, package faces): {len(self.clips)} reals of {people} people, "
+            f"{SIZES[self.size].frames} frames at {WIDTH}x{HEIGHT} {FPS} fps, {'/'.join(FFPP_QUALITIES)} in "
+            f"{self.root}, {self.seconds:.1f} s{skipped}" + (f"\n{self.blended}" if self.blended else "")
+        )
 
 
-def identity_clips(person: Identity, fetched: FetchResult, frames: int, limit: int) -> list[tuple[str, object]]:
+def identity_clips(
+    person: Identity, fetched: FetchResult, frames: int, limit: int
+) -> list[tuple[str, object]]:
     """(source, Segment or Photo) of a person's first `limit` clips: video segments, then photographs."""
     found: list[tuple[str, object]] = []
     for v in person.videos:
         label = f"{PACKAGE[v.package].label()} {v.member}"
         for start in v.starts:
             if start + frames <= v.stop:
-                found.append((f"{label} frames {start}-{start + frames - 1}",
-                              Segment(str(fetched.path(v.package, v.member)), start, v.centre_x)))
+                found.append(
+                    (
+                        f"{label} frames {start}-{start + frames - 1}",
+                        Segment(str(fetched.path(v.package, v.member)), start, v.centre_x),
+                    )
+                )
     for p in person.photos:
-        photo = Photo(f"{p.package}/{p.member}", p.box, p.landmarks, str(fetched.path(p.package, p.member)), p.matte)
+        photo = Photo(
+            f"{p.package}/{p.member}", p.box, p.landmarks, str(fetched.path(p.package, p.member)), p.matte
+        )
         found.append((f"{PACKAGE[p.package].label()} {p.member} face {list(p.box)}, animated", photo))
     return found[:limit]
 
@@ -98,8 +108,11 @@ def plan(fetched: FetchResult, seed: int, size: str) -> list[RealClip]:
     people = available(set(fetched.folders))
     clips: list[RealClip] = []
     for split in SPLITS:
-        per_person = [[(person, *c) for c in identity_clips(person, fetched, frames, CLIPS[size])]
-                      for person in people if person.split == split]
+        per_person = [
+            [(person, *c) for c in identity_clips(person, fetched, frames, CLIPS[size])]
+            for person in people
+            if person.split == split
+        ]
         for person, source, what in (c for row in itertools.zip_longest(*per_person) for c in row if c):
             video = f"{len(clips):03d}"
             if isinstance(what, Segment):
@@ -155,8 +168,9 @@ def real_files(video: str) -> list[str]:
 
 def write_real(root: Path, clip: RealClip, frames: int) -> None:
     shown = read_segment(clip.segment, frames) if clip.segment else render_video(clip.spec)[0]
-    write_videos([(root / f, ENCODINGS[q]) for f, q in zip(real_files(clip.video), FFPP_QUALITIES, strict=True)],
-                 shown)
+    write_videos(
+        [(root / f, ENCODINGS[q]) for f, q in zip(real_files(clip.video), FFPP_QUALITIES, strict=True)], shown
+    )
 
 
 def make_fakes(reals_root: Path, out_root: Path, seed: int, jobs: int | None = None) -> str:
@@ -189,16 +203,29 @@ def write_reals(root: Path, fetched: FetchResult, seed: int, size: str, n_jobs: 
     write_truth(root, {"complete": False, "files": sorted(set(earlier) | set(files))})  # marks ROOT as a demo
     Parallel(n_jobs=n_jobs)(delayed(write_real)(root, c, SIZES[size].frames) for c in clips)
     for split in SPLITS:
-        write_json(root / "splits" / f"{split}.json", [list(p) for p in pairs_of([c for c in clips if c.split == split])])
+        write_json(
+            root / "splits" / f"{split}.json",
+            [list(p) for p in pairs_of([c for c in clips if c.split == split])],
+        )
     for stale in sorted(set(earlier) - set(files)):
         if (root / stale).resolve().is_relative_to(root.resolve()):
             (root / stale).unlink(missing_ok=True)
-    write_truth(root, {
-        "complete": True, "faces": "packages", "seed": seed, "demo_size": size, "fps": FPS, "size": [WIDTH, HEIGHT],
-        "packages": {name: PACKAGE[name].version for name in fetched.folders}, "skipped": fetched.skipped,
-        "identities": {c.video: c.identity for c in clips}, "sources": {c.video: c.source for c in clips},
-        "files": sorted(files),
-    })
+    write_truth(
+        root,
+        {
+            "complete": True,
+            "faces": "packages",
+            "seed": seed,
+            "demo_size": size,
+            "fps": FPS,
+            "size": [WIDTH, HEIGHT],
+            "packages": {name: PACKAGE[name].version for name in fetched.folders},
+            "skipped": fetched.skipped,
+            "identities": {c.video: c.identity for c in clips},
+            "sources": {c.video: c.source for c in clips},
+            "files": sorted(files),
+        },
+    )
     return clips
 
 
@@ -208,8 +235,9 @@ def reals_root(out: Path) -> Path:
     return out.with_name(f"{out.name}-reals")
 
 
-def make_package_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1,
-                      cache: Path | None = None) -> PackageDemo:
+def make_package_demo(
+    out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1, cache: Path | None = None
+) -> PackageDemo:
     """Fetch the package faces (pipeline.demo.packages), write the reals into `reals_root(OUT)` and the
     demo tree (its fakes, the reals linked) into OUT. Raises LrlError before anything is written when a
     package cannot be fetched."""

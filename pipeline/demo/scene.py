@@ -136,7 +136,9 @@ def package_image(name: str) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
 
 
-FACE_PX = 220.0  # a photograph read from a file is shrunk (INTER_AREA) until its face box is at most this wide
+FACE_PX = (
+    220.0  # a photograph read from a file is shrunk (INTER_AREA) until its face box is at most this wide
+)
 
 
 def read_photo(p: Photo) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
@@ -151,8 +153,11 @@ def read_photo(p: Photo) -> tuple[np.ndarray, np.ndarray, tuple[float, float, fl
     image = image[top : int(y1 + 2.2 * h), left : int((x0 + x1) / 2 + 2 * w)]
     scale = min(1.0, FACE_PX / w)
     if scale < 1:
-        image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
-                           interpolation=cv2.INTER_AREA)
+        image = cv2.resize(
+            image,
+            (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+            interpolation=cv2.INTER_AREA,
+        )
     shift = np.array([left, top], np.float64)
     marks = (np.array(p.landmarks, np.float64) - shift) * scale
     box = tuple(float(v) for v in ((np.array(p.box).reshape(2, 2) - shift) * scale).ravel())
@@ -160,7 +165,9 @@ def read_photo(p: Photo) -> tuple[np.ndarray, np.ndarray, tuple[float, float, fl
 
 
 @functools.lru_cache(maxsize=8)
-def load_photo(name: str | Photo, flip: bool) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
+def load_photo(
+    name: str | Photo, flip: bool
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
     """(RGB uint8 image, (5, 2) landmarks, face box) of a photograph, mirrored when `flip`."""
     p = photo_record(name)
     if p.path:
@@ -217,7 +224,9 @@ def background(spec: RealSpec) -> np.ndarray:
         tex = package_image(spec.background).astype(np.float32)
         tex = cv2.resize(tex, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR)
         bg = 0.45 * bg + 0.55 * tex[..., None] * rng.uniform(0.6, 1.2, 3)
-    noise = cv2.resize(rng.normal(0, 25, (6, 8, 3)).astype(np.float32), (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
+    noise = cv2.resize(
+        rng.normal(0, 25, (6, 8, 3)).astype(np.float32), (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC
+    )
     bg = bg + noise
     for _ in range(rng.integers(3, 8)):
         layer = bg.copy()

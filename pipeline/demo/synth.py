@@ -70,7 +70,9 @@ def _roi(shape, x0: float, y0: float, x1: float, y1: float) -> tuple[slice, slic
 
 def _grid(roi: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
     ys, xs = roi
-    return np.meshgrid(np.arange(xs.start, xs.stop, dtype=np.float32), np.arange(ys.start, ys.stop, dtype=np.float32))
+    return np.meshgrid(
+        np.arange(xs.start, xs.stop, dtype=np.float32), np.arange(ys.start, ys.stop, dtype=np.float32)
+    )
 
 
 def _paste(real: np.ndarray, roi, render: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +111,9 @@ DF_DRIFT = 70 * np.array([1.0, 0.85, 0.7], np.float32)  # the autoencoder's colo
 DF_FLOOR = 46.0  # least change of every channel inside the ellipse (grey 0.18 of the range)
 
 
-def deepfakes(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
+def deepfakes(
+    real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Donor face through a 64x64 bottleneck, Poisson-blended over an ellipse, drifted, hard-edged."""
     (cx, cy), (w, h) = geom.center, geom.size
     centre, axes = (round(cx), round(cy + 0.06 * h)), (round(0.40 * w), round(0.47 * h))
@@ -128,11 +132,15 @@ def deepfakes(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: floa
     # the direction that clips fewer pixels short of the floor
     drifted = max(options, key=lambda f: int((np.abs(f - base) >= DF_FLOOR).all(-1)[inside].sum()))
     fake = real.copy()
-    fake[roi][inside] = drifted.astype(np.uint8)[inside]  # Poisson also nudges the rectangle: keep the ellipse
+    fake[roi][inside] = drifted.astype(np.uint8)[
+        inside
+    ]  # Poisson also nudges the rectangle: keep the ellipse
     return fake, region > 0
 
 
-def faceswap(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
+def faceswap(
+    real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Donor face at 1/5 resolution, its mean colour half-way to the target's, blended over the landmark hull."""
     hull = np.zeros(real.shape[:2], np.uint8)
     cv2.fillConvexPoly(hull, face_hull(geom.landmarks), 255)
@@ -150,13 +158,17 @@ def faceswap(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float
     return _paste(real, roi, low, np.where(alpha > 1e-3, alpha, 0))
 
 
-def face2face(real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
+def face2face(
+    real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The target's eyes and mouth warped (mouth opened and widened, brows raised), then re-shaded."""
     marks = geom.landmarks
     mouth, mw = _mouth(marks)
     iod = float(np.linalg.norm(marks[1] - marks[0]))
     w, h = geom.size
-    roi = _roi(real.shape, geom.box[0] - 0.1 * w, geom.box[1] - 0.1 * h, geom.box[2] + 0.1 * w, geom.box[3] + 0.1 * h)
+    roi = _roi(
+        real.shape, geom.box[0] - 0.1 * w, geom.box[1] - 0.1 * h, geom.box[2] + 0.1 * w, geom.box[3] + 0.1 * h
+    )
     xx, yy = _grid(roi)
     wm = window(xx, yy, mouth, (0.95 * mw, 0.75 * mw))
     dy = amount * 0.20 * mw * wm * np.tanh((yy - mouth[1]) / (0.12 * mw))

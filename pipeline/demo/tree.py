@@ -113,7 +113,9 @@ def write_videos(outputs: list[tuple[Path, Encoding]], frames: list[np.ndarray])
     with contextlib.ExitStack() as stack:
         streams = []
         for path, encoding in outputs:
-            container = stack.enter_context(av.open(str(stack.enter_context(atomic_path(path))), "w", format="mp4"))
+            container = stack.enter_context(
+                av.open(str(stack.enter_context(atomic_path(path))), "w", format="mp4")
+            )
             stream = container.add_stream(encoding.codec, rate=FPS)
             stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, encoding.pix_fmt
             stream.options = dict(encoding.options)
@@ -170,10 +172,15 @@ def build_group(root: Path, target: RealSpec, donor: RealSpec, seed: int) -> dic
             fakes.append(fake)
             masks.append(change_mask(real, fake, region))
         write_videos([(next(paths), ENCODINGS[q]) for q in FFPP_QUALITIES], fakes)
-        write_videos([(next(paths), MASK_ENCODING)], [np.repeat(m[..., None], 3, axis=2).astype(np.uint8) * 255 for m in masks])
+        write_videos(
+            [(next(paths), MASK_ENCODING)],
+            [np.repeat(m[..., None], 3, axis=2).astype(np.uint8) * 255 for m in masks],
+        )
         fraction = round(float(np.mean(masks)), 5)
         fakes_truth[f"{method}/{target.video}_{donor.video}"] = {
-            "target": target.video, "source": donor.video, "mask_fraction": fraction
+            "target": target.video,
+            "source": donor.video,
+            "mask_fraction": fraction,
         }
     return {
         "video": target.video,
@@ -193,11 +200,15 @@ def earlier_files(root: Path) -> list[str]:
     try:
         return [str(f) for f in json.loads(truth.read_text())["files"]]
     except (OSError, ValueError, KeyError, TypeError):
-        raise LrlError(f"{root}: not empty and not a demo tree (no readable {truth.name}); choose another --out") from None
+        raise LrlError(
+            f"{root}: not empty and not a demo tree (no readable {truth.name}); choose another --out"
+        ) from None
 
 
 def write_truth(root: Path, truth: dict) -> None:
-    write_bytes(demo_truth_path(root), (json.dumps(truth, sort_keys=True, separators=(",", ":")) + "\n").encode())
+    write_bytes(
+        demo_truth_path(root), (json.dumps(truth, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    )
 
 
 def make_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1) -> DemoInfo:
@@ -222,18 +233,23 @@ def make_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1) -
     for stale in sorted(set(earlier) - set(files)):
         if (root / stale).resolve().is_relative_to(root.resolve()):
             (root / stale).unlink(missing_ok=True)
-    write_truth(root, {
-        "complete": True,
-        "fps": FPS,
-        "size": [WIDTH, HEIGHT],
-        "seed": seed,
-        "demo_size": size,
-        "faces": {s.video: s.photo for s in specs},
-        "flipped": {s.video: s.flip for s in specs},
-        "boxes": {g["video"]: g["boxes"] for g in groups},
-        "landmarks": {g["video"]: g["landmarks"] for g in groups},
-        "fakes": {k: v for g in groups for k, v in g["fakes"].items()},
-        "files": sorted(files),
-    })
+    write_truth(
+        root,
+        {
+            "complete": True,
+            "fps": FPS,
+            "size": [WIDTH, HEIGHT],
+            "seed": seed,
+            "demo_size": size,
+            "faces": {s.video: s.photo for s in specs},
+            "flipped": {s.video: s.flip for s in specs},
+            "boxes": {g["video"]: g["boxes"] for g in groups},
+            "landmarks": {g["video"]: g["landmarks"] for g in groups},
+            "fakes": {k: v for g in groups for k, v in g["fakes"].items()},
+            "files": sorted(files),
+        },
+    )
     n_fakes = len(METHODS) * len(specs)
-    return DemoInfo(root, seed, size, len(specs), n_fakes, SIZES[size].frames, len(files) + 1, time.perf_counter() - start)
+    return DemoInfo(
+        root, seed, size, len(specs), n_fakes, SIZES[size].frames, len(files) + 1, time.perf_counter() - start
+    )

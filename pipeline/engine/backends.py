@@ -48,16 +48,26 @@ def _dask_client(backend: Backend):
         import dask
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise LrlError("the dask backend needs Dask: pip install 'dask[distributed]' (or lrl[dask])") from None
+        raise LrlError(
+            "the dask backend needs Dask: pip install 'dask[distributed]' (or lrl[dask])"
+        ) from None
     if backend.address:
         with Client(backend.address):
             yield
         return
     # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which makes every large array a fresh
     # mmap: detection ran ~2x slower than in loky workers (benchmarks/scale.py). Workers keep glibc's default.
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), \
-            LocalCluster(n_workers=backend.workers, threads_per_worker=1, processes=True,
-                         dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster):
+    with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}),
+        LocalCluster(
+            n_workers=backend.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster),
+    ):
         yield
 
 
@@ -70,7 +80,11 @@ def _ray(backend: Backend):
     started = not ray.is_initialized()
     if started:
         # "local": a new instance even where `ray start` ran on this machine (ray.init(None) would join it)
-        where = {"address": backend.address} if backend.address else {"address": "local", "num_cpus": backend.workers}
+        where = (
+            {"address": backend.address}
+            if backend.address
+            else {"address": "local", "num_cpus": backend.workers}
+        )
         ray.init(include_dashboard=False, log_to_driver=False, **where)
     try:
         yield

@@ -50,11 +50,13 @@ class Summary:
     held: list[tuple[str, str]] = field(default_factory=list)
     held_label: str = "no mask"
     notes: dict[str, int] = field(default_factory=dict)  # label -> total, e.g. frames without a face
-    remarks: list[tuple[str, str]] = field(default_factory=list)  # (key, data["note"]) of done units that have one
+    remarks: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (key, data["note"]) of done units that have one
 
     @property
     def held_part(self) -> str:
-        """" / <label> <count>" when some unit is held, else ""."""
+        """ " / <label> <count>" when some unit is held, else ""."""
         return f" / {self.held_label} {len(self.held)}" if self.held else ""
 
     def line(self) -> str:
@@ -162,7 +164,9 @@ def _results(todo: list[Task], fn, jobs: int, backend: Backend):
     if backend.name == "ray":
         return ray_unordered(_call, ((fn, t, workers) for t in todo))
     n_jobs = -1 if backend.remote else jobs
-    return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(_call)(fn, t, workers) for t in todo)
+    return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+        delayed(_call)(fn, t, workers) for t in todo
+    )
 
 
 def _consume(summary: Summary, stage, todo, fn, state, jobs, backend, counting, progress, start) -> None:
@@ -178,7 +182,9 @@ def _consume(summary: Summary, stage, todo, fn, state, jobs, backend, counting, 
     bar.close()
 
 
-def prune(stage: str, planned: set[str], state: RunState, covers: Callable[[str], bool] = lambda key: True) -> list[str]:
+def prune(
+    stage: str, planned: set[str], state: RunState, covers: Callable[[str], bool] = lambda key: True
+) -> list[str]:
     """Forget units no longer planned (their input was deleted): outputs first, then the record. Only the
     units `covers` admits are the plan's to forget (another input tree's are not)."""
     import shutil

@@ -93,8 +93,12 @@ def thread_budget(jobs: int) -> Iterator[int]:
     import cv2
 
     torch = sys.modules.get("torch")
-    before = (_APPLIED["threads"], cv2.getNumThreads(), torch.get_num_threads() if torch is not None else None,
-              {name: os.environ.get(name) for name in THREAD_VARS})
+    before = (
+        _APPLIED["threads"],
+        cv2.getNumThreads(),
+        torch.get_num_threads() if torch is not None else None,
+        {name: os.environ.get(name) for name in THREAD_VARS},
+    )
     limiter = apply_budget(budget(jobs))
     try:
         yield _APPLIED["threads"]

@@ -201,7 +201,9 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """(2, 3) least-squares similarity (rotation, uniform scale, shift) taking points src (N, 2) to dst (Umeyama)."""
     from skimage.transform import SimilarityTransform
 
-    tf = SimilarityTransform.from_estimate(src, dst) if hasattr(SimilarityTransform, "from_estimate") else None
+    tf = (
+        SimilarityTransform.from_estimate(src, dst) if hasattr(SimilarityTransform, "from_estimate") else None
+    )
     if tf is None:
         tf = SimilarityTransform()
         tf.estimate(src, dst)
@@ -262,8 +264,13 @@ def face_region(face: Face, mask: MaskParams, shape: tuple[int, int]) -> np.ndar
 
     soft = soften(hard_region(face, mask), mask)
     height, width = shape
-    return cv2.warpAffine(soft, patch_matrix(face), (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderValue=0)
+    return cv2.warpAffine(
+        soft,
+        patch_matrix(face),
+        (width, height),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderValue=0,
+    )
 
 
 def boundary(alpha: np.ndarray) -> np.ndarray:
@@ -282,7 +289,9 @@ def jitter(image: np.ndarray, p: SelfBlendParams) -> np.ndarray:
     if any(p.rgb_shift):
         out = out + np.asarray(p.rgb_shift, np.float32)
     if p.hue or p.saturation or p.value:
-        hsv = cv2.cvtColor(np.clip(out, 0, 255) / 255, cv2.COLOR_RGB2HSV)  # float: H in [0, 360), S, V in [0, 1]
+        hsv = cv2.cvtColor(
+            np.clip(out, 0, 255) / 255, cv2.COLOR_RGB2HSV
+        )  # float: H in [0, 360), S, V in [0, 1]
         hsv[..., 0] = (hsv[..., 0] + p.hue) % 360
         hsv[..., 1] = np.clip(hsv[..., 1] + p.saturation, 0, 1)
         hsv[..., 2] = np.clip(hsv[..., 2] + p.value, 0, 1)
@@ -292,7 +301,9 @@ def jitter(image: np.ndarray, p: SelfBlendParams) -> np.ndarray:
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)
     if p.frequency == "downscale":
         h, w = out.shape[:2]
-        small = cv2.resize(out, (max(1, w // p.downscale), max(1, h // p.downscale)), interpolation=cv2.INTER_NEAREST)
+        small = cv2.resize(
+            out, (max(1, w // p.downscale), max(1, h // p.downscale)), interpolation=cv2.INTER_NEAREST
+        )
         out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     elif p.frequency == "sharpen":
         kernel = -np.ones((3, 3), np.float32)
@@ -357,8 +368,12 @@ def roi(face: Face, shape: tuple[int, int]) -> tuple[int, int, int, int]:
     half = ROI_SPAN * max(x1 - x0, y1 - y0, 1.0)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     height, width = shape
-    return (max(0, int(cx - half)), max(0, int(cy - half)), min(width, int(np.ceil(cx + half)) + 1),
-            min(height, int(np.ceil(cy + half)) + 1))
+    return (
+        max(0, int(cx - half)),
+        max(0, int(cy - half)),
+        min(width, int(np.ceil(cx + half)) + 1),
+        min(height, int(np.ceil(cy + half)) + 1),
+    )
 
 
 def moved(face: Face, dx: float, dy: float) -> Face:
@@ -370,7 +385,11 @@ def _in_window(frame: np.ndarray, face: Face, make) -> Blended:
     """make(window, face in it) -> Blended, run on the window `roi` and pasted back into the whole frame."""
     x0, y0, x1, y1 = roi(face, frame.shape[:2])
     done = make(np.ascontiguousarray(frame[y0:y1, x0:x1]), moved(face, -x0, -y0))
-    out, alpha, region = frame.copy(), np.zeros(frame.shape[:2], np.float32), np.zeros(frame.shape[:2], np.float32)
+    out, alpha, region = (
+        frame.copy(),
+        np.zeros(frame.shape[:2], np.float32),
+        np.zeros(frame.shape[:2], np.float32),
+    )
     out[y0:y1, x0:x1], alpha[y0:y1, x0:x1], region[y0:y1, x0:x1] = done.frame, done.alpha, done.region
     return Blended(out, alpha, region)
 
@@ -387,14 +406,17 @@ def _self_blend(frame: np.ndarray, face: Face, params: SelfBlendParams) -> Blend
 
     height, width = frame.shape[:2]
     shifted = shift_scale_matrix(face, params.mask)
-    source = cv2.warpAffine(jitter(frame, params), shifted, (width, height), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REFLECT)
+    source = cv2.warpAffine(
+        jitter(frame, params), shifted, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
     region = face_region(face, params.mask, (height, width))
     alpha = (region * np.float32(params.ratio)).astype(np.float32)
     return Blended(blend(source, frame, alpha), alpha, region)
 
 
-def aligned_source(source: np.ndarray, source_face: Face, face: Face, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def aligned_source(
+    source: np.ndarray, source_face: Face, face: Face, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """The source frame warped so its landmarks land on `face`'s (least-squares similarity), and (H, W)
     float32 1 where the warped source has pixels, 0 where it fell outside its frame."""
     import cv2
@@ -414,7 +436,9 @@ def swap(frame: np.ndarray, face: Face, source: np.ndarray, source_face: Face, p
     return _in_window(frame, face, lambda window, local: _swap(window, local, source, source_face, params))
 
 
-def _swap(frame: np.ndarray, face: Face, source: np.ndarray, source_face: Face, params: SwapParams) -> Blended:
+def _swap(
+    frame: np.ndarray, face: Face, source: np.ndarray, source_face: Face, params: SwapParams
+) -> Blended:
     height, width = frame.shape[:2]
     warped, valid = aligned_source(source, source_face, face, (height, width))
     mask = replace(params.mask, shift=(0.0, 0.0), scale=1.0)

@@ -87,8 +87,14 @@ def apply_crop(frame: np.ndarray, crop: Crop, size: int) -> np.ndarray:
     import cv2
 
     if crop.window is None:
-        return cv2.warpAffine(frame, np.array(crop.matrix), (size, size), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return cv2.warpAffine(
+            frame,
+            np.array(crop.matrix),
+            (size, size),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
     return cv2.resize(cut_window(frame, crop.window), (size, size), interpolation=cv2.INTER_AREA)
 
 

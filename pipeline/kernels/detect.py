@@ -18,7 +18,9 @@ import numpy as np
 from pipeline.errors import LrlError
 from pipeline.params import DetectParams
 
-INSTALL_HINT = "facenet-pytorch is not installed: install it with: pip install --no-deps facenet-pytorch==2.6.0"
+INSTALL_HINT = (
+    "facenet-pytorch is not installed: install it with: pip install --no-deps facenet-pytorch==2.6.0"
+)
 
 
 @dataclass
@@ -63,8 +65,12 @@ def get_mtcnn(device: str, params: DetectParams):
             from facenet_pytorch import MTCNN
         except ImportError:
             raise LrlError(INSTALL_HINT) from None
-        detector = MTCNN(keep_all=True, min_face_size=params.min_face_size, thresholds=list(params.thresholds),
-                         device=device)
+        detector = MTCNN(
+            keep_all=True,
+            min_face_size=params.min_face_size,
+            thresholds=list(params.thresholds),
+            device=device,
+        )
         _DETECTORS[key] = detector.to(memory_format=torch.channels_last)
     return _DETECTORS[key]
 
@@ -81,11 +87,14 @@ def shrink(frame: np.ndarray, scale: float) -> np.ndarray:
     if scale >= 1:
         return frame
     h, w = frame.shape[:2]
-    return cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(
+        frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
 
 
-def mtcnn_faces(detector, small: list[np.ndarray], width: int, height: int, batch: int,
-                pad: float = 0.0) -> list[FrameFaces]:
+def mtcnn_faces(
+    detector, small: list[np.ndarray], width: int, height: int, batch: int, pad: float = 0.0
+) -> list[FrameFaces]:
     """Detect faces on same-size downscaled frames, in batches; results in full-resolution pixels.
 
     The frames get a black border of `pad` times their short side first (see DetectParams).
@@ -103,14 +112,17 @@ def mtcnn_faces(detector, small: list[np.ndarray], width: int, height: int, batc
     factor = np.array([width / w, height / h])
     out: list[FrameFaces] = []
     for start in range(0, len(small), batch):
-        chunk = [cv2.copyMakeBorder(f, border, border, border, border, cv2.BORDER_CONSTANT) if border else f
-                 for f in small[start : start + batch]]
+        chunk = [
+            cv2.copyMakeBorder(f, border, border, border, border, cv2.BORDER_CONSTANT) if border else f
+            for f in small[start : start + batch]
+        ]
         out += [_rescale(b, p, pts, border, factor) for b, p, pts in detect(detector, np.stack(chunk))]
     return out
 
 
-def _rescale(boxes: np.ndarray, probs: np.ndarray, points: np.ndarray, border: int,
-             factor: np.ndarray) -> FrameFaces:
+def _rescale(
+    boxes: np.ndarray, probs: np.ndarray, points: np.ndarray, border: int, factor: np.ndarray
+) -> FrameFaces:
     boxes = (boxes.reshape(-1, 4) - border) * np.tile(factor, 2)
     points = (points.reshape(-1, 5, 2) - border) * factor
     return FrameFaces(boxes, probs.reshape(-1), points)
@@ -205,15 +217,24 @@ def fill_gaps(frames: np.ndarray, known: np.ndarray, values: np.ndarray, fill: n
     return out.reshape(values.shape)
 
 
-def track_stats(faces: list[FrameFaces], track: list[tuple[int, int]], short_side: int) -> tuple[float, float, float]:
+def track_stats(
+    faces: list[FrameFaces], track: list[tuple[int, int]], short_side: int
+) -> tuple[float, float, float]:
     """(fraction of the sampled frames it is seen in, mean detector score, median box side / frame short side)."""
-    sides = [max(faces[t].boxes[j][2] - faces[t].boxes[j][0], faces[t].boxes[j][3] - faces[t].boxes[j][1])
-             for t, j in track]
-    return (len(track) / len(faces), float(np.mean([faces[t].scores[j] for t, j in track])),
-            float(np.median(sides)) / short_side)
+    sides = [
+        max(faces[t].boxes[j][2] - faces[t].boxes[j][0], faces[t].boxes[j][3] - faces[t].boxes[j][1])
+        for t, j in track
+    ]
+    return (
+        len(track) / len(faces),
+        float(np.mean([faces[t].scores[j] for t, j in track])),
+        float(np.median(sides)) / short_side,
+    )
 
 
-def kept_tracks(faces: list[FrameFaces], params: DetectParams, short_side: int) -> list[list[tuple[int, int]]]:
+def kept_tracks(
+    faces: list[FrameFaces], params: DetectParams, short_side: int
+) -> list[list[tuple[int, int]]]:
     """The linked tracks kept as faces, heaviest first (face 0: the one face a one-face video has).
 
     The heaviest track is always kept; every other one when it is seen in at least
@@ -224,13 +245,22 @@ def kept_tracks(faces: list[FrameFaces], params: DetectParams, short_side: int) 
     kept = tracks[:1]
     for track in tracks[1:]:
         seen, score, side = track_stats(faces, track, short_side)
-        if seen >= params.min_track_seen and score >= params.min_track_score and side >= params.min_track_side:
+        if (
+            seen >= params.min_track_seen
+            and score >= params.min_track_score
+            and side >= params.min_track_side
+        ):
             kept.append(track)
     return kept
 
 
-def build_track(frame_indices: list[int], faces: list[FrameFaces], track: list[tuple[int, int]], sigma: float,
-                max_gap: int) -> FaceTrack:
+def build_track(
+    frame_indices: list[int],
+    faces: list[FrameFaces],
+    track: list[tuple[int, int]],
+    sigma: float,
+    max_gap: int,
+) -> FaceTrack:
     """One linked track in every sampled frame: smoothed, gaps of at most `max_gap` frames filled."""
     n = len(faces)
     frames = np.asarray(frame_indices)
@@ -242,12 +272,18 @@ def build_track(frame_indices: list[int], faces: list[FrameFaces], track: list[t
     boxes[known] = smooth_over_time(frames[known], boxes[known], sigma)
     marks[known] = smooth_over_time(frames[known], marks[known], sigma)
     fill = fillable(known, max_gap)
-    return FaceTrack(fill_gaps(frames, known, boxes, fill), fill_gaps(frames, known, marks, fill), scores, fill,
-                     ~known & ~fill)
+    return FaceTrack(
+        fill_gaps(frames, known, boxes, fill),
+        fill_gaps(frames, known, marks, fill),
+        scores,
+        fill,
+        ~known & ~fill,
+    )
 
 
-def track_faces(frame_indices: list[int], faces: list[FrameFaces], params: DetectParams,
-                short_side: int) -> list[FaceTrack]:
+def track_faces(
+    frame_indices: list[int], faces: list[FrameFaces], params: DetectParams, short_side: int
+) -> list[FaceTrack]:
     """Every kept face (`kept_tracks`, face 0 first) in every sampled frame of a video whose short side is
     `short_side` pixels, each smoothed (params.smooth_sigma) and gap-filled (params.max_gap).
 

@@ -40,7 +40,7 @@ class VideoFaces:
 
 
 def detection_device(device: str) -> str:
-    """"cpu" or "cuda" for MTCNN (pipeline.devices.device_name); LrlError when facenet-pytorch is missing."""
+    """ "cpu" or "cuda" for MTCNN (pipeline.devices.device_name); LrlError when facenet-pytorch is missing."""
     name = device_name(device)
     try:
         import facenet_pytorch  # noqa: F401
@@ -49,8 +49,14 @@ def detection_device(device: str) -> str:
     return name
 
 
-def detect_video(path: Path, count: int | None, params: DetectParams, device: str = "cpu", keep: bool = False,
-                 threads: int = 0) -> VideoFaces:
+def detect_video(
+    path: Path,
+    count: int | None,
+    params: DetectParams,
+    device: str = "cpu",
+    keep: bool = False,
+    threads: int = 0,
+) -> VideoFaces:
     """MTCNN on `count` frames spread over the video, downscaled; missed frames retried at twice the scale.
 
     `keep`: the full-size sampled frames are kept (VideoFaces.images). `threads`: decoding threads.
@@ -71,7 +77,9 @@ def detect_video(path: Path, count: int | None, params: DetectParams, device: st
     scale = detection_scale(h, w, params.det_side)
     if params.retry and missing and scale < 1:
         wanted = [sampled.indices[i] for i in missing]
-        again = [shrink(frame, min(1.0, 2 * scale)) for _, frame in iter_frames(path, wanted, threads=threads)]
+        again = [
+            shrink(frame, min(1.0, 2 * scale)) for _, frame in iter_frames(path, wanted, threads=threads)
+        ]
         for i, f in zip(missing, mtcnn_faces(detector, again, w, h, params.batch, params.pad), strict=True):
             faces[i] = f.confident(params.min_score)
     try:

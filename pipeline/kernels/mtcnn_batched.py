@@ -73,8 +73,9 @@ def _stage_input(table, boxes, image_inds, w: int, h: int, side: int):
     y, ey, x, ex = (torch.as_tensor(v, dtype=torch.int64) for v in pad(boxes, w, h))
     keep = (ey > y - 1) & (ex > x - 1)
     ind = image_inds.cpu()[keep]
-    crops = crop_resample(table, ind.to(table.device), *(v[keep].to(table.device) for v in (y - 1, ey, x - 1, ex)),
-                          side)
+    crops = crop_resample(
+        table, ind.to(table.device), *(v[keep].to(table.device) for v in (y - 1, ey, x - 1, ex)), side
+    )
     return (crops - 127.5) * 0.0078125, keep.to(boxes.device)
 
 
@@ -102,8 +103,12 @@ def _first_stage(imgs, pnet, minsize: float, threshold: float, factor: float):
     pick = batched_nms(boxes[:, :4], boxes[:, 4], inds, 0.7)
     boxes, inds = boxes[pick], inds[pick]
     regw, regh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    q = [boxes[:, 0] + boxes[:, 5] * regw, boxes[:, 1] + boxes[:, 6] * regh,
-         boxes[:, 2] + boxes[:, 7] * regw, boxes[:, 3] + boxes[:, 8] * regh]
+    q = [
+        boxes[:, 0] + boxes[:, 5] * regw,
+        boxes[:, 1] + boxes[:, 6] * regh,
+        boxes[:, 2] + boxes[:, 7] * regw,
+        boxes[:, 3] + boxes[:, 8] * regh,
+    ]
     return rerec(torch.stack(q + [boxes[:, 4]], dim=1)), inds
 
 
@@ -165,8 +170,13 @@ def detect(mtcnn, frames: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.n
             boxes, inds = _second_stage(table, boxes, inds, mtcnn.rnet, th[1], w, h)
             if len(boxes):
                 boxes, inds, points = _third_stage(table, boxes, inds, mtcnn.onet, th[2], w, h)
-    return _per_frame(boxes.cpu().numpy().astype(float), inds.cpu().numpy(), points.cpu().numpy().astype(float),
-                      len(frames), mtcnn.select_largest)
+    return _per_frame(
+        boxes.cpu().numpy().astype(float),
+        inds.cpu().numpy(),
+        points.cpu().numpy().astype(float),
+        len(frames),
+        mtcnn.select_largest,
+    )
 
 
 def _per_frame(boxes, inds, points, n: int, largest_first: bool):

@@ -189,18 +189,24 @@ class Perturbation:
         return self.params[level - 1]
 
 
-PERTURBATIONS = {p.name: p for p in (
-    Perturbation("cs", "colour saturation", "chroma factor", (0.4, 0.3, 0.2, 0.1, 0.0), color_saturation),
-    Perturbation("cc", "colour contrast", "factor", (0.85, 0.725, 0.6, 0.475, 0.35), color_contrast),
-    Perturbation("bw", "block-wise", "blocks", (16, 32, 48, 64, 80), block_wise),
-    Perturbation("gnc", "Gaussian noise", "variance", (0.001, 0.002, 0.005, 0.01, 0.05),
-                 gaussian_noise_color),
-    Perturbation("gb", "Gaussian blur", "kernel", (7, 9, 13, 17, 21), gaussian_blur),
-    Perturbation("pixel", "pixelation", "factor", (2, 3, 4, 5, 6), pixelate),
-    Perturbation("jpeg", "JPEG", "quality", (90, 70, 50, 30, 10), jpeg),
-    Perturbation("vc", "video compression", "CRF", (30, 32, 35, 38, 40), video_compression, sequence=True),
-    Perturbation("patch", "random patch", "side fraction", (0.1, 0.2, 0.3, 0.4, 0.5), random_patch),
-)}
+PERTURBATIONS = {
+    p.name: p
+    for p in (
+        Perturbation("cs", "colour saturation", "chroma factor", (0.4, 0.3, 0.2, 0.1, 0.0), color_saturation),
+        Perturbation("cc", "colour contrast", "factor", (0.85, 0.725, 0.6, 0.475, 0.35), color_contrast),
+        Perturbation("bw", "block-wise", "blocks", (16, 32, 48, 64, 80), block_wise),
+        Perturbation(
+            "gnc", "Gaussian noise", "variance", (0.001, 0.002, 0.005, 0.01, 0.05), gaussian_noise_color
+        ),
+        Perturbation("gb", "Gaussian blur", "kernel", (7, 9, 13, 17, 21), gaussian_blur),
+        Perturbation("pixel", "pixelation", "factor", (2, 3, 4, 5, 6), pixelate),
+        Perturbation("jpeg", "JPEG", "quality", (90, 70, 50, 30, 10), jpeg),
+        Perturbation(
+            "vc", "video compression", "CRF", (30, 32, 35, 38, 40), video_compression, sequence=True
+        ),
+        Perturbation("patch", "random patch", "side fraction", (0.1, 0.2, 0.3, 0.4, 0.5), random_patch),
+    )
+}
 
 
 def perturb(rgb: np.ndarray, name: str, level: int, rng: np.random.Generator) -> np.ndarray:

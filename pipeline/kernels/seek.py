@@ -58,7 +58,9 @@ def worth_a_table(targets: list[int], gap: int | None = SEEK_MIN_GAP) -> bool:
     return False
 
 
-def seek_target(table: FrameTable, position: int, following: int, gap: int | None = SEEK_MIN_GAP) -> int | None:
+def seek_target(
+    table: FrameTable, position: int, following: int, gap: int | None = SEEK_MIN_GAP
+) -> int | None:
     """The pts to seek to when the next frame wanted is `following` and the last decoded is `position`:
     that of the last keyframe at or before `following`, when it skips at least `gap` frames (None: never);
     else None."""

@@ -98,8 +98,10 @@ def read_in_part(path: Path, decodable: int, sampled: int, read: int) -> str | N
     container.close()
     if header <= decodable:
         return None
-    return (f"read in part: its header gives {header} frames, {decodable} are decodable (an incomplete file, or "
-            f"one still being copied); {read} of the {sampled} sampled frames read")
+    return (
+        f"read in part: its header gives {header} frames, {decodable} are decodable (an incomplete file, or "
+        f"one still being copied); {read} of the {sampled} sampled frames read"
+    )
 
 
 def frame_count(path: Path) -> int:
@@ -119,8 +121,12 @@ def frame_count(path: Path) -> int:
 
 
 def iter_frames(
-    path: Path, indices: list[int] | None, stop_after: int | None = None, status: Decoding | None = None,
-    threads: int = 0, min_gap: int | None = SEEK_MIN_GAP,
+    path: Path,
+    indices: list[int] | None,
+    stop_after: int | None = None,
+    status: Decoding | None = None,
+    threads: int = 0,
+    min_gap: int | None = SEEK_MIN_GAP,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """(index, upright RGB frame) for the frames at `indices` (every frame when None), in increasing order.
 
@@ -176,8 +182,14 @@ def _table(path: Path) -> FrameTable | None:
         container.close()
 
 
-def _decoded(path: Path, table: FrameTable | None, wanted: list[int], status: Decoding, threads: int,
-             min_gap: int | None):
+def _decoded(
+    path: Path,
+    table: FrameTable | None,
+    wanted: list[int],
+    status: Decoding,
+    threads: int,
+    min_gap: int | None,
+):
     """(index, PyAV frame) in decoding order; with a table, seeking ahead to the frames `wanted`."""
     import av
 
@@ -211,8 +223,13 @@ def _decoded(path: Path, table: FrameTable | None, wanted: list[int], status: De
         container.close()
 
 
-def sample_frames(path: Path, count: int | None, convert: Callable = lambda f: f, threads: int = 0,
-                  min_gap: int | None = SEEK_MIN_GAP) -> Sampled:
+def sample_frames(
+    path: Path,
+    count: int | None,
+    convert: Callable = lambda f: f,
+    threads: int = 0,
+    min_gap: int | None = SEEK_MIN_GAP,
+) -> Sampled:
     """`count` frames evenly spaced over the decodable length (all when None), each passed through `convert`.
 
     The header's frame count is checked: decoding goes on to the frame just past it, so a count

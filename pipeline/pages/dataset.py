@@ -25,7 +25,12 @@ def mosaic(tiles: list) -> np.ndarray:
     for j, (rgb, mask, _, flag) in enumerate(tiles):
         tile = overlay(rgb, mask, strength=0.55) if mask is not None else rgb.copy()
         if flag == "interpolated":
-            tile[:BORDER], tile[-BORDER:], tile[:, :BORDER], tile[:, -BORDER:] = ORANGE, ORANGE, ORANGE, ORANGE
+            tile[:BORDER], tile[-BORDER:], tile[:, :BORDER], tile[:, -BORDER:] = (
+                ORANGE,
+                ORANGE,
+                ORANGE,
+                ORANGE,
+            )
         elif flag == "no face":
             diagonal = np.arange(side)
             tile[diagonal, diagonal] = tile[diagonal, side - 1 - diagonal] = 60
@@ -38,20 +43,26 @@ def video_block(crops, masks, tiles: list, problems: list[str]) -> str:
     n, flagged = len(crops.frames), sum(crops.interpolated)
     facts = f"{rec.split} · {n} frames · {flagged} interpolated · {len(crops.no_face)} without a face"
     if masks is not None:
-        facts += (f" · mask area {masks.mean_area:.3f} · {masks.mean_components:.1f} components · "
-                  f"{len(masks.empty_frames)} empty ({masks.reference_quality}, {masks.source})")
+        facts += (
+            f" · mask area {masks.mean_area:.3f} · {masks.mean_components:.1f} components · "
+            f"{len(masks.empty_frames)} empty ({masks.reference_quality}, {masks.source})"
+        )
     marks = {"": "", "interpolated": "*", "no face": "-"}
     shown = " ".join(f"{f}{marks[flag]}" for _, _, f, flag in tiles)
     body = img(mosaic(tiles), rec.key) if tiles else '<p class="bad">no crop could be read</p>'
     bad = "".join(f'<p class="bad">{esc(p)}</p>' for p in problems)
-    return (f'<section id="{esc(rec.key)}"><h2>{esc(rec.key)}</h2><p class="note">{esc(facts)}; frames shown: '
-            f'{esc(shown)} (* interpolated box, - no face)</p>{body}{bad}</section>')
+    return (
+        f'<section id="{esc(rec.key)}"><h2>{esc(rec.key)}</h2><p class="note">{esc(facts)}; frames shown: '
+        f"{esc(shown)} (* interpolated box, - no face)</p>{body}{bad}</section>"
+    )
 
 
 def sheet_page(path: Path, rows: list, number: int) -> Path:
     """One contact-sheet page: rows of (CropsRecord, MasksRecord or None, tiles, problems)."""
-    legend = ('<p class="note">red tint: forgery mask; orange frame: face box interpolated from neighbouring '
-              'frames; grey crossed tile: no face (no crop); <a href="index.html">back to the index</a></p>')
+    legend = (
+        '<p class="note">red tint: forgery mask; orange frame: face box interpolated from neighbouring '
+        'frames; grey crossed tile: no face (no crop); <a href="index.html">back to the index</a></p>'
+    )
     return write_page(path, f"Contact sheets, page {number}", legend + "".join(video_block(*r) for r in rows))
 
 
@@ -64,8 +75,12 @@ def counts_table(videos) -> str:
         count[group + (c.record.split,)] += 1
         frames[group] += len(c.frames)
     groups = sorted({k[:3] for k in count})
-    rows = [[esc(g[0]), esc(g[1]), esc(g[2])] + [str(count[g + (s,)]) for s in splits] +
-            [str(sum(count[g + (s,)] for s in splits)), str(frames[g])] for g in groups]
+    rows = [
+        [esc(g[0]), esc(g[1]), esc(g[2])]
+        + [str(count[g + (s,)]) for s in splits]
+        + [str(sum(count[g + (s,)] for s in splits)), str(frames[g])]
+        for g in groups
+    ]
     return table(["dataset", "method", "quality"] + [esc(s) for s in splits] + ["videos", "frames"], rows)
 
 
@@ -112,17 +127,26 @@ def worth_a_look(videos, pages: list[tuple[str, str, str]], per_page: int, top: 
     area = sorted(fakes, key=lambda v: -v[1].mean_area)[:top]
     empty = sorted(fakes, key=lambda v: -len(v[1].empty_frames))[:top]
     rows = [[link(c), f"{sum(c.interpolated)} / {len(c.frames)}"] for c, _ in interp if sum(c.interpolated)]
-    out = "<h2>Most interpolated face boxes</h2>" + (table(["video", "interpolated"], rows) if rows else
-                                                      '<p class="note">none</p>')
+    out = "<h2>Most interpolated face boxes</h2>" + (
+        table(["video", "interpolated"], rows) if rows else '<p class="note">none</p>'
+    )
     faceless = sorted(videos, key=lambda v: -len(v[0].no_face))[:top]
-    rows = [[link(c), f"{len(c.no_face)} / {len(c.no_face) + len(c.frames)}"] for c, _ in faceless if c.no_face]
-    out += "<h2>Most frames without a face</h2>" + (table(["video", "no face"], rows) if rows else
-                                                     '<p class="note">none</p>')
+    rows = [
+        [link(c), f"{len(c.no_face)} / {len(c.no_face) + len(c.frames)}"] for c, _ in faceless if c.no_face
+    ]
+    out += "<h2>Most frames without a face</h2>" + (
+        table(["video", "no face"], rows) if rows else '<p class="note">none</p>'
+    )
     rows = [[link(c), f"{m.mean_area:.3f}", f"{m.mean_components:.1f}"] for c, m in area]
-    out += "<h2>Largest masks</h2>" + (table(["video", "mean area", "components"], rows) if rows else
-                                       '<p class="note">no masks</p>')
+    out += "<h2>Largest masks</h2>" + (
+        table(["video", "mean area", "components"], rows) if rows else '<p class="note">no masks</p>'
+    )
     rows = [[link(c), f"{len(m.empty_frames)} / {len(m.frames)}"] for c, m in empty if m.empty_frames]
-    return out + "<h2>Empty masks</h2>" + (table(["video", "empty"], rows) if rows else '<p class="note">none</p>')
+    return (
+        out
+        + "<h2>Empty masks</h2>"
+        + (table(["video", "empty"], rows) if rows else '<p class="note">none</p>')
+    )
 
 
 def index_page(path: Path, summary, pages: list[tuple[str, str, str]], work: str, per_page: int) -> Path:
@@ -132,18 +156,22 @@ def index_page(path: Path, summary, pages: list[tuple[str, str, str]], work: str
     skipped = [[esc(k), esc(r)] for k, r in summary.skipped]
     no_mask = [[esc(k), esc(r)] for k, r in summary.no_mask]
     links = [[f'<a href="{esc(n)}">{esc(n)}</a>', esc(a), esc(b)] for n, a, b in pages]
-    body = (f'<p class="note">WORK {esc(work)}: {len(summary.videos)} videos with crops, '
-            f'{len(summary.failures)} failed units, {len(summary.no_mask)} fakes without a mask, '
-            f'{len(summary.skipped)} left out of the shards</p>'
-            "<h2>Videos per dataset / method / quality / split</h2>" + counts_table(summary.videos) +
-            "<h2>Masks per method: mean area and components per video</h2>" +
-            (img(hist, "mask histograms") if hist is not None else '<p class="note">no masks</p>') +
-            worth_a_look(summary.videos, pages, per_page) +
-            "<h2>Failures</h2>" + (table(["unit", "key", "reason"], failures) if failures else
-                                   '<p class="note">none</p>') +
-            "<h2>Fakes without a mask (no real known: in the shards with mask_known 0)</h2>" +
-            (table(["video", "reason"], no_mask) if no_mask else '<p class="note">none</p>') +
-            "<h2>Skipped (left out of the shards)</h2>" + (table(["video", "reason"], skipped) if skipped else
-                                                           '<p class="note">none</p>') +
-            "<h2>Contact sheets</h2>" + table(["page", "first video", "last video"], links))
+    body = (
+        f'<p class="note">WORK {esc(work)}: {len(summary.videos)} videos with crops, '
+        f"{len(summary.failures)} failed units, {len(summary.no_mask)} fakes without a mask, "
+        f"{len(summary.skipped)} left out of the shards</p>"
+        "<h2>Videos per dataset / method / quality / split</h2>"
+        + counts_table(summary.videos)
+        + "<h2>Masks per method: mean area and components per video</h2>"
+        + (img(hist, "mask histograms") if hist is not None else '<p class="note">no masks</p>')
+        + worth_a_look(summary.videos, pages, per_page)
+        + "<h2>Failures</h2>"
+        + (table(["unit", "key", "reason"], failures) if failures else '<p class="note">none</p>')
+        + "<h2>Fakes without a mask (no real known: in the shards with mask_known 0)</h2>"
+        + (table(["video", "reason"], no_mask) if no_mask else '<p class="note">none</p>')
+        + "<h2>Skipped (left out of the shards)</h2>"
+        + (table(["video", "reason"], skipped) if skipped else '<p class="note">none</p>')
+        + "<h2>Contact sheets</h2>"
+        + table(["page", "first video", "last video"], links)
+    )
     return write_page(path, "lrl dataset report", body)

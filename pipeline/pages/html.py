@@ -79,17 +79,26 @@ def curve_svg(values, flagged=(), width: int = 640, height: int = 160, threshold
     xs = [pad + (width - 2 * pad) * (i / max(n - 1, 1)) for i in range(n)]
     ys = [height - pad - (height - 2 * pad) * float(v) for v in values]
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
-    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{"white" if i in flagged else "#1f4e9c"}" '
-                   f'stroke="#1f4e9c"/>' for i, (x, y) in enumerate(zip(xs, ys, strict=True)))
+    dots = "".join(
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{"white" if i in flagged else "#1f4e9c"}" '
+        f'stroke="#1f4e9c"/>'
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True))
+    )
     rule = ""
     if threshold is not None:
         ty = height - pad - (height - 2 * pad) * threshold
-        rule = (f'<line x1="{pad}" x2="{width - pad}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#b00020" '
-                f'stroke-dasharray="4 3"/><text x="{width - pad + 2}" y="{ty + 4:.1f}" font-size="10">{threshold}</text>')
-    axes = (f'<line x1="{pad}" x2="{pad}" y1="{pad}" y2="{height - pad}" stroke="#999"/>'
-            f'<text x="2" y="{pad + 4}" font-size="10">1</text><text x="2" y="{height - pad + 4}" font-size="10">0</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">{axes}{rule}'
-            f'<polyline points="{points}" fill="none" stroke="#1f4e9c" stroke-width="1.5"/>{dots}</svg>')
+        rule = (
+            f'<line x1="{pad}" x2="{width - pad}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#b00020" '
+            f'stroke-dasharray="4 3"/><text x="{width - pad + 2}" y="{ty + 4:.1f}" font-size="10">{threshold}</text>'
+        )
+    axes = (
+        f'<line x1="{pad}" x2="{pad}" y1="{pad}" y2="{height - pad}" stroke="#999"/>'
+        f'<text x="2" y="{pad + 4}" font-size="10">1</text><text x="2" y="{height - pad + 4}" font-size="10">0</text>'
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">{axes}{rule}'
+        f'<polyline points="{points}" fill="none" stroke="#1f4e9c" stroke-width="1.5"/>{dots}</svg>'
+    )
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -100,8 +109,10 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def page(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
-            f'<link rel="icon" href="data:,"><style>{CSS}</style></head><body><h1>{esc(title)}</h1>{body}</body></html>')
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
+        f'<link rel="icon" href="data:,"><style>{CSS}</style></head><body><h1>{esc(title)}</h1>{body}</body></html>'
+    )
 
 
 def write_page(path: Path, title: str, body: str) -> Path:

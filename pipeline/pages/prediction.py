@@ -58,9 +58,17 @@ def frame_caption(result, i: int) -> str:
 
 def frames_section(result) -> str:
     d, face = result.detail, shown(result)
-    figs = [figure(img(boxed(d.thumbs[i], face.boxes[i], d.scale, face.interpolated[i]), f"frame {f}",
-                       cls="flag" if face.interpolated[i] else ""), frame_caption(result, i))
-            for i, f in enumerate(result.frames)]
+    figs = [
+        figure(
+            img(
+                boxed(d.thumbs[i], face.boxes[i], d.scale, face.interpolated[i]),
+                f"frame {f}",
+                cls="flag" if face.interpolated[i] else "",
+            ),
+            frame_caption(result, i),
+        )
+        for i, f in enumerate(result.frames)
+    ]
     return f'<h2>Sampled frames and face boxes</h2><div class="grid">{"".join(figs)}</div>'
 
 
@@ -70,23 +78,35 @@ def maps_section(result, j: int, title: str) -> str:
     crop = d.crops[j]
     side = crop.shape[0]
     mask = d.masks[j].astype(np.float32)
-    figs = [figure(img(crop, "crop", MAP_SIDE), "crop"),
-            figure(img(overlay(crop, mask), "mask overlay", MAP_SIDE), f"M_hat overlay (mean {mask.mean():.3f})")]
+    figs = [
+        figure(img(crop, "crop", MAP_SIDE), "crop"),
+        figure(img(overlay(crop, mask), "mask overlay", MAP_SIDE), f"M_hat overlay (mean {mask.mean():.3f})"),
+    ]
     if d.s_hat is not None:
-        figs.append(figure(img(enlarge(heat(d.s_hat[j]), 5 * d.s_hat.shape[-1]), "s_hat", MAP_SIDE),
-                           f"s_hat {d.s_hat.shape[-2]}x{d.s_hat.shape[-1]} (0..1)"))
+        figs.append(
+            figure(
+                img(enlarge(heat(d.s_hat[j]), 5 * d.s_hat.shape[-1]), "s_hat", MAP_SIDE),
+                f"s_hat {d.s_hat.shape[-2]}x{d.s_hat.shape[-1]} (0..1)",
+            )
+        )
     else:
         figs.append('<p class="note">this model variant has no MPSM: no similarity pattern s_hat</p>')
     for level, maps in enumerate(d.attention):
         for channel, name in enumerate(("A1 RGB", "A2 freq")):
             a = maps[j, channel].astype(np.float32)
-            figs.append(figure(img(enlarge(heat(a, cmap="magma"), side), name, MAP_SIDE),
-                               f"{name}, level {level + 1} ({a.shape[0]}x{a.shape[1]})"))
+            figs.append(
+                figure(
+                    img(enlarge(heat(a, cmap="magma"), side), name, MAP_SIDE),
+                    f"{name}, level {level + 1} ({a.shape[0]}x{a.shape[1]})",
+                )
+            )
     if not d.attention:
         figs.append('<p class="note">this model variant has no RFAM attention maps</p>')
     frame = result.frames[d.cropped[j]]
-    return (f'<h2>{esc(title)}: frame {frame}, probability {shown(result).probs[d.cropped[j]]:.4f}</h2>'
-            f'<div class="grid">{"".join(figs)}</div>')
+    return (
+        f"<h2>{esc(title)}: frame {frame}, probability {shown(result).probs[d.cropped[j]]:.4f}</h2>"
+        f'<div class="grid">{"".join(figs)}</div>'
+    )
 
 
 def counting(face) -> str:
@@ -106,22 +126,51 @@ def input_page(path: Path, result, checkpoint: str) -> Path:
     cropped, face = result.detail.cropped, shown(result)
     probs = np.array([face.probs[i] for i in cropped])
     flagged = {j for j, i in enumerate(cropped) if face.interpolated[i]}
-    faces = [] if len(result.faces) == 1 else [[
-        "faces", f"{len(result.faces)}, scores " + ", ".join(f"face {f.face} {f.score:.4f}" for f in result.faces) +
-        f"; the input's score is their maximum; this page shows face {face.face}"]]
-    facts = table(["", ""], [
-        ["input", esc(result.path)], ["score", verdict(result.score)], *faces,
-        ["aggregation", f"mean of the frame probabilities over {len(face.counted)} frames ({counting(face)})"],
-        ["frames", f"{len(result.frames)} sampled of {result.n_frames}: {len(flagged)} with interpolated box, "
-                   f"{sum(face.no_face)} without a face"],
-        ["size", f"{result.width}x{result.height}"], ["checkpoint", esc(checkpoint)],
-    ])
-    curve = ('<h2>Probability per cropped frame</h2>' + curve_svg(probs, flagged) +
-             '<p class="note">hollow points: interpolated face box; dashed: 0.5; frames without a face have no '
-             'point</p>')
+    faces = (
+        []
+        if len(result.faces) == 1
+        else [
+            [
+                "faces",
+                f"{len(result.faces)}, scores "
+                + ", ".join(f"face {f.face} {f.score:.4f}" for f in result.faces)
+                + f"; the input's score is their maximum; this page shows face {face.face}",
+            ]
+        ]
+    )
+    facts = table(
+        ["", ""],
+        [
+            ["input", esc(result.path)],
+            ["score", verdict(result.score)],
+            *faces,
+            [
+                "aggregation",
+                f"mean of the frame probabilities over {len(face.counted)} frames ({counting(face)})",
+            ],
+            [
+                "frames",
+                f"{len(result.frames)} sampled of {result.n_frames}: {len(flagged)} with interpolated box, "
+                f"{sum(face.no_face)} without a face",
+            ],
+            ["size", f"{result.width}x{result.height}"],
+            ["checkpoint", esc(checkpoint)],
+        ],
+    )
+    curve = (
+        "<h2>Probability per cropped frame</h2>"
+        + curve_svg(probs, flagged)
+        + '<p class="note">hollow points: interpolated face box; dashed: 0.5; frames without a face have no '
+        "point</p>"
+    )
     top, low = int(np.argmax(probs)), int(np.argmin(probs))
-    body = (facts + curve + maps_section(result, top, "Highest-scoring frame") +
-            maps_section(result, low, "Lowest-scoring frame") + frames_section(result))
+    body = (
+        facts
+        + curve
+        + maps_section(result, top, "Highest-scoring frame")
+        + maps_section(result, low, "Lowest-scoring frame")
+        + frames_section(result)
+    )
     return write_page(path, Path(result.path).name, body)
 
 
@@ -130,11 +179,15 @@ def index_page(path: Path, rows: list[tuple[str, object, np.ndarray | None]], ch
     cells = []
     for name, result, thumb in rows:
         face = img(thumb, "face", 64) if thumb is not None else ""
-        score = f"{result.score:.4f} ({'fake' if result.score >= 0.5 else 'real'})" if result.ok else \
-            f'<span class="bad">failed: {esc(result.reason)}</span>'
+        score = (
+            f"{result.score:.4f} ({'fake' if result.score >= 0.5 else 'real'})"
+            if result.ok
+            else f'<span class="bad">failed: {esc(result.reason)}</span>'
+        )
         link = f'<a href="{esc(name)}">{esc(Path(result.path).name)}</a>' if name else esc(result.path)
         cells.append([face, link, score, str(len(result.frames))])
-    body = (f'<p>checkpoint {esc(checkpoint)}; video score = the maximum over its faces of the mean of the '
-            'frame probabilities</p>' +
-            table(["face", "input", "score", "frames"], cells))
+    body = (
+        f"<p>checkpoint {esc(checkpoint)}; video score = the maximum over its faces of the mean of the "
+        "frame probabilities</p>" + table(["face", "input", "score", "frames"], cells)
+    )
     return write_page(path, "lrl-predict report", body)

@@ -22,8 +22,25 @@ from pipeline.predict.inputs import expand
 from pipeline.predict.score import AGGREGATION, Predictor, Scored, load_predictor, score_input
 from pipeline.store.atomic import write_bytes, write_json
 
-CSV_COLUMNS = ("input", "kind", "status", "reason", "video_score", "face", "face_video_score", "frame", "x0", "y0",
-               "x1", "y1", "face_score", "interpolated", "no_face", "counted", "probability")
+CSV_COLUMNS = (
+    "input",
+    "kind",
+    "status",
+    "reason",
+    "video_score",
+    "face",
+    "face_video_score",
+    "frame",
+    "x0",
+    "y0",
+    "x1",
+    "y1",
+    "face_score",
+    "interpolated",
+    "no_face",
+    "counted",
+    "probability",
+)
 
 
 def summary_line(r: Scored) -> str:
@@ -31,11 +48,16 @@ def summary_line(r: Scored) -> str:
     if not r.ok:
         return f"failed {r.path}: {r.reason}"
     label = "fake" if r.score >= 0.5 else "real"
-    faces = f"{len(r.faces)} faces (max of " + ", ".join(f"{f.score:.4f}" for f in r.faces) + "), " \
-        if len(r.faces) > 1 else ""
-    return (f"{label} {r.score:.4f} {r.path} ({len(r.frames)} frames, {faces}"
-            f"{sum(sum(f.interpolated) for f in r.faces)} interpolated, {sum(sum(f.no_face) for f in r.faces)} "
-            f"no face, {sum(len(f.counted) for f in r.faces)} counted, {r.seconds:.1f} s)")
+    faces = (
+        f"{len(r.faces)} faces (max of " + ", ".join(f"{f.score:.4f}" for f in r.faces) + "), "
+        if len(r.faces) > 1
+        else ""
+    )
+    return (
+        f"{label} {r.score:.4f} {r.path} ({len(r.frames)} frames, {faces}"
+        f"{sum(sum(f.interpolated) for f in r.faces)} interpolated, {sum(sum(f.no_face) for f in r.faces)} "
+        f"no face, {sum(len(f.counted) for f in r.faces)} counted, {r.seconds:.1f} s)"
+    )
 
 
 def csv_text(results: list[Scored]) -> str:
@@ -51,26 +73,60 @@ def csv_text(results: list[Scored]) -> str:
             for i, f in enumerate(r.frames):
                 box = [f"{v:.2f}" for v in face.boxes[i]] if face.boxes[i] is not None else [""] * 4
                 prob = f"{face.probs[i]:.6f}" if face.probs[i] is not None else ""
-                out.writerow([r.path, r.kind, "scored", "", f"{r.score:.6f}", face.face, f"{face.score:.6f}", f,
-                              *box, f"{face.face_scores[i]:.4f}", int(face.interpolated[i]), int(face.no_face[i]),
-                              int(f in counted), prob])
+                out.writerow(
+                    [
+                        r.path,
+                        r.kind,
+                        "scored",
+                        "",
+                        f"{r.score:.6f}",
+                        face.face,
+                        f"{face.score:.6f}",
+                        f,
+                        *box,
+                        f"{face.face_scores[i]:.4f}",
+                        int(face.interpolated[i]),
+                        int(face.no_face[i]),
+                        int(f in counted),
+                        prob,
+                    ]
+                )
     return buf.getvalue()
 
 
 def write_outputs(out: Path, pred: Predictor, results: list[Scored], skipped=()) -> None:
     """predictions.json (with "skipped": [{path, reason}] of the folders' entries that are not inputs) and
     predictions.csv."""
-    prep = {"frames": pred.extract.frames, "extract": asdict(pred.extract), "alpha": pred.alpha,
-            "freq_std": pred.freq_std}
-    write_json(out / "predictions.json", {"checkpoint": pred.checkpoint, "detector": pred.detector,
-                                          "variant": pred.variant, "preprocessing": prep, "aggregation": AGGREGATION,
-                                          "inputs": [r.to_dict() for r in results],
-                                          "skipped": [{"path": p, "reason": why} for p, why in skipped]})
+    prep = {
+        "frames": pred.extract.frames,
+        "extract": asdict(pred.extract),
+        "alpha": pred.alpha,
+        "freq_std": pred.freq_std,
+    }
+    write_json(
+        out / "predictions.json",
+        {
+            "checkpoint": pred.checkpoint,
+            "detector": pred.detector,
+            "variant": pred.variant,
+            "preprocessing": prep,
+            "aggregation": AGGREGATION,
+            "inputs": [r.to_dict() for r in results],
+            "skipped": [{"path": p, "reason": why} for p, why in skipped],
+        },
+    )
     write_bytes(out / "predictions.csv", csv_text(results).encode())
 
 
-def predict(ckpt: Path, inputs, out: Path, report: Path | None = None, device: str = "auto", batch: int = 32,
-            echo=print) -> list[Scored]:
+def predict(
+    ckpt: Path,
+    inputs,
+    out: Path,
+    report: Path | None = None,
+    device: str = "auto",
+    batch: int = 32,
+    echo=print,
+) -> list[Scored]:
     """Score `inputs` (files or folders); returns every result, failures included (LrlError on bad usage)."""
     if not inputs:
         raise LrlError("no INPUT given: name video files, image files or folders")
@@ -96,12 +152,16 @@ def predict(ckpt: Path, inputs, out: Path, report: Path | None = None, device: s
     if report is not None:
         from pipeline.pages.prediction import index_page
 
-        index_page(Path(report) / "index.html", rows + [("", r, None) for r in results[: len(bad)]], pred.checkpoint)
+        index_page(
+            Path(report) / "index.html", rows + [("", r, None) for r in results[: len(bad)]], pred.checkpoint
+        )
     scored = sum(r.ok for r in results)
-    echo(f"predict: {scored} scored / {len(results) - scored} failed / {len(found.skipped)} skipped; "
-         f"{time.perf_counter() - start:.1f} s; "
-         f"wrote {out / 'predictions.json'}, {out / 'predictions.csv'}" +
-         (f", {Path(report) / 'index.html'}" if report is not None else ""))
+    echo(
+        f"predict: {scored} scored / {len(results) - scored} failed / {len(found.skipped)} skipped; "
+        f"{time.perf_counter() - start:.1f} s; "
+        f"wrote {out / 'predictions.json'}, {out / 'predictions.csv'}"
+        + (f", {Path(report) / 'index.html'}" if report is not None else "")
+    )
     return results
 
 

@@ -125,8 +125,10 @@ class Scored:
         return d
 
 
-AGGREGATION = ("maximum over the faces of the mean of the probabilities of each face's counted frames "
-               "(detected; interpolated too if trained so)")
+AGGREGATION = (
+    "maximum over the faces of the mean of the probabilities of each face's counted frames "
+    "(detected; interpolated too if trained so)"
+)
 THUMB = 240  # report thumbnails: at most this wide (a 32-frame page stays under ~2 MB)
 
 
@@ -141,11 +143,22 @@ def load_predictor(ckpt: Path, device: str = "auto", batch: int = 32) -> Predict
 
     net, cfg, prep = load_checkpoint(ckpt, device)
     if prep.extract is None:
-        raise LrlError(f"{ckpt}: the checkpoint records no preprocessing (frames, crop, detector): it predates "
-                       "lrl-predict; retrain it on shards rebuilt by this version (`lrl-prep shards`)")
+        raise LrlError(
+            f"{ckpt}: the checkpoint records no preprocessing (frames, crop, detector): it predates "
+            "lrl-predict; retrain it on shards rebuilt by this version (`lrl-prep shards`)"
+        )
     torch_device = next(net.parameters()).device
-    return Predictor(net, torch_device, prep, batch, detection_device(device), str(ckpt), cfg.detector,
-                     cfg.model.variant, cfg.data.include_interpolated)
+    return Predictor(
+        net,
+        torch_device,
+        prep,
+        batch,
+        detection_device(device),
+        str(ckpt),
+        cfg.detector,
+        cfg.model.variant,
+        cfg.data.include_interpolated,
+    )
 
 
 def crops_of(path: Path, pred: Predictor, keep_thumbs: bool):
@@ -164,9 +177,19 @@ def crops_of(path: Path, pred: Predictor, keep_thumbs: bool):
     cropped = [[i for i, box in enumerate(t.boxes) if box is not None] for t in det.tracks]
     if not cropped[0]:
         raise LrlError(f"{path}: no face in any of the {len(det.frames)} sampled frames")
-    crops = [np.stack([apply_crop(frames[i], plan_crop(t.boxes[i], t.landmarks[i], det.width, det.height,
-                                                       ex.crop), ex.crop.size) for i in positions])
-             for t, positions in zip(det.tracks, cropped, strict=True)]
+    crops = [
+        np.stack(
+            [
+                apply_crop(
+                    frames[i],
+                    plan_crop(t.boxes[i], t.landmarks[i], det.width, det.height, ex.crop),
+                    ex.crop.size,
+                )
+                for i in positions
+            ]
+        )
+        for t, positions in zip(det.tracks, cropped, strict=True)
+    ]
     scale = min(1.0, THUMB / det.width)
     thumbs = None
     if keep_thumbs:
@@ -187,8 +210,10 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
     out: dict = {"probs": [], "masks": [], "s_hat": [], "attention": []}
     shows = pred.net.shows
     if keep and MASK not in shows:
-        raise LrlError(f"{pred.checkpoint}: its model has no mask head (MC-LCR), and --report shows the "
-                       "predicted masks of LRL: run without --report")
+        raise LrlError(
+            f"{pred.checkpoint}: its model has no mask head (MC-LCR), and --report shows the "
+            "predicted masks of LRL: run without --report"
+        )
     bf16 = pred.device.type == "cuda"
     with torch.no_grad():
         for start in range(0, len(crops), pred.batch):
@@ -198,7 +223,9 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
                 y = pred.net(rgb_input(rgb).to(pred.device), freq_input(freq, pred.freq_std).to(pred.device))
             out["probs"].append(y.prob.cpu().numpy())
             if keep:
-                out["masks"].append(torch.sigmoid(y.mask_logits.float())[:, 0].cpu().numpy().astype(np.float16))
+                out["masks"].append(
+                    torch.sigmoid(y.mask_logits.float())[:, 0].cpu().numpy().astype(np.float16)
+                )
                 if SIMILARITY in shows:
                     out["s_hat"].append(y.s_hat.float().cpu().numpy().astype(np.float16))
                 levels = y.attention if ATTENTION in shows else ()
@@ -212,8 +239,9 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
     return result
 
 
-def face_result(face: int, track, frames: list[int], cropped: list[int], probs: np.ndarray,
-                include_interpolated: bool) -> FaceScored:
+def face_result(
+    face: int, track, frames: list[int], cropped: list[int], probs: np.ndarray, include_interpolated: bool
+) -> FaceScored:
     """One face's result from its track (pipeline.store.records.Track), the positions of its cropped
     frames and their probabilities (m,); its score is the mean over the counted frames."""
     per_frame = [None] * len(frames)
@@ -221,8 +249,16 @@ def face_result(face: int, track, frames: list[int], cropped: list[int], probs: 
         per_frame[i] = round(float(probs[j]), 6)
     counted = [i for i in cropped if include_interpolated or not track.interpolated[i]] or cropped
     score = float(np.mean([probs[cropped.index(i)] for i in counted]))  # the video level of this face
-    return FaceScored(face, score, track.boxes, track.scores, track.interpolated, track.no_face, per_frame,
-                      [frames[i] for i in counted])
+    return FaceScored(
+        face,
+        score,
+        track.boxes,
+        track.scores,
+        track.interpolated,
+        track.no_face,
+        per_frame,
+        [frames[i] for i in counted],
+    )
 
 
 def score_input(path: Path, kind: str, pred: Predictor, detail: bool = False) -> Scored:
@@ -238,10 +274,19 @@ def score_input(path: Path, kind: str, pred: Predictor, detail: bool = False) ->
         return result
     for face, (track, positions, images) in enumerate(zip(det.tracks, cropped, crops, strict=True)):
         y = forward(pred, images, detail)
-        result.faces.append(face_result(face, track, det.frames, positions, y["probs"], pred.include_interpolated))
+        result.faces.append(
+            face_result(face, track, det.frames, positions, y["probs"], pred.include_interpolated)
+        )
         if detail and (result.detail is None or result.faces[-1].score > result.score):
-            result.detail = Detail(thumbs, scale, positions, images, y["masks"], y["s_hat"], y["attention"], face)
+            result.detail = Detail(
+                thumbs, scale, positions, images, y["masks"], y["s_hat"], y["attention"], face
+            )
         result.score = max(f.score for f in result.faces)  # a video is fake when any face is
-    result.frames, result.width, result.height, result.n_frames = det.frames, det.width, det.height, det.n_frames
+    result.frames, result.width, result.height, result.n_frames = (
+        det.frames,
+        det.width,
+        det.height,
+        det.n_frames,
+    )
     result.seconds = round(time.perf_counter() - start, 3)
     return result

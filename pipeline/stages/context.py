@@ -33,7 +33,9 @@ class Plan:
 
     units: dict[str, list[Task]]
     prune: bool = True
-    datasets: frozenset[str] | None = None  # the datasets whose units it plans (keys "<dataset>/..."); None: all
+    datasets: frozenset[str] | None = (
+        None  # the datasets whose units it plans (keys "<dataset>/..."); None: all
+    )
 
     @property
     def empty(self) -> bool:
@@ -80,12 +82,30 @@ class Context:
         self.index()
         return self._covered
 
-    def run_tasks(self, stage: str, tasks: list[Task], fn: Callable[[Any], UnitResult], unit: str = "videos",
-                  item: str = "items", count: Callable[[UnitResult], int] = lambda r: 0,
-                  notes: dict[str, str] | None = None) -> Summary:
+    def run_tasks(
+        self,
+        stage: str,
+        tasks: list[Task],
+        fn: Callable[[Any], UnitResult],
+        unit: str = "videos",
+        item: str = "items",
+        count: Callable[[UnitResult], int] = lambda r: 0,
+        notes: dict[str, str] | None = None,
+    ) -> Summary:
         """The engine's run_tasks with this command's jobs, progress bars and backend."""
-        return run_tasks(stage, tasks, fn, self.state, jobs=self.jobs, unit=unit, item=item, count=count,
-                         progress=self.progress, backend=self.backend, notes=notes)
+        return run_tasks(
+            stage,
+            tasks,
+            fn,
+            self.state,
+            jobs=self.jobs,
+            unit=unit,
+            item=item,
+            count=count,
+            progress=self.progress,
+            backend=self.backend,
+            notes=notes,
+        )
 
 
 def _problems_by_root(state: RunState) -> dict[str, list]:
@@ -147,20 +167,43 @@ def remember_source(state: RunState, root: Path, scope: Scope, yielded: set[str]
 
 
 @contextlib.contextmanager
-def open_context(work: Path, config: PrepConfig, root: Path | None = None, jobs: int | None = None,
-                 progress: bool = True, backend: Backend | None = None, device: str = "auto",
-                 create: bool = True) -> Iterator[Context]:
+def open_context(
+    work: Path,
+    config: PrepConfig,
+    root: Path | None = None,
+    jobs: int | None = None,
+    progress: bool = True,
+    backend: Backend | None = None,
+    device: str = "auto",
+    create: bool = True,
+) -> Iterator[Context]:
     """A Context on WORK's run state (LrlError when `create` is False and WORK has none), closed after."""
     layout = WorkLayout(Path(work))
     if not create and not layout.state_db.exists():
         raise LrlError(f"{work}: no run state here (run `lrl-prep extract` first)")
     with RunState(layout.state_db) as state:
-        yield Context(Path(work), state, config, Path(root) if root else None, jobs,
-                      progress, backend or Backend(), device)
+        yield Context(
+            Path(work),
+            state,
+            config,
+            Path(root) if root else None,
+            jobs,
+            progress,
+            backend or Backend(),
+            device,
+        )
 
 
 def options_context(work: Path, config: PrepConfig, root: Path | None, state: RunState) -> Context:
     """A Context from the CLI's RunOptions (config.run) on an open run state."""
     opts: RunOptions = config.run
-    return Context(Path(work), state, config, Path(root) if root else None, opts.workers, opts.show_progress,
-                   opts.backend_spec, opts.device)
+    return Context(
+        Path(work),
+        state,
+        config,
+        Path(root) if root else None,
+        opts.workers,
+        opts.show_progress,
+        opts.backend_spec,
+        opts.device,
+    )

@@ -57,8 +57,10 @@ from pipeline.store.records import EXTRACT as STAGE
 from pipeline.store.space import DiskFull, as_disk_full, is_disk_full
 
 UNITS = (DETECT, STAGE)
-NOTES = {"no_face": "frames without a face (no crop)",  # extract record counts shown in the summary and status
-         "partial": "videos read in part"}  # decodable frames end before the header's count (record: "note")
+NOTES = {
+    "no_face": "frames without a face (no crop)",  # extract record counts shown in the summary and status
+    "partial": "videos read in part",
+}  # decodable frames end before the header's count (record: "note")
 VERSION = 3  # bump when detection or cropping changes meaning, to invalidate earlier results
 
 
@@ -128,14 +130,19 @@ def plan(ctx: Context) -> Plan:
         if key not in detects:
             job = DetectJob(key, source.path, params.frames, params.detect)
             detects[key] = Task(key, fingerprint([source.path], detect_params), job)
-        fp = fingerprint([video.path], {"version": VERSION, "crop": asdict(params.crop), "record": identity(video)},
-                         [detects[key].fingerprint])
+        fp = fingerprint(
+            [video.path],
+            {"version": VERSION, "crop": asdict(params.crop), "record": identity(video)},
+            [detects[key].fingerprint],
+        )
         out = str(ctx.layout.face_dir(video.dataset, video.method, video.quality, video.video))
         extracts.append(Task(video.key, fp, CropJob(video.key, video, out, params.crop, key)))
         if video.path == source.path and params.frames is not None:  # crop it while it is decoded anyway
             job = replace(detects[key].payload, crop=extracts[-1].payload, crop_fingerprint=fp)
             detects[key] = replace(detects[key], payload=job)
-    return Plan({DETECT: sorted(detects.values(), key=lambda t: t.key), STAGE: extracts}, datasets=ctx.covered())
+    return Plan(
+        {DETECT: sorted(detects.values(), key=lambda t: t.key), STAGE: extracts}, datasets=ctx.covered()
+    )
 
 
 def identity(video: VideoRecord) -> dict:
@@ -172,14 +179,19 @@ def detect_work(job: DetectJob) -> UnitResult:
     decoding instead of two); that unit's result rides in data["crops"] until `adopt_crops`.
     """
     try:
-        faces = detect_video(Path(job.path), job.frames, job.params, job.device, job.crop is not None, worker_threads())
+        faces = detect_video(
+            Path(job.path), job.frames, job.params, job.device, job.crop is not None, worker_threads()
+        )
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
     detection, frames = Detection.from_faces(faces), faces.images
     data = detection.to_dict()
     if job.crop is not None:
-        crops = crop_frames(replace(job.crop, detection=detection), zip(detection.frames, frames, strict=True),
-                            Decoding(detection.n_frames, True))
+        crops = crop_frames(
+            replace(job.crop, detection=detection),
+            zip(detection.frames, frames, strict=True),
+            Decoding(detection.n_frames, True),
+        )
         data["crops"] = {**asdict(crops), "fingerprint": job.crop_fingerprint}
     return UnitResult(job.key, "", DONE, counts={"frames": len(detection.frames)}, data=data)
 
@@ -217,8 +229,12 @@ class Crops:
     differences: list[float | None] = field(default_factory=list)
 
 
-def crop_frames(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: Decoding,
-                real: Iterable[tuple[int, np.ndarray]] | None = None) -> UnitResult:
+def crop_frames(
+    job: CropJob,
+    frames: Iterable[tuple[int, np.ndarray]],
+    status: Decoding,
+    real: Iterable[tuple[int, np.ndarray]] | None = None,
+) -> UnitResult:
     """Crop (index, frame) pairs with the detection's boxes and write them; the extract unit's result.
 
     With `real` (the real's frames at the same indices), only the most changed face is kept.
@@ -233,15 +249,34 @@ def crop_frames(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: 
         if is_disk_full(exc):
             raise as_disk_full(exc) from None
         return UnitResult(job.key, "", FAILED, f"{exc.filename or job.out_dir}: {exc.strerror or exc}")
-    record = CropsRecord(job.video, made.frames, made.faces, made.interpolated, [f for f, _ in made.no_face],
-                         [k for _, k in made.no_face], job.params.size, made.transforms, job.detect_key,
-                         made.differences)
+    record = CropsRecord(
+        job.video,
+        made.frames,
+        made.faces,
+        made.interpolated,
+        [f for f, _ in made.no_face],
+        [k for _, k in made.no_face],
+        job.params.size,
+        made.transforms,
+        job.detect_key,
+        made.differences,
+    )
     sampled = job.detection.frames
-    partial = read_in_part(Path(job.video.path), status.decoded, len(sampled),
-                           sum(f < status.decoded for f in sampled)) if status.ended else None
-    return UnitResult(job.key, "", DONE, outputs=[job.out_dir],
-                      counts={"crops": len(made.frames), "no_face": len(made.no_face), "partial": int(bool(partial))},
-                      data={**record.to_dict(), **({"note": partial} if partial else {})})
+    partial = (
+        read_in_part(
+            Path(job.video.path), status.decoded, len(sampled), sum(f < status.decoded for f in sampled)
+        )
+        if status.ended
+        else None
+    )
+    return UnitResult(
+        job.key,
+        "",
+        DONE,
+        outputs=[job.out_dir],
+        counts={"crops": len(made.frames), "no_face": len(made.no_face), "partial": int(bool(partial))},
+        data={**record.to_dict(), **({"note": partial} if partial else {})},
+    )
 
 
 def _real_frame(real, index: int, path: str) -> np.ndarray:
@@ -252,8 +287,12 @@ def _real_frame(real, index: int, path: str) -> np.ndarray:
     raise LrlError(f"{path}: the real has no frame {index} to compare its fake with")
 
 
-def write_crops(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: Decoding,
-                real: Iterable[tuple[int, np.ndarray]] | None = None) -> Crops:
+def write_crops(
+    job: CropJob,
+    frames: Iterable[tuple[int, np.ndarray]],
+    status: Decoding,
+    real: Iterable[tuple[int, np.ndarray]] | None = None,
+) -> Crops:
     """Crop every face with a box in every frame and write the crops (a second thread encodes and writes).
 
     With `real`, every face is cropped in memory and its box compared with the real frame; only the
@@ -267,8 +306,10 @@ def write_crops(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: 
     with ThreadPoolExecutor(max_workers=1) as writer:
         for index, frame in frames:
             if frame.shape[:2] != (det.height, det.width):
-                raise LrlError(f"{path}: frames are {frame.shape[1]}x{frame.shape[0]}, but "
-                               f"{det.video} (detected on) is {det.width}x{det.height}")
+                raise LrlError(
+                    f"{path}: frames are {frame.shape[1]}x{frame.shape[0]}, but "
+                    f"{det.video} (detected on) is {det.width}x{det.height}"
+                )
             i = position[index]
             other = _real_frame(real, index, det.video) if real is not None else None
             for face, track in enumerate(det.tracks):
@@ -287,13 +328,17 @@ def write_crops(job: CropJob, frames: Iterable[tuple[int, np.ndarray]], status: 
             chosen = most_changed(made.differences)
             kept = [c for c in kept if c[1] == chosen]
             made.no_face = [(f, k) for f, k in made.no_face if k == chosen]
-            writes = [writer.submit(write_png, out / frame_name(index, face), image)
-                      for index, face, _, _, image in kept]
+            writes = [
+                writer.submit(write_png, out / frame_name(index, face), image)
+                for index, face, _, _, image in kept
+            ]
     for write in writes:
         write.result()
     if not kept:
-        raise LrlError(f"{path}: no decodable frame with a face among the {len(position)} sampled ones "
-                       f"(it has {status.decoded} frames, {len(made.no_face)} of the sampled ones without a face)")
+        raise LrlError(
+            f"{path}: no decodable frame with a face among the {len(position)} sampled ones "
+            f"(it has {status.decoded} frames, {len(made.no_face)} of the sampled ones without a face)"
+        )
     for index, face, flag, transform, _ in kept:
         made.frames.append(index)
         made.faces.append(face)
@@ -318,10 +363,18 @@ def execute(ctx: Context, planned: Plan) -> Summary:
     if ran:
         device = detection_device(ctx.device)
         detects = [replace(t, payload=replace(t.payload, device=device)) for t in detects]
-    first = ctx.run_tasks(DETECT, detects, detect_work, item="frames", count=lambda r: r.counts.get("frames", 0))
+    first = ctx.run_tasks(
+        DETECT, detects, detect_work, item="frames", count=lambda r: r.counts.get("frames", 0)
+    )
     adopted = adopt_crops(state, ran)
-    summary = ctx.run_tasks(STAGE, with_detections(planned.units[STAGE], detects, state), crop_work, item="crops",
-                            count=_crops, notes=NOTES)
+    summary = ctx.run_tasks(
+        STAGE,
+        with_detections(planned.units[STAGE], detects, state),
+        crop_work,
+        item="crops",
+        count=_crops,
+        notes=NOTES,
+    )
     for result in adopted:
         summary.tally(result, _crops, NOTES)
     summary.skipped -= len(adopted)
@@ -345,8 +398,9 @@ def adopt_crops(state: RunState, keys: list[str]) -> list[UnitResult]:
         if carried is None:
             continue
         state.record(DETECT, rec)
-        result = UnitResult(**{k: carried[k] for k in ("key", "fingerprint", "status", "reason", "outputs",
-                                                        "counts", "data")})
+        result = UnitResult(
+            **{k: carried[k] for k in ("key", "fingerprint", "status", "reason", "outputs", "counts", "data")}
+        )
         if result.ok:
             state.record(STAGE, result)
             adopted.append(result)
@@ -355,16 +409,26 @@ def adopt_crops(state: RunState, keys: list[str]) -> list[UnitResult]:
 
 def saved_config(state: RunState) -> tuple[PrepConfig, Path] | None:
     """The configuration and ROOT the last extract ran with, or None when it never ran in this WORK."""
-    params, scope, root = (state.get_meta(params_meta(STAGE)), state.get_meta(selection_meta(STAGE)),
-                           state.get_meta(ROOT_META))
+    params, scope, root = (
+        state.get_meta(params_meta(STAGE)),
+        state.get_meta(selection_meta(STAGE)),
+        state.get_meta(ROOT_META),
+    )
     if params is None or scope is None or root is None:
         return None
     return PrepConfig(extract=ExtractParams.from_dict(params), scope=Scope.from_dict(scope)), Path(root)
 
 
-def run(root: Path, work: Path, params: ExtractParams = ExtractParams(), scope: Scope = Scope(),
-        jobs: int | None = None, device: str = "auto", progress: bool = True,
-        backend: Backend | None = None) -> Summary:
+def run(
+    root: Path,
+    work: Path,
+    params: ExtractParams = ExtractParams(),
+    scope: Scope = Scope(),
+    jobs: int | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    backend: Backend | None = None,
+) -> Summary:
     """`lrl-prep extract`: detect, then crop, every selected video of ROOT into WORK (jobs: idle cores)."""
     config = PrepConfig(extract=params, scope=scope)
     with open_context(work, config, root, jobs, progress, backend, device) as ctx:

@@ -103,8 +103,11 @@ def plan(ctx: Context) -> Plan:
     """One task per selected fake whose crops are extracted (done "extract" record), in key order."""
     extract = Extracted.read(ctx.state)
     selection = ctx.config.scope.selection
-    tasks = [_task(ctx, extract, crops.record) for crops in extract.crops.values()
-             if crops.record.is_fake and selection.keeps(crops.record)]
+    tasks = [
+        _task(ctx, extract, crops.record)
+        for crops in extract.crops.values()
+        if crops.record.is_fake and selection.keeps(crops.record)
+    ]
     return Plan({STAGE: tasks})
 
 
@@ -116,15 +119,25 @@ def real_absent(crops: CropsRecord) -> bool:
 def _task(ctx: Context, extract: Extracted, video: VideoRecord) -> Task:
     rec, crops = extract.units[video.key], extract.crops[video.key]
     params = ctx.config.masks
-    base = dict(key=video.key, source=params.source, threshold=params.threshold, frames=tuple(crops.frames),
-                faces=tuple(crops.faces), size=int(crops.size), out_dir=str(ctx.layout.mask_dir(video.dataset, video.method, video.quality,
-                                                                       video.video)))
+    base = dict(
+        key=video.key,
+        source=params.source,
+        threshold=params.threshold,
+        frames=tuple(crops.frames),
+        faces=tuple(crops.faces),
+        size=int(crops.size),
+        out_dir=str(ctx.layout.mask_dir(video.dataset, video.method, video.quality, video.video)),
+    )
     fp_params = {"threshold": params.threshold, "source": params.source, "version": VERSION}
     try:
         if params.source == "official":
             path = _mask_video(video, ctx.root)
-            job = MaskJob(**base, reference_quality="official", mask_video=path,
-                          transforms=tuple(map(tuple, crops.transforms)))
+            job = MaskJob(
+                **base,
+                reference_quality="official",
+                mask_video=path,
+                transforms=tuple(map(tuple, crops.transforms)),
+            )
             return Task(video.key, fingerprint([path], fp_params, [rec.fingerprint]), job)
         if real_absent(crops):
             raise NoReal(_no_real(video))
@@ -133,16 +146,21 @@ def _task(ctx: Context, extract: Extracted, video: VideoRecord) -> Task:
     except Unusable as exc:
         job = MaskJob(**base, error=str(exc), status=exc.status)
         return Task(video.key, fingerprint([], {**fp_params, "error": str(exc)}, [rec.fingerprint]), job)
-    job = MaskJob(**base, reference_quality=quality,
-                  fake_dir=str(ctx.layout.face_dir(video.dataset, video.method, quality, video.video)),
-                  real_dir=str(ctx.layout.face_dir(video.dataset, video.target_method, quality, video.target)))
+    job = MaskJob(
+        **base,
+        reference_quality=quality,
+        fake_dir=str(ctx.layout.face_dir(video.dataset, video.method, quality, video.video)),
+        real_dir=str(ctx.layout.face_dir(video.dataset, video.target_method, quality, video.target)),
+    )
     upstream = [rec.fingerprint, fake.fingerprint, real.fingerprint]
     return Task(video.key, fingerprint([], {**fp_params, "reference": quality}, upstream), job)
 
 
 def _no_real(video: VideoRecord) -> str:
     """The no_mask reason of a fake whose real is not in ROOT, naming the way out when there is one."""
-    if video.target == video.video:  # a fake that is its own target: its dataset names no original (DFDC's test set)
+    if (
+        video.target == video.video
+    ):  # a fake that is its own target: its dataset names no original (DFDC's test set)
         return "no real known for this fake (its dataset names no original)"
     way_out = f" (`--source official` would use its mask video {video.mask_path})" if video.mask_path else ""
     return f"real {video.target} not in ROOT{way_out}"
@@ -159,8 +177,10 @@ def _reference_quality(extract: Extracted, video: VideoRecord, mode: str) -> str
     if mode == "same" or (mode == "auto" and not raw_ok):
         return video.quality
     if not raw_ok:
-        raise Unusable(f"reference quality raw asked for, but the raw crops of {_key(video, 'raw')} "
-                       f"and its real {_key(video, 'raw', real=True)} are not both extracted")
+        raise Unusable(
+            f"reference quality raw asked for, but the raw crops of {_key(video, 'raw')} "
+            f"and its real {_key(video, 'raw', real=True)} are not both extracted"
+        )
     return "raw"
 
 
@@ -217,12 +237,17 @@ def work(job: MaskJob) -> UnitResult:
         write_png(out / frame_name(frame, face), mask)
     remove_other_frames(out, job.frames, job.faces)
     record = MasksRecord(
-        frames=list(job.frames), faces=list(job.faces), reference_quality=job.reference_quality, source=job.source,
+        frames=list(job.frames),
+        faces=list(job.faces),
+        reference_quality=job.reference_quality,
+        source=job.source,
         mean_area=float(np.mean([a for a, _ in stats])) if stats else 0.0,
         mean_components=float(np.mean([c for _, c in stats])) if stats else 0.0,
         empty_frames=[f for f, (area, _) in zip(job.frames, stats, strict=True) if area == 0.0],
     )
-    return UnitResult(job.key, "", DONE, outputs=[str(out)], counts={"masks": len(masks)}, data=record.to_dict())
+    return UnitResult(
+        job.key, "", DONE, outputs=[str(out)], counts={"masks": len(masks)}, data=record.to_dict()
+    )
 
 
 def _diff_masks(job: MaskJob) -> list[np.ndarray]:
@@ -248,7 +273,9 @@ def read_gray_frames(path: Path, frames) -> dict[int, np.ndarray]:
     found = {i: cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for i, f in kept}
     missing = sorted(set(frames) - found.keys())
     if missing:
-        raise LrlError(f"{path}: mask video has {status.decoded} frames, crop frame {missing[0]} is beyond it")
+        raise LrlError(
+            f"{path}: mask video has {status.decoded} frames, crop frame {missing[0]} is beyond it"
+        )
     return found
 
 
@@ -259,7 +286,9 @@ def execute(ctx: Context, planned: Plan) -> Summary:
     """Make the planned masks; units already done with the same fingerprint are skipped."""
     ctx.state.save_settings(STAGE, asdict(ctx.config.masks), asdict(ctx.config.scope.selection), ctx.root)
     remove_stale_temps(ctx.layout.masks)
-    return ctx.run_tasks(STAGE, planned.units[STAGE], work, item="masks", count=lambda r: r.counts.get("masks", 0))
+    return ctx.run_tasks(
+        STAGE, planned.units[STAGE], work, item="masks", count=lambda r: r.counts.get("masks", 0)
+    )
 
 
 def saved_config(state: RunState) -> tuple[PrepConfig, Path | None] | None:
@@ -272,13 +301,22 @@ def saved_config(state: RunState) -> tuple[PrepConfig, Path | None] | None:
     return PrepConfig(masks=MasksParams(**params), scope=scope), Path(root) if root else None
 
 
-def run(root: Path, work: Path, params: MasksParams = MasksParams(), selection: Selection = Selection(),
-        jobs: int | None = None, progress: bool = True, backend: Backend | None = None) -> Summary:
+def run(
+    root: Path,
+    work: Path,
+    params: MasksParams = MasksParams(),
+    selection: Selection = Selection(),
+    jobs: int | None = None,
+    progress: bool = True,
+    backend: Backend | None = None,
+) -> Summary:
     """`lrl-prep masks`: the masks of every selected, extracted fake (jobs: idle cores)."""
     scope = Scope(selection.methods, selection.qualities, selection.splits, selection.datasets)
     config = PrepConfig(masks=params, scope=scope)
     with open_context(work, config, root, jobs, progress, backend, create=False) as ctx:
         planned = plan(ctx)
         if planned.empty:
-            raise LrlError(f"{work}: no extracted fake video to make masks for (run `lrl-prep extract` first)")
+            raise LrlError(
+                f"{work}: no extracted fake video to make masks for (run `lrl-prep extract` first)"
+            )
         return execute(ctx, planned)

@@ -63,8 +63,10 @@ class RefreshReport:
         return sum(s.done + s.failed for s in self.summaries) + len(self.removed)
 
     def line(self) -> str:
-        parts = [f"{s.stage} {s.done} done / {s.skipped} skipped / {s.failed} failed{s.held_part}"
-                 for s in self.summaries]
+        parts = [
+            f"{s.stage} {s.done} done / {s.skipped} skipped / {s.failed} failed{s.held_part}"
+            for s in self.summaries
+        ]
         state = "up to date" if not self.changed else f"{self.failed} failed" if self.failed else "updated"
         problems = f"; {len(self.problems)} input problems" if self.problems else ""
         problems += f" ({len(self.kept)} units kept as they were)" if self.kept else ""
@@ -132,8 +134,10 @@ def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLo
             held = kept - {t.key for t in tasks}
             for key in sorted(held - set(report.kept)):
                 report.kept.append(key)
-                log.write(f"kept {key}: its video is still in ROOT but not indexed now (see the problems): "
-                          "outputs kept as they were")
+                log.write(
+                    f"kept {key}: its video is still in ROOT but not indexed now (see the problems): "
+                    "outputs kept as they were"
+                )
             for key in prune(unit, {t.key for t in tasks} | held, state, planned.covers):
                 report.removed.append(key)
                 log.write(f"removed {key} (its input is gone)")

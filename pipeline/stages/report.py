@@ -32,7 +32,9 @@ class WorkSummary:
 
     videos: list[tuple[CropsRecord, MasksRecord | None]] = field(default_factory=list)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (unit, key, reason)
-    no_mask: list[tuple[str, str]] = field(default_factory=list)  # (fake, reason): no real known, not a failure
+    no_mask: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (fake, reason): no real known, not a failure
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (video, reason): left out of the shards
 
 
@@ -48,8 +50,9 @@ def gather(work: Path) -> WorkSummary:
             if r.ok:
                 out.videos.append((CropsRecord.from_dict(r.data), masks.get(r.key)))
         for unit in FAILING_UNITS:
-            out.failures += [(unit, r.key, r.reason or "unknown reason") for r in state.records(unit)
-                             if r.status == FAILED]
+            out.failures += [
+                (unit, r.key, r.reason or "unknown reason") for r in state.records(unit) if r.status == FAILED
+            ]
         out.no_mask = [(r.key, r.reason) for r in state.records(MASKS) if r.status == NO_MASK]
     if layout.shard_index.exists():
         out.skipped = sorted(load_index(layout.shard_index).get("left_out", {}).items())
@@ -66,7 +69,9 @@ def shown_frames(crops: CropsRecord, limit: int = SHEET_FRAMES) -> list[int]:
     return sorted(set(flagged) | set(spread))[:limit]
 
 
-def tiles(layout: WorkLayout, crops: CropsRecord, masks: MasksRecord | None, thumb: int) -> tuple[list, list[str]]:
+def tiles(
+    layout: WorkLayout, crops: CropsRecord, masks: MasksRecord | None, thumb: int
+) -> tuple[list, list[str]]:
     """[(crop thumb RGB, mask thumb in [0, 1] or None, frame, flag)] in frame order, flag "", "interpolated"
     or "no face" (a grey tile: up to SHEET_FRAMES // 4 of a video's frames without a face), and the
     problems met reading."""
@@ -80,13 +85,18 @@ def tiles(layout: WorkLayout, crops: CropsRecord, masks: MasksRecord | None, thu
         frame, face = crops.frames[i], crops.faces[i]
         try:
             rgb = read_png(face_dir / frame_name(frame, face), crops.size, "crop")
-            mask = read_png(mask_dir / frame_name(frame, face), crops.size, "mask", grey=True) if masks else None
+            mask = (
+                read_png(mask_dir / frame_name(frame, face), crops.size, "mask", grey=True) if masks else None
+            )
         except LrlError as exc:
             problems.append(str(exc))
             continue
         small = cv2.resize(rgb, (thumb, thumb), interpolation=cv2.INTER_AREA)
-        m = None if mask is None else cv2.resize((mask > 0).astype(np.float32), (thumb, thumb),
-                                                 interpolation=cv2.INTER_AREA)
+        m = (
+            None
+            if mask is None
+            else cv2.resize((mask > 0).astype(np.float32), (thumb, thumb), interpolation=cv2.INTER_AREA)
+        )
         out.append((small, m, frame, "interpolated" if crops.interpolated[i] else ""))
     grey = np.full((thumb, thumb, 3), 160, np.uint8)
     out += [(grey, None, frame, "no face") for frame in crops.no_face[: SHEET_FRAMES // 4]]
@@ -110,5 +120,7 @@ def run(work: Path, out: Path, opts: ReportOptions | None = None) -> str:
         sheet_page(out / name, rows, len(pages) + 1)
         pages.append((name, chunk[0][0].record.key, chunk[-1][0].record.key))
     index_page(out / "index.html", summary, pages, str(work), opts.per_page)
-    return (f"report: {len(summary.videos)} videos on {len(pages)} sheet pages, {len(summary.failures)} failed units, "
-            f"{len(summary.no_mask)} fakes without a mask, {len(summary.skipped)} skipped; {time.perf_counter() - start:.1f} s; wrote {out / 'index.html'}")
+    return (
+        f"report: {len(summary.videos)} videos on {len(pages)} sheet pages, {len(summary.failures)} failed units, "
+        f"{len(summary.no_mask)} fakes without a mask, {len(summary.skipped)} skipped; {time.perf_counter() - start:.1f} s; wrote {out / 'index.html'}"
+    )

@@ -148,12 +148,20 @@ def _video_job(layout: WorkLayout, crops: CropsRecord, masks: MasksRecord | None
     rec = crops.record
     known = not rec.is_fake or masks is not None
     return VideoJob(
-        key=rec.key, dataset=rec.dataset, method=rec.method, quality=rec.quality, video=rec.video,
-        split=rec.split, label=int(rec.label), frames=tuple(int(i) for i in crops.frames),
-        faces=tuple(int(k) for k in crops.faces), interpolated=tuple(bool(b) for b in crops.interpolated),
+        key=rec.key,
+        dataset=rec.dataset,
+        method=rec.method,
+        quality=rec.quality,
+        video=rec.video,
+        split=rec.split,
+        label=int(rec.label),
+        frames=tuple(int(i) for i in crops.frames),
+        faces=tuple(int(k) for k in crops.faces),
+        interpolated=tuple(bool(b) for b in crops.interpolated),
         face_dir=str(layout.face_dir(rec.dataset, rec.method, rec.quality, rec.video)),
         mask_dir=str(layout.mask_dir(rec.dataset, rec.method, rec.quality, rec.video)) if masks else None,
-        mask_known=known, reference_quality=masks.reference_quality if masks else "",
+        mask_known=known,
+        reference_quality=masks.reference_quality if masks else "",
     )
 
 
@@ -162,8 +170,10 @@ def _unusable(crops: CropsRecord, masks: UnitResult | None, size: int) -> str | 
     if crops.record.is_fake and (masks is None or not (masks.ok or masks.status == NO_MASK)):
         return "left out: no done masks record (run lrl-prep masks)"
     if int(crops.size) != size:
-        return (f"left out: crop size {crops.size}, the shard set's is {size} (the most common; refresh its ROOT with "
-                f"--size {size}, or keep it in another WORK)")
+        return (
+            f"left out: crop size {crops.size}, the shard set's is {size} (the most common; refresh its ROOT with "
+            f"--size {size}, or keep it in another WORK)"
+        )
     if not crops.frames:
         return "left out: no crops"
     if len(crops.interpolated) != len(crops.frames):
@@ -201,17 +211,30 @@ def plan_shards(work: Path, state: RunState, params: ShardsParams, saved_buckets
     samples = Counter()
     for job, _, _ in usable:
         samples[job.split] += len(job.frames)
-    plan.buckets = {s: bucket_count(n, params.shard_samples, saved_buckets.get(s)) for s, n in sorted(samples.items())}
+    plan.buckets = {
+        s: bucket_count(n, params.shard_samples, saved_buckets.get(s)) for s, n in sorted(samples.items())
+    }
     members = defaultdict(list)
     for job, group, upstream in usable:
         members[(job.split, bucket_of(group, plan.buckets[job.split]))].append((job, upstream))
     for (split, bucket), items in sorted(members.items()):
         items.sort(key=lambda item: item[0].key)
         folders = [d for job, _ in items for d in (job.face_dir, job.mask_dir) if d]  # PNGs rewritten or gone
-        fp = fingerprint(folders, {"params": asdict(params), "size": plan.size, "mask_params": plan.mask_params},
-                         [upstream for _, upstream in items])
-        job = ShardJob(str(layout.shard_path(split, bucket)), split, bucket, plan.size, params,
-                       plan.mask_params, fp, tuple(j for j, _ in items))
+        fp = fingerprint(
+            folders,
+            {"params": asdict(params), "size": plan.size, "mask_params": plan.mask_params},
+            [upstream for _, upstream in items],
+        )
+        job = ShardJob(
+            str(layout.shard_path(split, bucket)),
+            split,
+            bucket,
+            plan.size,
+            params,
+            plan.mask_params,
+            fp,
+            tuple(j for j, _ in items),
+        )
         plan.tasks.append(Task(shard_key(split, bucket), fp, job))
     return plan
 
@@ -241,19 +264,33 @@ def load_video(video: VideoJob, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _meta(video: VideoJob) -> dict:
-    return {"dataset": video.dataset, "method": video.method, "quality": video.quality, "video": video.video,
-            "split": video.split, "frame": list(video.frames), "interpolated": [int(b) for b in video.interpolated],
-            "face": list(video.faces), "mask_known": int(video.mask_known)}
+    return {
+        "dataset": video.dataset,
+        "method": video.method,
+        "quality": video.quality,
+        "video": video.video,
+        "split": video.split,
+        "frame": list(video.frames),
+        "interpolated": [int(b) for b in video.interpolated],
+        "face": list(video.faces),
+        "mask_known": int(video.mask_known),
+    }
 
 
 def _attrs(job: ShardJob, written: list[VideoJob], freq: dict) -> dict:
     refs = sorted({v.reference_quality for v in written if v.mask_dir is not None and v.reference_quality})
     return {
-        "alpha": job.params.alpha, "compression": job.params.compression, "split": job.split,
-        "bucket": job.bucket, "fingerprint": job.fingerprint,
+        "alpha": job.params.alpha,
+        "compression": job.params.compression,
+        "split": job.split,
+        "bucket": job.bucket,
+        "fingerprint": job.fingerprint,
         "mask_threshold": float(job.mask_params.get("threshold", float("nan"))),
-        "mask_reference_quality": ",".join(refs), "mask_params": job.mask_params,
-        "freq_sum": freq["sum"], "freq_sumsq": freq["sumsq"], "freq_count": freq["count"],
+        "mask_reference_quality": ",".join(refs),
+        "mask_params": job.mask_params,
+        "freq_sum": freq["sum"],
+        "freq_sumsq": freq["sumsq"],
+        "freq_count": freq["count"],
     }
 
 
@@ -311,12 +348,26 @@ def work(job: ShardJob) -> UnitResult:
             writer.abort()
             raise
         digest, size = sha256_file(tmp), tmp.stat().st_size
-    entry = ShardEntry(final.name, job.split, job.bucket, writer.count, len(written), size, digest,
-                       sample_counts(writer.labels, writer.meta["method"], writer.meta["quality"]), freq,
-                       job.fingerprint)
-    return UnitResult(shard_key(job.split, job.bucket), job.fingerprint, DONE, outputs=[str(final)],
-                      counts={"samples": entry.samples, "videos": entry.videos},
-                      data={**asdict(entry), "left_out": left_out})
+    entry = ShardEntry(
+        final.name,
+        job.split,
+        job.bucket,
+        writer.count,
+        len(written),
+        size,
+        digest,
+        sample_counts(writer.labels, writer.meta["method"], writer.meta["quality"]),
+        freq,
+        job.fingerprint,
+    )
+    return UnitResult(
+        shard_key(job.split, job.bucket),
+        job.fingerprint,
+        DONE,
+        outputs=[str(final)],
+        counts={"samples": entry.samples, "videos": entry.videos},
+        data={**asdict(entry), "left_out": left_out},
+    )
 
 
 # ---------------------------------------------------------------- running
@@ -351,15 +402,23 @@ def _left_out(p: ShardPlan, records: dict[str, UnitResult]) -> list[tuple[str, s
 
 
 def _entry(rec: UnitResult) -> ShardEntry:
-    return ShardEntry(**{k: v for k, v in rec.data.items() if k != "left_out"} | {"fingerprint": rec.fingerprint})
+    return ShardEntry(
+        **{k: v for k, v in rec.data.items() if k != "left_out"} | {"fingerprint": rec.fingerprint}
+    )
 
 
 def _finish(layout: WorkLayout, state: RunState, p: ShardPlan, params: ShardsParams, records: dict) -> None:
     """Write index.json from this plan's records, then drop shard files and records no longer planned."""
     planned = {t.key for t in p.tasks}
-    header = {"params": asdict(params), "size": p.size, "mask_params": p.mask_params, "buckets": p.buckets,
-              "extract_params": state.get_meta(params_meta(EXTRACT), {}) or {}, "left_out": dict(_left_out(p, records)),
-              "mask_unknown": dict(p.mask_unknown)}
+    header = {
+        "params": asdict(params),
+        "size": p.size,
+        "mask_params": p.mask_params,
+        "buckets": p.buckets,
+        "extract_params": state.get_meta(params_meta(EXTRACT), {}) or {},
+        "left_out": dict(_left_out(p, records)),
+        "mask_unknown": dict(p.mask_unknown),
+    }
     write_index(layout.shard_index, build_index([_entry(records[k]) for k in sorted(planned)], header))
     keep = {Path(t.payload.path).name for t in p.tasks}
     for path in shard_files(layout.shards):
@@ -382,8 +441,9 @@ def execute(ctx: Context, p: ShardPlan) -> Summary:
     _forget_missing(state, p.tasks)
     todo = [t.payload for t in p.tasks if state.settled(STAGE, t.key, t.fingerprint) is None]
     ensure_free(layout.shards, space_needed(todo), f"writing {len(todo)} shards")
-    summary = ctx.run_tasks(STAGE, p.tasks, work, unit="shards", item="samples",
-                            count=lambda r: r.counts.get("samples", 0))
+    summary = ctx.run_tasks(
+        STAGE, p.tasks, work, unit="shards", item="samples", count=lambda r: r.counts.get("samples", 0)
+    )
     records = {r.key: r for r in state.records(STAGE)}
     summary.held, summary.held_label = _left_out(p, records), "videos left out"
     if p.mask_unknown:
@@ -399,13 +459,23 @@ def saved_config(state: RunState) -> tuple[PrepConfig, None] | None:
     return (PrepConfig(shards=ShardsParams(**saved)), None) if saved else None
 
 
-def run(work: Path, params: ShardsParams | None = None, jobs: int | None = None, progress: bool = True,
-        backend: Backend | None = None) -> Summary:
+def run(
+    work: Path,
+    params: ShardsParams | None = None,
+    jobs: int | None = None,
+    progress: bool = True,
+    backend: Backend | None = None,
+) -> Summary:
     """`lrl-prep shards`: shard every usable extracted video (jobs: idle cores)."""
-    with open_context(work, PrepConfig(shards=params or ShardsParams()), None, jobs, progress, backend,
-                      create=False) as ctx:
+    with open_context(
+        work, PrepConfig(shards=params or ShardsParams()), None, jobs, progress, backend, create=False
+    ) as ctx:
         p = plan(ctx)
         if p.empty:
-            why = f"; {len(p.left_out)} left out, e.g. {p.left_out[0][0]}: {p.left_out[0][1]}" if p.left_out else ""
+            why = (
+                f"; {len(p.left_out)} left out, e.g. {p.left_out[0][0]}: {p.left_out[0][1]}"
+                if p.left_out
+                else ""
+            )
             raise LrlError(f"{work}: no extracted video to shard{why}")
         return execute(ctx, p)

@@ -37,7 +37,9 @@ class StageStatus:
         )
 
 
-def stage_status(stage: str, tasks: list[Task], state: RunState, notes: dict[str, str] | None = None) -> StageStatus:
+def stage_status(
+    stage: str, tasks: list[Task], state: RunState, notes: dict[str, str] | None = None
+) -> StageStatus:
     """Compare the planned tasks with the recorded units of one stage; sum `notes` counts of the done ones."""
     notes = notes or {}
     status = StageStatus(stage, notes={label: 0 for label in notes.values()})
@@ -75,7 +77,9 @@ def saved_plan(stage, work: Path, state: RunState) -> dict[str, list[Task]]:
         return stage.plan(Context(Path(work), state, config, root)).units
     merged: dict[str, dict[str, Task]] = {unit: {} for unit in stage.UNITS}
     for source, scope in saved_roots(state) or [(root, config.scope)]:
-        scoped = replace(config, scope=replace(config.scope, dataset=scope.dataset, split_dir=scope.split_dir))
+        scoped = replace(
+            config, scope=replace(config.scope, dataset=scope.dataset, split_dir=scope.split_dir)
+        )
         for unit, tasks in stage.plan(Context(Path(work), state, scoped, source)).units.items():
             for task in tasks:
                 merged[unit].setdefault(task.key, task)

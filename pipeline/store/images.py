@@ -24,8 +24,14 @@ def _png_settings(grey: bool) -> list[int]:
 
     if grey:
         return [cv2.IMWRITE_PNG_COMPRESSION, 1]
-    return [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY,
-            cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
+    return [
+        cv2.IMWRITE_PNG_COMPRESSION,
+        1,
+        cv2.IMWRITE_PNG_STRATEGY,
+        cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY,
+        cv2.IMWRITE_PNG_FILTER,
+        cv2.IMWRITE_PNG_FILTER_SUB,
+    ]
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
@@ -37,7 +43,9 @@ def write_png(path: Path, image: np.ndarray) -> None:
     import cv2
 
     grey = image.ndim == 2
-    ok, buf = cv2.imencode(".png", image if grey else cv2.cvtColor(image, cv2.COLOR_RGB2BGR), _png_settings(grey))
+    ok, buf = cv2.imencode(
+        ".png", image if grey else cv2.cvtColor(image, cv2.COLOR_RGB2BGR), _png_settings(grey)
+    )
     if not ok:
         raise LrlError(f"{path}: could not encode the PNG")
     try:
@@ -46,7 +54,9 @@ def write_png(path: Path, image: np.ndarray) -> None:
         raise (disk_full(path, buf.size) if is_disk_full(exc) else exc) from None
 
 
-def read_png(path: Path, size: int, what: str, grey: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+def read_png(
+    path: Path, size: int, what: str, grey: bool = False, out: np.ndarray | None = None
+) -> np.ndarray:
     """A size x size PNG of WORK: RGB (size, size, 3) or grey (size, size) uint8, written into `out` if given.
 
     Raises LrlError naming the file when it is missing, unreadable (truncated, not a PNG) or of another size.
@@ -71,7 +81,10 @@ def remove_other_frames(folder: Path, frames, faces=None) -> None:
     """
     from pipeline.store.layout import frame_name
 
-    keep = {frame_name(f, k) for f, k in zip(frames, faces if faces is not None else [0] * len(frames), strict=True)}
+    keep = {
+        frame_name(f, k)
+        for f, k in zip(frames, faces if faces is not None else [0] * len(frames), strict=True)
+    }
     for path in Path(folder).glob("*.png"):
         if path.name not in keep:
             path.unlink()

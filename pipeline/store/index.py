@@ -97,9 +97,14 @@ def build_index(entries: list[ShardEntry], header: dict) -> dict:
     basis = "train" if stats.get("train", {}).get("count") else "all"
     chosen = stats["train"] if basis == "train" else _freq_stats(entries)
     return {
-        "schema_version": SCHEMA_VERSION, "code_version": __version__, **header,
-        "freq_std": chosen["std"] or 1.0, "freq_std_from": basis, "freq_stats": stats,
-        "splits": dict(sorted(splits.items())), "shards": shards,
+        "schema_version": SCHEMA_VERSION,
+        "code_version": __version__,
+        **header,
+        "freq_std": chosen["std"] or 1.0,
+        "freq_std_from": basis,
+        "freq_stats": stats,
+        "splits": dict(sorted(splits.items())),
+        "shards": shards,
     }
 
 
@@ -139,8 +144,10 @@ def load_index(path: Path) -> dict:
         raise LrlError(f"{path}: unreadable shard index ({exc})") from None
     version = index.get("schema_version") if isinstance(index, dict) else None
     if version not in READABLE_VERSIONS or not isinstance(index.get("shards"), list):
-        raise LrlError(f"{path}: not a shard index of schema {' or '.join(map(str, READABLE_VERSIONS))} "
-                       f"(found {version!r}; rerun `lrl-prep shards`)")
+        raise LrlError(
+            f"{path}: not a shard index of schema {' or '.join(map(str, READABLE_VERSIONS))} "
+            f"(found {version!r}; rerun `lrl-prep shards`)"
+        )
     return index
 
 

@@ -34,7 +34,9 @@ class WorkLock:
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            raise WorkLocked(f"{self.path.parent}: locked by {holder}; this run exits without working") from None
+            raise WorkLocked(
+                f"{self.path.parent}: locked by {holder}; this run exits without working"
+            ) from None
         holder = f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode()
         try:
             os.ftruncate(fd, 0)

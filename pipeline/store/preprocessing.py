@@ -69,8 +69,14 @@ class Preprocessing:
     def from_index(cls, index: dict) -> "Preprocessing":
         """From a shard index (pipeline.store.index), any schema load_index reads."""
         extract = index.get("extract_params") or None
-        return cls(index.get("size"), (index.get("params") or {}).get("alpha"), index.get("mask_params"),
-                   index.get("schema_version"), index.get("freq_std"), _extract(extract))
+        return cls(
+            index.get("size"),
+            (index.get("params") or {}).get("alpha"),
+            index.get("mask_params"),
+            index.get("schema_version"),
+            index.get("freq_std"),
+            _extract(extract),
+        )
 
     @classmethod
     def from_dict(cls, d: dict | None, freq_std: float | None = None) -> "Preprocessing":
@@ -79,30 +85,60 @@ class Preprocessing:
         if not d:
             return cls(freq_std=freq_std, recorded=False)
         extract = d.get("extract") or None
-        return cls(d.get("size"), d.get("alpha"), d.get("mask_params"), d.get("schema_version"),
-                   d.get("freq_std") if freq_std is None else freq_std, _extract(extract))
+        return cls(
+            d.get("size"),
+            d.get("alpha"),
+            d.get("mask_params"),
+            d.get("schema_version"),
+            d.get("freq_std") if freq_std is None else freq_std,
+            _extract(extract),
+        )
 
     def to_dict(self) -> dict:
         """The dict form checkpoints and metrics files hold (extract {} and frames None when unknown)."""
         extract = asdict(self.extract) if self.extract else {}
-        return {"size": self.size, "alpha": self.alpha, "mask_params": self.masks,
-                "schema_version": self.schema_version, "freq_std": self.freq_std,
-                "frames": extract.get("frames"), "extract": extract}
+        return {
+            "size": self.size,
+            "alpha": self.alpha,
+            "mask_params": self.masks,
+            "schema_version": self.schema_version,
+            "freq_std": self.freq_std,
+            "frames": extract.get("frames"),
+            "extract": extract,
+        }
 
     def differences(self, trained: "Preprocessing") -> list[Difference]:
         """How this (given) preprocessing differs from the `trained` one, each with when it matters (module
         docstring). A `trained` record that was never recorded differs ALWAYS, as one entry."""
         if not trained.recorded:
-            return [Difference("the checkpoint records no shard preprocessing (made before lrl recorded it)",
-                               None, None, ALWAYS)]
-        out = [Difference(name, getattr(self, name), getattr(trained, name), ALWAYS)
-               for name in ("size", "alpha") if getattr(self, name) != getattr(trained, name)]
+            return [
+                Difference(
+                    "the checkpoint records no shard preprocessing (made before lrl recorded it)",
+                    None,
+                    None,
+                    ALWAYS,
+                )
+            ]
+        out = [
+            Difference(name, getattr(self, name), getattr(trained, name), ALWAYS)
+            for name in ("size", "alpha")
+            if getattr(self, name) != getattr(trained, name)
+        ]
         mine, theirs = self.masks or {}, trained.masks or {}
-        out += [Difference(f"mask {name}", mine.get(name), theirs.get(name), MASK_IOU)
-                for name in sorted(set(mine) | set(theirs)) if mine.get(name) != theirs.get(name)]
-        if self.freq_std and trained.freq_std and \
-                abs(self.freq_std - trained.freq_std) > FREQ_STD_TOLERANCE * abs(trained.freq_std):
+        out += [
+            Difference(f"mask {name}", mine.get(name), theirs.get(name), MASK_IOU)
+            for name in sorted(set(mine) | set(theirs))
+            if mine.get(name) != theirs.get(name)
+        ]
+        if (
+            self.freq_std
+            and trained.freq_std
+            and abs(self.freq_std - trained.freq_std) > FREQ_STD_TOLERANCE * abs(trained.freq_std)
+        ):
             out.append(Difference("freq_std", self.freq_std, trained.freq_std, NOTE))
-        out += [Difference(name, getattr(self, name), getattr(trained, name), NEVER)
-                for name in ("schema_version", "extract") if getattr(self, name) != getattr(trained, name)]
+        out += [
+            Difference(name, getattr(self, name), getattr(trained, name), NEVER)
+            for name in ("schema_version", "extract")
+            if getattr(self, name) != getattr(trained, name)
+        ]
         return out

@@ -55,7 +55,9 @@ def _read(dset, local: int, path: Path) -> np.ndarray:
     except OSError as exc:
         codec = dset.file.attrs.get("compression", "?")
         hint = PLUGIN_NOTE if codec in PLUGIN_CODECS else f"compression {codec}"
-        raise LrlError(f"{path}: cannot read {dset.name.lstrip('/')} ({str(exc).splitlines()[0]}): {hint}") from None
+        raise LrlError(
+            f"{path}: cannot read {dset.name.lstrip('/')} ({str(exc).splitlines()[0]}): {hint}"
+        ) from None
 
 
 def _columns(shard: int, path: Path) -> dict[str, np.ndarray]:
@@ -65,21 +67,35 @@ def _columns(shard: int, path: Path) -> dict[str, np.ndarray]:
         if version not in READABLE_VERSIONS:
             raise LrlError(f"{path}: shard schema {version!r}, expected one of {READABLE_VERSIONS}")
         n = f[LABEL].shape[0]
-        cols = {LABEL: f[LABEL][:], "local": np.arange(n, dtype=np.int64), "shard": np.full(n, shard, np.int32)}
+        cols = {
+            LABEL: f[LABEL][:],
+            "local": np.arange(n, dtype=np.int64),
+            "shard": np.full(n, shard, np.int32),
+        }
         cols.update({name: f[name].asstr()[:].astype(object) for name in STRING_META})
-        cols.update({name: f[name][:] if name in f else np.full(n, ADDED_IN_2[name], dtype)  # schema 1
-                     for name, dtype in INT_META.items()})
+        cols.update(
+            {
+                name: f[name][:] if name in f else np.full(n, ADDED_IN_2[name], dtype)  # schema 1
+                for name, dtype in INT_META.items()
+            }
+        )
     return cols
 
 
 def _read_meta(paths: list[Path]) -> dict[str, np.ndarray]:
     columns = [_columns(i, path) for i, path in enumerate(paths)]
     names = (LABEL, "shard", "local") + STRING_META + tuple(INT_META)
-    return {name: np.concatenate([c[name] for c in columns]) if columns else np.zeros(0, object) for name in names}
+    return {
+        name: np.concatenate([c[name] for c in columns]) if columns else np.zeros(0, object) for name in names
+    }
 
 
-def _select(meta: dict[str, np.ndarray], selection: Selection, interpolated: bool, datasets) -> dict[str, np.ndarray]:
-    keep = np.fromiter(map(selection.admits, meta["method"], meta["quality"], meta["split"]), bool, len(meta[LABEL]))
+def _select(
+    meta: dict[str, np.ndarray], selection: Selection, interpolated: bool, datasets
+) -> dict[str, np.ndarray]:
+    keep = np.fromiter(
+        map(selection.admits, meta["method"], meta["quality"], meta["split"]), bool, len(meta[LABEL])
+    )
     if not interpolated:
         keep &= meta["interpolated"] == 0
     if datasets is not None:
@@ -101,8 +117,17 @@ class ShardDataset:
     whose real is not in ROOT), counted in `ds.unknown_masks_left_out`.
     """
 
-    def __init__(self, source, split: str, fields=IMAGES, methods=None, qualities=None, interpolated: bool = True,
-                 datasets=None, unknown_masks: bool = True):
+    def __init__(
+        self,
+        source,
+        split: str,
+        fields=IMAGES,
+        methods=None,
+        qualities=None,
+        interpolated: bool = True,
+        datasets=None,
+        unknown_masks: bool = True,
+    ):
         self.source = Path(source)
         folder = self.source if self.source.is_dir() else self.source.parent
         index = load_index(self.source)
@@ -117,11 +142,18 @@ class ShardDataset:
         meta = _select(_read_meta(self.paths), Selection(methods, qualities), interpolated, datasets)
         known = meta["mask_known"] != 0
         self.unknown_masks_left_out = 0 if unknown_masks else int((~known).sum())
-        self.meta = meta if unknown_masks else {name: values[known] for name, values in meta.items()}  # no images
+        self.meta = (
+            meta if unknown_masks else {name: values[known] for name, values in meta.items()}
+        )  # no images
         self.labels = self.meta[LABEL].astype(np.uint8)
         self.methods = self.meta["method"]
-        self.videos = np.array(["/".join(v) for v in zip(*(self.meta[k] for k in ("dataset", "method", "quality",
-                                                                                  "video")), strict=True)], object)
+        self.videos = np.array(
+            [
+                "/".join(v)
+                for v in zip(*(self.meta[k] for k in ("dataset", "method", "quality", "video")), strict=True)
+            ],
+            object,
+        )
         self._where = list(zip(self.meta["shard"].tolist(), self.meta["local"].tolist(), strict=True))
         self._rows = {name: self.meta[name].tolist() for name in (LABEL,) + STRING_META + tuple(INT_META)}
         self._keys = self.videos.tolist()

@@ -15,7 +15,9 @@ from typing import TypeVar
 
 R = TypeVar("R", bound="Record")
 
-ORIG = "orig"  # the one quality of a dataset distributed at one quality (Celeb-DF, DFDC), in records and shards
+ORIG = (
+    "orig"  # the one quality of a dataset distributed at one quality (Celeb-DF, DFDC), in records and shards
+)
 
 # Unit names (the run state's `stage` column), in run order.
 DETECT = "detect"  # one per real video id: its face tracks (Detection)
@@ -120,15 +122,24 @@ class Detection(Record):
     def from_faces(cls, faces) -> "Detection":
         """The record of `pipeline.kernels.faces.detect_video`'s result: boxes and landmarks rounded to
         0.01 px, scores to 1e-4 (what crops are made from, in extract and predict alike)."""
-        tracks = [Track(boxes=_rows(t.boxes, t.no_face), landmarks=_rows(t.landmarks, t.no_face),
-                        scores=t.scores.round(4).tolist(), interpolated=t.interpolated.tolist(),
-                        no_face=t.no_face.tolist()) for t in faces.tracks]
+        tracks = [
+            Track(
+                boxes=_rows(t.boxes, t.no_face),
+                landmarks=_rows(t.landmarks, t.no_face),
+                scores=t.scores.round(4).tolist(),
+                interpolated=t.interpolated.tolist(),
+                no_face=t.no_face.tolist(),
+            )
+            for t in faces.tracks
+        ]
         return cls(faces.video, faces.n_frames, faces.width, faces.height, list(faces.frames), tracks)
 
 
 def _rows(values, absent) -> list:
     """Rows of an array rounded to 0.01, None where `absent`."""
-    return [None if gone else row for row, gone in zip(values.round(2).tolist(), absent.tolist(), strict=True)]
+    return [
+        None if gone else row for row, gone in zip(values.round(2).tolist(), absent.tolist(), strict=True)
+    ]
 
 
 @dataclass(frozen=True)

@@ -52,9 +52,21 @@ META = STRING_META + tuple(INT_META)
 COMPRESSIONS = ("lzf", "gzip", "blosc-lz4", "none")
 DEFAULT_COMPRESSION = "blosc-lz4"
 REQUIRED_ATTRS = (
-    "schema_version", "alpha", "size", "mask_threshold", "mask_reference_quality", "mask_params",
-    "compression", "code_version", "created", "split", "bucket", "fingerprint",
-    "freq_sum", "freq_sumsq", "freq_count",
+    "schema_version",
+    "alpha",
+    "size",
+    "mask_threshold",
+    "mask_reference_quality",
+    "mask_params",
+    "compression",
+    "code_version",
+    "created",
+    "split",
+    "bucket",
+    "fingerprint",
+    "freq_sum",
+    "freq_sumsq",
+    "freq_count",
 )
 
 
@@ -66,9 +78,11 @@ def _image_shape(name: str, size: int) -> tuple[int, ...]:
     return (size, size, 3) if name == RGB else (size, size)
 
 
-PLUGIN_NOTE = ("rgb and mask are compressed with blosc-lz4 (HDF5 filter 32001, not built into HDF5): "
-               "`pip install hdf5plugin` and `import hdf5plugin` before h5py reads them; shards written with "
-               "--compression lzf or gzip need no plugin")
+PLUGIN_NOTE = (
+    "rgb and mask are compressed with blosc-lz4 (HDF5 filter 32001, not built into HDF5): "
+    "`pip install hdf5plugin` and `import hdf5plugin` before h5py reads them; shards written with "
+    "--compression lzf or gzip need no plugin"
+)
 PLUGIN_CODECS = ("blosc-lz4",)
 
 
@@ -101,8 +115,12 @@ class ShardWriter:
         self.file = h5py.File(path, "w")
         self.images = {
             name: self.file.create_dataset(
-                name, shape=(0,) + shape, maxshape=(None,) + shape, chunks=(1,) + shape,
-                dtype=_image_dtype(name), **({} if name == FREQ else packed),
+                name,
+                shape=(0,) + shape,
+                maxshape=(None,) + shape,
+                chunks=(1,) + shape,
+                dtype=_image_dtype(name),
+                **({} if name == FREQ else packed),
             )
             for name, shape in ((name, _image_shape(name, size)) for name in IMAGES)
         }
@@ -133,13 +151,17 @@ class ShardWriter:
         f = self.file
         f.create_dataset(LABEL, data=np.asarray(self.labels, dtype=np.uint8).reshape(-1))
         for name in STRING_META:
-            f.create_dataset(name, data=np.asarray(self.meta[name], dtype=object).reshape(-1),
-                             dtype=h5py.string_dtype())
+            f.create_dataset(
+                name, data=np.asarray(self.meta[name], dtype=object).reshape(-1), dtype=h5py.string_dtype()
+            )
         for name, dtype in INT_META.items():
             f.create_dataset(name, data=np.asarray(self.meta[name], dtype=dtype).reshape(-1))
         full = {
-            "schema_version": SCHEMA_VERSION, "size": self.size, "code_version": __version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **attrs,
+            "schema_version": SCHEMA_VERSION,
+            "size": self.size,
+            "code_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **attrs,
         }
         if full.get("compression") in PLUGIN_CODECS:
             full["note"] = PLUGIN_NOTE

@@ -53,8 +53,10 @@ def is_disk_full(exc: BaseException) -> bool:
 def disk_full(path: Path, needed: int | None = None, what: str = "writing it") -> DiskFull:
     """The DiskFull error for `path`: `what` needed `needed` bytes free (None: unknown, "more")."""
     need = f"needs {size_text(needed)} free" if needed else "needs more free space"
-    return DiskFull(f"{path}: disk full: {what} {need}, {size_text(free_bytes(path))} free there; free some "
-                    "space and run again (what was finished is kept)")
+    return DiskFull(
+        f"{path}: disk full: {what} {need}, {size_text(free_bytes(path))} free there; free some "
+        "space and run again (what was finished is kept)"
+    )
 
 
 def as_disk_full(exc: BaseException) -> DiskFull:
@@ -64,8 +66,10 @@ def as_disk_full(exc: BaseException) -> DiskFull:
     filename = getattr(exc, "filename", None)
     if filename:
         return disk_full(Path(filename))
-    return DiskFull(f"disk full ({str(exc).strip().splitlines()[0][:200]}); free some space and run again "
-                    "(what was finished is kept)")
+    return DiskFull(
+        f"disk full ({str(exc).strip().splitlines()[0][:200]}); free some space and run again "
+        "(what was finished is kept)"
+    )
 
 
 def ensure_free(path: Path, needed: int, what: str) -> None:
