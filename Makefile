@@ -51,6 +51,7 @@ ablation: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q -rs tests
 
 docs: $(STAMP)

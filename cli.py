@@ -393,7 +393,8 @@ def blend(root, out, work, identities, **kw):
 @RUN
 @friendly
 def shards(work, verify, **kw):
-    """HDF5 shards of crops, frequency cues, masks and labels (index.json written last); exit 1 if any failed."""
+    """HDF5 shards of crops, frequency cues, masks and labels (index.json written last); exit 1 if any
+    failed."""
     if verify:
         from pipeline.store.index import verify as verify_shards
 
@@ -486,8 +487,8 @@ def report_pages(work, out, **kw):
 
 
 def train_options(fn):
-    """One --option per lrl-train flag of the TrainConfig sections (default None: only the flags given override
-    the file)."""
+    """One --option per lrl-train flag of the TrainConfig sections (default None: only the flags given
+    override the file)."""
     from model.training.config import flag_fields
 
     return dataclass_options(flag_fields(), show_defaults=False)(fn)

@@ -1,7 +1,7 @@
 """Table 4 ablation on the demo: the five variants x seeds, model chosen on val, test AUC as mean +- std.
 
-    python benchmarks/ablation.py --shards demo/work/shards --out demo/ablation [--config configs/ablation.toml]
-                                  [--seeds 0,1,2] [--tiny]
+    python benchmarks/ablation.py --shards demo/work/shards --out demo/ablation
+                                  [--config configs/ablation.toml] [--seeds 0,1,2] [--tiny]
 
 Each (variant, seed) trains `--config` (the setting, chosen by measurement: see configs/ablation.toml) with
 that variant and seed into OUT/<variant>-s<seed>/, keeps best.pt by validation AUC (never test), then
@@ -170,8 +170,8 @@ def main(argv: list[str] | None = None) -> dict:
             runs.append(run_one(cfg))
             r = runs[-1]
             print(
-                f"{variant} seed {seed}: best epoch {r['best_epoch']} val AUC {r['val_auc']:.4f} | test frame "
-                f"AUC {r['frame_auc']:.4f} video AUC {r['video_auc']:.4f} ({r['seconds']:.0f} s)",
+                f"{variant} seed {seed}: best epoch {r['best_epoch']} val AUC {r['val_auc']:.4f} | test "
+                f"frame AUC {r['frame_auc']:.4f} video AUC {r['video_auc']:.4f} ({r['seconds']:.0f} s)",
                 flush=True,
             )
     summary = summarise(runs)

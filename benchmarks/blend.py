@@ -107,7 +107,8 @@ def pair_levels(tree: Path, method: str, fake_raw: Path, tmp: Path) -> tuple[lis
 
 
 def untouched(tree: Path) -> list[str]:
-    """Outside the dilated blend mask: c23 fake vs c23 real, against a c23 re-encode of the raw real (module doc)."""
+    """Outside the dilated blend mask: c23 fake vs c23 real, against a c23 re-encode of the raw real
+    (module doc)."""
     from pipeline.dataset.layout import video_dir
 
     lines = []

@@ -2,7 +2,8 @@
 
     PYTHONUNBUFFERED=1 python benchmarks/demo_tables.py --shards demo/work/shards --out DIR [--seeds 0,1,2]
         [--parts demo,ablation,compare,general,robustness,predict] [--parallel 6] [--compare-epochs 5]
-        [--cross demo/cross/shards] [--ffpp /work/shared/data/ffpp] [--general SelfBlend,FaceSwapBlend] [--tiny]
+        [--cross demo/cross/shards] [--ffpp /work/shared/data/ffpp] [--general SelfBlend,FaceSwapBlend]
+        [--tiny]
 
 Parts (each a chain of commands; chains run `--parallel` at a time, each one process, device auto):
 - demo: `lrl-train --config configs/demo.toml` (as `make demo` trains), then `--evaluate best.pt` on test
@@ -18,8 +19,9 @@ Parts (each a chain of commands; chains run `--parallel` at a time, each one pro
 - predict: lrl-predict with the demo checkpoint on FF++'s real c23 004 and NeuralTextures 004_982 under
   `--ffpp`, when that folder exists (else the command is printed and recorded).
 DIR gets one folder per part; DIR/tables.json and DIR/tables.md hold every number; the JSON and Markdown
-results (no checkpoints) are packed into DIR/../results.tgz (or --pack), again after every chain. `--tiny` (plumbing check, CPU): first seed,
-one epoch of one batch of 4 per training, perturbation level 1. Exit 1 when a chain failed (the rest run).
+results (no checkpoints) are packed into DIR/../results.tgz (or --pack), again after every chain. `--tiny`
+(plumbing check, CPU): first seed, one epoch of one batch of 4 per training, perturbation level 1. Exit 1
+when a chain failed (the rest run).
 """
 
 from __future__ import annotations
@@ -317,7 +319,8 @@ def collect(plan: Plan, parts: set[str], results: list[dict]) -> tuple[dict, str
             "| --- | --- | --- |",
         ]
         md += [
-            f"| {v} | {cell({**s['frame_auc'], 'n': s['seeds']})} | {cell({**s['video_auc'], 'n': s['seeds']})} |"
+            f"| {v} | {cell({**s['frame_auc'], 'n': s['seeds']})} | "
+            f"{cell({**s['video_auc'], 'n': s['seeds']})} |"
             for v, s in data["ablation"].items()
         ]
     runs = [

@@ -162,8 +162,8 @@ def main() -> None:
     ratio = med(stage) / med(base)
     print(f"masks benchmark: {len(pairs)} masks of {SIZE}x{SIZE}, {args.repeats} repeats, jobs={args.jobs}")
     print(
-        f"  kernel alone     numpy {med(k_numpy):8.0f} masks/s   fast (cv2, exact) {med(k_fast):8.0f} masks/s "
-        f"({med(k_fast) / med(k_numpy):.1f}x)"
+        f"  kernel alone     numpy {med(k_numpy):8.0f} masks/s   fast (cv2, exact) {med(k_fast):8.0f} "
+        f"masks/s ({med(k_fast) / med(k_numpy):.1f}x)"
     )
     print(f"  baseline (2 PNG reads + numpy kernel) {med(base):7.1f} masks/s")
     print(f"  stage (lrl-prep masks)               {med(stage):7.1f} masks/s")

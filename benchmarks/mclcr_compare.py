@@ -124,8 +124,8 @@ def main() -> None:
         for r in pool.map(run_one, jobs):
             results.append(r)
             print(
-                f"{r['row']:28s} seed {r['seed']}: test AUC {r['test_auc']:.4f} (val {r['val_auc']:.4f} at epoch "
-                f"{r['best_epoch']}), {r['seconds']:.0f} s",
+                f"{r['row']:28s} seed {r['seed']}: test AUC {r['test_auc']:.4f} (val {r['val_auc']:.4f} at "
+                f"epoch {r['best_epoch']}), {r['seconds']:.0f} s",
                 flush=True,
             )
     write_json(Path(args.out) / "compare.json", results)

@@ -28,7 +28,8 @@ def main() -> None:
     bare = timm.create_model(args.backbone, pretrained=False, num_classes=0).train()
 
     print(
-        f"{args.backbone}, strides {strides}, {args.size} px, batch {args.batch}, {torch.get_num_threads()} threads"
+        f"{args.backbone}, strides {strides}, {args.size} px, batch {args.batch}, {torch.get_num_threads()} "
+        "threads"
     )
     parts = {
         "backbone": mclcr.backbone,
@@ -42,7 +43,8 @@ def main() -> None:
         print(f"  MC-LCR params {name:15s} {count(part):>12,}")
     print(f"  MC-LCR params {'total':15s} {count(mclcr):>12,}")
     print(
-        f"  LRL {args.lrl_variant} params total   {count(lrl):>12,}   (bare backbone, no head: {count(bare):,})"
+        f"  LRL {args.lrl_variant} params total   {count(lrl):>12,}   (bare backbone, no head: "
+        f"{count(bare):,})"
     )
 
     b, s = args.batch, args.size
@@ -65,7 +67,8 @@ def main() -> None:
     t_bare, t_lrl, t_mclcr = median_seconds([bare_step, step(lrl, lcfg), step(mclcr, mcfg)], args.repeats)
     for name, t in (("bare backbone", t_bare), (f"LRL {args.lrl_variant}", t_lrl), ("MC-LCR full", t_mclcr)):
         print(
-            f"  {name:18s} fwd+bwd: {1000 * t / b:8.1f} ms/image  ({t / t_bare:.2f}x bare)  (median of {args.repeats})"
+            f"  {name:18s} fwd+bwd: {1000 * t / b:8.1f} ms/image  ({t / t_bare:.2f}x bare)  (median of "
+            f"{args.repeats})"
         )
     print(f"  ratio MC-LCR / LRL: {t_mclcr / t_lrl:.2f}")
 

@@ -160,8 +160,8 @@ def main() -> None:
         if args.long_minutes > 0:
             bench_long(tmp, pred, args.long_minutes, args.repeats)
     print(
-        f"config {args.config} ({CONFIGS[args.config]['backbone']}, {crops.shape[1]} px), device {pred.device}, "
-        f"{args.threads} torch thread(s), medians of {args.repeats}:"
+        f"config {args.config} ({CONFIGS[args.config]['backbone']}, {crops.shape[1]} px), device "
+        f"{pred.device}, {args.threads} torch thread(s), medians of {args.repeats}:"
     )
     print(f"  decode 32 frames   {decode:7.2f} s")
     print(f"  score (predict)    {score:7.2f} s   = {score / decode:.1f} x decode")

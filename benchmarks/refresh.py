@@ -37,7 +37,8 @@ def main() -> None:
     n, b = statistics.median(noop), statistics.median(bare)
     print(f"first refresh (tiny demo, 90 videos): {cold:.1f} s")
     print(
-        f"no-op refresh: {n:.2f} s median of {REPEATS} (bound 2 s); lrl-prep --help: {b:.2f} s; ratio {n / b:.1f}x"
+        f"no-op refresh: {n:.2f} s median of {REPEATS} (bound 2 s); lrl-prep --help: {b:.2f} s; ratio "
+        f"{n / b:.1f}x"
     )
 
 

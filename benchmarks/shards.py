@@ -163,8 +163,8 @@ def bench_write(tmp: Path, rgb, freq, mask, repeats: int) -> None:
         print(
             f"  {compression:<10} ours {plain:6.0f}  ours+sha256 {summed:6.0f}  bare h5py {bare:6.0f}  "
             f"ratio {plain / bare:.2f} ({summed / bare:.2f} with sha256)  size {size / mb:.2f}x "
-            f"(rgb {stored['rgb']:.2f}x, mask {stored['mask']:.3f}x)  {size * 1e6 / len(rgb):7.0f} bytes/sample  "
-            f"read {reads:6.0f}/s ({reads / bare_none:.2f}x none){mark}"
+            f"(rgb {stored['rgb']:.2f}x, mask {stored['mask']:.3f}x)  {size * 1e6 / len(rgb):7.0f} "
+            f"bytes/sample  read {reads:6.0f}/s ({reads / bare_none:.2f}x none){mark}"
         )
 
 

@@ -1,7 +1,8 @@
-"""GPU training throughput: the paper configuration and EfficientNet-Lite0, fp32 / bf16 / channels_last / compile.
+"""GPU training throughput: the paper configuration and EfficientNet-Lite0, fp32 / bf16 / channels_last /
+compile.
 
-    python benchmarks/train_gpu.py                  # on a CUDA device: estimated 3-8 minutes on one H200
-    python benchmarks/train_gpu.py --tiny           # CPU, small backbones at 80 px, a few steps (a test runs it)
+    python benchmarks/train_gpu.py          # on a CUDA device: estimated 3-8 minutes on one H200
+    python benchmarks/train_gpu.py --tiny   # CPU, small backbones at 80 px, a few steps (a test runs it)
 
 Models (variant `full`, batch 32, 299 px crops): the paper's `legacy_xception` (strides 8/16/32) and timm's
 `tf_efficientnet_lite0` at the same strides, both from random weights (weights do not change the speed).
@@ -12,10 +13,10 @@ LRLSamples (flips on) through a DataLoader with `--workers` processes, sampled w
 
 Each step is the project's training step (model.training.loop): batch to the device, forward under autocast,
 lrl_loss, backward, Adam; then the device is synchronised, as the training loop's per-step loss logging does.
-Per step it times the loader wait (`next(loader)`) and the step. After `--warmup` steps (the first one includes
-torch.compile's compilation, reported as `first s`), `--steps` timed steps; the table gives medians: samples/s
-= batch / median(wait + step), its ratio to the same model's fp32 row (measured in the same run), step and
-wait in ms (median and mean: loader stalls are spiky), and peak device memory.
+Per step it times the loader wait (`next(loader)`) and the step. After `--warmup` steps (the first one
+includes torch.compile's compilation, reported as `first s`), `--steps` timed steps; the table gives medians:
+samples/s = batch / median(wait + step), its ratio to the same model's fp32 row (measured in the same run),
+step and wait in ms (median and mean: loader stalls are spiky), and peak device memory.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def table(results: list[Result]) -> str:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split("\n")))
     p.add_argument("--tiny", action="store_true", help="CPU, small backbones at 80 px, batch 4, few steps")
     p.add_argument("--shards", type=Path, help="existing WORK/shards to read instead of building demo shards")
     p.add_argument("--split", default="train")

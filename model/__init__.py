@@ -67,8 +67,8 @@ def detector_class(cfg) -> type:
 
 
 def build_model(cfg, load_weights: bool = True):
-    """The detector network described by `cfg` (random init, or backbone weights cfg.pretrained: "imagenet" or a
-    local file; `load_weights` False leaves them unread, for a checkpoint's state to fill)."""
+    """The detector network described by `cfg` (random init, or backbone weights cfg.pretrained: "imagenet" or
+    a local file; `load_weights` False leaves them unread, for a checkpoint's state to fill)."""
     return detector_class(cfg)(cfg, load_weights)
 
 

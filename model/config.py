@@ -1,4 +1,5 @@
-"""ModelConfig: backbone, Table 4 variant, k, loss weights and L_sim reading, pretrained weights, feature levels."""
+"""ModelConfig: backbone, Table 4 variant, k, loss weights and L_sim reading, pretrained weights, feature
+levels."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ VARIANTS: dict[str, tuple[bool, bool, bool]] = {
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Everything that defines an LRL network (paper defaults: Xception, k = 5, lambda1 = 10, lambda2 = 1); the
-    documented fields are lrl-train flags.
+    """Everything that defines an LRL network (paper defaults: Xception, k = 5, lambda1 = 10, lambda2 = 1);
+    the documented fields are lrl-train flags.
 
     backbone: a timm model name with feature taps (`legacy_xception` as in FaceForensics++; a small one such
         as `resnet18` for CPU tests and the demo).
@@ -32,8 +33,8 @@ class ModelConfig:
         10 px at 299 input, so MPSM cuts the 10x10 map into 5x5 patches of 2x2, no partial patch).
     sim_loss: the reading of eq. 10, "mse" (mean square over the k^2 x k^2 entries, default) or "norm" (the
         literal Frobenius norm, which collapses s_hat to 1; kept for the record). See model/losses.py.
-    pretrained: backbone weights for both streams: "imagenet" (from an installed package, model/pretrained.py),
-        a local timm state-dict file, or None (random init). Nothing is ever downloaded.
+    pretrained: backbone weights for both streams: "imagenet" (from an installed package,
+        model/pretrained.py), a local timm state-dict file, or None (random init). Nothing is ever downloaded.
     decoder_width: channels of the mask decoder.
     """
 

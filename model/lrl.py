@@ -100,8 +100,8 @@ class LRLNet(nn.Module):
         return fused, tuple(attention)
 
     def forward(self, rgb: torch.Tensor, freq: torch.Tensor | None = None) -> LRLOutput:
-        """rgb (B, 3, H, W) in [-1, 1] (the RGB stream converts it to its weights' normalisation); freq (B, 1, H, W)
-        standardised, required by the two-stream variants."""
+        """rgb (B, 3, H, W) in [-1, 1] (the RGB stream converts it to its weights' normalisation); freq
+        (B, 1, H, W) standardised, required by the two-stream variants."""
         if self.freq is not None and freq is None:
             raise ValueError(f"model variant {self.cfg.variant!r} needs the frequency input")
         fused, attention = self._levels(rgb, freq if self.freq is not None else None)

@@ -29,7 +29,8 @@ def patch_grid(size: int, k: int) -> int:
     side = math.ceil(size / k)
     if (k - 1) * side >= size:
         raise LrlError(
-            f"a {size}-pixel side cannot be cut into {k} patches by the ceil rule (patches of {side} leave the "
+            f"a {size}-pixel side cannot be cut into {k} patches by the ceil rule "
+            f"(patches of {side} leave the "
             f"last one empty); change the input size or the feature strides"
         )
     return side
@@ -69,7 +70,8 @@ def similarity_target(mask: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def multiscale(features: list[torch.Tensor]) -> torch.Tensor:
-    """Resize the low and mid fused maps to the high one's size (area averaging) and concatenate on channels."""
+    """Resize the low and mid fused maps to the high one's size (area averaging) and concatenate on
+    channels."""
     size = features[-1].shape[-2:]
     return torch.cat([F.adaptive_avg_pool2d(f, size) for f in features[:-1]] + [features[-1]], dim=1)
 

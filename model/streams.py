@@ -2,12 +2,12 @@
 
 The network must feed RFAM's attended features back into each stream (Fig. 2), which timm's `features_only`
 wrappers cannot do: they only read taps out. So the plain timm model is built (always `pretrained=False`),
-optionally loaded from packaged ImageNet weights or a local file, and its top-level modules are regrouped into three `nn.Sequential`
-stages that end exactly at the chosen taps; modules past the high tap are dropped (no unused parameters).
-Taps named inside a `nn.Sequential` child (`blocks.2` of EfficientNet / MobileNet) cut that child. Xception
-taps the ReLU that starts the next block (`block3.rep.0`); its stage ends at the previous block's output
-instead, i.e. before that ReLU, which the next block still applies to its residual branch (the skip branch
-sees the un-ReLU'd features, as in timm's own Xception).
+optionally loaded from packaged ImageNet weights or a local file, and its top-level modules are regrouped into
+three `nn.Sequential` stages that end exactly at the chosen taps; modules past the high tap are dropped (no
+unused parameters). Taps named inside a `nn.Sequential` child (`blocks.2` of EfficientNet / MobileNet) cut
+that child. Xception taps the ReLU that starts the next block (`block3.rep.0`); its stage ends at the previous
+block's output instead, i.e. before that ReLU, which the next block still applies to its residual branch (the
+skip branch sees the un-ReLU'd features, as in timm's own Xception).
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def _tap_infos(model: nn.Module, strides: tuple[int, ...], backbone: str) -> lis
 
 
 def read_weights(source: str, backbone: str) -> dict[str, torch.Tensor]:
-    """The state dict that `source` names: "imagenet" (an installed package's weights) or a local timm file."""
+    """The state dict that `source` names: "imagenet" (an installed package's weights) or a local timm
+    file."""
     if source == IMAGENET:
         return imagenet_state(backbone)
     if not Path(source).is_file():

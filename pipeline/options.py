@@ -7,7 +7,8 @@ from dataclasses import field
 
 
 def opt(default, help: str, choices: tuple | None = None, **cli):
-    """A dataclass field carrying its CLI help and choices (and click extras: min, max, kind, switch, flag)."""
+    """A dataclass field carrying its CLI help and choices (and click extras: min, max, kind, switch,
+    flag)."""
     return field(default=default, metadata={"help": help, "choices": choices, **cli})
 
 

@@ -31,7 +31,8 @@ def _choose(name: str, value, choices: tuple) -> None:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which videos a command works on: methods, qualities, splits, datasets (None keeps all). The one filter."""
+    """Which videos a command works on: methods, qualities, splits, datasets (None keeps all). The one
+    filter."""
 
     methods: tuple[str, ...] | None = opt(
         None, "Methods to keep, e.g. youtube,Deepfakes (default all).", kind="csv"
@@ -204,7 +205,8 @@ class ShardsParams:
 
 @dataclass(frozen=True)
 class BlendParams:
-    """`lrl-prep blend`: which forgeries are made from ROOT's reals (everything here goes into the fingerprints)."""
+    """`lrl-prep blend`: which forgeries are made from ROOT's reals (everything here goes into the
+    fingerprints)."""
 
     methods: tuple[str, ...] | None = opt(
         None,
@@ -280,7 +282,8 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class PredictOptions:
-    """`lrl-predict`: where results go and how the checkpoint runs (its preprocessing comes from the checkpoint)."""
+    """`lrl-predict`: where results go and how the checkpoint runs (its preprocessing comes from the
+    checkpoint)."""
 
     out: str = opt("predictions", "Folder for predictions.json and predictions.csv.")
     report: str | None = opt(None, "Also write a self-contained HTML page per input and an index.html here.")
@@ -308,7 +311,8 @@ class PrepConfig:
 
 
 def read_options_file(path: Path) -> dict:
-    """Options from a YAML (.yaml/.yml) or TOML (.toml) file, `-` in names read as `_`; both commands use it."""
+    """Options from a YAML (.yaml/.yml) or TOML (.toml) file, `-` in names read as `_`; both commands use
+    it."""
     path = Path(path)
     try:
         text = path.read_text()

@@ -24,8 +24,9 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def tiny_run(demo_root, tmp_path_factory):
-    """(ROOT, WORK, checkpoint) through the real stages: raw reals and Deepfakes of the tiny demo, 4 frames
-    at 80 px, extract + masks + shards, then 2 training steps of the full model (seconds, not a good model)."""
+    """(ROOT, WORK, checkpoint) through the real stages: raw reals and Deepfakes of the tiny demo, 4
+    frames at 80 px, extract + masks + shards, then 2 training steps of the full model (seconds, not a
+    good model)."""
     import torch
 
     from model.training.config import TrainConfig

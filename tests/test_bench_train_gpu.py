@@ -1,4 +1,5 @@
-"""benchmarks/train_gpu.py: its tiny CPU mode runs the whole ladder from real shards; the plan puts compile last."""
+"""benchmarks/train_gpu.py: its tiny CPU mode runs the whole ladder from real shards; the plan puts compile
+last."""
 
 import importlib.util
 import json

@@ -1,4 +1,5 @@
-"""The blend kernel (pipeline.kernels.blend) on scikit-image's astronaut, whose MTCNN face is written below."""
+"""The blend kernel (pipeline.kernels.blend) on scikit-image's astronaut, whose MTCNN face is written
+below."""
 
 from dataclasses import replace
 

@@ -74,11 +74,11 @@ def test_celebdf_list_disagreeing_with_the_folder_or_naming_no_file_is_a_problem
     index = scan(root)
     listing = str(root / "List_of_testing_videos.txt")
     assert reasons(index.problems) == [
-        f"{listing}: line 1 '0 YouTube-real/00170.mp4': label 0 means fake in this list, but YouTube-real holds "
-        f"reals: {root / 'YouTube-real' / '00170.mp4'} not used",
+        f"{listing}: line 1 '0 YouTube-real/00170.mp4': label 0 means fake in this list, but YouTube-real "
+        f"holds reals: {root / 'YouTube-real' / '00170.mp4'} not used",
         f"{listing}: line 2 '1 Celeb-real/id7_0000.mp4': no such file in ROOT",
-        f"{listing}: line 3 '2 Celeb-real/id0_0000.mp4': not '<label> <folder>/<file>' with label 1 (real) or 0 "
-        "(fake) and folder one of Celeb-real, YouTube-real, Celeb-synthesis",
+        f"{listing}: line 3 '2 Celeb-real/id0_0000.mp4': not '<label> <folder>/<file>' with label 1 (real) "
+        "or 0 (fake) and folder one of Celeb-real, YouTube-real, Celeb-synthesis",
     ]
     assert "00170" not in records(index)  # which of list and folder is wrong is unknown: not used
     assert {r.split for r in index.records} == {"train"}
@@ -92,10 +92,10 @@ def test_celebdf_without_its_list_is_all_training_data_with_a_note(tmp_path):
     index = scan(root)
     assert {r.split for r in index.records} == {"train"} and len(index.records) == 7
     assert reasons(index.notes) == [
-        f"{root / 'List_of_testing_videos.txt'}: missing: every video is in split train; no test split: --evaluate "
-        "--split test will find no celebdf samples",
-        f"{root / 'Celeb-synthesis' / 'id5_id0_0001.mp4'}: its real Celeb-real/id5_0001 is not in ROOT: no difference "
-        "mask (masks: no mask)",
+        f"{root / 'List_of_testing_videos.txt'}: missing: every video is in split train; no test split: "
+        "--evaluate --split test will find no celebdf samples",
+        f"{root / 'Celeb-synthesis' / 'id5_id0_0001.mp4'}: its real Celeb-real/id5_0001 is not in ROOT: no "
+        "difference mask (masks: no mask)",
     ]
 
 
@@ -201,8 +201,8 @@ def test_dfdc_unreadable_metadata_and_bad_entries_are_problems_naming_the_file(t
     index = scan(root)
     part0, part1 = root / "dfdc_train_part_0", root / "dfdc_train_part_1"
     assert reasons(index.problems) == [
-        f"{part0 / 'metadata.json'}: cannot read it as JSON (Expecting property name enclosed in double quotes: "
-        "line 1 column 2 (char 1)): the 2 other files of dfdc_train_part_0/ are not used",
+        f"{part0 / 'metadata.json'}: cannot read it as JSON (Expecting property name enclosed in double "
+        "quotes: line 1 column 2 (char 1)): the 2 other files of dfdc_train_part_0/ are not used",
         f"{part1 / 'metadata.json'}: entry aaa.mp4: label 'MAYBE' is neither REAL nor FAKE: not used",
     ]
     assert not index.records
@@ -262,7 +262,8 @@ def test_dfdc_bad_label_in_labels_csv_is_one_problem(tmp_path):
     index = scan(tmp_path)
     labels = tmp_path / "test" / "labels.csv"
     assert reasons(index.problems) == [
-        f"{labels}: line 2 'djksqlohhk.mp4,FAKE': not '<file>,<label>' with label 1 (fake) or 0 (real): not used",
+        f"{labels}: line 2 'djksqlohhk.mp4,FAKE': not '<file>,<label>' with label 1 (fake) or 0 (real): not "
+        "used",
         f"{labels}: line 4 'nolabel.mp4': not '<file>,<label>' with label 1 (fake) or 0 (real): not used",
     ]
     assert list(records(index)) == ["okokokokok"] and not index.notes
@@ -314,8 +315,8 @@ def test_dfdc_fakes_of_a_real_not_used_are_problems_naming_the_problems_file(tmp
     index = scan(root)
     part0, part1, part2 = (root / f"dfdc_train_part_{n}" for n in range(3))
     assert reasons(index.problems) == [
-        f"{part0 / 'metadata.json'}: not a JSON object of file name -> {{label, split, original}}: the other file of "
-        "dfdc_train_part_0/ is not used",
+        f"{part0 / 'metadata.json'}: not a JSON object of file name -> {{label, split, original}}: the other "
+        "file of dfdc_train_part_0/ is not used",
         f"{part1 / 'metadata.json'}: entry bbb.mp4: label 'Real' is neither REAL nor FAKE: not used",
         f"{part1 / 'ddd.mp4'}: empty file (0 bytes)",
         f"{part1 / 'metadata.json'}: lists ddd.mp4, not usable (see the problem naming it)",
@@ -324,8 +325,10 @@ def test_dfdc_fakes_of_a_real_not_used_are_problems_naming_the_problems_file(tmp
         f"{part0 / 'metadata.json'})",
         f"{part1 / 'f2.mp4'}: not used: its real real/bbb is not used either (see the problem of "
         f"{part1 / 'metadata.json'})",
-        f"{part1 / 'f3.mp4'}: not used: its real real/ccc is not used either (see the problem of {part2 / 'ccc.mp4'})",
-        f"{part1 / 'f4.mp4'}: not used: its real real/ddd is not used either (see the problem of {part1 / 'ddd.mp4'})",
+        f"{part1 / 'f3.mp4'}: not used: its real real/ccc is not used either (see the problem of "
+        f"{part2 / 'ccc.mp4'})",
+        f"{part1 / 'f4.mp4'}: not used: its real real/ddd is not used either (see the problem of "
+        f"{part1 / 'ddd.mp4'})",
     ]
     assert not index.records and not index.notes
 
@@ -338,12 +341,12 @@ def test_celebdf_fakes_of_a_real_not_used_are_problems_not_notes(tmp_path):
     listing = root / "List_of_testing_videos.txt"
     assert reasons(index.problems) == [
         f"{root / 'Celeb-real' / 'id2_0005.mp4'}: empty file (0 bytes)",
-        f"{listing}: line 1 '0 Celeb-real/id0_0000.mp4': label 0 means fake in this list, but Celeb-real holds reals: "
-        f"{root / 'Celeb-real' / 'videos' / 'id0_0000.mp4'} not used",
-        f"{root / 'Celeb-synthesis' / 'id0_id1_0000.mp4'}: not used: its real Celeb-real/id0_0000 is not used either "
-        f"(see the problem of {listing})",
-        f"{root / 'Celeb-synthesis' / 'id2_id0_0005.mp4'}: not used: its real Celeb-real/id2_0005 is not used either "
-        f"(see the problem of {root / 'Celeb-real' / 'id2_0005.mp4'})",
+        f"{listing}: line 1 '0 Celeb-real/id0_0000.mp4': label 0 means fake in this list, but Celeb-real "
+        f"holds reals: {root / 'Celeb-real' / 'videos' / 'id0_0000.mp4'} not used",
+        f"{root / 'Celeb-synthesis' / 'id0_id1_0000.mp4'}: not used: its real Celeb-real/id0_0000 is not "
+        f"used either (see the problem of {listing})",
+        f"{root / 'Celeb-synthesis' / 'id2_id0_0005.mp4'}: not used: its real Celeb-real/id2_0005 is not "
+        f"used either (see the problem of {root / 'Celeb-real' / 'id2_0005.mp4'})",
     ]
     assert not index.notes
     assert sorted(records(index)) == ["00170", "00171", "id1_0003", "id1_id0_0003"]
@@ -382,10 +385,10 @@ def test_another_datasets_folders_in_root_are_one_note(tmp_path):
         touch(root / f"dfdc_train_part_{n}" / "aaa.mp4")
     touch(root / "original_sequences" / "youtube" / "c23" / "videos" / "000.mp4")
     assert reasons(scan(root, "celebdf").notes) == [
-        f"{root}: holds original_sequences/ (FaceForensics++), not read with --dataset celebdf: index it with "
-        "--dataset ffpp",
-        f"{root}: holds dfdc_train_part_0/, dfdc_train_part_1/, dfdc_train_part_2/ and 2 more (DFDC), not read with "
-        "--dataset celebdf: index them with --dataset dfdc",
+        f"{root}: holds original_sequences/ (FaceForensics++), not read with --dataset celebdf: index it "
+        "with --dataset ffpp",
+        f"{root}: holds dfdc_train_part_0/, dfdc_train_part_1/, dfdc_train_part_2/ and 2 more (DFDC), not "
+        "read with --dataset celebdf: index them with --dataset dfdc",
     ]
 
 

@@ -1,4 +1,5 @@
-"""The demo tree: FF++ layout and index, lossless raw, exact ground-truth masks, truth sidecar, determinism."""
+"""The demo tree: FF++ layout and index, lossless raw, exact ground-truth masks, truth sidecar,
+determinism."""
 
 import json
 import math

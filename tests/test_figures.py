@@ -1,4 +1,5 @@
-"""`lrl-train --evaluate CKPT --figures`: Fig. 3 and Fig. 4 of the paper from tiny checkpoints trained here."""
+"""`lrl-train --evaluate CKPT --figures`: Fig. 3 and Fig. 4 of the paper from tiny checkpoints trained
+here."""
 
 from pathlib import Path
 

@@ -71,7 +71,8 @@ def test_webm_tree_is_extracted(demo_root, tmp_path):
 
 
 def test_files_that_are_not_videos_are_named_with_their_reason(demo_root, tmp_path, monkeypatch):
-    """Case 3 (index): a broken link, a directory, an unreadable, an empty and a non-video file each say so."""
+    """Case 3 (index): a broken link, a directory, an unreadable, an empty and a non-video file each say
+    so."""
     root = with_splits(demo_root, tmp_path / "root")
     folder = video_dir(root, "youtube", "c23")
     copy(demo_root, root, "youtube", "000")
@@ -88,7 +89,8 @@ def test_files_that_are_not_videos_are_named_with_their_reason(demo_root, tmp_pa
     problems = sorted(line for line in result.output.splitlines() if line.startswith("problem:"))
     assert problems[:4] == [
         f"problem: {locked}: permission denied (not readable by this user)",
-        f"problem: {folder / '002.mp4'}: broken symbolic link (its target {tmp_path / 'gone.mp4'} does not exist)",
+        f"problem: {folder / '002.mp4'}: broken symbolic link (its target {tmp_path / 'gone.mp4'} does not "
+        "exist)",
         f"problem: {folder / '003.mp4'}: a directory, not a video file",
         f"problem: {folder / '004.mp4'}: empty file (0 bytes)",
     ]
@@ -137,12 +139,12 @@ def problem_lines(root: Path) -> list[str]:
     folder = video_dir(root, "youtube", "c23")
     return [
         f"problem: {folder / '002 (1).mp4'}: cannot parse the name '002 (1)' as a youtube video",
-        f"problem: {folder / '003'}: 2 files have the video id '003' (003.avi, 003.mp4): none of them is used; "
-        "keep one",
+        f"problem: {folder / '003'}: 2 files have the video id '003' (003.avi, 003.mp4): none of them is "
+        "used; keep one",
         f"problem: {folder / '004.mp4'}: broken symbolic link (its target "
         f"{Path(os.readlink(folder / '004.mp4'))} does not exist)",
-        f"problem: {video_dir(root, 'Deepfakes', 'c23') / '003_002.mp4'}: not used: its real youtube/003 is held "
-        "by several files (see the problem naming them)",
+        f"problem: {video_dir(root, 'Deepfakes', 'c23') / '003_002.mp4'}: not used: its real youtube/003 is "
+        "held by several files (see the problem naming them)",
     ]
 
 

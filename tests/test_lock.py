@@ -9,7 +9,11 @@ import pytest
 
 from pipeline.store.lock import WorkLock, WorkLocked
 
-HOLD = "import sys, time; from pipeline.store.lock import WorkLock\nwith WorkLock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n"
+HOLD = (
+    "import sys, time; from pipeline.store.lock import WorkLock\n"
+    "with WorkLock(sys.argv[1]):\n"
+    "    print('held', flush=True); time.sleep(60)\n"
+)
 
 
 def test_second_holder_is_refused_with_the_holders_pid(tmp_path):

@@ -1,4 +1,5 @@
-"""LRLNet: streams cut at timm taps, RFAM, every Table 4 variant, the loss, pretrained files, bf16, compile."""
+"""LRLNet: streams cut at timm taps, RFAM, every Table 4 variant, the loss, pretrained files, bf16,
+compile."""
 
 import math
 

@@ -14,7 +14,8 @@ SIZE = 80  # mobilenetv3_small_050 taps at strides 4/8/16: 20, 10, 5 px, so k = 
 
 
 def forged_samples(n: int = 16, seed: int = 0):
-    """Odd samples: a square from elsewhere in the image, 2x nearest-upsampled, pasted in (label 1, its mask)."""
+    """Odd samples: a square from elsewhere in the image, 2x nearest-upsampled, pasted in (label 1, its
+    mask)."""
     rng = np.random.default_rng(seed)
     img = astronaut().astype(np.float32) / 255.0
     rgbs, masks = [], []

@@ -1,4 +1,5 @@
-"""ImageNet weights from the installed package: remap onto timm, a cat for chelsea, both streams, normalisation."""
+"""ImageNet weights from the installed package: remap onto timm, a cat for chelsea, both streams,
+normalisation."""
 
 import pytest
 import timm

@@ -115,7 +115,8 @@ def test_second_refresh_does_nothing_and_never_imports_torch(root, clean):
 
 
 def killer(module: str, attr: str, after: int) -> str:
-    """A prelude that SIGKILLs the process on call number after + 1 of module.attr (attr may be Class.method)."""
+    """A prelude that SIGKILLs the process on call number after + 1 of module.attr (attr may be
+    Class.method)."""
     owner, _, name = attr.rpartition(".")
     return (
         f"import os, signal, {module} as m\n"

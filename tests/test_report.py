@@ -1,4 +1,5 @@
-"""lrl-prep report on a small WORK: counts, failures with reasons, unreadable crops named, pages bounded in size."""
+"""lrl-prep report on a small WORK: counts, failures with reasons, unreadable crops named, pages bounded in
+size."""
 
 import re
 

@@ -48,7 +48,8 @@ def prepare(root: Path, work: Path, backend: Backend, jobs: int | None = None) -
 
 
 def outputs(work: Path) -> dict:
-    """sha256 of every crop and mask file by path under WORK; status, fingerprint, counts, data of every record."""
+    """sha256 of every crop and mask file by path under WORK; status, fingerprint, counts, data of every
+    record."""
     layout = WorkLayout(work)
     files = {
         str(p.relative_to(work)): hashlib.sha256(p.read_bytes()).hexdigest()

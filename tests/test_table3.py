@@ -53,8 +53,8 @@ def shards_of(work: Path, videos, **params) -> Path:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, request):
-    """(mixed shards: FF++ and Celeb-DF in one WORK, DFDC shards, checkpoint, training lines) of one run on the
-    mixed WORK with --qualities c23 (FF++'s), which must not empty Celeb-DF's 'orig' at evaluation."""
+    """(mixed shards: FF++ and Celeb-DF in one WORK, DFDC shards, checkpoint, training lines) of one run on
+    the mixed WORK with --qualities c23 (FF++'s), which must not empty Celeb-DF's 'orig' at evaluation."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     request.addfinalizer(lambda: torch.set_num_threads(threads))
@@ -96,7 +96,8 @@ def test_one_checkpoint_on_two_shard_sets_gives_one_row_per_dataset(run):
         out[header].split("  ")[0] == "dataset"
         and "frame AUC  video AUC  frame EER  video EER" in out[header]
     )
-    # frame 8 of every video is interpolated and left out: 2 frames per video; 'orig' kept despite --qualities c23
+    # frame 8 of every video is interpolated and left out: 2 frames per video; 'orig' kept despite
+    # --qualities c23
     assert [line.split()[:3] for line in out[header + 1 : header + 4]] == [
         ["celebdf", "6", "3"],
         ["ffpp", "4", "2"],
@@ -190,7 +191,8 @@ def set_columns(shards: Path, face_of, known_of) -> None:
 
 
 def test_unknown_masks_leave_lrl_training_and_a_two_face_video_counts_once(tmp_path, one_torch_thread):
-    """The 001_002 fake's mask is unknown; the test fake 006_007 shows two faces (frame 0: face 0, frame 4: face 1)."""
+    """The 001_002 fake's mask is unknown; the test fake 006_007 shows two faces (frame 0: face 0, frame 4:
+    face 1)."""
     shards = shards_of(tmp_path / "work", TREE)
     set_columns(shards, lambda v, i: int(v == "006_007" and i > 0), lambda v: int(v != "001_002"))
     every = ShardDataset(shards, "train", fields=(), interpolated=False)
@@ -208,7 +210,8 @@ def test_unknown_masks_leave_lrl_training_and_a_two_face_video_counts_once(tmp_p
     assert result.exit_code == 0, result.output
     saved = json.loads(Path(result.output.splitlines()[-2].removeprefix("table: ")).read_text())
     assert [(r["dataset"], r["frames"], r["videos"]) for r in saved["rows"]] == [("ffpp", 4, 2)]
-    # the face column reaches the predictions: each face of 006_007 has one frame, so its video score is their max
+    # the face column reaches the predictions: each face of 006_007 has one frame, so its video score is
+    # their max
     net = build_model(TrainConfig.from_flat(SMALL).model)
     net.load_state_dict(checkpoint.load(tmp_path / "run" / "best.pt")["model"])
     pred = predict(net, LRLSamples(ShardDataset(shards, "test", interpolated=False)), torch.device("cpu"), 8)

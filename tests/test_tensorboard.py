@@ -1,4 +1,5 @@
-"""lrl-train --tensorboard: the epoch scalars equal log.jsonl, sample images per epoch; --no-tensorboard writes none."""
+"""lrl-train --tensorboard: the epoch scalars equal log.jsonl, sample images per epoch; --no-tensorboard
+writes none."""
 
 import json
 from pathlib import Path

@@ -88,8 +88,8 @@ def test_one_class_validation_and_one_class_roc(one_class, tmp_path, one_torch_t
 
 
 def test_evaluation_refuses_shards_preprocessed_otherwise(shards, tmp_path, one_torch_thread):
-    """Case 6: 80 px / alpha 0.33 checkpoint, 160 px / alpha 0.5 shards: refused; forced, kept apart and recorded.
-    Their other freq_std is a statistic of the data: only noted (model.training.run_eval)."""
+    """Case 6: 80 px / alpha 0.33 checkpoint, 160 px / alpha 0.5 shards: refused; forced, kept apart and
+    recorded. Their other freq_std is a statistic of the data: only noted (model.training.run_eval)."""
     train(config(shards, tmp_path / "run", epochs=1), echo=lambda s: None)
     ckpt = tmp_path / "run" / "best.pt"
     other = shards_of(tmp_path / "other", size=160, alpha=0.5)
@@ -105,8 +105,8 @@ def test_evaluation_refuses_shards_preprocessed_otherwise(shards, tmp_path, one_
     forced = CliRunner().invoke(train_cli, ["--evaluate", str(ckpt), "--shards", str(other), "--force"])
     assert first.exit_code == 0 and forced.exit_code == 0, first.output + forced.output
     assert (
-        f"note: {other}: freq_std {std:.4g}, {100 * (std / ref - 1):+.1f}% from the checkpoint's {ref:.4g}, which "
-        "normalises the frequency input (a statistic of this data, not a setting)"
+        f"note: {other}: freq_std {std:.4g}, {100 * (std / ref - 1):+.1f}% from the checkpoint's {ref:.4g}, "
+        "which normalises the frequency input (a statistic of this data, not a setting)"
     ) in forced.output.splitlines()
     mine = tmp_path / "run" / f"metrics-best-test-{digest(load_index(shards))}.json"
     theirs = tmp_path / "run" / f"metrics-best-test-{digest(load_index(other))}.json"

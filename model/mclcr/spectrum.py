@@ -65,7 +65,8 @@ def _embed(in_channels: int, width: int) -> nn.Sequential:
 
 
 class CrossAttention(nn.Module):
-    """Tokens q (B, N, d) attend over tokens kv (B, N, d): LN(q + W_o softmax(Q K^T / sqrt(d_h)) V), multi-head."""
+    """Tokens q (B, N, d) attend over tokens kv (B, N, d): LN(q + W_o softmax(Q K^T / sqrt(d_h)) V),
+    multi-head."""
 
     def __init__(self, width: int, heads: int):
         super().__init__()
@@ -87,7 +88,8 @@ class CrossAttention(nn.Module):
 
 
 class AmplitudePhaseAttention(nn.Module):
-    """RGB (B, 3, H, W) -> frequency vector (B, 2 width): patch spectra, embeddings, mutual cross-attention."""
+    """RGB (B, 3, H, W) -> frequency vector (B, 2 width): patch spectra, embeddings, mutual
+    cross-attention."""
 
     def __init__(self, patch: int, width: int, heads: int, in_channels: int = 3):
         super().__init__()

@@ -27,7 +27,8 @@ def gram(x: torch.Tensor) -> torch.Tensor:
 
 
 class StyleBlock(nn.Module):
-    """Shallow features (B, C, h, w) -> style vector (B, out_dim): 1x1 conv, Gram, upper triangle, LN, linear."""
+    """Shallow features (B, C, h, w) -> style vector (B, out_dim): 1x1 conv, Gram, upper triangle, LN,
+    linear."""
 
     def __init__(self, in_channels: int, style_channels: int, out_dim: int):
         super().__init__()

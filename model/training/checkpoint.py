@@ -67,8 +67,8 @@ def from_state(state: dict, device: str | None = None):
 
 
 def load_checkpoint(path: Path, device: str | None = None):
-    """(network in eval mode on `device`, TrainConfig, Preprocessing) of the checkpoint at `path` (from_state);
-    LrlError (one line, naming the file) when it is not a readable lrl checkpoint."""
+    """(network in eval mode on `device`, TrainConfig, Preprocessing) of the checkpoint at `path`
+    (from_state); LrlError (one line, naming the file) when it is not a readable lrl checkpoint."""
     return from_state(load(path), device)
 
 

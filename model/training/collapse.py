@@ -16,7 +16,8 @@ COLLAPSE = 0.01  # both means under this: s_hat ~ 1 for every sample (collapsed 
 
 
 def off_diagonal_dissimilarity(s_hat: torch.Tensor) -> torch.Tensor:
-    """(B, N, N) -> (B,): mean of 1 - s_hat_ij over the N (N - 1) entries i != j (the diagonal is always 1)."""
+    """(B, N, N) -> (B,): mean of 1 - s_hat_ij over the N (N - 1) entries i != j (the diagonal
+    is always 1)."""
     n = s_hat.shape[-1]
     total = (1.0 - s_hat.float()).sum(dim=(1, 2)) - (1.0 - s_hat.float().diagonal(dim1=1, dim2=2)).sum(1)
     return total / max(n * (n - 1), 1)
@@ -32,7 +33,8 @@ def dissimilarity_sums(s_hat: torch.Tensor | None, label: torch.Tensor) -> torch
 
 
 def dissimilarity_stats(sums: torch.Tensor) -> dict:
-    """{"dissim_real", "dissim_fake"} from accumulated dissimilarity_sums (a key is left out without samples)."""
+    """{"dissim_real", "dissim_fake"} from accumulated dissimilarity_sums (a key is left out without
+    samples)."""
     out = {}
     for name, (total, count) in (("dissim_real", sums[0:2]), ("dissim_fake", sums[2:4])):
         if count > 0:
@@ -46,6 +48,7 @@ def collapse_warning(h: dict) -> str | None:
     if real is None or fake is None or max(real, fake) >= COLLAPSE:
         return None
     return (
-        f"warning: epoch {h['epoch']}: s_hat is collapsing to 1 (mean off-diagonal 1 - s_hat: reals {real:.4f}, "
+        f"warning: epoch {h['epoch']}: s_hat is collapsing to 1 "
+        f"(mean off-diagonal 1 - s_hat: reals {real:.4f}, "
         f"fakes {fake:.4f}, both < {COLLAPSE}); the classifier on s_hat cannot separate them"
     )

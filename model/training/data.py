@@ -31,7 +31,8 @@ def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
 
 
 def rgb_input(rgb: np.ndarray) -> torch.Tensor:
-    """The network's RGB input: uint8 (..., H, W, 3) -> float32 (..., 3, H, W) in [-1, 1], (x / 255 - 0.5) / 0.5."""
+    """The network's RGB input: uint8 (..., H, W, 3) -> float32 (..., 3, H, W) in [-1, 1],
+    (x / 255 - 0.5) / 0.5."""
     x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(rgb, -1, -3)))
     return x.float().div_(127.5).sub_(1.0)
 

@@ -50,7 +50,8 @@ def chosen_indices(methods: np.ndarray, per_method: int) -> set[int]:
 
 class SimilarityFigures:
     """Called on every evaluation batch (`predict(..., on_batch=figures)`): keeps the Fig. 3 examples and the
-    per-method sums of s_hat and s for Fig. 4. `shards` is the split's ShardDataset, k the MPSM patch count."""
+    per-method sums of s_hat and s for Fig. 4. `shards` is the split's ShardDataset, k the MPSM patch
+    count."""
 
     def __init__(self, shards, k: int, per_method: int = SAMPLES_PER_METHOD):
         self.k = k

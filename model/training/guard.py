@@ -32,7 +32,10 @@ class Diverged(LrlError):
 
 
 def hint(lr: float) -> str:
-    return f"hint: lower --lr (it is {lr:g}; the paper's is 2e-4) or check the shards with `lrl-prep shards --verify`"
+    return (
+        f"hint: lower --lr (it is {lr:g}; the paper's is 2e-4) or check the shards with "
+        "`lrl-prep shards --verify`"
+    )
 
 
 def check_step(terms: dict[str, float], net: torch.nn.Module, epoch: int, step: int, lr: float) -> None:

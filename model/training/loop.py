@@ -209,7 +209,10 @@ def unusable_validation(cfg: TrainConfig, val: ShardDataset) -> str | None:
     if len(labels) == 0:
         return f"val split {cfg.data.val_split!r} has no samples"
     if len(set(labels.tolist())) < 2:
-        return f"val split {cfg.data.val_split!r} holds only {'fake' if labels[0] else 'real'} samples (AUC undefined)"
+        return (
+            f"val split {cfg.data.val_split!r} holds only {'fake' if labels[0] else 'real'} samples "
+            "(AUC undefined)"
+        )
     return None
 
 
@@ -243,7 +246,8 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
         echo(note)
     if dist.main and shards.unknown_masks_left_out:
         echo(
-            f"training: {shards.unknown_masks_left_out} samples whose mask is unknown (mask_known 0) left out: "
+            f"training: {shards.unknown_masks_left_out} samples whose mask is unknown (mask_known 0) "
+            "left out: "
             "LRL's similarity and segmentation targets come from the mask (--model mclcr trains on them)"
         )
     samples = LRLSamples(shards, hflip=d.hflip, seed=cfg.run.seed, augment=d.augment)

@@ -25,7 +25,8 @@ SOURCE_FRAMES = 64  # source frames a swap chooses from (evenly spaced; memory: 
 
 
 def rng_for(seed: int, *names: str) -> np.random.Generator:
-    """A generator for one draw, from the seed and names (e.g. method and fake): stable across runs and machines."""
+    """A generator for one draw, from the seed and names (e.g. method and fake): stable across runs and
+    machines."""
     return np.random.default_rng([seed, *(zlib.crc32(n.encode()) for n in names)])
 
 

@@ -14,7 +14,8 @@ not made, so train such a tree at one quality (`--qualities raw`). AAA: ROOT's i
 FF++'s three digits, else 000, 001, ... in the order of ROOT's keys (FF++'s adapter reads three digits
 only, so at most 1000 reals; the map is in blend.json). Split pairs: the reals of a split paired in id
 order ([a, b], the last one alone as [a, a]); fakes AAA_BBB are in their target AAA's split (the FF++
-adapter's rule for a name no pair lists), and a swap's source comes from the same split (pipeline.blend.sources).
+adapter's rule for a name no pair lists), and a swap's source comes from the same split
+(pipeline.blend.sources).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The one place that defines the input trees' layouts (ROOT, one dataset each). WORK's is pipeline.store.layout.
+"""The one place that defines the input trees' layouts (ROOT, one dataset each). WORK's is
+pipeline.store.layout.
 
 FaceForensics++ (dataset "ffpp"; its DeepFakeDetection part is dataset "dfd"):
     original_sequences/{youtube,actors}/{raw,c23,c40}/videos/<id>.mp4

@@ -41,7 +41,8 @@ class Index:
         return Index([r for r in self.records if selection.keeps(r)], list(self.problems), list(self.notes))
 
     def empty_reason(self, root: Path, selection: Selection) -> str:
-        """Why no record of ROOT is selected: nothing indexed (naming the first file skipped), or the filters."""
+        """Why no record of ROOT is selected: nothing indexed (naming the first file skipped), or the
+        filters."""
         if self.records:
             return f"{root}: no video matches the chosen datasets / methods / qualities / splits"
         first = f"; {len(self.problems)} files skipped, e.g. {self.problems[0]}" if self.problems else ""

@@ -99,8 +99,10 @@ class ClipDemo:
     def line(self) -> str:
         fakes = sum(c.label for c in self.clips)
         return (
-            f"demo {self.dataset} ({self.size}, seed {self.seed}): {len(self.clips) - fakes} reals and {fakes} "
-            f"fakes of {self.frames} frames at {WIDTH}x{HEIGHT} {FPS} fps: {self.files} files in {self.root}, "
+            f"demo {self.dataset} ({self.size}, seed {self.seed}): "
+            f"{len(self.clips) - fakes} reals and {fakes} "
+            f"fakes of {self.frames} frames at {WIDTH}x{HEIGHT} {FPS} fps: "
+            f"{self.files} files in {self.root}, "
             f"{self.seconds:.1f} s"
         )
 

@@ -1,4 +1,5 @@
-"""`lrl-prep demo-data --dataset dfd`: a small DeepFakeDetection (DFD) tree, FF++-shaped (pipeline.dataset.layout).
+"""`lrl-prep demo-data --dataset dfd`: a small DeepFakeDetection (DFD) tree, FF++-shaped
+(pipeline.dataset.layout).
 
 DFD ships inside the FaceForensics++ tree; this one holds only its part, at one quality (c23):
 

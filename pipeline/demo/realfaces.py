@@ -73,7 +73,8 @@ class PackageDemo:
         people = len({c.identity for c in self.clips})
         skipped = "".join(f"; {why}" for why in self.fetched.skipped.values())
         return (
-            f"demo ({self.size}, seed {self.seed}, package faces): {len(self.clips)} reals of {people} people, "
+            f"demo ({self.size}, seed {self.seed}, package faces): "
+            f"{len(self.clips)} reals of {people} people, "
             f"{SIZES[self.size].frames} frames at {WIDTH}x{HEIGHT} {FPS} fps, {'/'.join(FFPP_QUALITIES)} in "
             f"{self.root}, {self.seconds:.1f} s{skipped}" + (f"\n{self.blended}" if self.blended else "")
         )
@@ -174,9 +175,9 @@ def write_real(root: Path, clip: RealClip, frames: int) -> None:
 
 
 def make_fakes(reals_root: Path, out_root: Path, seed: int, jobs: int | None = None) -> str:
-    """The FF++ tree OUT_ROOT of blended fakes of the reals of `reals_root`, the reals linked: the one place the
-    demo calls `lrl-prep blend` (pipeline.blend.run: SelfBlend and FaceSwapBlend at raw / c23 / c40 with their
-    blend masks as official mask videos; `jobs` workers, default every core; the same seed). Swaps are
+    """The FF++ tree OUT_ROOT of blended fakes of the reals of `reals_root`, the reals linked: the one place
+    the demo calls `lrl-prep blend` (pipeline.blend.run: SelfBlend and FaceSwapBlend at raw / c23 / c40 with
+    their blend masks as official mask videos; `jobs` workers, default every core; the same seed). Swaps are
     cross-identity: blend reads the people from reals_root/demo_truth.json. Returns blend's summary line;
     raises LrlError naming the first fake that could not be made."""
     from pipeline.blend.run import run

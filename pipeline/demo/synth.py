@@ -141,7 +141,8 @@ def deepfakes(
 def faceswap(
     real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Donor face at 1/5 resolution, its mean colour half-way to the target's, blended over the landmark hull."""
+    """Donor face at 1/5 resolution, its mean colour half-way to the target's, blended over the landmark
+    hull."""
     hull = np.zeros(real.shape[:2], np.uint8)
     cv2.fillConvexPoly(hull, face_hull(geom.landmarks), 255)
     x, y, rw, rh = cv2.boundingRect(hull)
@@ -188,7 +189,8 @@ def face2face(
 def neural_textures(
     real: np.ndarray, geom: FrameGeom, donor: np.ndarray, amount: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The mouth square re-rendered: smoothed, darkened, lips reddened, mouth opened by `amount`, 4-px texture."""
+    """The mouth square re-rendered: smoothed, darkened, lips reddened, mouth opened by `amount`, 4-px
+    texture."""
     mouth, mw = _mouth(geom.landmarks)
     cx, cy, hx, hy, feather = mouth[0], mouth[1] + 0.3 * mw, 0.85 * mw, 0.75 * mw, 0.2 * mw
     roi = _roi(real.shape, cx - hx, cy - hy, cx + hx, cy + hy)

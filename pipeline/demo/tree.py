@@ -191,7 +191,8 @@ def build_group(root: Path, target: RealSpec, donor: RealSpec, seed: int) -> dic
 
 
 def earlier_files(root: Path) -> list[str]:
-    """Files of an earlier (maybe interrupted) demo in ROOT, to replace; refuses a ROOT holding anything else."""
+    """Files of an earlier (maybe interrupted) demo in ROOT, to replace; refuses a ROOT holding anything
+    else."""
     if root.exists() and not root.is_dir():
         raise LrlError(f"{root}: exists and is not a folder")
     if not root.exists() or not any(root.iterdir()):

@@ -64,7 +64,8 @@ class Summary:
         noted = "".join(f", {n} {label}" for label, n in self.notes.items())
         return (
             f"{self.stage}: {self.unit} done {self.done} / skipped {self.skipped} / failed {self.failed}"
-            f"{self.held_part}, {self.items} {self.item}{noted}, {self.seconds:.1f} s ({rate:.1f} {self.item}/s)"
+            f"{self.held_part}, {self.items} {self.item}{noted}, "
+            f"{self.seconds:.1f} s ({rate:.1f} {self.item}/s)"
         )
 
     def merge(self, other: "Summary") -> None:

@@ -135,7 +135,8 @@ class RunState:
 
     def get(self, stage: str, key: str) -> UnitResult | None:
         row = self._db.execute(
-            "SELECT key, fingerprint, status, reason, outputs, counts, data FROM units WHERE stage=? AND key=?",
+            "SELECT key, fingerprint, status, reason, outputs, counts, data FROM units "
+            "WHERE stage=? AND key=?",
             (stage, key),
         ).fetchone()
         return _row_to_result(row) if row else None
@@ -145,7 +146,8 @@ class RunState:
         return self.settled(stage, key, fp) == DONE
 
     def settled(self, stage: str, key: str, fp: str) -> str | None:
-        """The unit's status when it is recorded with this very fingerprint and settled (not FAILED), else None."""
+        """The unit's status when it is recorded with this very fingerprint and settled (not FAILED), else
+        None."""
         row = self._db.execute(
             "SELECT fingerprint, status FROM units WHERE stage=? AND key=?", (stage, key)
         ).fetchone()
@@ -153,7 +155,8 @@ class RunState:
 
     def records(self, stage: str) -> list[UnitResult]:
         rows = self._db.execute(
-            "SELECT key, fingerprint, status, reason, outputs, counts, data FROM units WHERE stage=? ORDER BY key",
+            "SELECT key, fingerprint, status, reason, outputs, counts, data FROM units "
+            "WHERE stage=? ORDER BY key",
             (stage,),
         ).fetchall()
         return [_row_to_result(r) for r in rows]

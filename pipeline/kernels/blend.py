@@ -36,7 +36,8 @@ from pipeline.kernels.crop import TEMPLATE_112
 
 PATCH = 256  # side of the face-aligned patch the mask is built in, pixels
 PATCH_SPAN = 2.0  # the patch covers PATCH_SPAN x the face box's longer side
-ROI_SPAN = 1.5  # a blend changes pixels within ROI_SPAN x the box's longer side of its centre (>= PATCH_SPAN / sqrt 2)
+# a blend changes pixels within ROI_SPAN x the box's longer side of its centre (>= PATCH_SPAN / sqrt 2)
+ROI_SPAN = 1.5
 BLEND_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)  # SBI's dynamic_blend: M is scaled by one of these
 
 
@@ -106,7 +107,8 @@ class SelfBlendParams:
 
 @dataclass(frozen=True)
 class SwapParams:
-    """Face X-ray's blend: the region deformed and softened as for self-blends, no blend ratio (M peaks at 1)."""
+    """Face X-ray's blend: the region deformed and softened as for self-blends, no blend ratio
+    (M peaks at 1)."""
 
     mask: MaskParams = MaskParams()
     color_match: bool = True
@@ -190,7 +192,8 @@ def patch_matrix(face: Face) -> np.ndarray:
 
 
 def shift_scale_matrix(face: Face, mask: MaskParams) -> np.ndarray:
-    """(2, 3) frame -> frame map of SBI's Affine: scale about the box centre, shift by a fraction of its side."""
+    """(2, 3) frame -> frame map of SBI's Affine: scale about the box centre, shift by a fraction of its
+    side."""
     x0, y0, x1, y1 = face.box
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     s, (fx, fy) = mask.scale, mask.shift
@@ -198,7 +201,8 @@ def shift_scale_matrix(face: Face, mask: MaskParams) -> np.ndarray:
 
 
 def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """(2, 3) least-squares similarity (rotation, uniform scale, shift) taking points src (N, 2) to dst (Umeyama)."""
+    """(2, 3) least-squares similarity (rotation, uniform scale, shift) taking points src (N, 2) to dst
+    (Umeyama)."""
     from skimage.transform import SimilarityTransform
 
     tf = (
@@ -259,7 +263,8 @@ def _peak_one(values: np.ndarray) -> np.ndarray:
 
 
 def face_region(face: Face, mask: MaskParams, shape: tuple[int, int]) -> np.ndarray:
-    """(H, W) float32 in [0, 1]: the deformed, softened face region in frame pixels (0 outside its support)."""
+    """(H, W) float32 in [0, 1]: the deformed, softened face region in frame pixels (0 outside its
+    support)."""
     import cv2
 
     soft = soften(hard_region(face, mask), mask)

@@ -62,7 +62,8 @@ def highpass(images: np.ndarray, alpha: float = DEFAULT_ALPHA, dtype=np.float32)
 
 
 def frequency_cue(rgb: np.ndarray, alpha: float = DEFAULT_ALPHA) -> np.ndarray:
-    """The frequency input x2 of (H, W, 3) or (N, H, W, 3) RGB crops: float32 (H, W) or (N, H, W), grey levels."""
+    """The frequency input x2 of (H, W, 3) or (N, H, W, 3) RGB crops: float32 (H, W) or (N, H, W), grey
+    levels."""
     if rgb.ndim not in (3, 4) or rgb.shape[-1] != 3:
         raise ValueError(f"expected (H, W, 3) or (N, H, W, 3) RGB crops, got shape {rgb.shape}")
     batch = rgb.reshape((-1,) + rgb.shape[-3:])

@@ -177,7 +177,8 @@ def link_tracks(faces: list[FrameFaces]) -> list[list[tuple[int, int]]]:
 
 
 def track_weight(faces: list[FrameFaces], track: list[tuple[int, int]]) -> float:
-    """Confidence x size summed over the frames where the track is seen: favours the large, consistent face."""
+    """Confidence x size summed over the frames where the track is seen: favours the large, consistent
+    face."""
     return sum(faces[t].scores[j] * np.sqrt(box_area(faces[t].boxes[j])) for t, j in track)
 
 
@@ -220,7 +221,8 @@ def fill_gaps(frames: np.ndarray, known: np.ndarray, values: np.ndarray, fill: n
 def track_stats(
     faces: list[FrameFaces], track: list[tuple[int, int]], short_side: int
 ) -> tuple[float, float, float]:
-    """(fraction of the sampled frames it is seen in, mean detector score, median box side / frame short side)."""
+    """(fraction of the sampled frames it is seen in, mean detector score, median box side / frame short
+    side)."""
     sides = [
         max(faces[t].boxes[j][2] - faces[t].boxes[j][0], faces[t].boxes[j][3] - faces[t].boxes[j][1])
         for t, j in track

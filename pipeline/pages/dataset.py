@@ -1,4 +1,5 @@
-"""`lrl-prep report`: the dataset QA pages (index and contact sheets), from what pipeline.stages.report gathers.
+"""`lrl-prep report`: the dataset QA pages (index and contact sheets), from what pipeline.stages.report
+gathers.
 
 Contact sheets show, per video, one mosaic image of crop thumbnails: a fake's mask tinted red over
 its crop, frames whose face box was interpolated framed in orange, frames without a face (no crop)
@@ -116,7 +117,8 @@ def histograms_png(videos) -> np.ndarray | None:
 
 
 def worth_a_look(videos, pages: list[tuple[str, str, str]], per_page: int, top: int = 10) -> str:
-    """The videos with the most interpolated frames, the largest masks and empty masks, linked to their sheet."""
+    """The videos with the most interpolated frames, the largest masks and empty masks, linked to their
+    sheet."""
     page_of = {c.record.key: pages[i // per_page][0] for i, (c, _) in enumerate(videos)} if pages else {}
 
     def link(c) -> str:

@@ -13,14 +13,17 @@ import numpy as np
 
 from pipeline.store.atomic import write_bytes
 
-CSS = """
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:1200px}
-h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.5em}
-table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
-.grid{display:flex;flex-wrap:wrap;gap:6px}.grid figure{margin:0;font-size:12px;text-align:center}
-figure img{display:block;image-rendering:pixelated}img{max-width:100%;height:auto}.fake{color:#b00020;font-weight:bold}.real{color:#006400;
-font-weight:bold}.flag{outline:3px solid #e69f00}.bad{color:#b00020}.note{color:#666}
-"""
+CSS = (
+    "\n"
+    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:1200px}\n"
+    "h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.5em}\n"
+    "table{border-collapse:collapse}"
+    "td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}\n"
+    ".grid{display:flex;flex-wrap:wrap;gap:6px}.grid figure{margin:0;font-size:12px;text-align:center}\n"
+    "figure img{display:block;image-rendering:pixelated}img{max-width:100%;height:auto}"
+    ".fake{color:#b00020;font-weight:bold}.real{color:#006400;\n"
+    "font-weight:bold}.flag{outline:3px solid #e69f00}.bad{color:#b00020}.note{color:#666}\n"
+)
 
 
 def esc(value) -> str:
@@ -89,11 +92,13 @@ def curve_svg(values, flagged=(), width: int = 640, height: int = 160, threshold
         ty = height - pad - (height - 2 * pad) * threshold
         rule = (
             f'<line x1="{pad}" x2="{width - pad}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#b00020" '
-            f'stroke-dasharray="4 3"/><text x="{width - pad + 2}" y="{ty + 4:.1f}" font-size="10">{threshold}</text>'
+            'stroke-dasharray="4 3"/>'
+            f'<text x="{width - pad + 2}" y="{ty + 4:.1f}" font-size="10">{threshold}</text>'
         )
     axes = (
         f'<line x1="{pad}" x2="{pad}" y1="{pad}" y2="{height - pad}" stroke="#999"/>'
-        f'<text x="2" y="{pad + 4}" font-size="10">1</text><text x="2" y="{height - pad + 4}" font-size="10">0</text>'
+        f'<text x="2" y="{pad + 4}" font-size="10">1</text>'
+        f'<text x="2" y="{height - pad + 4}" font-size="10">0</text>'
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">{axes}{rule}'
@@ -111,7 +116,8 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 def page(title: str, body: str) -> str:
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
-        f'<link rel="icon" href="data:,"><style>{CSS}</style></head><body><h1>{esc(title)}</h1>{body}</body></html>'
+        f'<link rel="icon" href="data:,"><style>{CSS}</style></head>'
+        f"<body><h1>{esc(title)}</h1>{body}</body></html>"
     )
 
 

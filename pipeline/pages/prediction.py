@@ -1,9 +1,9 @@
 """`lrl-predict --report DIR`: one self-contained page per input and an index page.
 
 An input's page: its score, the per-frame probability curve, the sampled frames with their face box
-(orange: box interpolated from neighbouring frames; grey caption: no face, no crop), and for the highest- and lowest-scoring
-frames the crop, the predicted forgery mask M_hat (eq. 12) as an overlay, the similarity pattern
-s_hat (eq. 8-9, k*k x k*k) as a heat map and the RFAM attention maps A1 (RGB) and A2 (frequency)
+(orange: box interpolated from neighbouring frames; grey caption: no face, no crop), and for the highest- and
+lowest-scoring frames the crop, the predicted forgery mask M_hat (eq. 12) as an overlay, the similarity
+pattern s_hat (eq. 8-9, k*k x k*k) as a heat map and the RFAM attention maps A1 (RGB) and A2 (frequency)
 of every level (eq. 5). The shown score carries `id="score"` and `data-score`, the JSON's value. A
 multi-face input's page lists every face's score and shows the face whose score is the input's (the
 maximum over its faces; `result.detail.face`).

@@ -31,7 +31,8 @@ class Inputs:
 
 
 def kind_of(path: Path) -> str:
-    """ "image" for the image suffixes, else "video" (a named file is tried as a video whatever its suffix)."""
+    """ "image" for the image suffixes, else "video" (a named file is tried as a video whatever its
+    suffix)."""
     return "image" if path.suffix.lower() in IMAGE_SUFFIXES else "video"
 
 

@@ -4,9 +4,9 @@ predictions.json: {"checkpoint", "detector", "variant" (the checkpoint's detecto
 ablation variant), "preprocessing", "aggregation", "inputs": [Scored.to_dict()], "skipped"}, each input with
 its score (the maximum over its faces) and "faces": per face track its score and per-frame rows; "skipped":
 the entries of folders that are not inputs, each with its reason (pipeline.predict.inputs).
-predictions.csv: one row per face and sampled frame (input, status, video score, face, face_video_score (its mean), frame,
-box, detector score, interpolated, no face, counted in the face's score, probability); a failed input
-has one row with its reason.
+predictions.csv: one row per face and sampled frame (input, status, video score, face, face_video_score (its
+mean), frame, box, detector score, interpolated, no face, counted in the face's score, probability); a failed
+input has one row with its reason.
 """
 
 from __future__ import annotations

@@ -66,8 +66,9 @@ class Detail:
     """What the report shows of one input: thumbs per sampled frame, the rest per cropped frame.
 
     thumbs: (n, h, w, 3) uint8 sampled frames scaled to at most `THUMB` px wide, `scale` = thumb / full;
-    cropped: the positions (in the sampled frames) of the m crops; crops (m, S, S, 3) uint8; masks (n, S, S) float16 forgery probability; s_hat (n, k*k, k*k)
-    float16 or None; attention: per RFAM level (n, 2, h_l, w_l) float16 (0 RGB, 1 frequency).
+    cropped: the positions (in the sampled frames) of the m crops; crops (m, S, S, 3) uint8; masks (n, S, S)
+    float16 forgery probability; s_hat (n, k*k, k*k) float16 or None; attention: per RFAM level
+    (n, 2, h_l, w_l) float16 (0 RGB, 1 frequency).
     """
 
     thumbs: np.ndarray

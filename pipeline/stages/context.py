@@ -114,7 +114,8 @@ def _problems_by_root(state: RunState) -> dict[str, list]:
 
 
 def save_problems(state: RunState, problems: list[Problem], root: Path) -> None:
-    """Keep ROOT's latest index problems in the run state (`lrl-prep status` lists them), beside other ROOTs'."""
+    """Keep ROOT's latest index problems in the run state (`lrl-prep status` lists them), beside other
+    ROOTs'."""
     saved = _problems_by_root(state)
     saved[str(root)] = [[p.path, p.reason] for p in problems]
     state.set_meta(PROBLEMS_META, saved)

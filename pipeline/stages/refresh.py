@@ -4,9 +4,9 @@ Under an exclusive lock on WORK. ROOT is scanned once and each stage planned onc
 changed video (size, mtime) is processed, a deleted one has its crops, masks and records removed (its
 shard is then rewritten without it), and a changed stage parameter makes everything downstream stale
 through the chained fingerprints. WORK may hold other datasets, from other ROOTs: their units are
-left alone (pipeline.stages.context), and the shards hold every dataset of WORK. Every output is written under a temporary name and renamed, and a
-unit is recorded done only after its outputs are in place, so a run killed at any moment is completed
-by the next one.
+left alone (pipeline.stages.context), and the shards hold every dataset of WORK. Every output is written under
+a temporary name and renamed, and a unit is recorded done only after its outputs are in place, so a run killed
+at any moment is completed by the next one.
 
 ROOT's index problems (files it skips, with the reason: pipeline.dataset.scan) are counted in the
 summary line, written to the log and make the exit code 1, like a failed unit; fakes whose real is

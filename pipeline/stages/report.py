@@ -121,6 +121,8 @@ def run(work: Path, out: Path, opts: ReportOptions | None = None) -> str:
         pages.append((name, chunk[0][0].record.key, chunk[-1][0].record.key))
     index_page(out / "index.html", summary, pages, str(work), opts.per_page)
     return (
-        f"report: {len(summary.videos)} videos on {len(pages)} sheet pages, {len(summary.failures)} failed units, "
-        f"{len(summary.no_mask)} fakes without a mask, {len(summary.skipped)} skipped; {time.perf_counter() - start:.1f} s; wrote {out / 'index.html'}"
+        f"report: {len(summary.videos)} videos on {len(pages)} sheet pages, "
+        f"{len(summary.failures)} failed units, "
+        f"{len(summary.no_mask)} fakes without a mask, {len(summary.skipped)} skipped; "
+        f"{time.perf_counter() - start:.1f} s; wrote {out / 'index.html'}"
     )

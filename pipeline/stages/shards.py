@@ -171,7 +171,8 @@ def _unusable(crops: CropsRecord, masks: UnitResult | None, size: int) -> str | 
         return "left out: no done masks record (run lrl-prep masks)"
     if int(crops.size) != size:
         return (
-            f"left out: crop size {crops.size}, the shard set's is {size} (the most common; refresh its ROOT with "
+            f"left out: crop size {crops.size}, the shard set's is {size} "
+            "(the most common; refresh its ROOT with "
             f"--size {size}, or keep it in another WORK)"
         )
     if not crops.frames:

@@ -3,7 +3,8 @@
 WORK:
     state.sqlite                                   run state (pipeline.engine.runstate)
     faces/<dataset>/<method>/<quality>/<video>/<frame:06d>[-f<face>].png    crops, RGB (pipeline.store.images)
-    masks/<dataset>/<method>/<quality>/<video>/<frame:06d>[-f<face>].png    masks, 0/255 grey (reals: implied zero)
+    masks/<dataset>/<method>/<quality>/<video>/<frame:06d>[-f<face>].png    masks, 0/255 grey
+                                                                            (reals: implied zero)
     shards/<split>-<bucket:04d>.h5, shards/index.json             shards (pipeline.store.schema, .index)
     logs/<stage>-<timestamp>.log
 """

@@ -126,7 +126,8 @@ class ShardWriter:
         }
 
     def append(self, rgb: np.ndarray, freq: np.ndarray, mask: np.ndarray, label: int, meta: dict) -> None:
-        """Add n samples of one video: rgb (n, H, W, 3) uint8, freq (n, H, W) float16, mask (n, H, W) in {0, 1}.
+        """Add n samples of one video: rgb (n, H, W, 3) uint8, freq (n, H, W) float16, mask (n, H, W)
+        in {0, 1}.
 
         `meta` maps every name of META to a scalar (same for all n) or a sequence of n values.
         """
