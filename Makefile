@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(BIN)/lrl-prep demo-data --out $(DEMO)/ffpp --size small
 	$(BIN)/lrl-prep index --root $(DEMO)/ffpp
 	$(BIN)/lrl-prep refresh --root $(DEMO)/ffpp --work $(DEMO)/work --frames 16 --size 80 --source official
-	$(BIN)/lrl-train --config configs/demo.toml --shards $(DEMO)/work/shards --out $(DEMO)/run
+	$(BIN)/lrl-train --config configs/demo.toml --shards $(DEMO)/work/shards --out $(DEMO)/run --overwrite
 	$(BIN)/lrl-prep demo-data --dataset celebdf --out $(DEMO)/celebdf --size small
 	$(BIN)/lrl-prep demo-data --dataset dfdc --out $(DEMO)/dfdc --size small
 	$(BIN)/lrl-prep refresh --root $(DEMO)/celebdf --work $(DEMO)/cross --frames 16 --size 80
