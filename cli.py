@@ -555,21 +555,28 @@ def train(
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
     shard sets: Table 3, one row per dataset; with --perturb: its robustness)."""
     _check_evaluate_options(ckpt, shards, figures, baseline, perturb)
+    if ckpt:
+        from model.training.run_eval import EvalOptions
+
+        opts = EvalOptions(
+            split=split,
+            shards=tuple(shards),
+            out=out,
+            figures=figures,
+            force=force,
+            include_interpolated=bool(overrides["include_interpolated"]),
+            datasets=overrides["datasets"],
+        )
     if ckpt and perturb:
         from model.training.robustness import evaluate_robustness, parse_levels, parse_perturbations
 
         click.echo(
             evaluate_robustness(
                 ckpt,
-                split,
-                shards[0] if shards else None,
-                out,
+                opts,
                 parse_perturbations(perturb),
                 parse_levels(levels),
                 overrides["seed"] or 0,
-                force,
-                bool(overrides["include_interpolated"]),
-                overrides["datasets"],
                 _show_progress(overrides["progress"]),
             )
         )
@@ -580,19 +587,8 @@ def train(
         if figures:  # Fig. 5 and 6: checked before anything is evaluated
             from model.training.feature_figures import draw_figures, open_runs
 
-            runs = open_runs(ckpt[0], baseline, split, shards, force, bool(overrides["include_interpolated"]))
-        click.echo(
-            evaluate_checkpoint(
-                ckpt[0],
-                split,
-                shards,
-                out,
-                figures,
-                force,
-                bool(overrides["include_interpolated"]),
-                overrides["datasets"],
-            )
-        )
+            runs = open_runs(ckpt[0], baseline, opts)
+        click.echo(str(evaluate_checkpoint(ckpt[0], opts)))
         if figures:
             click.echo(draw_figures(runs, split, out or ckpt[0].parent, overrides["seed"] or 0))
         return

@@ -84,9 +84,9 @@ class LRLSamples(Dataset):
 
 
 def _alpha(shards: ShardDataset) -> float:
-    from pipeline.store.index import load_index, preprocessing
+    from pipeline.store.index import preprocessing
 
-    return float(preprocessing(load_index(shards.source)).alpha)
+    return float(preprocessing(shards.index).alpha)
 
 
 def augmented(rgb: np.ndarray, rng: np.random.Generator, alpha: float) -> tuple[np.ndarray, np.ndarray]:
