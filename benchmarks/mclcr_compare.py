@@ -35,12 +35,11 @@ BASE = Path(__file__).resolve().parents[1] / "configs" / "mclcr-demo.toml"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shards", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--seeds", default="0,1,2")
+    for name in ("--shards", "--out"):
+        parser.add_argument(name, required=True)
     parser.add_argument("--epochs", type=int, default=1)  # with ImageNet weights one epoch: val AUC ~0.99
-    parser.add_argument("--backbone", default=None)
-    parser.add_argument("--pretrained", default=None)
+    for name, default in (("--seeds", "0,1,2"), ("--backbone", None), ("--pretrained", None)):
+        parser.add_argument(name, default=default)
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of the rows")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (processes)")
     parser.add_argument("--max-batches", type=int, default=0, help="cap on batches per epoch (smoke runs)")
