@@ -1,6 +1,7 @@
 """The detector surface: the registry builds either detector from its config, each says what it can show,
 and an MC-LCR checkpoint's predictions, metrics and table name its detector and its real variant."""
 
+import dataclasses
 import json
 
 import pytest
@@ -49,6 +50,23 @@ def test_old_flat_config_json_and_the_nested_one_read_alike():
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     with pytest.raises(Exception, match="unknown config keys: optim.bogus"):
         TrainConfig.from_dict({**cfg.to_dict(), "optim": {"bogus": 1}})
+
+
+def test_replace_sets_one_field_and_switching_detector_carries_the_shared_flags():
+    base = TrainConfig.from_flat({"backbone": "mobilenetv3_small_050", "variant": "rgb", "qualities": "c40"})
+    base = TrainConfig(dataclasses.replace(base.model, decoder_width=32), base.optim, base.data, base.run)
+    changed = base.replace(lr=0.1, methods="A,B")
+    assert changed.model == base.model and changed.model.decoder_width == 32  # an undocumented field is kept
+    assert (changed.optim.lr, changed.data.methods, changed.data.qualities) == (0.1, ("A", "B"), ("c40",))
+    mclcr = base.replace(model="mclcr", lambda_con=0.0)
+    assert (mclcr.detector, mclcr.model.backbone, mclcr.model.variant) == (
+        "mclcr",
+        "mobilenetv3_small_050",
+        "full",
+    )
+    assert mclcr == TrainConfig.from_flat({**base.flat(), "model": "mclcr", "lambda_con": 0.0})
+    with pytest.raises(Exception, match="unknown config keys: bogus"):
+        base.replace(bogus=1)
 
 
 def test_an_mclcr_no_style_checkpoint_names_its_detector_and_variant(tiny_run, tmp_path, one_torch_thread):
