@@ -11,8 +11,8 @@ import torch
 from click.testing import CliRunner
 
 from cli import train as train_cli
+from model.inputs import freq_input
 from model.training.config import TrainConfig
-from model.training.data import freq_input
 from model.training.loop import train
 from model.training.robustness import PerturbedSamples, labels_of, parse_levels, parse_perturbations
 from pipeline.errors import LrlError

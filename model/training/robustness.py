@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.training.data import LRLSamples, freq_input, rgb_input
+from model.inputs import freq_input, rgb_input
+from model.training.data import LRLSamples
 from pipeline.errors import LrlError
 from pipeline.kernels.perturb import LEVELS, PERTURBATIONS, perturb, perturb_sequence
 

@@ -4,9 +4,9 @@ Labels and metadata of every sample are read once, without any image, when the d
 the files are then closed. Image reads open each shard lazily in the process that reads (a
 DataLoader worker reopens its own handles after a fork and never uses the parent's).
 
-The frequency image is stored in grey levels with mean 0 (DC removed): feed the network
-`normalise_freq(sample["freq"], dataset.freq_std)`, i.e. divided by the shard set's constant
-standard deviation (index.json "freq_std"), never (x / 255 - 0.5) / 0.5.
+The frequency image is stored in grey levels with mean 0 (DC removed): the network reads it divided by
+the shard set's constant standard deviation (index.json "freq_std", model.inputs.freq_input), never
+(x / 255 - 0.5) / 0.5.
 """
 
 from __future__ import annotations
@@ -32,11 +32,6 @@ from pipeline.store.schema import (
     READABLE_VERSIONS,
     STRING_META,
 )
-
-
-def normalise_freq(freq: np.ndarray, freq_std: float) -> np.ndarray:
-    """The network's frequency input: the stored high-pass values over their constant spread, float32."""
-    return np.asarray(freq, dtype=np.float32) / np.float32(freq_std)
 
 
 def _open(path: Path):
