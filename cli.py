@@ -186,23 +186,10 @@ def prep_config(kw: dict) -> PrepConfig:
     )
 
 
-def run_kwargs(opts: RunOptions) -> dict:
-    """How a stage's `run` takes the run options."""
-    return {"jobs": opts.workers, "progress": opts.show_progress, "backend": opts.backend_spec}
-
-
 def report(summary, note: str = "", problems=()) -> None:
-    """The summary line, one line per failure, held unit and input problem (and `note`); exit 1 when any
-    unit failed or any input file was unusable."""
-    click.echo(summary.line())
-    for key, reason in summary.failures:
-        click.echo(f"failed: {key}: {reason}")
-    for key, reason in summary.held:
-        click.echo(f"{summary.held_label}: {key}: {reason}")
-    for key, remark in summary.remarks:
-        click.echo(f"note: {key}: {remark}")
-    for problem in problems:
-        click.echo(f"problem: {problem}")
+    """The summary's lines and one per input problem (and `note` when a unit failed); exit 1 when any unit
+    failed or any input file was unusable."""
+    click.echo("\n".join(summary.lines() + [f"problem: {problem}" for problem in problems]))
     if summary.failed and note:
         click.echo(note)
     if summary.failed or problems:
@@ -315,12 +302,10 @@ def index(root, json_out, **kw):
 def extract(root, work, **kw):
     """Face crops (PNG) of every video: MTCNN once per real, shared by its fakes; exit 1 if any video failed
     or any file of ROOT is unusable."""
-    from pipeline.stages.context import read_problems
-    from pipeline.stages.extract import run
+    from pipeline.stages import extract as stage
+    from pipeline.stages.context import read_problems, run_stage
 
-    cfg = prep_config(kw)
-    summary = run(root, work, cfg.extract, cfg.scope, device=cfg.run.device, **run_kwargs(cfg.run))
-    report(summary, problems=read_problems(work, root))
+    report(run_stage(stage, work, prep_config(kw), root), problems=read_problems(work, root))
 
 
 @prep.command()
@@ -332,10 +317,10 @@ def extract(root, work, **kw):
 @friendly
 def masks(root, work, **kw):
     """Masks of every extracted fake (paper 3.3), 0/255 PNGs under WORK/masks; exit 1 if any video failed."""
-    from pipeline.stages.masks import run
+    from pipeline.stages import masks as stage
+    from pipeline.stages.context import run_stage
 
-    cfg = prep_config(kw)
-    report(run(root, work, cfg.masks, cfg.scope.selection, **run_kwargs(cfg.run)))
+    report(run_stage(stage, work, prep_config(kw), root))
 
 
 @prep.command()
@@ -403,13 +388,11 @@ def shards(work, verify, **kw):
             click.echo(f"bad: {name}: {reason}")
         click.echo(f"verify: {good} shards ok, {len(bad)} bad")
         sys.exit(FAILED_EXIT if bad else 0)
-    from pipeline.stages.shards import run
+    from pipeline.stages import shards as stage
+    from pipeline.stages.context import run_stage
 
-    cfg = prep_config(kw)
-    report(
-        run(work, cfg.shards, **run_kwargs(cfg.run)),
-        note=f"index: {work / 'shards' / 'index.json'} left as it was",
-    )
+    note = f"index: {work / 'shards' / 'index.json'} left as it was"
+    report(run_stage(stage, work, prep_config(kw)), note=note)
 
 
 @prep.command()
@@ -431,17 +414,7 @@ def refresh(ctx, root, work, config_file, **kw):
     from pipeline.stages.refresh import refresh as run_refresh
 
     result = run_refresh(root, work, prep_config(with_config_file(ctx, config_file, kw)))
-    click.echo(result.line())
-    for summary in result.summaries:
-        for key, reason in summary.failures:
-            click.echo(f"failed: {summary.stage}: {key}: {reason}")
-        for key, remark in summary.remarks:
-            click.echo(f"note: {summary.stage}: {key}: {remark}")
-    for problem in result.problems:
-        click.echo(f"problem: {problem}")
-    for reason, count in result.left_out().items():
-        click.echo(f"left out of the shards: {count} videos: {reason}")
-    click.echo(f"log: {result.log}")
+    click.echo("\n".join(result.lines()))
     sys.exit(result.exit_code)
 
 

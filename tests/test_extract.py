@@ -21,10 +21,11 @@ from pipeline.kernels.detect import get_mtcnn, iou, mtcnn_faces
 from pipeline.kernels.faces import detect_video
 from pipeline.params import CropParams, DetectParams, ExtractParams, Scope
 from pipeline.stages import extract as extract_stage
-from pipeline.stages.extract import DETECT, STAGE, detect_sources, run
+from pipeline.stages.extract import DETECT, STAGE, detect_sources
 from pipeline.stages.status import saved_plan
 from pipeline.store.layout import WorkLayout, frame_name
 from pipeline.store.records import Detection, VideoRecord
+from tests.kit import run_extract as run
 
 FRAMES, SIZE = 6, 96
 REAL = face_clip(12, 640, 480, face=200, step=4)

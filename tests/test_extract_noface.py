@@ -7,9 +7,10 @@ from pipeline.demo.scene import background, frame_geom, render_frame, sample_spe
 from pipeline.engine.runstate import RunState
 from pipeline.kernels.encode import ENCODINGS, write_videos
 from pipeline.params import CropParams, ExtractParams
-from pipeline.stages.extract import DETECT, STAGE, run
+from pipeline.stages.extract import DETECT, STAGE
 from pipeline.stages.status import status_report
 from pipeline.store.layout import WorkLayout, frame_name
+from tests.kit import run_extract as run
 
 FRAMES, SAMPLED = 16, 8  # sampled: 0 2 4 6 (background only) and 9 11 13 15 (the face)
 NO_FACE = "frames without a face (no crop)"

@@ -11,9 +11,9 @@ from work_fixture import FRAMES, TREE, make_work
 from model.inputs import freq_input
 from pipeline.errors import LrlError
 from pipeline.params import ShardsParams
-from pipeline.stages.shards import run
 from pipeline.store.layout import WorkLayout
 from pipeline.store.reader import ShardDataset
+from tests.kit import run_shards as run
 
 
 @pytest.fixture(scope="module")

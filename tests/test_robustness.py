@@ -19,8 +19,8 @@ from pipeline.errors import LrlError
 from pipeline.kernels.dct import frequency_cue
 from pipeline.kernels.perturb import PERTURBATIONS, video_compression
 from pipeline.params import ShardsParams
-from pipeline.stages.shards import run as run_shards
 from pipeline.store.reader import ShardDataset
+from tests.kit import run_shards
 from tests.work_fixture import make_work
 
 SMALL = dict(

@@ -22,10 +22,10 @@ from model.training.metrics import video_level
 from model.training.run_eval import mismatches
 from pipeline.errors import LrlError
 from pipeline.params import ShardsParams
-from pipeline.stages.shards import run as run_shards
 from pipeline.store.index import digest, load_index
 from pipeline.store.preprocessing import Preprocessing
 from pipeline.store.reader import ShardDataset
+from tests.kit import run_shards
 from tests.work_fixture import TREE, Video, make_work
 
 SMALL = dict(

@@ -15,8 +15,8 @@ from cli import train as train_cli
 from model.training.config import TrainConfig
 from model.training.loop import train
 from pipeline.params import ShardsParams
-from pipeline.stages.shards import run as run_shards
 from pipeline.store.index import digest, load_index
+from tests.kit import run_shards
 from tests.work_fixture import Video, make_work
 
 SMALL = dict(

@@ -17,7 +17,7 @@ from model.training import checkpoint
 from model.training.config import TrainConfig
 from model.training.loop import train
 from pipeline.errors import short_reason
-from pipeline.stages.shards import run as run_shards
+from tests.kit import run_shards
 from tests.work_fixture import make_work
 
 SMALL = [
