@@ -168,6 +168,11 @@ MASKS = dataclass_options(MasksParams)
 SHARDS = dataclass_options(ShardsParams)
 
 
+def choice(choices: tuple, default: str) -> dict:
+    """click.option's arguments of a choice with a shown default."""
+    return {"type": click.Choice(choices), "default": default, "show_default": True}
+
+
 def pick(cls, kw: dict):
     """An instance of `cls` from the options among `kw` that are its fields (the rest keep defaults)."""
     return cls(**{f.name: kw[f.name] for f in fields(cls) if f.name in kw})
@@ -212,16 +217,12 @@ def prep():
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the scenes and forgeries.")
 @click.option(
     "--size",
-    type=click.Choice(DEMO_SIZES),
-    default="small",
-    show_default=True,
+    **choice(DEMO_SIZES, "small"),
     help="tiny: 10 frames per video (ffpp: 6 reals); small: 50 frames (ffpp: 10 reals).",
 )
 @click.option(
     "--dataset",
-    type=click.Choice(DEMO_DATASETS),
-    default="ffpp",
-    show_default=True,
+    **choice(DEMO_DATASETS, "ffpp"),
     help="Layout of the tree: FaceForensics++, Celeb-DF v2, DFDC, or DFD (FF++'s DeepFakeDetection part).",
 )
 @click.option(

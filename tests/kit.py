@@ -20,9 +20,33 @@ from pipeline.params import (
 
 # A model of seconds, not a good one: mobilenetv3_small_050 from random weights, taps at strides 4 / 8 / 16
 # (80 px crops: 20, 10, 5 px levels, k = 5 gives 1x1 MPSM patches), small batches, no DataLoader workers.
-TINY = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), pretrained=None, batch_size=8, workers=0)
-TINY_FLAGS = ["--backbone", "mobilenetv3_small_050", "--strides", "4", "8", "16", "--pretrained", ""]
-TINY_FLAGS += ["--batch-size", "4", "--workers", "0"]
+TINY = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0)
+
+
+def tiny_flags(batch_size: int = 8) -> list[str]:
+    """TINY as lrl-train flags."""
+    return ["--backbone", TINY["backbone"], "--strides", "4", "8", "16", "--workers", "0"] + [
+        "--batch-size",
+        str(batch_size),
+    ]
+
+
+def prep_args(verb: str, root, work, frames, size, *extra: str) -> list[str]:
+    """`lrl-prep VERB --root ROOT --work WORK --frames N --size PX --jobs 1 --no-progress EXTRA...` as the
+    arguments of CliRunner().invoke(cli.prep, ...)."""
+    paths = ["--root", str(root), "--work", str(work)]
+    return [
+        verb,
+        *paths,
+        "--frames",
+        str(frames),
+        "--size",
+        str(size),
+        "--jobs",
+        "1",
+        "--no-progress",
+        *extra,
+    ]
 
 
 def tiny_config(shards, out, **flags) -> TrainConfig:

@@ -25,6 +25,7 @@ from pipeline.stages.extract import DETECT, STAGE, detect_sources
 from pipeline.stages.status import saved_plan
 from pipeline.store.layout import WorkLayout, frame_name
 from pipeline.store.records import Detection, VideoRecord
+from tests.kit import prep_args
 from tests.kit import run_extract as run
 
 FRAMES, SIZE = 6, 96
@@ -74,22 +75,7 @@ def build_tree(root: Path) -> Path:
 def extracted(tmp_path_factory):
     root = build_tree(tmp_path_factory.mktemp("ffpp"))
     work = tmp_path_factory.mktemp("work")
-    args = [
-        "extract",
-        "--root",
-        str(root),
-        "--work",
-        str(work),
-        "--frames",
-        str(FRAMES),
-        "--size",
-        str(SIZE),
-        "--jobs",
-        "1",
-        "--device",
-        "cpu",
-        "--no-progress",
-    ]
+    args = prep_args("extract", root, work, FRAMES, SIZE, "--device", "cpu")
     result = CliRunner().invoke(prep, args)
     state = RunState(WorkLayout(work).state_db)
     yield (

@@ -246,16 +246,13 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist, opened: ShardSet, keep) -
     cfg = cfg.replace(datasets=chosen)  # saved resolved in config.json and the checkpoints
     d = cfg.data
     methods = training_methods(cfg, opened, keep)
-    shards = ShardDataset(
-        opened,
-        d.train_split,
-        interpolated=d.include_interpolated,
-        qualities=d.quality_list,
-        datasets=d.datasets,
-        methods=methods,
-        unknown_masks=not detector_class(cfg.model).needs_known_masks,
-        keep=keep,
-    )
+
+    def split(name: str, **only) -> ShardDataset:
+        """One split of the run's samples: its datasets, methods, qualities and filter."""
+        chosen = {"interpolated": d.include_interpolated, "qualities": d.quality_list, "datasets": d.datasets}
+        return ShardDataset(opened, name, methods=methods, keep=keep, **chosen, **only)
+
+    shards = split(d.train_split, unknown_masks=not detector_class(cfg.model).needs_known_masks)
     if dist.main and note:
         echo(note)
     if dist.main and shards.unknown_masks_left_out:
@@ -268,18 +265,7 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist, opened: ShardSet, keep) -
     if len(samples) == 0:
         raise LrlError(f"{d.shards}: no samples in split {d.train_split!r}")
     loader = make_loader(samples, cfg, dist, device)
-    val = LRLSamples(
-        ShardDataset(
-            opened,
-            d.val_split,
-            interpolated=d.include_interpolated,
-            qualities=d.quality_list,
-            datasets=d.datasets,
-            methods=methods,
-            keep=keep,
-        ),
-        freq_std=samples.freq_std,
-    )
+    val = LRLSamples(split(d.val_split), freq_std=samples.freq_std)
     why = unusable_validation(cfg, val.shards)
     best_by = f"last epoch: {why}" if why else "val AUC"
     if why and dist.main:

@@ -28,7 +28,7 @@ import numpy as np
 from pipeline.demo.crowd import render_people
 from pipeline.demo.scene import FPS, HEIGHT, WIDTH, RealSpec, donor_face, render_video
 from pipeline.demo.synth import FORGERIES
-from pipeline.demo.tree import earlier_files, write_truth
+from pipeline.demo.tree import earlier_files, finish, write_truth
 from pipeline.errors import LrlError
 from pipeline.kernels.encode import ENCODINGS, write_videos
 from pipeline.store.atomic import remove_stale_temps, write_bytes
@@ -138,13 +138,11 @@ def write_clip_tree(
     Parallel(n_jobs=n_jobs)(delayed(write_scene)(root, kind, group) for (kind, _), group in scenes.items())
     for name, data in side.items():
         write_bytes(root / name, data)
-    for stale in sorted(set(earlier) - set(files)):
-        if (root / stale).resolve().is_relative_to(root.resolve()):
-            (root / stale).unlink(missing_ok=True)
-    write_truth(
+    finish(
         root,
+        earlier,
+        files,
         {
-            "complete": True,
             "dataset": dataset,
             "seed": seed,
             "demo_size": size,

@@ -170,6 +170,15 @@ def write_truth(root: Path, truth: dict) -> None:
     )
 
 
+def finish(root: Path, earlier: list[str], files: list[str], truth: dict) -> None:
+    """The end of a demo build: the earlier demo's files this one does not make are deleted (inside ROOT
+    only), then the truth file is written complete (`truth` and "complete": True), which marks ROOT done."""
+    for stale in sorted(set(earlier) - set(files)):
+        if (root / stale).resolve().is_relative_to(root.resolve()):
+            (root / stale).unlink(missing_ok=True)
+    write_truth(root, {**truth, "complete": True})
+
+
 def make_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1) -> DemoInfo:
     """Write the demo tree into OUT (new, empty, or an earlier demo, whose files are replaced)."""
     from joblib import Parallel, delayed
@@ -189,13 +198,11 @@ def make_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1) -
     groups = Parallel(n_jobs=n_jobs)(delayed(build_group)(root, by_id[a], by_id[b], seed) for a, b in jobs)
     for split in SPLITS:
         write_json(root / "splits" / f"{split}.json", [list(p) for p in pairs[split]])
-    for stale in sorted(set(earlier) - set(files)):
-        if (root / stale).resolve().is_relative_to(root.resolve()):
-            (root / stale).unlink(missing_ok=True)
-    write_truth(
+    finish(
         root,
+        earlier,
+        files,
         {
-            "complete": True,
             "fps": FPS,
             "size": [WIDTH, HEIGHT],
             "seed": seed,
