@@ -36,11 +36,6 @@ def shards_of(work: Path, size: int = 80, videos=None, **params) -> Path:
 
 
 @pytest.fixture(scope="module")
-def shards(tmp_path_factory) -> Path:
-    return shards_of(tmp_path_factory.mktemp("work"))
-
-
-@pytest.fixture(scope="module")
 def one_class(tmp_path_factory) -> Path:
     """Shards whose val and test splits hold fakes only."""
     return shards_of(tmp_path_factory.mktemp("one"), videos=ONE_CLASS)

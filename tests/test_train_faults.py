@@ -16,22 +16,13 @@ from cli import train as train_cli
 from model.training import checkpoint
 from model.training.loop import train
 from pipeline.errors import short_reason
-from tests.kit import run_shards, tiny_config, tiny_flags
-from tests.work_fixture import make_work
+from tests.kit import tiny_config, tiny_flags
 
 SMALL = [*tiny_flags(8), "--no-progress"]
 HOLD = (
     "import sys, time; from pipeline.store.lock import WorkLock\nwith WorkLock(sys.argv[1]):\n"
     "    print('held', flush=True); time.sleep(60)\n"
 )
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("work")
-    make_work(work, size=80)
-    assert run_shards(work, progress=False).failed == 0
-    return work / "shards"
 
 
 def lrl_train(shards: Path, run: Path, *args: str):
