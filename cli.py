@@ -361,9 +361,7 @@ def blend(root, out, work, identities, **kw):
         cfg.run.device,
         identities,
     )
-    click.echo(result.line())
-    for key, reason in result.failures:
-        click.echo(f"failed: {key}: {reason}")
+    click.echo("\n".join(result.lines()))
     if result.failed:
         sys.exit(FAILED_EXIT)
 
