@@ -110,8 +110,19 @@ class DetectParams:
     min_score: float = 0.9  # candidates below this are ignored
     batch: int = 8
     pad: float = 0.1  # black border added around detection frames, as a fraction of their short side
-    retry: bool = True  # frames without a face are tried again at twice the scale
+    retry: bool = True  # frames without a face are tried again at twice the scale ...
+    retry_min_face_size: int = 20  # ... with this MTCNN minimum face: faces of 1/24 of the short side
+    # (realdev DFD actors walking far away: 35-70 px faces at 1080p, 1/30-1/15; found at 2x with 20, not 40)
     smooth_sigma: float = 2.0  # Gaussian smoothing of boxes over time, in frames
+    # Linking (pipeline.kernels.detect.same_face): a detection continues a track when its centre moved
+    # at most link_distance times the larger box side from the track's last detection and its side changed
+    # at most link_zoom times. Measured on realdev (16 frames, about 1 s apart): the one face of FF++ 253
+    # and Celeb-DF id33_0003 jumps 0.75 of its side between sampled frames (a cut, a head turn), DFD
+    # kitchen pans 1.2; two people in one frame sit 3 sides or more apart. With 0.5 (before) 253 and
+    # id33_0003 each split in two tracks and the pans lost 7-10 frames of 16; 1.5 links all of them and
+    # keeps the two people of DFD 13 walking_down_indoor_hall apart.
+    link_distance: float = 1.5
+    link_zoom: float = 2.0
     # Longest run of sampled frames without a detection that is filled between two detections of
     # the track. Chosen 2: a missed frame or two (blur, a turned head) inside a track is the same
     # face, which linking already required to have moved at most half its size; across more, or

@@ -39,7 +39,7 @@ from pipeline.kernels.align import Offset, find_offset, place
 from pipeline.kernels.crop import apply_crop, plan_crop
 from pipeline.kernels.faces import detect_video, detection_device
 from pipeline.kernels.forged import box_difference, mean_differences, most_changed
-from pipeline.kernels.video import Decoding, iter_frames, read_in_part
+from pipeline.kernels.video import Decoding, frame_count, iter_frames, read_in_part
 from pipeline.params import Backend, CropParams, DetectParams, ExtractParams, PrepConfig, Scope
 from pipeline.stages.context import Context, Plan, open_context
 from pipeline.store.atomic import remove_stale_temps
@@ -61,9 +61,12 @@ from pipeline.store.space import DiskFull, as_disk_full, is_disk_full
 UNITS = (DETECT, STAGE)
 NOTES = {
     "no_face": "frames without a face (no crop)",  # extract record counts shown in the summary and status
-    "partial": "videos read in part",
-}  # decodable frames end before the header's count (record: "note")
+    "partial": "videos read in part",  # decodable frames end before the header's count (record: "note")
+    "few_crops": "fakes with far fewer crops than their real",  # (record: "note"; `few_crops`)
+}
 ALIGN_FRAMES = 4  # frame pairs a resized fake's offset is measured on
+FEW_CROPS = 0.5  # a fake with fewer crops than this fraction of its real's most seen face is a problem
+MIN_SHARED = 0.5  # a fake shortens its real's sampling only when at least this fraction of the real long
 VERSION = 4  # bump when detection or cropping changes meaning, to invalidate earlier results
 
 
@@ -90,6 +93,7 @@ class DetectJob:
     device: str = "cpu"
     crop: CropJob | None = None  # the detected video's own crop unit, done from the same decoded frames
     crop_fingerprint: str = ""
+    fakes: tuple[str, ...] = ()  # the other videos cropped with this detection: sampled within their length
 
 
 # ---------------------------------------------------------------- planning
@@ -128,11 +132,14 @@ def plan(ctx: Context) -> Plan:
     detect_params = {"version": VERSION, "frames": params.frames, "detect": asdict(params.detect)}
     detects: dict[str, Task] = {}
     extracts = []
-    for video in sorted(index.filter(ctx.config.scope.selection).records, key=lambda r: r.key):
+    selected = sorted(index.filter(ctx.config.scope.selection).records, key=lambda r: r.key)
+    sharing = shared_length_paths(selected, sources)
+    for video in selected:
         key, source = sources[video.key]
         if key not in detects:
-            job = DetectJob(key, source.path, params.frames, params.detect)
-            detects[key] = Task(key, fingerprint([source.path], detect_params), job)
+            fakes = sharing.get(key, ())
+            job = DetectJob(key, source.path, params.frames, params.detect, fakes=fakes)
+            detects[key] = Task(key, fingerprint([source.path, *fakes], detect_params), job)
         fp = fingerprint(
             [video.path],
             {"version": VERSION, "crop": asdict(params.crop), "record": identity(video)},
@@ -146,6 +153,38 @@ def plan(ctx: Context) -> Plan:
     return Plan(
         {DETECT: sorted(detects.values(), key=lambda t: t.key), STAGE: extracts}, datasets=ctx.covered()
     )
+
+
+def shared_length_paths(
+    selected: list[VideoRecord], sources: dict[str, tuple[str, VideoRecord]]
+) -> dict[str, tuple[str, ...]]:
+    """Per detect unit: the fakes cropped with its detection (the other files), in path order.
+
+    Its frames are sampled within the length they share with its video (`common_length`): FF++'s
+    FaceSwap, Face2Face and NeuralTextures render min(target, source) frames, so a fake can end long
+    before its real, and frames sampled past its end would give its real crops it has not.
+    """
+    out: dict[str, set[str]] = {}
+    for video in selected:
+        key, source = sources[video.key]
+        if video.is_fake and video.path != source.path:
+            out.setdefault(key, set()).add(video.path)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def common_length(path: str, fakes: tuple[str, ...]) -> int | None:
+    """The frames a video shares with its fakes (header counts): the shortest fake's length, when it
+    holds at least MIN_SHARED of the video's; None when no fake is shorter. A fake shorter still, or
+    one that cannot be read, does not shorten its real (its own unit says what is wrong with it)."""
+    own = frame_count(Path(path))
+    lengths = []
+    for fake in fakes:
+        try:
+            lengths.append(frame_count(Path(fake)))
+        except LrlError:
+            continue
+    shorter = [n for n in lengths if MIN_SHARED * own <= n < own]
+    return min(shorter) if shorter else None
 
 
 def identity(video: VideoRecord) -> dict:
@@ -182,8 +221,9 @@ def detect_work(job: DetectJob) -> UnitResult:
     decoding instead of two); that unit's result rides in data["crops"] until `adopt_crops`.
     """
     try:
+        within = common_length(job.path, job.fakes) if job.frames is not None else None
         faces = detect_video(
-            Path(job.path), job.frames, job.params, job.device, job.crop is not None, worker_threads()
+            Path(job.path), job.frames, job.params, job.device, job.crop is not None, worker_threads(), within
         )
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
@@ -280,14 +320,30 @@ def crop_frames(
         if status.ended
         else None
     )
+    few = few_crops(len(made.frames), job.detection) if has_real(job.video, job.detect_key) else None
+    note = "; ".join(n for n in (partial, few) if n)
     return UnitResult(
         job.key,
         "",
         DONE,
         outputs=[job.out_dir],
-        counts={"crops": len(made.frames), "no_face": len(made.no_face), "partial": int(bool(partial))},
-        data={**record.to_dict(), **({"note": partial} if partial else {})},
+        counts={
+            "crops": len(made.frames),
+            "no_face": len(made.no_face),
+            "partial": int(bool(partial)),
+            "few_crops": int(bool(few)),
+        },
+        data={**record.to_dict(), **({"note": note} if note else {})},
     )
+
+
+def few_crops(crops: int, detection: Detection) -> str | None:
+    """A note when a fake has fewer than FEW_CROPS of the crops its real has of its most seen face (a face
+    split over tracks, a forged face seen in few frames, a fake that ends early or breaks), else None."""
+    most = max(sum(box is not None for box in t.boxes) for t in detection.tracks)
+    if crops >= FEW_CROPS * most:
+        return None
+    return f"far fewer crops than its real: {crops}, its real {most} of its most seen face"
 
 
 def _real_frame(real, index: int, path: str) -> np.ndarray:
