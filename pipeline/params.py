@@ -98,7 +98,8 @@ class DetectParams:
       within ~7 px of full-size ones.
     - min_face_size 40 there, i.e. faces of at least 1/6 of the short side (FF++ 004: 1/4.5):
       1.8x faster than 20 on 004 and on the demo, every face still found. Frames where none is
-      found are retried at twice the scale, which reaches faces of 1/12 of the short side.
+      found are retried at twice the scale with min_face_size 20 (retry_min_face_size), which reaches
+      faces of 1/24 of the short side.
     - A black border of 10% of the short side: facenet-pytorch clips candidate boxes at the image
       edge instead of padding them, which inflates the boxes of faces near the edge (IoU 0.7 with
       the true box on the demo's edge faces; >= 0.8 with a border of 5% or more).
@@ -137,7 +138,7 @@ class DetectParams:
     # the true faces of FF++ 004 / 004_982 and of the 10 demo reals and 8 demo fakes are seen in
     # 32 of 32 with mean scores 0.995-1.000 and sides 0.23-0.45. So 0.25 (a person in a quarter of
     # the clip) and 0.97 sit between the two. min_track_side 0.1: a smaller face's 1.3x crop is upscaled
-    # more than 2.3x to 299 px (1080p: faces under 108 px); MTCNN here finds faces down to 1/12.
+    # more than 2.3x to 299 px (1080p: faces under 108 px); MTCNN here finds faces down to 1/24.
     min_track_seen: float = 0.25
     min_track_score: float = 0.97
     min_track_side: float = 0.1

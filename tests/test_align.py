@@ -117,6 +117,7 @@ def test_a_fake_with_far_fewer_crops_than_its_real_is_a_counted_named_problem(wo
     rec = records(out, extract.STAGE)["ffpp/NeuralTextures/raw/014_015"]
     # too short (2 of 8 frames) to shorten its real's sampling: 1 of the 4 sampled frames is in it
     assert rec.status == DONE and rec.data["frames"] == [0] and rec.counts["few_crops"] == 1
+    assert records(out, extract.STAGE)["ffpp/youtube/raw/014"].data["frames"] == [0, 2, 5, 7]  # all 8
     assert rec.data["note"] == "far fewer crops than its real: 1, its real 4 of its most seen face"
     assert ", 1 fakes with far fewer crops than their real" in summary.line()
     assert (rec.key, rec.data["note"]) in summary.remarks  # printed as `note: KEY: ...`
