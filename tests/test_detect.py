@@ -70,6 +70,14 @@ def test_a_face_moving_a_side_per_sampled_frame_and_zooming_is_one_track():
     assert not track.no_face.any() and track.boxes[5] == pytest.approx(box + [600, 0, 600, 0], abs=60)
 
 
+def test_a_second_box_on_the_same_face_never_starts_a_track():
+    box = np.array([100, 100, 200, 200.0])
+    frames = [faces(box), faces(box + 5, box + [40, 0, 40, 0]), faces(box + [30, 20, 30, 20], box + 10)]
+    assert link_tracks(frames) == [[(0, 0), (1, 0), (2, 1)]]  # IoU 0.43 and 0.56 with the face's box
+    frames.append(faces(box, box + [300, 0, 300, 0]))  # another face beside it: a track of its own
+    assert link_tracks(frames)[1:] == [[(3, 1)]]
+
+
 def test_two_people_stay_two_tracks_the_closest_continuation_first():
     left, right = np.array([100, 100, 300, 300.0]), np.array([800, 100, 1000, 300.0])
     frames = [faces(left, right), faces(right + [-150, 0, -150, 0], left + [150, 0, 150, 0])]

@@ -18,6 +18,8 @@ import numpy as np
 from pipeline.errors import LrlError
 from pipeline.params import DetectParams
 
+DUPLICATE_IOU = 0.3  # a candidate overlapping a kept one of its frame this much is the same face (MTCNN's
+# last NMS suppresses only boxes overlapping by more than 0.7 of the smaller one)
 INSTALL_HINT = (
     "facenet-pytorch is not installed: install it with: pip install --no-deps facenet-pytorch==2.6.0"
 )
@@ -166,7 +168,8 @@ def link_tracks(
 
     Frame by frame, every (track, candidate) pair that `same_face` allows is taken closest first, each
     track and candidate once; a track is continued from its last detection (across frames where it was
-    not seen); a candidate left over starts a new track (most confident first).
+    not seen); a candidate left over starts a new track (most confident first), unless it overlaps a
+    candidate of its frame already placed by DUPLICATE_IOU or more: a second box on the same face.
     """
     tracks: list[list[tuple[int, int]]] = []
     for t, frame in enumerate(faces):
@@ -183,7 +186,10 @@ def link_tracks(
                 tracks[k].append((t, j))
                 used_tracks.add(k)
                 used.add(j)
-        tracks += [[(t, int(j))] for j in np.argsort(-frame.scores, kind="stable") if int(j) not in used]
+        for j in np.argsort(-frame.scores, kind="stable"):
+            if not any(iou(frame.boxes[j], frame.boxes[k]) >= DUPLICATE_IOU for k in used):
+                tracks.append([(t, int(j))])
+            used.add(int(j))
     return tracks
 
 
