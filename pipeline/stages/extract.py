@@ -1,7 +1,8 @@
 """`lrl-prep extract`: face crops of every video, detected once per real and shared by its fakes.
 
 Two units in the run state. "detect": one unit per real (target) video id, run on the best quality
-present (raw > c23 > c40): frames sampled evenly over the decodable length, MTCNN, its face tracks
+present (raw > c23 > c40): frames sampled evenly over the decodable length (within the length its
+fakes share: `shared_lengths`), MTCNN, its face tracks
 (face 0 the heaviest; pipeline.kernels.faces; its record: `Detection`). A fake whose real is absent
 is detected on itself. "extract": one unit per video; every quality of a real and every fake made from
 it (fakes are frame-aligned with their target) crops the same frame indices with the same transforms,
@@ -32,7 +33,7 @@ import numpy as np
 
 from pipeline.dataset.layout import QUALITIES
 from pipeline.engine.runner import Summary, Task
-from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
+from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, file_stamp, fingerprint
 from pipeline.engine.threads import worker_threads
 from pipeline.errors import LrlError
 from pipeline.kernels.align import Offset, find_offset, place
@@ -47,6 +48,7 @@ from pipeline.store.images import remove_other_frames, write_png
 from pipeline.store.layout import frame_name
 from pipeline.store.records import (
     DETECT,
+    FRAME_COUNTS_META,
     ROOT_META,
     CropsRecord,
     Detection,
@@ -93,7 +95,7 @@ class DetectJob:
     device: str = "cpu"
     crop: CropJob | None = None  # the detected video's own crop unit, done from the same decoded frames
     crop_fingerprint: str = ""
-    fakes: tuple[str, ...] = ()  # the other videos cropped with this detection: sampled within their length
+    within: int | None = None  # frames sampled among the first `within` only (`shared_lengths`)
 
 
 # ---------------------------------------------------------------- planning
@@ -133,13 +135,13 @@ def plan(ctx: Context) -> Plan:
     detects: dict[str, Task] = {}
     extracts = []
     selected = sorted(index.filter(ctx.config.scope.selection).records, key=lambda r: r.key)
-    sharing = shared_length_paths(selected, sources)
+    within = shared_lengths(ctx.state, selected, sources) if params.frames is not None else {}
     for video in selected:
         key, source = sources[video.key]
         if key not in detects:
-            fakes = sharing.get(key, ())
-            job = DetectJob(key, source.path, params.frames, params.detect, fakes=fakes)
-            detects[key] = Task(key, fingerprint([source.path, *fakes], detect_params), job)
+            job = DetectJob(key, source.path, params.frames, params.detect, within=within.get(key))
+            fp_params = {**detect_params, "within": within.get(key)}
+            detects[key] = Task(key, fingerprint([source.path], fp_params), job)
         fp = fingerprint(
             [video.path],
             {"version": VERSION, "crop": asdict(params.crop), "record": identity(video)},
@@ -155,36 +157,42 @@ def plan(ctx: Context) -> Plan:
     )
 
 
-def shared_length_paths(
-    selected: list[VideoRecord], sources: dict[str, tuple[str, VideoRecord]]
-) -> dict[str, tuple[str, ...]]:
-    """Per detect unit: the fakes cropped with its detection (the other files), in path order.
+def shared_lengths(
+    state: RunState, selected: list[VideoRecord], sources: dict[str, tuple[str, VideoRecord]]
+) -> dict[str, int]:
+    """Per detect unit whose fakes end before its video: the frames they share (the shortest fake's
+    header count), its frames then sampled among those.
 
-    Its frames are sampled within the length they share with its video (`common_length`): FF++'s
-    FaceSwap, Face2Face and NeuralTextures render min(target, source) frames, so a fake can end long
-    before its real, and frames sampled past its end would give its real crops it has not.
+    FF++'s FaceSwap, Face2Face and NeuralTextures render min(target, source) frames, so a fake can end
+    long before its real, and frames sampled past its end would give its real crops it has not. A fake
+    shorter than MIN_SHARED of its real, or one that cannot be read, does not shorten it (its own unit
+    says what is wrong). Header counts are kept in the run state by file stamp (FRAME_COUNTS_META):
+    a plan opens only new or changed files.
     """
-    out: dict[str, set[str]] = {}
+    memo = state.get_meta(FRAME_COUNTS_META, {})
+    fresh: dict[str, list] = {}
+
+    def frames_of(path: str) -> int | None:
+        stamp = file_stamp(path)[1:]
+        if memo.get(path, [None, None, None])[:2] != stamp:
+            try:
+                memo[path] = [*stamp, frame_count(Path(path))]
+            except LrlError:
+                memo[path] = [*stamp, None]
+            fresh[path] = memo[path]
+        return memo[path][2]
+
+    shortest: dict[str, int] = {}
     for video in selected:
         key, source = sources[video.key]
-        if video.is_fake and video.path != source.path:
-            out.setdefault(key, set()).add(video.path)
-    return {k: tuple(sorted(v)) for k, v in out.items()}
-
-
-def common_length(path: str, fakes: tuple[str, ...]) -> int | None:
-    """The frames a video shares with its fakes (header counts): the shortest fake's length, when it
-    holds at least MIN_SHARED of the video's; None when no fake is shorter. A fake shorter still, or
-    one that cannot be read, does not shorten its real (its own unit says what is wrong with it)."""
-    own = frame_count(Path(path))
-    lengths = []
-    for fake in fakes:
-        try:
-            lengths.append(frame_count(Path(fake)))
-        except LrlError:
+        if not video.is_fake or video.path == source.path:
             continue
-    shorter = [n for n in lengths if MIN_SHARED * own <= n < own]
-    return min(shorter) if shorter else None
+        own, fake = frames_of(source.path), frames_of(video.path)
+        if own and fake and MIN_SHARED * own <= fake < own:
+            shortest[key] = min(shortest.get(key, own), fake)
+    if fresh:
+        state.set_meta(FRAME_COUNTS_META, memo)
+    return shortest
 
 
 def identity(video: VideoRecord) -> dict:
@@ -221,9 +229,14 @@ def detect_work(job: DetectJob) -> UnitResult:
     decoding instead of two); that unit's result rides in data["crops"] until `adopt_crops`.
     """
     try:
-        within = common_length(job.path, job.fakes) if job.frames is not None else None
         faces = detect_video(
-            Path(job.path), job.frames, job.params, job.device, job.crop is not None, worker_threads(), within
+            Path(job.path),
+            job.frames,
+            job.params,
+            job.device,
+            job.crop is not None,
+            worker_threads(),
+            job.within,
         )
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
