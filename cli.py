@@ -17,7 +17,7 @@ import click
 from click.core import ParameterSource
 
 from pipeline.errors import LrlError
-from pipeline.options import split_csv
+from pipeline.options import Mode, misplaced, split_csv
 from pipeline.params import (
     DATASETS,
     DEMO_SIZES,
@@ -67,6 +67,27 @@ def friendly(fn):
             sys.exit(2)
 
     return wrapper
+
+
+def modes(belongs):
+    """Refuse in one line any option given without the mode it belongs to (pipeline.options.misplaced).
+    `belongs`: {parameter name: (Mode, ...)}, or a function returning it (called once, when first used)."""
+
+    def apply(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            ctx = click.get_current_context()
+            flags = {p.name: p.opts[0] for p in ctx.command.params if isinstance(p, click.Option)}
+            typed = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+            given = {n: f for n, f in flags.items() if ctx.get_parameter_source(n) in typed}
+            why = misplaced(given, belongs() if callable(belongs) else belongs, flags)
+            if why:
+                raise LrlError(why)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return apply
 
 
 # ---------------------------------------------------------------- options from dataclasses
@@ -166,6 +187,7 @@ EXTRACT = options(
 )
 MASKS = dataclass_options(MasksParams)
 SHARDS = dataclass_options(ShardsParams)
+SHARDS_OPTIONS = tuple(f.name for f in fields(ShardsParams)) + ("jobs", "backend", "scheduler", "ray_address")
 
 
 def pick(cls, kw: dict):
@@ -392,6 +414,7 @@ def blend(root, out, work, identities, **kw):
 )
 @RUN
 @friendly
+@modes(lambda: {name: (Mode("building shards", without=("verify",)),) for name in SHARDS_OPTIONS})
 def shards(work, verify, **kw):
     """HDF5 shards of crops, frequency cues, masks and labels (index.json written last); exit 1 if any
     failed."""
@@ -486,6 +509,31 @@ def report_pages(work, out, **kw):
     click.echo(run_report(work, out, pick(ReportOptions, kw)))
 
 
+TRAINING = Mode("training", without=("ckpt",))
+EVALUATION = Mode("evaluation", needs=("ckpt",))
+PLAIN_EVALUATION = Mode("evaluation", needs=("ckpt",), without=("perturb",))
+ROBUSTNESS = Mode("robustness", needs=("ckpt", "perturb"))
+FIGURES = Mode("figures", needs=("ckpt", "figures"))
+EVALUATION_READS = ("include_interpolated", "datasets", "progress")  # lrl-train flags of every mode
+
+
+def train_modes() -> dict[str, tuple[Mode, ...]]:
+    """lrl-train's options -> the modes they belong to (cli.modes): every TrainConfig flag but
+    EVALUATION_READS and --seed is a training setting (an evaluation takes the checkpoint's)."""
+    from model.training.config import flag_fields
+
+    settings = {f.name: (TRAINING,) for f in fields(flag_fields()) if f.name not in EVALUATION_READS}
+    return {
+        **settings,
+        **dict.fromkeys(("resume", "overwrite", "config_file"), (TRAINING,)),
+        **dict.fromkeys(("split", "force", "perturb"), (EVALUATION,)),
+        "seed": (TRAINING, ROBUSTNESS, FIGURES),
+        "figures": (PLAIN_EVALUATION,),
+        "baseline": (FIGURES,),
+        "levels": (ROBUSTNESS,),
+    }
+
+
 def train_options(fn):
     """One --option per lrl-train flag of the TrainConfig sections (default None: only the flags given
     override the file)."""
@@ -537,6 +585,7 @@ def train_options(fn):
 )
 @train_options
 @friendly
+@modes(train_modes)
 def train(
     shards,
     out,
@@ -554,7 +603,7 @@ def train(
 ):
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
     shard sets: Table 3, one row per dataset; with --perturb: its robustness)."""
-    _check_evaluate_options(ckpt, shards, figures, baseline, perturb)
+    _check_evaluate_options(ckpt, shards, perturb)
     if ckpt and perturb:
         from model.training.robustness import evaluate_robustness, parse_levels, parse_perturbations
 
@@ -608,20 +657,12 @@ def train(
     run_training(cfg, resume=resume, echo=click.echo, overwrite=overwrite)
 
 
-def _check_evaluate_options(ckpt, shards, figures, baseline, perturb) -> None:
-    """LrlError for an --evaluate option given where it has no meaning."""
-    if not ckpt and figures:
-        raise LrlError("--figures goes with --evaluate CKPT (figures are drawn from a checkpoint)")
-    if not ckpt and (perturb or baseline):
-        raise LrlError("--perturb and --baseline go with --evaluate CKPT (they evaluate a checkpoint)")
-    if perturb and (figures or baseline):
-        raise LrlError("--figures and --baseline go with --evaluate without --perturb")
+def _check_evaluate_options(ckpt, shards, perturb) -> None:
+    """LrlError for a count of --evaluate or --shards the mode cannot take (the modes: TRAIN_MODES)."""
     if perturb and len(shards) > 1:
         raise LrlError("--perturb evaluates on one shard set: give one --shards")
     if len(ckpt) > 1 and not perturb:
         raise LrlError("several --evaluate go with --perturb (one robustness table); evaluate one at a time")
-    if baseline and not figures:
-        raise LrlError("--baseline goes with --figures (it is drawn beside the checkpoint in Fig. 5 and 6)")
 
 
 def _show_progress(flag: bool | None) -> bool:
