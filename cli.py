@@ -400,6 +400,8 @@ def blend(root, out, work, identities, **kw):
     click.echo(result.line())
     for key, reason in result.failures:
         click.echo(f"failed: {key}: {reason}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
     if result.failed:
         sys.exit(FAILED_EXIT)
 

@@ -50,6 +50,12 @@ def sample_indices(n_frames: int, count: int | None) -> list[int]:
     return [int(i) for i in np.linspace(0, n_frames - 1, count).round().astype(int)]
 
 
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """The size H.264 in yuv420p stores a width x height picture at: each side cropped by its odd pixel
+    (the last column / row), so boxes in the full frame stay valid in the cropped one."""
+    return width - width % 2, height - height % 2
+
+
 def upright(frame: np.ndarray, rotation: int) -> np.ndarray:
     """Apply a stream's display rotation (degrees counter-clockwise, as PyAV's `VideoFrame.rotation`)."""
     k = round(rotation / 90) % 4
@@ -88,6 +94,14 @@ def _open(path: Path, threads: int = 0):
     stream.thread_type = "AUTO"
     stream.thread_count = threads
     return container, stream
+
+
+def frame_size(path: Path) -> tuple[int, int]:
+    """(width, height) of the video's frames, from its stream header (nothing decoded); LrlError naming
+    the file when it is no video."""
+    container, stream = _open(path, 1)
+    with container:
+        return stream.codec_context.width, stream.codec_context.height
 
 
 def read_in_part(path: Path, decodable: int, sampled: int, read: int) -> str | None:
