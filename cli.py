@@ -676,7 +676,7 @@ def _show_progress(flag: bool | None) -> bool:
 
 @click.command(context_settings=CONTEXT)
 @click.option("--checkpoint", type=PATH, required=True, help="A checkpoint written by lrl-train (best.pt).")
-@click.argument("inputs", nargs=-1, type=PATH)
+@click.argument("inputs", nargs=-1)  # strings: a URL keeps its "//" to be named as one
 @dataclass_options(PredictOptions)
 @friendly
 def predict(checkpoint, inputs, **kw):
