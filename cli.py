@@ -653,7 +653,15 @@ def train(
     from model.training.loop import train as run_training
 
     overrides.update(shards=str(shards[0]) if shards else None, out=str(out) if out else None)
-    cfg = resolve(read_options_file(config_file) if config_file else {}, overrides)
+    values = read_options_file(config_file) if config_file else {}
+    if resume and not overwrite and out:  # the run's own settings (model.training.resume)
+        from model.training.resume import resume_config
+
+        cfg, changes = resume_config(out, values, overrides)
+        for line in changes:
+            click.echo(line)
+    else:
+        cfg = resolve(values, overrides)
     if not cfg.data.shards or not cfg.run.out:
         raise LrlError("--shards and --out are required (on the command line or in --config)")
     run_training(cfg, resume=resume, echo=click.echo, overwrite=overwrite)
