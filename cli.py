@@ -266,9 +266,18 @@ def prep():
     "only, so far); builtin: two shipped photographs. Default: packages for an ffpp small tree, "
     "else builtin.",
 )
+@dataclass_options(RunOptions, ("progress",))
 @friendly
-def demo_data(out, seed, size, dataset, faces):
+def demo_data(out, seed, size, dataset, faces, progress):
     """Write a small synthetic tree in a dataset's layout, made from real face photographs."""
+    from pipeline.engine.progress import showing
+
+    with showing(RunOptions(progress=progress).show_progress):
+        click.echo(_demo_tree(out, seed, size, dataset, faces))
+
+
+def _demo_tree(out, seed, size, dataset, faces) -> str:
+    """demo-data's summary line, once its tree is written."""
     from pipeline.demo.celebdf import make_celebdf_demo
     from pipeline.demo.dfd import make_dfd_demo
     from pipeline.demo.dfdc import make_dfdc_demo
@@ -283,12 +292,11 @@ def demo_data(out, seed, size, dataset, faces):
             )
         from pipeline.demo.realfaces import make_package_demo
 
-        click.echo(make_package_demo(out, seed=seed, size=size).line())
-        return
+        return make_package_demo(out, seed=seed, size=size).line()
     make = {"ffpp": make_demo, "celebdf": make_celebdf_demo, "dfdc": make_dfdc_demo, "dfd": make_dfd_demo}[
         dataset
     ]
-    click.echo(make(out, seed=seed, size=size).line())
+    return make(out, seed=seed, size=size).line()
 
 
 @prep.command()
