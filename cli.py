@@ -44,12 +44,15 @@ FAILED_EXIT = 1  # some unit failed; every other unit finished
 
 
 def friendly(fn):
-    """Turn LrlError (and OS errors) into a one-line message and exit code 2 (75 when WORK is locked)."""
+    """Turn LrlError (and OS errors) into a one-line message and exit code 2 (75 when WORK is locked);
+    library warnings into a line of ours."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from pipeline.errors import route_warnings
         from pipeline.store.lock import LOCKED_EXIT, WorkLocked
 
+        route_warnings()  # a library's warning: one line of ours (pipeline.errors.warning_line)
         try:
             return fn(*args, **kwargs)
         except WorkLocked as exc:

@@ -26,6 +26,13 @@ def shown() -> bool:
     return _SHOWN.get()
 
 
+def _call(fn: Callable, args: tuple):
+    from pipeline.errors import route_warnings
+
+    route_warnings()  # in the worker process too
+    return fn(*args)
+
+
 def parallel(calls: list[tuple[Callable, tuple]], n_jobs: int, desc: str, unit: str) -> list[Any]:
     """joblib.Parallel over `calls` [(function, args)], results in order, with a bar of `desc` when shown."""
     from joblib import Parallel, delayed
@@ -33,7 +40,7 @@ def parallel(calls: list[tuple[Callable, tuple]], n_jobs: int, desc: str, unit: 
 
     out = []
     with tqdm(total=len(calls), desc=desc, unit=unit, disable=not shown(), leave=False) as bar:
-        for result in Parallel(n_jobs=n_jobs, return_as="generator")(delayed(f)(*a) for f, a in calls):
+        for result in Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_call)(f, a) for f, a in calls):
             out.append(result)
             bar.update(1)
     return out
