@@ -12,6 +12,7 @@ mapped onto the tiny demo (`demo_root`) and the tiny WORK and checkpoint (`tiny_
 0. Commands of other verbs (training, refresh: minutes) are checked by the parser only.
 """
 
+import ast
 import re
 import shlex
 from dataclasses import dataclass
@@ -206,3 +207,47 @@ def test_the_commands_on_the_demo_run_as_written(demo_root, tiny_run, tmp_path):
         ran[tuple(args)] = command
         assert result.exit_code == 0, f"{command}: exit {result.exit_code}: {result.output[-500:]}"
     assert {"blend", "report", "index"} <= {a[0] for a in ran}, sorted(ran)
+
+
+# ---------------------------------------------------------------- the messages of a command's code
+
+TOP = Path(__file__).resolve().parents[1]
+MESSAGES = {"pipeline/blend": ("lrl-prep", "blend"), "pipeline/predict": ("lrl-predict",)}
+MESSAGES["model/training"] = ("lrl-train",)
+
+
+def options_of(name: str, *verb: str) -> set[str]:
+    cmd = COMMANDS[name].commands[verb[0]] if verb else COMMANDS[name]
+    return {o for p in cmd.params for o in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])]}
+
+
+def named_options(path: Path) -> set[tuple[str, str]]:
+    """(option, string) for every --option a string of the module names (docstrings and other commands'
+    `lrl-...` spans left out)."""
+    tree = ast.parse(path.read_text())
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+            text = re.sub(r"`lrl-[^`]*`", "", node.value)
+            found |= {(o, node.value) for o in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", text)}
+    return found
+
+
+@pytest.mark.parametrize("folder", sorted(MESSAGES))
+def test_messages_name_only_options_their_command_has(folder):
+    """E.g. blend's `select fewer with --datasets / --splits`: lrl-prep blend has neither."""
+    known = options_of(*MESSAGES[folder])
+    wrong = [
+        (str(p.relative_to(TOP)), o, s)
+        for p in sorted((TOP / folder).rglob("*.py"))
+        for o, s in named_options(p)
+        if o not in known
+    ]
+    assert not wrong
