@@ -74,7 +74,7 @@ def friendly(fn):
 
 def modes(belongs):
     """Refuse in one line any option given without the mode it belongs to (pipeline.options.misplaced).
-    `belongs`: {parameter name: (Mode, ...)}, or a function returning it (called once, when first used)."""
+    `belongs`: {parameter name: (Mode, ...)}, or a function returning it (called when the command runs)."""
 
     def apply(fn):
         @functools.wraps(fn)
