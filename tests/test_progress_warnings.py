@@ -37,17 +37,18 @@ def test_a_command_s_warning_is_one_line_of_ours_on_stderr():
     assert done.stderr == warning_line(STOPPED, UserWarning, LOKY) + "\n"
 
 
-def warns(i: int) -> int:
-    warnings.warn_explicit("a thing changes", UserWarning, "/s/site-packages/somelib/x.py", 1)
-    return i * 2
+def shows_warnings_with(i: int) -> str:
+    """In a worker: the function that shows its warnings (a worker's stderr is the terminal it started on,
+    which a test cannot capture once joblib reuses it)."""
+    return f"{warnings.showwarning.__module__}.{warnings.showwarning.__qualname__}"
 
 
 def test_workers_route_their_warnings_and_bars_show_only_when_asked(capfd):
     with showing(True):
-        assert parallel([(warns, (i,)) for i in range(3)], 2, "demo", "pair") == [0, 2, 4]
+        shown = parallel([(shows_warnings_with, (i,)) for i in range(3)], 2, "demo", "pair")
+    assert shown == ["pipeline.errors.route_warnings.<locals>.show"] * 3
     err = capfd.readouterr().err
-    assert "note: somelib (a library lrl uses) warned: a thing changes (UserWarning)" in err
-    assert "demo:" in err and "1/3" in err  # the bar (it clears itself when done)
+    assert "demo:" in err and "/3 [" in err  # the bar (it clears itself when done)
     with showing(False):
         assert parallel([(abs, (-1,))], 1, "demo", "pair") == [1]
     assert capfd.readouterr().err == ""
