@@ -17,7 +17,7 @@ import click
 from click.core import ParameterSource
 
 from pipeline.errors import LrlError
-from pipeline.options import split_csv
+from pipeline.options import Mode, misplaced, split_csv
 from pipeline.params import (
     DATASETS,
     DEMO_SIZES,
@@ -44,12 +44,15 @@ FAILED_EXIT = 1  # some unit failed; every other unit finished
 
 
 def friendly(fn):
-    """Turn LrlError (and OS errors) into a one-line message and exit code 2 (75 when WORK is locked)."""
+    """Turn LrlError (and OS errors) into a one-line message and exit code 2 (75 when WORK is locked);
+    library warnings into a line of ours."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from pipeline.errors import route_warnings
         from pipeline.store.lock import LOCKED_EXIT, WorkLocked
 
+        route_warnings()  # a library's warning: one line of ours (pipeline.errors.warning_line)
         try:
             return fn(*args, **kwargs)
         except WorkLocked as exc:
@@ -67,6 +70,27 @@ def friendly(fn):
             sys.exit(2)
 
     return wrapper
+
+
+def modes(belongs):
+    """Refuse in one line any option given without the mode it belongs to (pipeline.options.misplaced).
+    `belongs`: {parameter name: (Mode, ...)}, or a function returning it (called when the command runs)."""
+
+    def apply(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            ctx = click.get_current_context()
+            flags = {p.name: p.opts[0] for p in ctx.command.params if isinstance(p, click.Option)}
+            typed = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+            given = {n: f for n, f in flags.items() if ctx.get_parameter_source(n) in typed}
+            why = misplaced(given, belongs() if callable(belongs) else belongs, flags)
+            if why:
+                raise LrlError(why)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return apply
 
 
 # ---------------------------------------------------------------- options from dataclasses
@@ -166,6 +190,7 @@ EXTRACT = options(
 )
 MASKS = dataclass_options(MasksParams)
 SHARDS = dataclass_options(ShardsParams)
+SHARDS_OPTIONS = tuple(f.name for f in fields(ShardsParams)) + ("jobs", "backend", "scheduler", "ray_address")
 
 
 def choice(choices: tuple, default: str) -> dict:
@@ -232,9 +257,18 @@ def prep():
     "only, so far); builtin: two shipped photographs. Default: packages for an ffpp small tree, "
     "else builtin.",
 )
+@dataclass_options(RunOptions, ("progress",))
 @friendly
-def demo_data(out, seed, size, dataset, faces):
+def demo_data(out, seed, size, dataset, faces, progress):
     """Write a small synthetic tree in a dataset's layout, made from real face photographs."""
+    from pipeline.engine.progress import showing
+
+    with showing(RunOptions(progress=progress).show_progress):
+        click.echo(_demo_tree(out, seed, size, dataset, faces))
+
+
+def _demo_tree(out, seed, size, dataset, faces) -> str:
+    """demo-data's summary line, once its tree is written."""
     from pipeline.demo.celebdf import make_celebdf_demo
     from pipeline.demo.dfd import make_dfd_demo
     from pipeline.demo.dfdc import make_dfdc_demo
@@ -249,12 +283,11 @@ def demo_data(out, seed, size, dataset, faces):
             )
         from pipeline.demo.realfaces import make_package_demo
 
-        click.echo(make_package_demo(out, seed=seed, size=size).line())
-        return
+        return make_package_demo(out, seed=seed, size=size).line()
     make = {"ffpp": make_demo, "celebdf": make_celebdf_demo, "dfdc": make_dfdc_demo, "dfd": make_dfd_demo}[
         dataset
     ]
-    click.echo(make(out, seed=seed, size=size).line())
+    return make(out, seed=seed, size=size).line()
 
 
 @prep.command()
@@ -376,6 +409,7 @@ def blend(root, out, work, identities, **kw):
 )
 @RUN
 @friendly
+@modes(lambda: {name: (Mode("building shards", without=("verify",)),) for name in SHARDS_OPTIONS})
 def shards(work, verify, **kw):
     """HDF5 shards of crops, frequency cues, masks and labels (index.json written last); exit 1 if any
     failed."""
@@ -458,6 +492,31 @@ def report_pages(work, out, **kw):
     click.echo(run_report(work, out, pick(ReportOptions, kw)))
 
 
+TRAINING = Mode("training", without=("ckpt",))
+EVALUATION = Mode("evaluation", needs=("ckpt",))
+PLAIN_EVALUATION = Mode("evaluation", needs=("ckpt",), without=("perturb",))
+ROBUSTNESS = Mode("robustness", needs=("ckpt", "perturb"))
+FIGURES = Mode("figures", needs=("ckpt", "figures"))
+EVALUATION_READS = ("include_interpolated", "datasets", "progress")  # lrl-train flags of every mode
+
+
+def train_modes() -> dict[str, tuple[Mode, ...]]:
+    """lrl-train's options -> the modes they belong to (cli.modes): every TrainConfig flag but
+    EVALUATION_READS and --seed is a training setting (an evaluation takes the checkpoint's)."""
+    from model.training.config import flag_fields
+
+    settings = {f.name: (TRAINING,) for f in fields(flag_fields()) if f.name not in EVALUATION_READS}
+    return {
+        **settings,
+        **dict.fromkeys(("resume", "overwrite", "config_file"), (TRAINING,)),
+        **dict.fromkeys(("split", "force", "perturb"), (EVALUATION,)),
+        "seed": (TRAINING, ROBUSTNESS, FIGURES),
+        "figures": (PLAIN_EVALUATION,),
+        "baseline": (FIGURES,),
+        "levels": (ROBUSTNESS,),
+    }
+
+
 def train_options(fn):
     """One --option per lrl-train flag of the TrainConfig sections (default None: only the flags given
     override the file)."""
@@ -509,6 +568,7 @@ def train_options(fn):
 )
 @train_options
 @friendly
+@modes(train_modes)
 def train(
     shards,
     out,
@@ -526,7 +586,7 @@ def train(
 ):
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
     shard sets: Table 3, one row per dataset; with --perturb: its robustness)."""
-    _check_evaluate_options(ckpt, shards, figures, baseline, perturb)
+    _check_evaluate_options(ckpt, shards, perturb)
     if ckpt:
         from model.training.run_eval import EvalOptions
 
@@ -570,26 +630,26 @@ def train(
     from model.training.loop import train as run_training
 
     overrides.update(shards=str(shards[0]) if shards else None, out=str(out) if out else None)
-    cfg = resolve(read_options_file(config_file) if config_file else {}, overrides)
+    values = read_options_file(config_file) if config_file else {}
+    if resume and not overwrite and out:  # the run's own settings (model.training.resume)
+        from model.training.resume import resume_config
+
+        cfg, changes = resume_config(out, values, overrides)
+        for line in changes:
+            click.echo(line)
+    else:
+        cfg = resolve(values, overrides)
     if not cfg.data.shards or not cfg.run.out:
         raise LrlError("--shards and --out are required (on the command line or in --config)")
     run_training(cfg, resume=resume, echo=click.echo, overwrite=overwrite)
 
 
-def _check_evaluate_options(ckpt, shards, figures, baseline, perturb) -> None:
-    """LrlError for an --evaluate option given where it has no meaning."""
-    if not ckpt and figures:
-        raise LrlError("--figures goes with --evaluate CKPT (figures are drawn from a checkpoint)")
-    if not ckpt and (perturb or baseline):
-        raise LrlError("--perturb and --baseline go with --evaluate CKPT (they evaluate a checkpoint)")
-    if perturb and (figures or baseline):
-        raise LrlError("--figures and --baseline go with --evaluate without --perturb")
+def _check_evaluate_options(ckpt, shards, perturb) -> None:
+    """LrlError for a count of --evaluate or --shards the mode cannot take (the modes: TRAIN_MODES)."""
     if perturb and len(shards) > 1:
         raise LrlError("--perturb evaluates on one shard set: give one --shards")
     if len(ckpt) > 1 and not perturb:
         raise LrlError("several --evaluate go with --perturb (one robustness table); evaluate one at a time")
-    if baseline and not figures:
-        raise LrlError("--baseline goes with --figures (it is drawn beside the checkpoint in Fig. 5 and 6)")
 
 
 def _show_progress(flag: bool | None) -> bool:
@@ -601,7 +661,7 @@ def _show_progress(flag: bool | None) -> bool:
 
 @click.command(context_settings=CONTEXT)
 @click.option("--checkpoint", type=PATH, required=True, help="A checkpoint written by lrl-train (best.pt).")
-@click.argument("inputs", nargs=-1, type=PATH)
+@click.argument("inputs", nargs=-1)  # strings: a URL keeps its "//" to be named as one
 @dataclass_options(PredictOptions)
 @friendly
 def predict(checkpoint, inputs, **kw):

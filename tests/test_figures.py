@@ -90,4 +90,4 @@ def test_cli_figures_and_a_variant_without_s_hat(shards, tmp_path):
 
 def test_figures_without_evaluate_is_a_one_line_error(tmp_path):
     result = CliRunner().invoke(train_cli, ["--shards", str(tmp_path), "--out", str(tmp_path), "--figures"])
-    assert result.exit_code == 2 and "--figures goes with --evaluate" in result.output
+    assert result.exit_code == 2 and "--figures goes with evaluation (--evaluate" in result.output

@@ -191,3 +191,32 @@ def test_every_face_of_a_two_person_video_is_scored_and_the_video_takes_the_maxi
         "face"
     ]  # the page shows the face that decides the score
     assert f"this page shows face {deciding}" in page
+
+
+def test_animated_webp_gif_and_apng_are_read_frame_by_frame_and_urls_refused(
+    tiny_run, tmp_path, one_torch_thread
+):
+    """Every frame of an animated WebP (FFmpeg reads none), GIF and APNG, through one path (Pillow); a URL
+    is one failed line saying it is not read (its "//" intact)."""
+    from PIL import Image
+
+    from pipeline.kernels.video import iter_frames
+
+    root, _, ckpt = tiny_run
+    frames = [Image.fromarray(f) for _, f in iter_frames(demo_video(root), [0, 3, 6, 9])]
+    paths = [tmp_path / f"anim.{ext}" for ext in ("webp", "gif", "png")]
+    for path in paths:
+        extra = {"lossless": True} if path.suffix == ".webp" else {}
+        frames[0].save(path, save_all=True, append_images=frames[1:], duration=40, **extra)
+    url = "https://example.com/videos/face.mp4"
+    out = tmp_path / "out"
+    args = ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu", *map(str, paths), url]
+    result = CliRunner().invoke(predict_cli, args)
+    assert result.exit_code == 1, result.output
+    assert f"failed {url}: URLs are not read: download the file first" in result.output.splitlines()
+    by_path = {r["path"]: r for r in json.loads((out / "predictions.json").read_text())["inputs"]}
+    webp, gif, png = (by_path[str(p)] for p in paths)
+    for scored in (webp, gif, png):
+        assert scored["n_frames"] == 4 and scored["frames"] == [0, 1, 2, 3], scored
+    assert webp["faces"][0]["probs"] == pytest.approx(png["faces"][0]["probs"], abs=1e-6)  # both lossless
+    assert gif["faces"][0]["probs"] == pytest.approx(png["faces"][0]["probs"], abs=0.05)  # 256 colours

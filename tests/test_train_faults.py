@@ -69,7 +69,8 @@ def test_divergence_after_a_good_epoch_keeps_its_checkpoints(shards, tmp_path, o
     before = stamps(run)
     result = lrl_train(shards, run, "--epochs", "2", "--max-batches", "2", "--resume")
     assert result.exit_code == 2
-    assert result.output.startswith("error: training diverged at epoch 2, step ")
+    assert result.output.splitlines()[0] == f"resume: epochs 1 -> 2 (recorded in {run / 'config.json'})"
+    assert result.output.splitlines()[1].startswith("error: training diverged at epoch 2, step ")
     assert "hint: lower --lr (it is 1e+30;" in result.output
     assert stamps(run) == before
 
@@ -127,3 +128,34 @@ def test_checkpoint_errors_keep_whole_sentences(tmp_path):
     )
     assert short_reason("\x1b[1m" + "x" * 80 + "\x1b[0m. " + "word " * 60) == "x" * 80 + "."
     assert short_reason("x" * 90 + " " + "y" * 200) == "x" * 90 + "..."
+
+
+def test_resume_takes_the_run_s_own_settings_records_epochs_and_refuses_other_changes(
+    shards, tmp_path, one_torch_thread
+):
+    """`--resume --epochs 2` with no other flag continues the small augmented model of config.json (it
+    built the default model: a traceback); a changed setting is refused before anything is written."""
+    import json
+
+    run = tmp_path / "run"
+    assert lrl_train(shards, run, "--epochs", "1", "--max-batches", "2", "--augment").exit_code == 0
+    before = stamps(run)
+    for flag in (["--lr", "0.1"], ["--no-augment"], ["--backbone", "resnet50"]):
+        refused = lrl_train(shards, run, "--resume", *flag)
+        assert refused.exit_code == 2 and len(refused.output.splitlines()) == 1, refused.output
+        assert refused.output.startswith(f"error: {run / 'config.json'}: --resume keeps the run's settings")
+        assert flag[0].replace("no-", "") in refused.output
+        assert stamps(run) == before
+    args = ["--shards", str(shards), "--out", str(run), "--resume", "--epochs", "2", "--no-progress"]
+    result = CliRunner().invoke(train_cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == f"resume: epochs 1 -> 2 (recorded in {run / 'config.json'})"
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["run"]["epochs"] == 2 and saved["data"]["augment"] is True
+    assert saved["model"]["backbone"] == "mobilenetv3_small_050"
+    last = checkpoint.load(run / "last.pt")
+    assert last["epoch"] == 2 and last["config"]["data"]["augment"] is True
+    missing = CliRunner().invoke(
+        train_cli, ["--shards", str(shards), "--out", str(tmp_path / "x"), "--resume"]
+    )
+    assert missing.exit_code == 2 and "config.json: no such file" in missing.output

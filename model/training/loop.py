@@ -344,6 +344,8 @@ def _save_epoch(run: Path, cfg, net, optimizer, scheduler, history: list[dict], 
 
     `extra`: freq_std and the shards' preprocessing, recorded in the checkpoints' metrics."""
     h = history[-1]
+    if TrainConfig.from_dict(json.loads((run / "config.json").read_text())) != cfg:
+        save(cfg, run)  # a resume's changed settings (model.training.resume), with the epoch made under them
     write_bytes(run / "log.jsonl", "".join(json.dumps(x) + "\n" for x in history).encode())
     best = max((x.get("val_auc", float("-inf")) for x in history[:-1]), default=float("-inf"))
     metrics = {"history": history, **extra}

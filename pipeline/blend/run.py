@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from pipeline.blend import faces as facetracks
-from pipeline.blend.identities import read_identities, same_person
+from pipeline.blend.identities import TRUTH, check_names, identities_file, read_identities, same_person
 from pipeline.blend.make import SELF, SWAP, FakeJob, make_fake
 from pipeline.blend.sources import choose_source, median_shape
 from pipeline.blend.tree import (
@@ -42,6 +42,7 @@ from pipeline.dataset.layout import FAKE_DIR, QUALITIES, REAL_DIR
 from pipeline.engine.runner import Summary, Task, prune, run_tasks
 from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
 from pipeline.errors import LrlError
+from pipeline.kernels.video import frame_size
 from pipeline.params import Backend, BlendParams, DetectParams, Scope
 from pipeline.store.atomic import remove_stale_temps
 from pipeline.store.layout import WorkLayout
@@ -51,6 +52,7 @@ from pipeline.store.records import VideoRecord
 DETECT = "blend-detect"
 STAGE = "blend"
 VERSION = 1  # bump when a fake's making changes meaning, to redo earlier fakes
+SHOWN = 3  # refused reals a reason lists
 MIN_FACE = 32  # a real whose face 0 has a median side under this many pixels is not blended
 
 
@@ -73,6 +75,7 @@ class BlendRun:
     fakes: Summary
     written: int = 0  # links, split files and blend.json (re)written
     failures: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         f, d = self.fakes, self.detect
@@ -90,8 +93,9 @@ class BlendRun:
         return bool(self.failures)
 
     def lines(self) -> list[str]:
-        """What `lrl-prep blend` prints: the summary line, then one line per failure."""
-        return [self.line()] + [f"failed: {key}: {reason}" for key, reason in self.failures]
+        """What `lrl-prep blend` prints: the summary line, one line per failure, then its notes."""
+        failed = [f"failed: {key}: {reason}" for key, reason in self.failures]
+        return [self.line(), *failed, *(f"note: {note}" for note in self.notes)]
 
 
 # ---------------------------------------------------------------- detection units
@@ -103,6 +107,7 @@ def detect_work(job: DetectJob) -> UnitResult:
         if job.reuse is not None:
             tracks = facetracks.reused_detection(job.reuse, job.reuse_key)
         else:
+            check_size(Path(job.path))
             tracks = facetracks.detect_tracks(Path(job.path), job.params, job.device)
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
@@ -115,6 +120,14 @@ def detect_work(job: DetectJob) -> UnitResult:
             f"{job.path}: face too small to blend (median side {side:.0f} px < {MIN_FACE})",
         )
     return UnitResult(job.key, "", DONE, counts={"frames": tracks.n_frames}, data=tracks.to_dict())
+
+
+def check_size(path: Path) -> None:
+    """Before detection: LrlError naming the file when its frames cannot hold a face of MIN_FACE pixels.
+    (An odd width or height is no refusal: the H.264 qualities crop it, pipeline.kernels.encode.)"""
+    width, height = frame_size(path)
+    if min(width, height) < MIN_FACE:
+        raise LrlError(f"{path}: frames of {width}x{height}, too small to hold a {MIN_FACE}-px face to blend")
 
 
 def detect_tasks(best: dict[str, VideoRecord], work: Path | None) -> list[Task]:
@@ -192,7 +205,7 @@ def fake_tasks(
 def _fake(out, reals: Reals, key, method, done, reasons, fps, params: BlendParams) -> Task:
     aaa, target = reals.ids[key], reals.best[key]
     base = {"method": method, "seed": params.seed, "target": target.path}
-    source_key, why = (key, "") if method == SELF else _swap_source(reals, key, done, params.seed)
+    source_key, why = (key, "") if method == SELF else _swap_source(reals, key, done, params.seed, reasons)
     if key not in done:
         why = reasons[key]
     if why:
@@ -220,21 +233,38 @@ def _fake(out, reals: Reals, key, method, done, reasons, fps, params: BlendParam
     return Task(job.key, fp, job)
 
 
-def _swap_source(reals: Reals, key: str, done: dict, seed: int) -> tuple[str | None, str]:
+def _swap_source(
+    reals: Reals, key: str, done: dict, seed: int, reasons: dict | None = None
+) -> tuple[str | None, str]:
+    """The swap's source real for target `key`, or (None, why: naming the reals refused and their reasons).
+    `reasons`: real key -> why it has no tracks (failed detection)."""
     split = reals.split(key)
-    candidates = {}
     name = reals.best[key].video
-    for other, tracks in done.items():
-        if reals.split(other) == split and (
-            other == key or not same_person(reals.identities, name, reals.best[other].video)
-        ):
-            shape = median_shape(tracks["landmarks"][0])
-            side = facetracks.FaceTracks.from_dict(tracks).median_side(0)
-            if shape is not None:
-                candidates[other] = (shape, side)
+    peers = [o for o in reals.best if o != key and reals.split(o) == split]
+    others = [o for o in peers if not same_person(reals.identities, name, reals.best[o].video)]
+    candidates = {}
+    for other in [key, *others]:
+        tracks = done.get(other)
+        shape = median_shape(tracks["landmarks"][0]) if tracks else None
+        if shape is not None:
+            candidates[other] = (shape, facetracks.FaceTracks.from_dict(tracks).median_side(0))
     side = facetracks.FaceTracks.from_dict(done[key]).median_side(0) if key in done else 0.0
     source, why = choose_source(key, seed, candidates, side)
+    if source is None and key in candidates and len(candidates) == 1:
+        why = _no_other(reals, peers, others, reasons or {})
     return source, f"{why} (split {split})" if why else ""
+
+
+def _no_other(reals: Reals, peers: list[str], others: list[str], reasons: dict) -> str:
+    """Why a split offers no other face: no other real, only the same person, or every other refused."""
+    if not peers:
+        return "no other real in its split to take a face from"
+    if not others:
+        named = ", ".join(reals.ids[o] for o in peers[:SHOWN])
+        return f"no other identity in its split to take a face from (its reals {named} are the same person)"
+    refused = [f"{reals.ids[o]}: {reasons.get(o, 'no face landmarks')}" for o in others[:SHOWN]]
+    more = f"; and {len(others) - SHOWN} more" if len(others) > SHOWN else ""
+    return f"every other identity of its split was refused ({'; '.join(refused)}{more})"
 
 
 # ---------------------------------------------------------------- the tree outside the units
@@ -313,6 +343,7 @@ def run(
     root, out = Path(root).resolve(), Path(out)
     check_out(root, out)
     reals, groups = plan_reals(real_records(root, scope), read_identities(root, identities))
+    notes = identity_notes(root, identities, reals)
     backend = backend or Backend()
     with WorkLock(out / STATE.parent), RunState(out / STATE) as state:
         for folder in (out / REAL_DIR, out / FAKE_DIR):
@@ -353,4 +384,17 @@ def run(
             notes={"no_face": "frames without a face"},
         )
         written += write_if_changed(out / MANIFEST, manifest(reals, params, state))
-    return BlendRun(len(reals.best), found, made, written, found.failures + made.failures)
+    return BlendRun(len(reals.best), found, made, written, found.failures + made.failures, notes)
+
+
+def identity_notes(root: Path, identities: Path | None, reals: Reals) -> list[str]:
+    """The note that ROOT names no identities, or [] once the file's names are checked against the reals
+    (LrlError when they differ: pipeline.blend.identities.check_names)."""
+    source = identities_file(root, identities)
+    if source is None:
+        return [
+            f'{root}: no identities (no --identities, no "identities" in {TRUTH}): '
+            "every real is its own person"
+        ]
+    check_names(reals.identities, source, {v.video for v in reals.best.values()})
+    return []

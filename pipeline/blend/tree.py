@@ -51,7 +51,7 @@ def assign_ids(keys: list[str]) -> dict[str, str]:
     if len(keys) > MAX_REALS:
         raise LrlError(
             f"{len(keys)} reals to renumber, but FF++'s layout names at most {MAX_REALS} (000-999); "
-            f"select fewer with --datasets / --splits"
+            "blend a ROOT of at most that many reals (e.g. a folder of links to some of them)"
         )
     return {k: f"{i:03d}" for i, k in enumerate(sorted(keys))}
 

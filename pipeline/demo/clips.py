@@ -29,6 +29,7 @@ from pipeline.demo.crowd import render_people
 from pipeline.demo.scene import FPS, HEIGHT, WIDTH, RealSpec, donor_face, render_video
 from pipeline.demo.synth import FORGERIES
 from pipeline.demo.tree import earlier_files, finish, write_truth
+from pipeline.engine.progress import parallel
 from pipeline.errors import LrlError
 from pipeline.kernels.encode import ENCODINGS, write_videos
 from pipeline.store.atomic import remove_stale_temps, write_bytes
@@ -121,8 +122,6 @@ def write_clip_tree(
 ) -> ClipDemo:
     """Write `clips` and the `side` files (relative path -> bytes: metadata.json, labels, lists) into OUT
     (new, empty, or an earlier demo, whose files are replaced and whose files this one lacks deleted)."""
-    from joblib import Parallel, delayed
-
     start = time.perf_counter()
     root = Path(out)
     earlier = earlier_files(root)
@@ -135,7 +134,9 @@ def write_clip_tree(
     scenes: dict[tuple, list[Clip]] = defaultdict(list)
     for clip in clips:
         scenes[(clip.kind, clip.people)].append(clip)
-    Parallel(n_jobs=n_jobs)(delayed(write_scene)(root, kind, group) for (kind, _), group in scenes.items())
+    parallel(
+        [(write_scene, (root, kind, group)) for (kind, _), group in scenes.items()], n_jobs, "demo", "scene"
+    )
     for name, data in side.items():
         write_bytes(root / name, data)
     finish(

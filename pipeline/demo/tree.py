@@ -40,6 +40,7 @@ import numpy as np
 from pipeline.dataset.layout import FFPP_QUALITIES, SPLITS, mask_video_dir, video_dir
 from pipeline.demo.scene import FPS, HEIGHT, WIDTH, RealSpec, donor_face, render_video, sample_spec
 from pipeline.demo.synth import FORGERIES, SWAPS, change_mask
+from pipeline.engine.progress import parallel
 from pipeline.errors import LrlError
 from pipeline.kernels.encode import ENCODINGS, MASK_ENCODING, write_videos
 from pipeline.store.atomic import remove_stale_temps, write_bytes, write_json
@@ -181,8 +182,6 @@ def finish(root: Path, earlier: list[str], files: list[str], truth: dict) -> Non
 
 def make_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1) -> DemoInfo:
     """Write the demo tree into OUT (new, empty, or an earlier demo, whose files are replaced)."""
-    from joblib import Parallel, delayed
-
     if size not in SIZES:
         raise LrlError(f"unknown demo size {size!r} (choose from {', '.join(SIZES)})")
     start = time.perf_counter()
@@ -195,7 +194,9 @@ def make_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1) -
     jobs = [(a, b) for split_pairs in pairs.values() for pair in split_pairs for a, b in (pair, pair[::-1])]
     files = [f for a, b in jobs for f in group_files(a, b)] + [f"splits/{s}.json" for s in SPLITS]
     write_truth(root, {"complete": False, "files": sorted(set(earlier) | set(files))})  # marks ROOT as a demo
-    groups = Parallel(n_jobs=n_jobs)(delayed(build_group)(root, by_id[a], by_id[b], seed) for a, b in jobs)
+    groups = parallel(
+        [(build_group, (root, by_id[a], by_id[b], seed)) for a, b in jobs], n_jobs, "demo", "pair"
+    )
     for split in SPLITS:
         write_json(root / "splits" / f"{split}.json", [list(p) for p in pairs[split]])
     finish(

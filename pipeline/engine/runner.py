@@ -16,7 +16,7 @@ from pipeline.engine.backends import backend_context, ray_unordered
 from pipeline.engine.load import default_jobs
 from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult
 from pipeline.engine.threads import enter_worker, thread_budget
-from pipeline.errors import one_line
+from pipeline.errors import one_line, route_warnings
 from pipeline.params import Backend
 from pipeline.store.space import as_disk_full, is_disk_full
 
@@ -119,6 +119,7 @@ def safe_call(fn: Callable[[Any], UnitResult], task: Task) -> UnitResult:
 def _call(fn, task, jobs: int):
     """A unit in a worker process: the worker's thread budget (set once per process), then the unit."""
     enter_worker(jobs)
+    route_warnings()
     return safe_call(fn, task)
 
 

@@ -5,6 +5,8 @@ ENCODINGS are FF++'s levels: raw = libx264rgb qp 0 (lossless RGB: decodes bit-ex
 to_ndarray("rgb24")), c23 / c40 = libx264 yuv420p CRF 23 / 40; masks (MASK_ENCODING) = raw with the grey
 level in all three channels. One x264 thread per video (the bytes do not depend on the machine; a worker's
 other videos run in parallel processes).
+A frame of odd width or height is cropped by its last column / row in the yuv420p videos only (H.264's 4:2:0
+needs even sides; pipeline.kernels.video.even_size), so raw and masks keep every pixel and boxes stay valid.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Iterator
 import numpy as np
 
 from pipeline.errors import LrlError
+from pipeline.kernels.video import even_size
 from pipeline.store.atomic import atomic_path
 
 
@@ -42,7 +45,7 @@ class Writers:
     """Open video streams; `write(name, frame)` encodes one uint8 RGB (H, W, 3) frame into the named video."""
 
     def __init__(self, streams: dict, rate: Fraction):
-        self._streams = streams
+        self._streams = streams  # name -> (container, stream); the stream's size crops odd frames
         self._rate = rate
         self._count: dict[str, int] = dict.fromkeys(streams, 0)
 
@@ -50,6 +53,7 @@ class Writers:
         import av
 
         container, stream = self._streams[name]
+        frame = frame[: stream.height, : stream.width]
         video = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         video.pts, video.time_base = self._count[name], 1 / self._rate
         self._count[name] += 1
@@ -67,8 +71,6 @@ def writers(
     """Writers to every (path, encoding) by name; each file appears only if the whole block succeeds."""
     import av
 
-    if width % 2 or height % 2:
-        raise LrlError(f"frames of {width}x{height}: H.264 in yuv420p needs an even width and height")
     rate = Fraction(rate).limit_denominator(1001 * 1000) if rate else Fraction(25)
     with contextlib.ExitStack() as stack:
         streams = {}
@@ -76,7 +78,8 @@ def writers(
             tmp = stack.enter_context(atomic_path(path))
             container = stack.enter_context(av.open(str(tmp), "w", format="mp4"))
             stream = container.add_stream(encoding.codec, rate=rate)
-            stream.width, stream.height, stream.pix_fmt = width, height, encoding.pix_fmt
+            w, h = even_size(width, height) if encoding.pix_fmt == "yuv420p" else (width, height)
+            stream.width, stream.height, stream.pix_fmt = w, h, encoding.pix_fmt
             stream.options = dict(encoding.options)
             stream.thread_count = 1
             streams[name] = (container, stream)

@@ -50,6 +50,12 @@ def sample_indices(n_frames: int, count: int | None) -> list[int]:
     return [int(i) for i in np.linspace(0, n_frames - 1, count).round().astype(int)]
 
 
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """The size H.264 in yuv420p stores a width x height picture at: each side cropped by its odd pixel
+    (the last column / row), so boxes in the full frame stay valid in the cropped one."""
+    return width - width % 2, height - height % 2
+
+
 def upright(frame: np.ndarray, rotation: int) -> np.ndarray:
     """Apply a stream's display rotation (degrees counter-clockwise, as PyAV's `VideoFrame.rotation`)."""
     k = round(rotation / 90) % 4
@@ -90,6 +96,14 @@ def _open(path: Path, threads: int = 0):
     return container, stream
 
 
+def frame_size(path: Path) -> tuple[int, int]:
+    """(width, height) of the video's frames, from its stream header (nothing decoded); LrlError naming
+    the file when it is no video."""
+    container, stream = _open(path, 1)
+    with container:
+        return stream.codec_context.width, stream.codec_context.height
+
+
 def read_in_part(path: Path, decodable: int, sampled: int, read: int) -> str | None:
     """A note when `path`'s decodable frames (`decodable`) end before the count its header gives, else None
     (also when the header gives none); `read` of the `sampled` frames lay within the decodable ones."""
@@ -104,10 +118,45 @@ def read_in_part(path: Path, decodable: int, sampled: int, read: int) -> str | N
     )
 
 
+PILLOW_SUFFIXES = frozenset({".gif", ".png", ".apng", ".webp"})  # (animated) images: decoded by Pillow
+
+
+def image_sequence(path: Path):
+    """The file opened with Pillow when it has one of PILLOW_SUFFIXES and Pillow reads it (GIF, PNG / APNG,
+    WebP, animated or not: FFmpeg decodes no animated WebP), else None (read with PyAV)."""
+    if Path(path).suffix.lower() not in PILLOW_SUFFIXES:
+        return None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        return Image.open(path)
+    except (UnidentifiedImageError, OSError):
+        return None
+
+
+def _image_frames(image, keep: set[int] | None, status: Decoding) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, RGB frame) of an image sequence's frames in `keep` (all when None); a broken frame ends it."""
+    with image:
+        for i in range(getattr(image, "n_frames", 1)):
+            try:
+                image.seek(i)
+                frame = np.asarray(image.convert("RGB"))
+            except (OSError, EOFError, ValueError):
+                break
+            status.decoded = i + 1
+            if keep is None or i in keep:
+                yield i, frame
+    status.ended = True
+
+
 def frame_count(path: Path) -> int:
     """Frames in the stream per its header, else by counting packets (no decoding)."""
     import av
 
+    image = image_sequence(path)
+    if image is not None:
+        with image:
+            return getattr(image, "n_frames", 1)
     container, stream = _open(path)
     try:
         if stream.frames > 0:
@@ -137,6 +186,10 @@ def iter_frames(
     list, is given up for decoding in order from the start (frames already yielded are not yielded again).
     """
     keep = None if indices is None else set(indices)
+    image = image_sequence(path)
+    if image is not None:
+        yield from _image_frames(image, keep, status if status is not None else Decoding())
+        return
     last = stop_after if stop_after is not None else (max(indices) if indices else None)
     status = status if status is not None else Decoding()
     wanted = sorted(keep | ({last} if last is not None else set())) if keep else []

@@ -5,11 +5,13 @@ an image suffix or one of VIDEO_EXTS is an input; a file with any other suffix (
 .mpg, ...) is probed with PyAV and taken when it holds a video stream. Every other entry of a folder is
 named with its reason: `skipped` (hidden entries, files PyAV cannot open, which are no fault of the
 inputs) or `failed` (a file with an image or video suffix that cannot be read: a broken link, an empty
-or unreadable file). A file named on the command line is always an input, whatever its suffix.
+or unreadable file). A file named on the command line is always an input, whatever its suffix. A URL is
+no input (nothing is downloaded): it fails with URL_REASON.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from pipeline.dataset.layout import VIDEO_EXTS
 from pipeline.dataset.scan import probe, unusable
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+URL_REASON = "URLs are not read: download the file first"
 HIDDEN = "hidden (its name starts with a dot; lrl-prep index skips these too)"
 
 
@@ -39,12 +43,16 @@ def kind_of(path: Path) -> str:
 def expand(inputs) -> Inputs:
     """Files in the order given, folders expanded in sorted order (each file once), with what is left out.
 
-    A missing path, and a folder yielding no input, are failures (named with the reason).
+    `inputs`: strings as typed (a URL's "//" intact) or paths. A missing path, a URL, and a folder yielding
+    no input are failures (named with the reason).
     """
     out, seen = Inputs(), set()
     for raw in inputs:
         path = Path(raw)
-        if path.is_dir():
+        if URL.match(str(raw)):
+            out.failed.append((str(raw), URL_REASON))
+            files = []
+        elif path.is_dir():
             files: list[Path] = []
             failed = len(out.failed)
             _walk(path, files, out, {path.resolve()})
