@@ -6,9 +6,10 @@ Each round trains one epoch (`lrl-train --config configs/demo.toml --epochs 1`, 
 with the baseline's code and configuration, then with this checkout's, alternately, each in its own process
 (PYTHONPATH and working directory its checkout). Per run: samples/s of the epoch (log.jsonl: the training
 pass alone), val AUC, the process's wall time (start-up, training, evaluation, checkpoints), and its epoch
-line. Prints the medians and the ratios new / baseline. `--busy`: a `python -c 'while True: pass'` runs beside
-the measurements (one core busy). WORK/shards: e.g. `lrl-prep demo-data --out D/ffpp --size small` then
-`lrl-prep refresh --root D/ffpp --work D/work --frames 16 --size 80 --source official` (as `make demo`).
+line. `--max-batches`: shorter epochs (busy runs). Prints the medians and the ratios new / baseline.
+`--busy`: a `python -c 'while True: pass'` runs beside the measurements (one core busy). WORK/shards: e.g.
+`lrl-prep demo-data --out D/ffpp --size small` then `lrl-prep refresh --root D/ffpp --work D/work --frames
+16 --size 80 --source official` (as `make demo`).
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ class Run:
     line: str
 
 
-def train_once(code: Path, shards: Path, out: Path, seed: int, epochs: int) -> Run:
-    """One `lrl-train` of `code`'s configs/demo.toml, in a process of its own."""
+def train_once(code: Path, shards: Path, out: Path, seed: int, epochs: int, batches: int = 0) -> Run:
+    """One `lrl-train` of `code`'s configs/demo.toml (`batches` > 0: that many per epoch), in its own
+    process."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     cmd = [sys.executable, "-c", "import cli; cli.train()", "--config", "configs/demo.toml"]
     cmd += ["--shards", str(shards), "--out", str(out), "--epochs", str(epochs), "--seed", str(seed)]
-    cmd += ["--no-progress"]
+    cmd += ["--no-progress", "--max-batches", str(batches)]
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=code, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -57,6 +59,7 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--baseline", type=Path, required=True, help="The baseline's checkout (e.g. main).")
     parser.add_argument("--rounds", type=int, default=2, help="Rounds (seeds 0, 1, ...).")
     parser.add_argument("--epochs", type=int, default=1, help="Epochs per run (samples/s of the first).")
+    parser.add_argument("--max-batches", type=int, default=0, help="Batches per epoch (0: all).")
     parser.add_argument("--busy", action="store_true", help="One core busy beside the runs.")
     return parser.parse_args(argv)
 
@@ -70,9 +73,8 @@ def main(argv=None) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for seed in range(args.rounds):
                 for name, code in codes.items():
-                    run = train_once(
-                        code, args.shards.resolve(), Path(tmp) / f"{name}-{seed}", seed, args.epochs
-                    )
+                    out = Path(tmp) / f"{name}-{seed}"
+                    run = train_once(code, args.shards.resolve(), out, seed, args.epochs, args.max_batches)
                     runs[name].append(run)
                     print(f"{name:8} seed {seed}: {run.line}  [{run.wall_s:.1f} s wall]", flush=True)
     finally:
