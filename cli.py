@@ -554,9 +554,6 @@ def train(
 ):
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
     shard sets: Table 3, one row per dataset; with --perturb: its robustness)."""
-    from pipeline.engine.threads import prefer_passive_wait
-
-    prefer_passive_wait()  # before torch loads OpenMP: spinning threads stall beside a busy core (issue 34)
     _check_evaluate_options(ckpt, shards, figures, baseline, perturb)
     if ckpt and perturb:
         from model.training.robustness import evaluate_robustness, parse_levels, parse_perturbations
@@ -644,9 +641,6 @@ def predict(checkpoint, inputs, **kw):
 
     Prints one line per input; exit 0 when every input was scored, 1 when some failed, 2 on bad usage.
     """
-    from pipeline.engine.threads import prefer_passive_wait
-
-    prefer_passive_wait()  # before torch loads OpenMP (pipeline/engine/threads.py)
     from pipeline.predict.run import predict as run_predict
 
     opts = pick(PredictOptions, kw)
