@@ -1,7 +1,8 @@
 """`lrl-prep extract`: face crops of every video, detected once per real and shared by its fakes.
 
 Two units in the run state. "detect": one unit per real (target) video id, run on the best quality
-present (raw > c23 > c40): frames sampled evenly over the decodable length, MTCNN, its face tracks
+present (raw > c23 > c40): frames sampled evenly over the decodable length (within the length its
+fakes share: `shared_lengths`), MTCNN, its face tracks
 (face 0 the heaviest; pipeline.kernels.faces; its record: `Detection`). A fake whose real is absent
 is detected on itself. "extract": one unit per video; every quality of a real and every fake made from
 it (fakes are frame-aligned with their target) crops the same frame indices with the same transforms,
@@ -24,20 +25,22 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from itertools import chain, islice
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from pipeline.dataset.layout import QUALITIES
 from pipeline.engine.runner import Summary, Task
-from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
+from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, file_stamp, fingerprint
 from pipeline.engine.threads import worker_threads
 from pipeline.errors import LrlError
+from pipeline.kernels.align import Offset, find_offset, place
 from pipeline.kernels.crop import apply_crop, plan_crop
 from pipeline.kernels.faces import detect_video, detection_device
 from pipeline.kernels.forged import box_difference, mean_differences, most_changed
-from pipeline.kernels.video import Decoding, iter_frames, read_in_part
+from pipeline.kernels.video import Decoding, frame_count, iter_frames, read_in_part
 from pipeline.params import Backend, CropParams, DetectParams, ExtractParams, PrepConfig, Scope
 from pipeline.stages.context import Context, Plan, open_context
 from pipeline.store.atomic import remove_stale_temps
@@ -45,6 +48,7 @@ from pipeline.store.images import remove_other_frames, write_png
 from pipeline.store.layout import frame_name
 from pipeline.store.records import (
     DETECT,
+    FRAME_COUNTS_META,
     ROOT_META,
     CropsRecord,
     Detection,
@@ -59,9 +63,13 @@ from pipeline.store.space import DiskFull, as_disk_full, is_disk_full
 UNITS = (DETECT, STAGE)
 NOTES = {
     "no_face": "frames without a face (no crop)",  # extract record counts shown in the summary and status
-    "partial": "videos read in part",
-}  # decodable frames end before the header's count (record: "note")
-VERSION = 3  # bump when detection or cropping changes meaning, to invalidate earlier results
+    "partial": "videos read in part",  # decodable frames end before the header's count (record: "note")
+    "few_crops": "fakes with far fewer crops than their real",  # (record: "note"; `few_crops`)
+}
+ALIGN_FRAMES = 4  # frame pairs a resized fake's offset is measured on
+FEW_CROPS = 0.5  # a fake with fewer crops than this fraction of its real's most seen face is a problem
+MIN_SHARED = 0.5  # a fake shortens its real's sampling only when at least this fraction of the real long
+VERSION = 4  # bump when detection or cropping changes meaning, to invalidate earlier results
 
 
 # ---------------------------------------------------------------- jobs
@@ -87,6 +95,7 @@ class DetectJob:
     device: str = "cpu"
     crop: CropJob | None = None  # the detected video's own crop unit, done from the same decoded frames
     crop_fingerprint: str = ""
+    within: int | None = None  # frames sampled among the first `within` only (`shared_lengths`)
 
 
 # ---------------------------------------------------------------- planning
@@ -125,11 +134,14 @@ def plan(ctx: Context) -> Plan:
     detect_params = {"version": VERSION, "frames": params.frames, "detect": asdict(params.detect)}
     detects: dict[str, Task] = {}
     extracts = []
-    for video in sorted(index.filter(ctx.config.scope.selection).records, key=lambda r: r.key):
+    selected = sorted(index.filter(ctx.config.scope.selection).records, key=lambda r: r.key)
+    within = shared_lengths(ctx.state, selected, sources) if params.frames is not None else {}
+    for video in selected:
         key, source = sources[video.key]
         if key not in detects:
-            job = DetectJob(key, source.path, params.frames, params.detect)
-            detects[key] = Task(key, fingerprint([source.path], detect_params), job)
+            job = DetectJob(key, source.path, params.frames, params.detect, within=within.get(key))
+            fp_params = {**detect_params, "within": within.get(key)}
+            detects[key] = Task(key, fingerprint([source.path], fp_params), job)
         fp = fingerprint(
             [video.path],
             {"version": VERSION, "crop": asdict(params.crop), "record": identity(video)},
@@ -143,6 +155,44 @@ def plan(ctx: Context) -> Plan:
     return Plan(
         {DETECT: sorted(detects.values(), key=lambda t: t.key), STAGE: extracts}, datasets=ctx.covered()
     )
+
+
+def shared_lengths(
+    state: RunState, selected: list[VideoRecord], sources: dict[str, tuple[str, VideoRecord]]
+) -> dict[str, int]:
+    """Per detect unit whose fakes end before its video: the frames they share (the shortest fake's
+    header count), its frames then sampled among those.
+
+    FF++'s FaceSwap, Face2Face and NeuralTextures render min(target, source) frames, so a fake can end
+    long before its real, and frames sampled past its end would give its real crops it has not. A fake
+    shorter than MIN_SHARED of its real, or one that cannot be read, does not shorten it (its own unit
+    says what is wrong). Header counts are kept in the run state by file stamp (FRAME_COUNTS_META):
+    a plan opens only new or changed files.
+    """
+    memo = state.get_meta(FRAME_COUNTS_META, {})
+    fresh: dict[str, list] = {}
+
+    def frames_of(path: str) -> int | None:
+        stamp = file_stamp(path)[1:]
+        if memo.get(path, [None, None, None])[:2] != stamp:
+            try:
+                memo[path] = [*stamp, frame_count(Path(path))]
+            except LrlError:
+                memo[path] = [*stamp, None]
+            fresh[path] = memo[path]
+        return memo[path][2]
+
+    shortest: dict[str, int] = {}
+    for video in selected:
+        key, source = sources[video.key]
+        if not video.is_fake or video.path == source.path:
+            continue
+        own, fake = frames_of(source.path), frames_of(video.path)
+        if own and fake and MIN_SHARED * own <= fake < own:
+            shortest[key] = min(shortest.get(key, own), fake)
+    if fresh:
+        state.set_meta(FRAME_COUNTS_META, memo)
+    return shortest
 
 
 def identity(video: VideoRecord) -> dict:
@@ -180,7 +230,13 @@ def detect_work(job: DetectJob) -> UnitResult:
     """
     try:
         faces = detect_video(
-            Path(job.path), job.frames, job.params, job.device, job.crop is not None, worker_threads()
+            Path(job.path),
+            job.frames,
+            job.params,
+            job.device,
+            job.crop is not None,
+            worker_threads(),
+            job.within,
         )
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
@@ -199,17 +255,21 @@ def detect_work(job: DetectJob) -> UnitResult:
 def crop_work(job: CropJob) -> UnitResult:
     """Decode the detected frames of one video (up to the last one present), crop them, write PNGs.
 
-    A fake whose real has several face tracks also decodes the real (the video detection ran on) to
-    find the forged face.
+    The video detection ran on (a fake's real) is decoded too when the fake's frames are another size
+    (read aligned to it: pipeline.kernels.align) or its real has several face tracks (to find the
+    forged face).
     """
     if job.error:
         return UnitResult(job.key, "", FAILED, job.error)
     status, det, threads = Decoding(), job.detection, worker_threads()
     try:
         frames = iter_frames(Path(job.video.path), det.frames, status=status, threads=threads)
+        first = next(frames, None)
+        frames = chain([first] if first is not None else [], frames)
+        resized = first is not None and first[1].shape[:2] != (det.height, det.width)
         compare = has_real(job.video, job.detect_key) and len(det.tracks) > 1
-        real = iter_frames(Path(det.video), det.frames, threads=threads) if compare else None
-        return crop_frames(job, frames, status, real)
+        real = iter_frames(Path(det.video), det.frames, threads=threads) if compare or resized else None
+        return crop_frames(job, frames, status, real, resized)
     except DiskFull:
         raise
     except LrlError as exc:
@@ -227,6 +287,7 @@ class Crops:
     transforms: list[list[list[float]]] = field(default_factory=list)
     no_face: list[tuple[int, int]] = field(default_factory=list)
     differences: list[float | None] = field(default_factory=list)
+    offset: tuple[int, int] = (0, 0)
 
 
 def crop_frames(
@@ -234,13 +295,15 @@ def crop_frames(
     frames: Iterable[tuple[int, np.ndarray]],
     status: Decoding,
     real: Iterable[tuple[int, np.ndarray]] | None = None,
+    resized: bool = False,
 ) -> UnitResult:
     """Crop (index, frame) pairs with the detection's boxes and write them; the extract unit's result.
 
-    With `real` (the real's frames at the same indices), only the most changed face is kept.
+    With `real` (the frames detection ran on, at the same indices): `resized` frames are read aligned
+    to them, and when the detection has several tracks only the most changed face is kept.
     """
     try:
-        made = write_crops(job, frames, status, real)
+        made = write_crops(job, frames, status, real, resized)
     except DiskFull:
         raise  # every later unit would fail too: the run stops (pipeline.store.space)
     except LrlError as exc:
@@ -260,6 +323,7 @@ def crop_frames(
         made.transforms,
         job.detect_key,
         made.differences,
+        list(made.offset),
     )
     sampled = job.detection.frames
     partial = (
@@ -269,14 +333,30 @@ def crop_frames(
         if status.ended
         else None
     )
+    few = few_crops(len(made.frames), job.detection) if has_real(job.video, job.detect_key) else None
+    note = "; ".join(n for n in (partial, few) if n)
     return UnitResult(
         job.key,
         "",
         DONE,
         outputs=[job.out_dir],
-        counts={"crops": len(made.frames), "no_face": len(made.no_face), "partial": int(bool(partial))},
-        data={**record.to_dict(), **({"note": partial} if partial else {})},
+        counts={
+            "crops": len(made.frames),
+            "no_face": len(made.no_face),
+            "partial": int(bool(partial)),
+            "few_crops": int(bool(few)),
+        },
+        data={**record.to_dict(), **({"note": note} if note else {})},
     )
+
+
+def few_crops(crops: int, detection: Detection) -> str | None:
+    """A note when a fake has fewer than FEW_CROPS of the crops its real has of its most seen face (a face
+    split over tracks, a forged face seen in few frames, a fake that ends early or breaks), else None."""
+    most = max(sum(box is not None for box in t.boxes) for t in detection.tracks)
+    if crops >= FEW_CROPS * most:
+        return None
+    return f"far fewer crops than its real: {crops}, its real {most} of its most seen face"
 
 
 def _real_frame(real, index: int, path: str) -> np.ndarray:
@@ -287,31 +367,62 @@ def _real_frame(real, index: int, path: str) -> np.ndarray:
     raise LrlError(f"{path}: the real has no frame {index} to compare its fake with")
 
 
+def paired(frames: Iterable, real: Iterable | None, path: str) -> Iterator[tuple[int, np.ndarray, object]]:
+    """(index, frame, the real's frame at that index or None) for every decoded frame."""
+    real = iter(real) if real is not None else None
+    for index, frame in frames:
+        yield index, frame, _real_frame(real, index, path) if real is not None else None
+
+
+def aligned(pairs: Iterator, video: str, reference: str) -> tuple[Offset, Iterator]:
+    """The offset of a fake whose frames are another size than its real's (pipeline.kernels.align),
+    measured on the first ALIGN_FRAMES pairs, and the pairs with each fake frame placed at it.
+
+    Raises LrlError naming both files and sizes when no offset matches.
+    """
+    import cv2
+
+    head = list(islice(pairs, ALIGN_FRAMES))
+    fakes = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for _, f, _ in head]
+    offset = find_offset(fakes, [cv2.cvtColor(r, cv2.COLOR_RGB2GRAY) for _, _, r in head])
+    if offset is None or not offset.ok:
+        (h, w), (hr, wr) = head[0][1].shape[:2], head[0][2].shape[:2]
+        why = "no shift of one within the other matches" if offset else "too different to be a crop or pad"
+        raise LrlError(f"{video}: frames are {w}x{h}, {reference} (detected on) {wr}x{hr}: {why}")
+    rest = ((i, place(f, offset, r), r) for i, f, r in chain(head, pairs))
+    return offset, rest
+
+
 def write_crops(
     job: CropJob,
     frames: Iterable[tuple[int, np.ndarray]],
     status: Decoding,
     real: Iterable[tuple[int, np.ndarray]] | None = None,
+    resized: bool = False,
 ) -> Crops:
     """Crop every face with a box in every frame and write the crops (a second thread encodes and writes).
 
-    With `real`, every face is cropped in memory and its box compared with the real frame; only the
-    crops of the most changed face (pipeline.kernels.forged) are written.
+    `resized`: the frames are another size than `real`'s (the frames detected on), read aligned to
+    them. With `real` and several tracks, every face is cropped in memory and its box compared with the
+    real frame; only the crops of the most changed face (pipeline.kernels.forged) are written.
     """
     det, path, out = job.detection, Path(job.video.path), Path(job.out_dir)
     position = {f: i for i, f in enumerate(det.frames)}
     made, kept, writes = Crops(), [], []
-    real = iter(real) if real is not None else None
+    pairs = paired(frames, real, det.video)
+    if resized:
+        offset, pairs = aligned(pairs, str(path), det.video)
+        made.offset = (offset.x, offset.y)
+    compare = real is not None and len(det.tracks) > 1
     per_face: list[list[float | None]] = [[] for _ in det.tracks]
     with ThreadPoolExecutor(max_workers=1) as writer:
-        for index, frame in frames:
+        for index, frame, other in pairs:
             if frame.shape[:2] != (det.height, det.width):
                 raise LrlError(
                     f"{path}: frames are {frame.shape[1]}x{frame.shape[0]}, but "
                     f"{det.video} (detected on) is {det.width}x{det.height}"
                 )
             i = position[index]
-            other = _real_frame(real, index, det.video) if real is not None else None
             for face, track in enumerate(det.tracks):
                 if track.boxes[i] is None:
                     made.no_face.append((index, face))
@@ -319,11 +430,11 @@ def write_crops(
                 crop = plan_crop(track.boxes[i], track.landmarks[i], det.width, det.height, job.params)
                 image = apply_crop(frame, crop, job.params.size)
                 kept.append((index, face, track.interpolated[i], crop.as_list(), image))
-                if other is not None:
+                if compare:
                     per_face[face].append(box_difference(frame, other, track.boxes[i]))
                 else:
                     writes.append(writer.submit(write_png, out / frame_name(index, face), image))
-        if real is not None:
+        if compare:
             made.differences = [None if d is None else round(d, 3) for d in mean_differences(per_face)]
             chosen = most_changed(made.differences)
             kept = [c for c in kept if c[1] == chosen]
