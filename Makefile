@@ -57,8 +57,11 @@ test: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m mkdocs build --strict --site-dir site
 
+# against a baseline checkout (--baseline): run by hand, docs/development.md
+AGAINST := benchmarks/train_cpu.py benchmarks/predict_cpu.py
+
 bench: $(STAMP)
-	for b in $(filter-out benchmarks/ablation.py benchmarks/mclcr_compare.py,$(wildcard benchmarks/*.py)); do $(BIN)/python $$b || exit 1; done
+	for b in $(filter-out benchmarks/ablation.py benchmarks/mclcr_compare.py $(AGAINST),$(wildcard benchmarks/*.py)); do $(BIN)/python $$b || exit 1; done
 
 # LRL vs MC-LCR and its ablations, 3 seeds, on the demo shards that `make demo` builds (docs/results.md).
 compare: $(STAMP)

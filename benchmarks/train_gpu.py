@@ -7,7 +7,9 @@ compile.
 Models (variant `full`, batch 32, 299 px crops): the paper's `legacy_xception` (strides 8/16/32) and timm's
 `tf_efficientnet_lite0` at the same strides, both from random weights (weights do not change the speed).
 Settings per model: fp32, fp32 + channels_last, bf16 autocast, bf16 + channels_last, bf16 + channels_last +
-torch.compile (`--grid`: all eight combinations). Data: real shards it builds first (the demo generator's tiny
+torch.compile, and that under DistributedDataParallel in a one-process group (`ddp`: what `torchrun
+--nproc_per_node 1 lrl-train` adds, gradient all-reduce hooks; nccl on CUDA, gloo on CPU) (`--grid`: the eight
+combinations of the first three, then ddp). Data: real shards it builds first (the demo generator's tiny
 tree, refreshed at the crop size: MTCNN crops, masks, DCT high-pass, HDF5), or `--shards WORK/shards`; read by
 LRLSamples (flips on) through a DataLoader with `--workers` processes, sampled with replacement.
 
@@ -48,11 +50,12 @@ class Setting:
     bf16: bool = False
     channels_last: bool = False
     compile: bool = False
+    ddp: bool = False
 
     @property
     def name(self) -> str:
         parts = ["bf16" if self.bf16 else "fp32"] + ["cl"] * self.channels_last + ["compile"] * self.compile
-        return "+".join(parts)
+        return "+".join(parts + ["ddp"] * self.ddp)
 
 
 LADDER = (
@@ -61,8 +64,9 @@ LADDER = (
     Setting(bf16=True),
     Setting(True, True),
     Setting(True, True, True),
+    Setting(True, True, True, True),
 )
-GRID = tuple(Setting(*flags) for flags in itertools.product((False, True), repeat=3))
+GRID = tuple(Setting(*flags) for flags in itertools.product((False, True), repeat=3)) + (LADDER[-1],)
 
 
 @dataclass
@@ -143,6 +147,9 @@ def measure(name: str, cfg: TrainConfig, samples: LRLSamples, setting: Setting, 
     net = build_model(cfg.model).to(device).train()
     if setting.channels_last:
         net = net.to(memory_format=torch.channels_last)
+    if setting.ddp:
+        ids = [device.index or 0] if device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids)
     model = torch.compile(net, backend=args.compile_backend) if setting.compile else net
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -226,6 +233,17 @@ def plan(args) -> list[tuple[str, Setting]]:
     return [(name, st) for st in settings for name in chosen]
 
 
+def one_process_group(device) -> None:
+    """The process group of `torchrun --nproc_per_node 1` (rank 0 of 1), for the ddp setting; its store is a
+    file (no port to collide with another run)."""
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        store = Path(tempfile.mkdtemp()) / "store"
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend, init_method=f"file://{store}", rank=0, world_size=1)
+
+
 def run(args, folder: Path) -> list[Result]:
     device = torch.device("cpu" if args.tiny else "cuda")
     models = TINY if args.tiny else PAPER
@@ -243,6 +261,8 @@ def run(args, folder: Path) -> list[Result]:
             continue
         if setting.compile:
             say(f"[{elapsed:6.0f} s] {name} {setting.name}: compiling during the first step ...")
+        if setting.ddp:
+            one_process_group(device)
         backbone, strides = models[name]
         r = measure(name, base.replace(backbone=backbone, strides=strides), samples, setting, args, device)
         results.append(r)

@@ -38,9 +38,11 @@ def test_plan_runs_every_compiled_setting_last():
         ("lite0", "bf16+cl"),
         ("mobilenet", "bf16+cl+compile"),
         ("lite0", "bf16+cl+compile"),
+        ("mobilenet", "bf16+cl+compile+ddp"),
+        ("lite0", "bf16+cl+compile+ddp"),
     ]
     grid = bench.plan(bench.parse(["--tiny", "--grid", "--models", "lite0"]))
-    assert len({s for _, s in grid}) == 8 and [s.compile for _, s in grid] == [False] * 4 + [True] * 4
+    assert len({s for _, s in grid}) == 9 and [s.compile for _, s in grid] == [False] * 4 + [True] * 5
     with pytest.raises(SystemExit, match="unknown model"):
         bench.plan(bench.parse(["--tiny", "--models", "vit"]))
 
@@ -68,12 +70,19 @@ def test_tiny_mode_measures_the_ladder_from_shards(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = proc.stdout[proc.stdout.index("model      setting") :].splitlines()
     assert (
-        len(table) == 1 + 5
+        len(table) == 1 + 6
         and table[1].split()[:2] == ["mobilenet", "fp32"]
         and table[1].split()[3] == "1.00"
     )
     results = json.loads(out.read_text())["results"]
-    assert [r["setting"] for r in results] == ["fp32", "fp32+cl", "bf16", "bf16+cl", "bf16+cl+compile"]
+    assert [r["setting"] for r in results] == [
+        "fp32",
+        "fp32+cl",
+        "bf16",
+        "bf16+cl",
+        "bf16+cl+compile",
+        "bf16+cl+compile+ddp",
+    ]
     for r in results:
         assert r["samples_per_s"] > 0 and r["step_ms"] > 0 and r["wait_ms"] >= 0 and r["peak_gib"] is None
         assert r["samples_per_s"] == pytest.approx(4000 / (r["step_ms"] + r["wait_ms"]), rel=0.5)

@@ -108,3 +108,20 @@ def test_variable_frame_rate_indexes_frames_in_order(tmp_path):
     assert out.n_frames == 10
     assert out.indices == [0, 3, 6, 9]
     assert [frame_id(f) for f in out.frames] == out.indices
+
+
+def test_frames_between_those_kept_skip_non_reference_frames_and_keep_the_same_pixels(tmp_path):
+    from pipeline.kernels.video import _frames, _open, _table
+
+    path = write_video(tmp_path / "b.mp4", grey_frames(30), crf=10, preset="veryfast")  # B-frames
+    every = dict(iter_frames(path, None))
+    table = _table(path)
+    container, stream = _open(path)
+    decoded = [table.index_of[f.pts] for f in _frames(container, stream, table, [3, 20])]
+    container.close()
+    assert {3, 20, 29} <= set(decoded) and len(decoded) < 30  # the last frame is always decoded
+    for min_gap in (None, 4):  # in order, and seeking to keyframes
+        got = dict(iter_frames(path, [3, 11, 20, 29], min_gap=min_gap))
+        assert list(got) == [3, 11, 20, 29] and all(np.array_equal(got[i], every[i]) for i in got)
+    out = sample_frames(path, 4)
+    assert out.indices == [0, 10, 19, 29] and out.n_frames == 30

@@ -49,7 +49,8 @@ def load(path: Path, map_location="cpu") -> dict:
 
 def from_state(state: dict, device: str | None = None):
     """(network in eval mode on `device`, TrainConfig, Preprocessing) of a checkpoint `load` read. `device`:
-    auto, cpu or cuda (None: the config's own). The backbone weights are not read again (the state holds
+    auto, cpu or cuda (None: the config's own); channels-last when the config says so (faster on CPU
+    too: model.training.loop). The backbone weights are not read again (the state holds
     them); the input normalisation still follows the config's `pretrained`. The preprocessing is the
     checkpoint's `metrics["shards"]` with its own `metrics["freq_std"]` (a record with `recorded` False
     for checkpoints made before lrl recorded it)."""
@@ -63,7 +64,8 @@ def from_state(state: dict, device: str | None = None):
     net.load_state_dict(state["model"])
     metrics = state.get("metrics") or {}
     prep = Preprocessing.from_dict(metrics.get("shards"), metrics.get("freq_std"))
-    return net.to(torch_device).eval(), cfg, prep
+    fmt = torch.channels_last if cfg.run.channels_last else torch.contiguous_format
+    return net.to(torch_device, memory_format=fmt).eval(), cfg, prep
 
 
 def load_checkpoint(path: Path, device: str | None = None):

@@ -102,7 +102,10 @@ class RunConfig:
         "auto", "Where to train: auto (CUDA when present), cpu or cuda.", ("auto", "cpu", "cuda")
     )
     bf16: bool = opt(True, "Autocast to bfloat16 on CUDA.")
-    channels_last: bool = opt(True, "channels_last memory format on CUDA.")
+    channels_last: bool = opt(
+        True,
+        "channels_last memory format (CUDA and CPU: 1.7x the CPU samples/s of the demo, docs/results.md).",
+    )
     max_batches: int = opt(0, "Cap on batches per epoch (0 = all), for smoke runs.")
     progress: bool | None = opt(
         None,

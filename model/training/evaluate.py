@@ -48,7 +48,7 @@ class Predictions:
         )
 
 
-@torch.no_grad()
+@torch.inference_mode()  # no autograd bookkeeping at all (issue 34)
 def predict(
     net, samples: LRLSamples, device, batch_size: int, workers: int = 0, bf16: bool = False, on_batch=None
 ) -> Predictions:

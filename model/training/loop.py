@@ -83,7 +83,7 @@ def train_one_epoch(net, loader, optimizer, cfg, device, dist, epoch: int) -> di
     sums, keys = None, []
     dissim = torch.zeros(4, dtype=torch.float64)
     bf16 = cfg.run.bf16 and device.type == "cuda"
-    channels_last = cfg.run.channels_last and device.type == "cuda"
+    channels_last = cfg.run.channels_last
     start = time.perf_counter()
     bar = tqdm(
         loader,
@@ -274,7 +274,7 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist, opened: ShardSet, keep) -
     recorded = {"freq_std": samples.freq_std, "shards": made_with.to_dict()}
     recorded |= {"sample_filter": keep.to_dict()} if keep else {}
     net = build_model(cfg.model).to(device)
-    if cfg.run.channels_last and device.type == "cuda":
+    if cfg.run.channels_last:  # CPU too: oneDNN's convolutions and batch norm are ~1.7x faster (issue 34)
         net = net.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(net, cfg)
     scheduler = torch.optim.lr_scheduler.StepLR(

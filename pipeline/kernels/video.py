@@ -193,7 +193,7 @@ def iter_frames(
     last = stop_after if stop_after is not None else (max(indices) if indices else None)
     status = status if status is not None else Decoding()
     wanted = sorted(keep | ({last} if last is not None else set())) if keep else []
-    table = _table(path) if wanted and worth_a_table(wanted, min_gap) else None
+    table = _table(path) if wanted and (worth_a_table(wanted, min_gap) or _skips(wanted)) else None
     done = -1
     for plan in (table, None) if table is not None else (None,):
         try:
@@ -248,7 +248,7 @@ def _decoded(
 
     container, stream = _open(path, threads)
     try:
-        frames, position, sought, following = container.decode(stream), -1, None, None
+        frames, position, sought, following = _frames(container, stream, table, wanted), -1, None, None
         while True:
             pts = None
             if table is not None:
@@ -257,7 +257,7 @@ def _decoded(
                 pts = None if following is None else seek_target(table, position, following, min_gap)
                 if pts is not None and (sought is None or pts > sought):
                     _seek(container, stream, pts)
-                    frames, sought = container.decode(stream), pts
+                    frames, sought = _frames(container, stream, table, wanted), pts
                 else:
                     pts = None
             frame = next(frames, None)
@@ -274,6 +274,25 @@ def _decoded(
         status.ended = True
     finally:
         container.close()
+
+
+def _skips(wanted: list[int]) -> bool:
+    """Whether frames lie between those wanted (with a table, `_frames` skips the non-reference ones)."""
+    return any(b - a > 1 for a, b in zip([-1, *wanted], wanted, strict=False))
+
+
+def _frames(container, stream, table: FrameTable | None, wanted: list[int]):
+    """The stream's frames from where the container stands. With a table, a packet whose frame is not wanted
+    is decoded with skip_frame NONREF: a non-reference frame (half of x264's, its non-reference B-frames)
+    is then not decoded at all, and no frame uses it, so those wanted decode the same (issue 34: 1.8 s ->
+    0.9 s for a 1080p DFD clip). The stream's last frame is always decoded (`Decoding` counts it)."""
+    if table is None:
+        yield from container.decode(stream)
+        return
+    keep, context = set(wanted) | {len(table.index_of) - 1}, stream.codec_context
+    for packet in container.demux(stream):
+        context.skip_frame = "DEFAULT" if table.index_of.get(packet.pts) in keep else "NONREF"
+        yield from packet.decode()
 
 
 def sample_frames(

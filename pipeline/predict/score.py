@@ -216,7 +216,7 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
             "predicted masks of LRL: run without --report"
         )
     bf16 = pred.device.type == "cuda"
-    with torch.no_grad():
+    with torch.inference_mode():
         for start in range(0, len(crops), pred.batch):
             rgb = crops[start : start + pred.batch]
             freq = frequency_cue(rgb, pred.alpha).astype(np.float16)  # eq. 1-3, stored as float16 in shards
