@@ -1,6 +1,8 @@
 # The two commands of the README: `make demo` and `make test`. Both create or update .venv.
 # `make docs`: the documentation site (docs/*.md, mkdocs.yml) built strictly into site/.
 # `make ablation`: Table 4's five variants x 3 seeds on the demo (15 trainings: tens of minutes on 2 cores).
+# `make realdev`: the papers' tables on the real forgeries of REALDEV by folds of identity, into OUT
+# (tables.json, tables.md; benchmarks/realdev.py); `make realdev QUICK=1`: fold 0, 1 epoch, 1 model per table.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,8 +10,10 @@ DEMO := demo
 # a test-split real of the package-face demo (biden): `make demo` ends by scoring it and its swap
 DEMO_REAL := 028
 STAMP := $(VENV)/.installed
+REALDEV ?= ../shared/data/realdev
+OUT ?= realdev
 
-.PHONY: setup demo test docs bench ablation compare clean
+.PHONY: setup demo test docs bench ablation compare realdev clean
 
 setup: $(STAMP)
 
@@ -49,6 +53,9 @@ ablation: $(STAMP)
 	$(BIN)/lrl-prep refresh --root $(DEMO)/ffpp --work $(DEMO)/work --frames 16 --size 80 --source official
 	$(BIN)/python benchmarks/ablation.py --shards $(DEMO)/work/shards --out $(DEMO)/ablation
 
+realdev: $(STAMP)
+	$(BIN)/python benchmarks/realdev.py --realdev $(REALDEV) --out $(OUT) $(if $(QUICK),--quick)
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,7 +65,7 @@ docs: $(STAMP)
 	$(BIN)/python -m mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
-	for b in $(filter-out benchmarks/ablation.py benchmarks/mclcr_compare.py,$(wildcard benchmarks/*.py)); do $(BIN)/python $$b || exit 1; done
+	for b in $(filter-out benchmarks/ablation.py benchmarks/mclcr_compare.py benchmarks/realdev.py,$(wildcard benchmarks/*.py)); do $(BIN)/python $$b || exit 1; done
 
 # LRL vs MC-LCR and its ablations, 3 seeds, on the demo shards that `make demo` builds (docs/results.md).
 compare: $(STAMP)
