@@ -143,13 +143,17 @@ def child_env() -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
+def work_base(out: Path, prep: dict) -> Path:
+    return out / "work" / f"{prep['frames']}f-{prep['size']}px-t{prep['threshold']}"
+
+
 def prepare(realdev: Path, out: Path, prep: dict, folds: list[int], n: int) -> tuple[dict[int, Path], Path]:
     """Views, fold splits and refreshed WORKs: (fold -> its shards, the cross shards)."""
     roots = out / "roots"
     ffpp = link_view(roots / "ffpp", realdev / "ffpp", FFPP_PARTS)
     dfd = link_view(roots / "dfd", realdev / "ffpp", DFD_PARTS)
     celebdf = celebdf_view(roots / "celebdf", realdev / "celebdf")
-    base = out / "work" / f"{prep['frames']}f-{prep['size']}px-t{prep['threshold']}"
+    base = work_base(out, prep)
     shards = {}
     for k, split_dir in write_fold_splits(out, ffpp, folds, n).items():
         refresh(ffpp, base / f"fold-{k}", prep, split_dir)
@@ -232,19 +236,22 @@ def predictions(ckpt: Path, shards: Path, split: str):
     return predict(net, samples, torch.device("cpu"), cfg.data.batch_size)
 
 
-def evaluate(run: Path, shards: Path, cross: Path) -> dict:
-    """best.pt on the held-out pair (frame / video AUC and ACC, per method) and on the cross clips."""
+def evaluate(run: Path, shards: Path | None, cross: Path) -> dict:
+    """best.pt on the held-out pair (frame / video AUC and ACC, per method; skipped when `shards` is None)
+    and on the cross clips."""
 
     from model.training import metrics
     from model.training.evaluate import report
 
     ckpt = run / "best.pt"
-    rep = report(predictions(ckpt, shards, "test"))
-    test = {
-        m: {"frame_auc": rep["frame"][m]["auc"], "frame_acc": rep["frame"][m]["acc"]}
-        | {"video_auc": rep["video"][m]["auc"], "video_acc": rep["video"][m]["acc"]}
-        for m in rep["frame"]
-    }
+    test = {}
+    if shards is not None:
+        rep = report(predictions(ckpt, shards, "test"))
+        test = {
+            m: {"frame_auc": rep["frame"][m]["auc"], "frame_acc": rep["frame"][m]["acc"]}
+            | {"video_auc": rep["video"][m]["auc"], "video_acc": rep["video"][m]["acc"]}
+            for m in rep["frame"]
+        }
     pred = predictions(ckpt, cross, "test")
     out = {"test": test, "cross": {}}
     for name in sorted(set(pred.datasets.tolist())):
@@ -274,7 +281,8 @@ def run_one(job: dict, cross: Path) -> dict:
     start = time.perf_counter()
     train_run(cfg, f"{job['model']} fold {job['fold']}")
     result = {"table": job["table"], "model": job["model"], "fold": job["fold"]}
-    result |= evaluate(run, Path(cfg.data.shards), cross) | {"seconds": round(time.perf_counter() - start, 1)}
+    held_out = None if job["table"] == "transfer" else Path(cfg.data.shards)
+    result |= evaluate(run, held_out, cross) | {"seconds": round(time.perf_counter() - start, 1)}
     write_json(result_file, result)
     return result
 
@@ -299,6 +307,133 @@ def plan(args, shards: dict[int, Path], runs: Path) -> list[dict]:
 
 def slug(name: str) -> str:
     return name.replace(" ", "_").replace("/", "-")
+
+
+# ------------------------------------------------------------------ transfer
+
+
+def prep_cli(*args) -> int:
+    """`lrl-prep ARGS` of this checkout in a subprocess; its exit code."""
+    cmd = [sys.executable, "-c", "import cli; cli.prep()", *map(str, args)]
+    return subprocess.run(cmd, cwd=REPO, env=child_env()).returncode
+
+
+def blend_tree(out: Path, ffpp_view: Path, work: Path) -> Path:
+    """OUT/blend: `lrl-prep blend` of the FF++ reals (SelfBlend and FaceSwapBlend, swap sources inside the
+    official split of each real), reusing WORK's face detections."""
+    start = time.perf_counter()
+    rc = prep_cli("blend", "--root", ffpp_view, "--out", out / "blend", "--work", work)
+    if rc not in (0, 1):
+        raise SystemExit(f"lrl-prep blend --root {ffpp_view}: exit {rc}")
+    say(f"blended {out / 'blend'} ({time.perf_counter() - start:.0f} s)")
+    return out / "blend"
+
+
+def transfer_view(out: Path, realdev: Path, blend: Path) -> Path:
+    """The FF++ c40 reals and fakes of REALDEV and the c40 blends of OUT/blend, as one tree of links."""
+    from pipeline.dataset.layout import BLEND_METHODS
+
+    view = link_view(out / "roots" / "transfer", realdev / "ffpp", FFPP_PARTS)
+    return link_view(view, blend, [f"manipulated_sequences/{m}/{QUALITY}" for m in BLEND_METHODS])
+
+
+def all_train_splits(out: Path, view: Path) -> Path:
+    """OUT/splits/all: every pair of VIEW in train, val and test empty (the recipe trains on everything)."""
+    from pipeline.dataset.adapters import scan
+    from pipeline.dataset.folds import Fold, split_pairs, units
+    from pipeline.store.atomic import write_json
+
+    records = [r for r in scan(view).records if r.dataset == "ffpp"]
+    fold = Fold(0, 1, train=tuple(units(records)), val=(), test=())
+    folder = out / "splits" / "all"
+    for split, pairs in split_pairs(fold, records).items():
+        write_json(folder / f"{split}.json", pairs)
+    return folder
+
+
+def transfer_sets(demo: bool) -> dict[str, tuple[str, str]]:
+    """Training set name -> (WORK name, fake methods kept) of the transfer study."""
+    from pipeline.dataset.layout import BLEND_METHODS
+
+    sets = {
+        "a: FF++ fakes": ("transfer", ",".join(METHODS)),
+        "b: blends of the FF++ reals (SBI)": ("transfer", ",".join(BLEND_METHODS)),
+        "c: both": ("transfer", ",".join(METHODS + BLEND_METHODS)),
+    }
+    if demo:
+        sets["d: both + package-face demo"] = ("transfer-demo", ",".join(METHODS + BLEND_METHODS))
+    return sets
+
+
+def transfer_plan(args, base: Path, runs: Path) -> list[dict]:
+    """(set, seed) runs of the transfer study: official splits of the five pairs (3 train, 2 val)."""
+    jobs = []
+    for seed in [int(x) for x in args.seeds.split(",")]:
+        for name, (work, methods) in transfer_sets(bool(args.demo)).items():
+            overrides = {"methods": methods, "seed": seed} | (TINY if args.tiny else {})
+            run = runs / f"{slug(name.split(':')[0])}-s{seed}"
+            cfg = run_config(Path(args.config), base / work / "shards", run, overrides, args.epochs)
+            jobs.append({"table": "transfer", "model": name, "fold": seed, "cfg": cfg})
+    return jobs
+
+
+def prepare_transfer(args, realdev: Path, out: Path, prep: dict, base: Path) -> Path:
+    """OUT/blend, the transfer view and its WORK (official splits), and with --demo the WORK with the demo
+    tree too. Returns the view."""
+    blend = blend_tree(out, out / "roots" / "ffpp", base / "fold-0")
+    view = transfer_view(out, realdev, blend)
+    refresh(view, base / "transfer", prep)
+    if args.demo:
+        refresh(view, base / "transfer-demo", prep)
+        refresh(Path(args.demo), base / "transfer-demo", prep)
+    return view
+
+
+def recipe(args, realdev: Path, out: Path, prep: dict, base: Path, view: Path) -> dict:
+    """`make transfer`: configs/transfer.toml on every pair, the blends (and --demo) into OUT/transfer, then
+    lrl-predict on the Celeb-DF and DFD clips: Celeb-DF video AUC, DFD reals' mean score and share > 0.5."""
+    from model.training.metrics import score
+    from pipeline.store.atomic import write_json
+
+    work = base / "recipe"
+    refresh(view, work, prep, all_train_splits(out, view))
+    if args.demo:
+        refresh(Path(args.demo), work, prep)
+    run = out / "transfer"
+    overrides = TINY if args.tiny else {}
+    cfg = run_config(Path(args.config), work / "shards", run, overrides, args.epochs)
+    start = time.perf_counter()
+    train_run(cfg, "transfer")
+    trained = time.perf_counter() - start
+    clips = sorted((out / "roots" / "celebdf").glob("Celeb-*/*.mp4"))
+    clips += sorted((out / "roots" / "dfd").glob("original_sequences/actors/*/videos/*.mp4"))
+    cmd = [sys.executable, "-c", "import cli; cli.predict()", "--checkpoint", run / "best.pt"]
+    cmd += ["--out", run / "predict", "--device", "cpu", *clips]
+    rc = subprocess.run([str(c) for c in cmd], cwd=REPO, env=child_env()).returncode
+    if rc not in (0, 1):
+        raise SystemExit(f"lrl-predict: exit {rc}")
+    scored = json.loads((run / "predict" / "predictions.json").read_text())["inputs"]
+    got = {Path(i["path"]).name: i.get("score") for i in scored if i.get("score") is not None}
+    celeb = [
+        (int("Celeb-synthesis" in str(c)), got[c.name])
+        for c in clips
+        if "celebdf" in str(c) and c.name in got
+    ]
+    dfd = [got[c.name] for c in clips if "dfd" in str(c) and c.name in got]
+    labels, scores = zip(*celeb, strict=True) if celeb else ((), ())
+    result = {
+        "config": str(args.config),
+        "train_seconds": round(trained, 1),
+        "seconds": round(time.perf_counter() - start, 1),
+        "celebdf_video_auc": score(list(labels), list(scores)).auc if celeb else None,
+        "celebdf_scored": len(celeb),
+        "dfd_real_mean_score": statistics.fmean(dfd) if dfd else None,
+        "dfd_real_called_fake": statistics.fmean(x > 0.5 for x in dfd) if dfd else None,
+        "dfd_scored": len(dfd),
+    }
+    write_json(run / "transfer.json", result)
+    say(json.dumps(result, indent=1))
+    return result
 
 
 # ------------------------------------------------------------------ tables
@@ -388,7 +523,8 @@ def markdown(summary: dict, masks: dict, about: dict) -> str:
                 f"{cell(t['video_auc'])} |"
             )
         lines.append("")
-        lines += ["## Table 3 mini: trained on FF++ c40 (each fold), tested on unseen clips", ""]
+    if any(v["cross"] for v in summary.values()):
+        lines += ["## Table 3 mini: trained on FF++ c40 clips, tested on unseen clips", ""]
         lines += [
             "| model | Celeb-DF frame AUC | Celeb-DF video AUC (paper 0.7826) | DFD reals mean score | "
             "DFD reals called fake |",
@@ -406,17 +542,37 @@ def markdown(summary: dict, masks: dict, about: dict) -> str:
     return "\n".join(lines)
 
 
-def write_tables(out: Path, results: list[dict], masks: dict, about: dict) -> str:
+def write_tables(out: Path, results: list[dict], masks: dict, about: dict, name: str = "tables") -> str:
+    """OUT/NAME.json (every run, the summary, the papers' numbers) and OUT/NAME.md; the Markdown."""
     from pipeline.store.atomic import write_bytes, write_json
 
     summary = summarise(results)
     paper = {"table4": PAPER_T4, "table2_acc": PAPER_T2, "table3_auc": PAPER_T3}
     write_json(
-        out / "tables.json", {**about, "masks": masks, "summary": summary, "runs": results, "paper": paper}
+        out / f"{name}.json", {**about, "masks": masks, "summary": summary, "runs": results, "paper": paper}
     )
     md = markdown(summary, masks, about)
-    write_bytes(out / "tables.md", md.encode())
+    write_bytes(out / f"{name}.md", md.encode())
     return md
+
+
+def run_all(jobs: list[dict], cross: Path, write, start: float) -> list[dict]:
+    """Run the jobs in order, showing progress, `write(results)` after each."""
+    results = []
+    for i, job in enumerate(jobs, 1):
+        say(
+            f"[{i}/{len(jobs)}] {job['table']} {job['model']} fold {job['fold']} "
+            f"({time.perf_counter() - start:.0f} s)"
+        )
+        results.append(run_one(job, cross))
+        o = results[-1]["test"].get("overall", {})
+        c = results[-1]["cross"].get("celebdf", {})
+        say(
+            f"  test frame AUC {o.get('frame_auc')} video AUC {o.get('video_auc')}; Celeb-DF video AUC "
+            f"{c.get('video_auc')}; {results[-1]['seconds']} s"
+        )
+        write(results)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -438,34 +594,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, help="override the config's epochs")
     parser.add_argument("--config", default=str(REPO / "configs" / "realdev.toml"))
     parser.add_argument("--prepare-only", action="store_true", help="refresh the WORKs, measure masks, stop")
+    parser.add_argument(
+        "--transfer", action="store_true", help="the transfer study (sets a-c, d with --demo)"
+    )
+    parser.add_argument("--recipe", action="store_true", help="`make transfer`: train OUT/transfer/best.pt")
+    parser.add_argument("--seeds", default="0,1,2", help="seeds of the transfer study")
+    parser.add_argument("--demo", help="ROOT of the package-face demo (demo/ffpp): transfer set d, recipe")
     args = parser.parse_args(argv)
     realdev, out = Path(args.realdev), Path(args.out)
     if not realdev.is_dir():
         raise SystemExit(f"{realdev}: no such folder (--realdev / REALDEV: ../shared/data/realdev)")
-    folds = [0] if args.quick else [int(k) for k in args.folds.split(",")]
+    if args.demo and not Path(args.demo).is_dir():
+        raise SystemExit(f"--demo {args.demo}: no such folder (make demo writes demo/ffpp)")
+    folds = [0] if args.quick or args.recipe else [int(k) for k in args.folds.split(",")]
     args.epochs = 1 if args.quick else args.epochs
     prep = {"frames": args.frames, "size": args.size, "threshold": args.threshold}
     start = time.perf_counter()
     shards, cross = prepare(realdev, out, prep, folds, args.n_folds)
-    masks = mask_areas(shards[folds[0]])
     about = {"prep": ", ".join(f"{k} {v}" for k, v in prep.items()), "quick": args.quick, "folds": folds}
+    if args.transfer or args.recipe:
+        base = work_base(out, prep)
+        view = prepare_transfer(args, realdev, out, prep, base)
+        if args.recipe:
+            recipe(args, realdev, out, prep, base, view)
+            return 0
+        masks = mask_areas(base / "transfer" / "shards")
+        jobs = transfer_plan(args, base, out / "transfer-runs")
+        run_all(jobs, cross, lambda rs: write_tables(out, rs, masks, about, "transfer-tables"), start)
+        say((out / "transfer-tables.md").read_text())
+        return 0
+    masks = mask_areas(shards[folds[0]])
     say(f"mask area per method: {json.dumps({m: round(v['mean'], 4) for m, v in masks.items()})}")
     if args.prepare_only:
         write_tables(out, [], masks, about)
         return 0
     runs = out / ("quick" if args.quick else "") / "runs"
-    jobs = plan(args, shards, runs)
-    results = []
-    for i, job in enumerate(jobs, 1):
-        say(
-            f"[{i}/{len(jobs)}] {job['table']} {job['model']} fold {job['fold']} "
-            f"({time.perf_counter() - start:.0f} s)"
-        )
-        results.append(run_one(job, cross))
-        o = results[-1]["test"]["overall"]
-        say(f"  test frame AUC {o['frame_auc']} video AUC {o['video_auc']}; {results[-1]['seconds']} s")
-        write_tables(out, results, masks, about)
-    say(write_tables(out, results, masks, about))
+    run_all(plan(args, shards, runs), cross, lambda rs: write_tables(out, rs, masks, about), start)
+    say((out / "tables.md").read_text())
     say(f"wrote {out / 'tables.json'} and {out / 'tables.md'} ({time.perf_counter() - start:.0f} s)")
     return 0
 
