@@ -36,7 +36,7 @@ BAD = {  # video key -> reason
     "ffpp/youtube/raw/006": "006.mp4: cannot open as a video",
     "ffpp/youtube/raw/007": "007.mp4: cannot open as a video",
     "ffpp/youtube/raw/008": "008.mp4: no face detected in any of the 6 sampled frames",
-    "ffpp/NeuralTextures/raw/000_002": "000_002.mp4: frames are 320x240, but",
+    "ffpp/NeuralTextures/raw/000_002": "000_002.mp4: frames are 320x240, ",
 }
 
 

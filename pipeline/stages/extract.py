@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from itertools import chain, islice
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from pipeline.engine.runner import Summary, Task
 from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
 from pipeline.engine.threads import worker_threads
 from pipeline.errors import LrlError
+from pipeline.kernels.align import Offset, find_offset, place
 from pipeline.kernels.crop import apply_crop, plan_crop
 from pipeline.kernels.faces import detect_video, detection_device
 from pipeline.kernels.forged import box_difference, mean_differences, most_changed
@@ -61,7 +63,8 @@ NOTES = {
     "no_face": "frames without a face (no crop)",  # extract record counts shown in the summary and status
     "partial": "videos read in part",
 }  # decodable frames end before the header's count (record: "note")
-VERSION = 3  # bump when detection or cropping changes meaning, to invalidate earlier results
+ALIGN_FRAMES = 4  # frame pairs a resized fake's offset is measured on
+VERSION = 4  # bump when detection or cropping changes meaning, to invalidate earlier results
 
 
 # ---------------------------------------------------------------- jobs
@@ -199,17 +202,21 @@ def detect_work(job: DetectJob) -> UnitResult:
 def crop_work(job: CropJob) -> UnitResult:
     """Decode the detected frames of one video (up to the last one present), crop them, write PNGs.
 
-    A fake whose real has several face tracks also decodes the real (the video detection ran on) to
-    find the forged face.
+    The video detection ran on (a fake's real) is decoded too when the fake's frames are another size
+    (read aligned to it: pipeline.kernels.align) or its real has several face tracks (to find the
+    forged face).
     """
     if job.error:
         return UnitResult(job.key, "", FAILED, job.error)
     status, det, threads = Decoding(), job.detection, worker_threads()
     try:
         frames = iter_frames(Path(job.video.path), det.frames, status=status, threads=threads)
+        first = next(frames, None)
+        frames = chain([first] if first is not None else [], frames)
+        resized = first is not None and first[1].shape[:2] != (det.height, det.width)
         compare = has_real(job.video, job.detect_key) and len(det.tracks) > 1
-        real = iter_frames(Path(det.video), det.frames, threads=threads) if compare else None
-        return crop_frames(job, frames, status, real)
+        real = iter_frames(Path(det.video), det.frames, threads=threads) if compare or resized else None
+        return crop_frames(job, frames, status, real, resized)
     except DiskFull:
         raise
     except LrlError as exc:
@@ -227,6 +234,7 @@ class Crops:
     transforms: list[list[list[float]]] = field(default_factory=list)
     no_face: list[tuple[int, int]] = field(default_factory=list)
     differences: list[float | None] = field(default_factory=list)
+    offset: tuple[int, int] = (0, 0)
 
 
 def crop_frames(
@@ -234,13 +242,15 @@ def crop_frames(
     frames: Iterable[tuple[int, np.ndarray]],
     status: Decoding,
     real: Iterable[tuple[int, np.ndarray]] | None = None,
+    resized: bool = False,
 ) -> UnitResult:
     """Crop (index, frame) pairs with the detection's boxes and write them; the extract unit's result.
 
-    With `real` (the real's frames at the same indices), only the most changed face is kept.
+    With `real` (the frames detection ran on, at the same indices): `resized` frames are read aligned
+    to them, and when the detection has several tracks only the most changed face is kept.
     """
     try:
-        made = write_crops(job, frames, status, real)
+        made = write_crops(job, frames, status, real, resized)
     except DiskFull:
         raise  # every later unit would fail too: the run stops (pipeline.store.space)
     except LrlError as exc:
@@ -260,6 +270,7 @@ def crop_frames(
         made.transforms,
         job.detect_key,
         made.differences,
+        list(made.offset),
     )
     sampled = job.detection.frames
     partial = (
@@ -287,31 +298,62 @@ def _real_frame(real, index: int, path: str) -> np.ndarray:
     raise LrlError(f"{path}: the real has no frame {index} to compare its fake with")
 
 
+def paired(frames: Iterable, real: Iterable | None, path: str) -> Iterator[tuple[int, np.ndarray, object]]:
+    """(index, frame, the real's frame at that index or None) for every decoded frame."""
+    real = iter(real) if real is not None else None
+    for index, frame in frames:
+        yield index, frame, _real_frame(real, index, path) if real is not None else None
+
+
+def aligned(pairs: Iterator, video: str, reference: str) -> tuple[Offset, Iterator]:
+    """The offset of a fake whose frames are another size than its real's (pipeline.kernels.align),
+    measured on the first ALIGN_FRAMES pairs, and the pairs with each fake frame placed at it.
+
+    Raises LrlError naming both files and sizes when no offset matches.
+    """
+    import cv2
+
+    head = list(islice(pairs, ALIGN_FRAMES))
+    fakes = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for _, f, _ in head]
+    offset = find_offset(fakes, [cv2.cvtColor(r, cv2.COLOR_RGB2GRAY) for _, _, r in head])
+    if offset is None or not offset.ok:
+        (h, w), (hr, wr) = head[0][1].shape[:2], head[0][2].shape[:2]
+        why = "no shift of one within the other matches" if offset else "too different to be a crop or pad"
+        raise LrlError(f"{video}: frames are {w}x{h}, {reference} (detected on) {wr}x{hr}: {why}")
+    rest = ((i, place(f, offset, r), r) for i, f, r in chain(head, pairs))
+    return offset, rest
+
+
 def write_crops(
     job: CropJob,
     frames: Iterable[tuple[int, np.ndarray]],
     status: Decoding,
     real: Iterable[tuple[int, np.ndarray]] | None = None,
+    resized: bool = False,
 ) -> Crops:
     """Crop every face with a box in every frame and write the crops (a second thread encodes and writes).
 
-    With `real`, every face is cropped in memory and its box compared with the real frame; only the
-    crops of the most changed face (pipeline.kernels.forged) are written.
+    `resized`: the frames are another size than `real`'s (the frames detected on), read aligned to
+    them. With `real` and several tracks, every face is cropped in memory and its box compared with the
+    real frame; only the crops of the most changed face (pipeline.kernels.forged) are written.
     """
     det, path, out = job.detection, Path(job.video.path), Path(job.out_dir)
     position = {f: i for i, f in enumerate(det.frames)}
     made, kept, writes = Crops(), [], []
-    real = iter(real) if real is not None else None
+    pairs = paired(frames, real, det.video)
+    if resized:
+        offset, pairs = aligned(pairs, str(path), det.video)
+        made.offset = (offset.x, offset.y)
+    compare = real is not None and len(det.tracks) > 1
     per_face: list[list[float | None]] = [[] for _ in det.tracks]
     with ThreadPoolExecutor(max_workers=1) as writer:
-        for index, frame in frames:
+        for index, frame, other in pairs:
             if frame.shape[:2] != (det.height, det.width):
                 raise LrlError(
                     f"{path}: frames are {frame.shape[1]}x{frame.shape[0]}, but "
                     f"{det.video} (detected on) is {det.width}x{det.height}"
                 )
             i = position[index]
-            other = _real_frame(real, index, det.video) if real is not None else None
             for face, track in enumerate(det.tracks):
                 if track.boxes[i] is None:
                     made.no_face.append((index, face))
@@ -319,11 +361,11 @@ def write_crops(
                 crop = plan_crop(track.boxes[i], track.landmarks[i], det.width, det.height, job.params)
                 image = apply_crop(frame, crop, job.params.size)
                 kept.append((index, face, track.interpolated[i], crop.as_list(), image))
-                if other is not None:
+                if compare:
                     per_face[face].append(box_difference(frame, other, track.boxes[i]))
                 else:
                     writes.append(writer.submit(write_png, out / frame_name(index, face), image))
-        if real is not None:
+        if compare:
             made.differences = [None if d is None else round(d, 3) for d in mean_differences(per_face)]
             chosen = most_changed(made.differences)
             kept = [c for c in kept if c[1] == chosen]

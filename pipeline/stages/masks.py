@@ -27,6 +27,7 @@ from pipeline.engine.runner import Summary, Task
 from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
 from pipeline.engine.threads import worker_threads
 from pipeline.errors import LrlError
+from pipeline.kernels.align import own_transform
 from pipeline.kernels.masks import diff_mask, mask_stats, warp_mask
 from pipeline.kernels.video import Decoding, iter_frames
 from pipeline.params import Backend, MasksParams, PrepConfig, Scope, Selection
@@ -67,6 +68,7 @@ class MaskJob:
     real_dir: str = ""  # crops of its real at the reference quality (diff)
     mask_video: str = ""  # official mask video (official)
     transforms: tuple = ()  # 2x3 full frame -> crop, per frame (official)
+    offset: tuple[int, int] = (0, 0)  # the fake's frames in the frames detected on (CropsRecord.offset)
     error: str = ""  # set when the plan already knows the unit cannot be done
     status: str = FAILED  # the unit's status when `error` is set: FAILED, or NO_MASK
 
@@ -137,6 +139,7 @@ def _task(ctx: Context, extract: Extracted, video: VideoRecord) -> Task:
                 reference_quality="official",
                 mask_video=path,
                 transforms=tuple(map(tuple, crops.transforms)),
+                offset=tuple(crops.offset),
             )
             return Task(video.key, fingerprint([path], fp_params, [rec.fingerprint]), job)
         if real_absent(crops):
@@ -260,8 +263,13 @@ def _diff_masks(job: MaskJob) -> list[np.ndarray]:
 
 
 def _official_masks(job: MaskJob) -> list[np.ndarray]:
+    """The mask video's frames are the fake's: its transforms are taken to the fake's own pixels (the
+    alignment extract read it with, pipeline.kernels.align)."""
     grays = read_gray_frames(Path(job.mask_video), job.frames)
-    return [warp_mask(grays[f], t, job.size) for f, t in zip(job.frames, job.transforms, strict=True)]
+    return [
+        warp_mask(grays[f], own_transform(t, job.offset), job.size)
+        for f, t in zip(job.frames, job.transforms, strict=True)
+    ]
 
 
 def read_gray_frames(path: Path, frames) -> dict[int, np.ndarray]:

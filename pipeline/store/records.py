@@ -156,16 +156,25 @@ class CropsRecord(Record):
     no_face: list[int]  # decoded sampled frames where a kept face has no box: no crop written ...
     no_face_faces: list[int]  # ... of this face, per entry of no_face
     size: int  # crop side, pixels
-    transforms: list[list[list[float]]]  # per crop, the 2x3 full frame -> crop matrix
+    transforms: list[list[list[float]]]  # per crop, the 2x3 full frame (of the video detected on) -> crop
     detect_key: str  # the "detect" unit whose boxes were used
     differences: list[float | None]  # per track of the detection: mean |fake - real| in its box, levels
     # (a fake whose real has several tracks; [] otherwise; None: the track had no box in a decoded frame)
+    offset: list[int]  # [x, y]: pixel (x, y) of this video is pixel (x + ox, y + oy) of the video detected
+    # on; [0, 0] unless its frames are another size (a fake cropped or padded: pipeline.kernels.align),
+    # then read as frames of that video's size and cropped with its boxes and transforms
 
     @classmethod
     def from_dict(cls, d: dict) -> "CropsRecord":
-        # older records: no `no_face` (every sampled frame cropped), one face (0), no differences
+        # older records: no `no_face` (every sampled frame cropped), one face (0), no differences, no offset
         n, absent = len(d["frames"]), len(d.get("no_face", []))
-        defaults = {"no_face": [], "faces": [0] * n, "no_face_faces": [0] * absent, "differences": []}
+        defaults = {
+            "no_face": [],
+            "faces": [0] * n,
+            "no_face_faces": [0] * absent,
+            "differences": [],
+            "offset": [0, 0],
+        }
         return super().from_dict({**defaults, **d, "record": VideoRecord.from_dict(d["record"])})
 
     @property
