@@ -3,6 +3,8 @@
 # `make ablation`: Table 4's five variants x 3 seeds on the demo (15 trainings: tens of minutes on 2 cores).
 # `make realdev`: the papers' tables on the real forgeries of REALDEV by folds of identity, into OUT
 # (tables.json, tables.md; benchmarks/realdev.py); `make realdev QUICK=1`: fold 0, 1 epoch, 1 model per table.
+# `make transfer`: configs/transfer.toml on REALDEV's FF++ pairs and their blends into OUT/transfer/best.pt, which
+# then scores the Celeb-DF v2 and DFD clips (OUT/transfer/transfer.json).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,8 +14,9 @@ DEMO_REAL := 028
 STAMP := $(VENV)/.installed
 REALDEV ?= ../shared/data/realdev
 OUT ?= realdev
+TRANSFER_DEMO ?=
 
-.PHONY: setup demo test docs bench ablation compare realdev clean
+.PHONY: setup demo test docs bench ablation compare realdev transfer clean
 
 setup: $(STAMP)
 
@@ -55,6 +58,9 @@ ablation: $(STAMP)
 
 realdev: $(STAMP)
 	$(BIN)/python benchmarks/realdev.py --realdev $(REALDEV) --out $(OUT) $(if $(QUICK),--quick)
+
+transfer: $(STAMP)
+	$(BIN)/python benchmarks/realdev.py --realdev $(REALDEV) --out $(OUT) --recipe --config configs/transfer.toml $(if $(TRANSFER_DEMO),--demo $(TRANSFER_DEMO))
 
 test: $(STAMP)
 	$(BIN)/ruff check .

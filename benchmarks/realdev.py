@@ -2,16 +2,18 @@
 
     python benchmarks/realdev.py --realdev ../shared/data/realdev --out realdev [--quick]
         [--frames 16] [--size 80] [--threshold 0.15] [--folds 0,1,2,3,4] [--tables table4,compare]
-        [--epochs N] [--config configs/realdev.toml]
+        [--models full,rgb] [--epochs N] [--config configs/realdev.toml] [--mask-thresholds 0.05,0.1]
+    python benchmarks/realdev.py --transfer [--seeds 0,1,2] [--demo demo/ffpp]   (the transfer study)
+    python benchmarks/realdev.py --recipe --config configs/transfer.toml         (`make transfer`)
 
 Prepares, with `lrl-prep refresh` (the paper's diff masks at --threshold), one WORK per fold of the five
 FF++ c40 reciprocal pairs (pipeline.dataset.folds: the held-out pair tests, the next pair validates, three
 train; the fold's split files in OUT/splits/fold-K) and one WORK of the cross-dataset clips (Celeb-DF v2, all
 22 as its test split, and the DFD actor reals), all under OUT/work/<frames>f-<size>px-t<threshold>/ through
 views of REALDEV made of symbolic links in OUT/roots (nothing is copied). Then trains each (model, fold) of
-the tables into OUT/runs/<model>/fold-K (configs/realdev.toml; best.pt by val AUC), evaluates best.pt on the
+the tables into OUT/runs/<prep>/<model>/fold-K (configs/realdev.toml; best.pt by val AUC), evaluates it on the
 held-out pair (frame and video AUC, per method) and on the cross clips (Celeb-DF AUC; DFD reals: mean video
-score and the share called fake at 0.5), and writes OUT/runs/<model>/fold-K/result.json. A (model, fold)
+score and the share called fake at 0.5), and writes result.json beside it. A (model, fold)
 whose result.json holds the same config is skipped, a killed training resumes from its last.pt: a stopped
 run continues where it was. OUT/tables.json and OUT/tables.md (mean ± sd over folds beside the papers'
 numbers, and each method's mask area) are rewritten after every run. `--quick` (the plumbing check): fold 0,
@@ -178,9 +180,25 @@ def mask_areas(shards: Path) -> dict:
             values.setdefault(s["method"], []).append(float((s["mask"] > 0).mean()))
         ds.close()
     return {
-        m: {"samples": len(v), "mean": statistics.fmean(v), "median": statistics.median(v)}
+        m: {
+            "samples": len(v),
+            "mean": statistics.fmean(v),
+            "median": statistics.median(v),
+            "empty": statistics.fmean(x == 0 for x in v),
+        }
         for m, v in sorted(values.items())
     }
+
+
+def mask_thresholds(out: Path, prep: dict, thresholds: list[str]) -> dict:
+    """Mask area per method of fold 0's WORK at each threshold (only masks and shards are redone), then
+    that WORK back at --threshold: threshold -> mask_areas."""
+    work, view = work_base(out, prep) / "fold-0", out / "roots" / "ffpp"
+    found = {}
+    for t in thresholds + [prep["threshold"]]:
+        refresh(view, work, prep | {"threshold": t}, out / "splits" / "fold-0")
+        found[t] = mask_areas(work / "shards")
+    return {t: found[t] for t in thresholds}
 
 
 # ------------------------------------------------------------------ runs
@@ -294,6 +312,7 @@ def plan(args, shards: dict[int, Path], runs: Path) -> list[dict]:
     for k in sorted(shards):
         for table in tables:
             models = QUICK_MODELS[table] if args.quick else tuple(TABLES[table])
+            models = [m for m in models if not args.models or m in args.models.split(",")]
             for model in models:
                 if table == "compare" and model in TABLES["table4"]:
                     continue
@@ -482,8 +501,24 @@ def markdown(summary: dict, masks: dict, about: dict) -> str:
     lines = [f"# Real forgeries, folds of identity ({about['prep']})", ""]
     if masks:
         lines += ["## Mask area (diff masks of the c40 pairs, share of the crop marked forged)", ""]
-        lines += ["| method | samples | mean | median |", "| --- | --- | --- | --- |"]
-        lines += [f"| {m} | {v['samples']} | {v['mean']:.4f} | {v['median']:.4f} |" for m, v in masks.items()]
+        lines += ["| method | samples | mean | median | empty masks |", "| --- | --- | --- | --- | --- |"]
+        lines += [
+            f"| {m} | {v['samples']} | {v['mean']:.4f} | {v['median']:.4f} | {v['empty']:.3f} |"
+            for m, v in masks.items()
+        ]
+        lines.append("")
+    by_threshold = about.get("mask_thresholds") or {}
+    if by_threshold:
+        ts = list(by_threshold)
+        lines += ["## Mask area by threshold (fold 0's WORK, mean share of the crop; empty masks)", ""]
+        lines += ["| method | " + " | ".join(f"t = {t}" for t in ts) + " |", "| --- |" + " --- |" * len(ts)]
+        for m in sorted({m for v in by_threshold.values() for m in v}):
+            got = [by_threshold[t].get(m) for t in ts]
+            lines.append(
+                f"| {m} | "
+                + " | ".join("n/a" if g is None else f"{g['mean']:.4f} ({g['empty']:.2f})" for g in got)
+                + " |"
+            )
         lines.append("")
     t4 = [v for v in VARIANTS if v in summary]
     if t4:
@@ -591,8 +626,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tiny", action="store_true", help="tests: a small random-init model, 1 batch of 4")
     parser.add_argument("--tables", default="table4,compare", help="table4 (with 2, 3), compare")
+    parser.add_argument("--models", help="only these models of the tables, e.g. full,rgb")
     parser.add_argument("--epochs", type=int, help="override the config's epochs")
     parser.add_argument("--config", default=str(REPO / "configs" / "realdev.toml"))
+    parser.add_argument("--mask-thresholds", help="e.g. 0.05,0.1: also measure fold 0's mask area at these")
     parser.add_argument("--prepare-only", action="store_true", help="refresh the WORKs, measure masks, stop")
     parser.add_argument(
         "--transfer", action="store_true", help="the transfer study (sets a-c, d with --demo)"
@@ -619,16 +656,18 @@ def main(argv: list[str] | None = None) -> int:
             recipe(args, realdev, out, prep, base, view)
             return 0
         masks = mask_areas(base / "transfer" / "shards")
-        jobs = transfer_plan(args, base, out / "transfer-runs")
+        jobs = transfer_plan(args, base, out / "transfer-runs" / base.name)
         run_all(jobs, cross, lambda rs: write_tables(out, rs, masks, about, "transfer-tables"), start)
         say((out / "transfer-tables.md").read_text())
         return 0
+    if args.mask_thresholds and 0 in folds:
+        about["mask_thresholds"] = mask_thresholds(out, prep, args.mask_thresholds.split(","))
     masks = mask_areas(shards[folds[0]])
     say(f"mask area per method: {json.dumps({m: round(v['mean'], 4) for m, v in masks.items()})}")
     if args.prepare_only:
         write_tables(out, [], masks, about)
         return 0
-    runs = out / ("quick" if args.quick else "") / "runs"
+    runs = out / ("quick" if args.quick else "") / "runs" / work_base(out, prep).name  # one per preparation
     run_all(plan(args, shards, runs), cross, lambda rs: write_tables(out, rs, masks, about), start)
     say((out / "tables.md").read_text())
     say(f"wrote {out / 'tables.json'} and {out / 'tables.md'} ({time.perf_counter() - start:.0f} s)")

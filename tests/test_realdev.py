@@ -78,7 +78,7 @@ def test_quick_runs_one_fold_one_model_per_table_and_resumes(tiny_realdev, tmp_p
     assert set(tables["masks"]) == set(realdev.METHODS) and all(
         v["samples"] for v in tables["masks"].values()
     )
-    assert (out / "quick/runs/full/fold-0/best.pt").is_file()
+    assert (out / "quick/runs/4f-80px-t0.15/full/fold-0/best.pt").is_file()
     assert tables["runs"][0]["cross"]["dfd"]["real_called_fake"] is not None
     assert "[1/2] table4 full fold 0" in proc.stdout and "[2/2] compare MC-LCR fold 0" in proc.stdout
     md = (out / "tables.md").read_text()
