@@ -58,6 +58,7 @@ PAPER_T4 = {
 }
 PAPER_T2 = {"Deepfakes": 98.84, "Face2Face": 95.53, "FaceSwap": 97.53, "NeuralTextures": 89.31}
 PAPER_T3 = {"celebdf": 78.26, "dfd": 89.24}
+LOCKED = 75  # lrl-prep's exit code when WORK is locked by another run
 QUALITY = "c40"  # the FF++ and DFD clips used (realdev holds c40 only): masks from the c40 pairs
 FFPP_PARTS = tuple(
     f"{d}/{m}/{QUALITY}"
@@ -135,6 +136,9 @@ def refresh(root: Path, work: Path, prep: dict, split_dir: Path | None = None) -
     cmd = [sys.executable, "-c", "import cli; cli.prep()", "refresh", *map(str, args)]
     start = time.perf_counter()
     rc = subprocess.run(cmd, cwd=REPO, env=child_env()).returncode
+    while rc == LOCKED:  # another refresh holds WORK (a second realdev.py on the same OUT): wait for it
+        time.sleep(10)
+        rc = subprocess.run(cmd, cwd=REPO, env=child_env()).returncode
     if rc not in (0, 1):  # 1: some unit failed or an input is unusable (printed): the rest is usable
         raise SystemExit(f"lrl-prep refresh --root {root} --work {work}: exit {rc}")
     say(f"prepared {work} ({time.perf_counter() - start:.0f} s)")
@@ -224,17 +228,30 @@ def history(run: Path) -> list[dict]:
     return [json.loads(x) for x in log.read_text().splitlines()] if log.is_file() else []
 
 
-def train_run(cfg, label: str) -> None:
-    """Train RUN, resuming from its last.pt when it holds the same config; nothing when it is complete."""
+def inputs_of(cfg, cross: Path) -> dict:
+    """The digests of a run's shard sets (its training WORK's, the cross one's): a rebuilt shard set (new
+    crops or masks) is a new input, so its runs train and evaluate again."""
+    from pipeline.store.index import digest, load_index
+
+    return {"shards": digest(load_index(Path(cfg.data.shards))), "cross": digest(load_index(cross))}
+
+
+def train_run(cfg, label: str, inputs: dict) -> None:
+    """Train RUN, resuming from its last.pt when it holds the same config and shards; nothing when it is
+    complete. RUN/inputs.json records the shard digests it trains on."""
     from model.training.loop import train
+    from pipeline.store.atomic import write_json
 
     run = Path(cfg.run.out)
-    done = history(run) if same_config(run, cfg) else []
+    marker = run / "inputs.json"
+    same = same_config(run, cfg) and marker.is_file() and json.loads(marker.read_text()) == inputs
+    done = history(run) if same else []
     if len(done) >= cfg.run.epochs:
         return
     resume = bool(done) and (run / "last.pt").is_file()
     if resume:
         say(f"  {label}: resuming after epoch {len(done)}")
+    write_json(marker, inputs)
     train(cfg, resume=resume, overwrite=not resume, echo=lambda line: say(f"  {label}: {line}"))
 
 
@@ -293,12 +310,14 @@ def run_one(job: dict, cross: Path) -> dict:
     from pipeline.store.atomic import write_json
 
     cfg, run = job["cfg"], Path(job["cfg"].run.out)
-    result_file = run / "result.json"
+    result_file, inputs = run / "result.json", inputs_of(cfg, cross)
     if result_file.is_file() and same_config(run, cfg):
-        return json.loads(result_file.read_text())
+        result = json.loads(result_file.read_text())
+        if result.get("inputs") == inputs:
+            return result
     start = time.perf_counter()
-    train_run(cfg, f"{job['model']} fold {job['fold']}")
-    result = {"table": job["table"], "model": job["model"], "fold": job["fold"]}
+    train_run(cfg, f"{job['model']} fold {job['fold']}", inputs)
+    result = {"table": job["table"], "model": job["model"], "fold": job["fold"], "inputs": inputs}
     held_out = None if job["table"] == "transfer" else Path(cfg.data.shards)
     result |= evaluate(run, held_out, cross) | {"seconds": round(time.perf_counter() - start, 1)}
     write_json(result_file, result)
@@ -389,6 +408,8 @@ def transfer_plan(args, base: Path, runs: Path) -> list[dict]:
     jobs = []
     for seed in [int(x) for x in args.seeds.split(",")]:
         for name, (work, methods) in transfer_sets(bool(args.demo)).items():
+            if args.models and name.split(":")[0] not in args.models.split(","):
+                continue
             overrides = {"methods": methods, "seed": seed} | (TINY if args.tiny else {})
             run = runs / f"{slug(name.split(':')[0])}-s{seed}"
             cfg = run_config(Path(args.config), base / work / "shards", run, overrides, args.epochs)
@@ -422,7 +443,7 @@ def recipe(args, realdev: Path, out: Path, prep: dict, base: Path, view: Path) -
     overrides = TINY if args.tiny else {}
     cfg = run_config(Path(args.config), work / "shards", run, overrides, args.epochs)
     start = time.perf_counter()
-    train_run(cfg, "transfer")
+    train_run(cfg, "transfer", inputs_of(cfg, work / "shards"))
     trained = time.perf_counter() - start
     clips = sorted((out / "roots" / "celebdf").glob("Celeb-*/*.mp4"))
     clips += sorted((out / "roots" / "dfd").glob("original_sequences/actors/*/videos/*.mp4"))
@@ -626,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tiny", action="store_true", help="tests: a small random-init model, 1 batch of 4")
     parser.add_argument("--tables", default="table4,compare", help="table4 (with 2, 3), compare")
-    parser.add_argument("--models", help="only these models of the tables, e.g. full,rgb")
+    parser.add_argument("--models", help="only these models of the tables (full,rgb) or transfer sets (a,b)")
     parser.add_argument("--epochs", type=int, help="override the config's epochs")
     parser.add_argument("--config", default=str(REPO / "configs" / "realdev.toml"))
     parser.add_argument("--mask-thresholds", help="e.g. 0.05,0.1: also measure fold 0's mask area at these")
