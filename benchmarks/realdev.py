@@ -133,6 +133,7 @@ def refresh(root: Path, work: Path, prep: dict, split_dir: Path | None = None) -
     """`lrl-prep refresh` of ROOT into WORK (a subprocess of this checkout's CLI); exit on failure."""
     args = ["--root", root, "--work", work, "--frames", prep["frames"], "--size", prep["size"]]
     args += ["--threshold", prep["threshold"]] + (["--split-dir", split_dir] if split_dir else [])
+    args += ["--source", prep["source"]] if "source" in prep else []
     cmd = [sys.executable, "-c", "import cli; cli.prep()", "refresh", *map(str, args)]
     start = time.perf_counter()
     rc = subprocess.run(cmd, cwd=REPO, env=child_env()).returncode
@@ -375,6 +376,15 @@ def transfer_view(out: Path, realdev: Path, blend: Path) -> Path:
     return link_view(view, blend, [f"manipulated_sequences/{m}/{QUALITY}" for m in BLEND_METHODS])
 
 
+def blends_view(out: Path, realdev: Path, blend: Path) -> Path:
+    """The FF++ c40 reals and only their c40 blends with the blend masks (SBI's protocol, its own masks)."""
+    from pipeline.dataset.layout import BLEND_METHODS
+
+    view = link_view(out / "roots" / "blends", realdev / "ffpp", FFPP_PARTS[:1])
+    parts = [f"manipulated_sequences/{m}/{q}" for m in BLEND_METHODS for q in (QUALITY, "masks")]
+    return link_view(view, blend, parts)
+
+
 def all_train_splits(out: Path, view: Path) -> Path:
     """OUT/splits/all: every pair of VIEW in train, val and test empty (the recipe trains on everything)."""
     from pipeline.dataset.adapters import scan
@@ -390,12 +400,13 @@ def all_train_splits(out: Path, view: Path) -> Path:
 
 
 def transfer_sets(demo: bool) -> dict[str, tuple[str, str]]:
-    """Training set name -> (WORK name, fake methods kept) of the transfer study."""
+    """Training set name -> (WORK name, fake methods kept) of the transfer study: a, c and d read the diff
+    masks (the paper's rule, for FF++ fakes and blends alike), b its blends' own masks (SBI's protocol)."""
     from pipeline.dataset.layout import BLEND_METHODS
 
     sets = {
         "a: FF++ fakes": ("transfer", ",".join(METHODS)),
-        "b: blends of the FF++ reals (SBI)": ("transfer", ",".join(BLEND_METHODS)),
+        "b: blends of the FF++ reals (SBI)": ("transfer-blendmask", ",".join(BLEND_METHODS)),
         "c: both": ("transfer", ",".join(METHODS + BLEND_METHODS)),
     }
     if demo:
@@ -403,12 +414,17 @@ def transfer_sets(demo: bool) -> dict[str, tuple[str, str]]:
     return sets
 
 
+def chosen(args, name: str) -> bool:
+    """Whether --models (letters a-d) keeps transfer set NAME."""
+    return not args.models or name.split(":")[0] in args.models.split(",")
+
+
 def transfer_plan(args, base: Path, runs: Path) -> list[dict]:
     """(set, seed) runs of the transfer study: official splits of the five pairs (3 train, 2 val)."""
     jobs = []
     for seed in [int(x) for x in args.seeds.split(",")]:
         for name, (work, methods) in transfer_sets(bool(args.demo)).items():
-            if args.models and name.split(":")[0] not in args.models.split(","):
+            if not chosen(args, name):
                 continue
             overrides = {"methods": methods, "seed": seed} | (TINY if args.tiny else {})
             run = runs / f"{slug(name.split(':')[0])}-s{seed}"
@@ -422,7 +438,11 @@ def prepare_transfer(args, realdev: Path, out: Path, prep: dict, base: Path) -> 
     tree too. Returns the view."""
     blend = blend_tree(out, out / "roots" / "ffpp", base / "fold-0")
     view = transfer_view(out, realdev, blend)
-    refresh(view, base / "transfer", prep)
+    works = {w for name, (w, _) in transfer_sets(False).items() if chosen(args, name)}
+    if args.recipe or "transfer" in works:
+        refresh(view, base / "transfer", prep)
+    if "transfer-blendmask" in works and not args.recipe:
+        refresh(blends_view(out, realdev, blend), base / "transfer-blendmask", prep | {"source": "official"})
     if args.demo:
         refresh(view, base / "transfer-demo", prep)
         refresh(Path(args.demo), base / "transfer-demo", prep)
