@@ -465,21 +465,19 @@ def recipe(args, realdev: Path, out: Path, prep: dict, base: Path, view: Path) -
     start = time.perf_counter()
     train_run(cfg, "transfer", inputs_of(cfg, work / "shards"))
     trained = time.perf_counter() - start
-    clips = sorted((out / "roots" / "celebdf").glob("Celeb-*/*.mp4"))
-    clips += sorted((out / "roots" / "dfd").glob("original_sequences/actors/*/videos/*.mp4"))
+    from pipeline.dataset.adapters import scan
+
+    clips = {r.path: r for view in ("celebdf", "dfd") for r in scan(out / "roots" / view).records}
     cmd = [sys.executable, "-c", "import cli; cli.predict()", "--checkpoint", run / "best.pt"]
-    cmd += ["--out", run / "predict", "--device", "cpu", *clips]
+    cmd += ["--out", run / "predict", "--device", "cpu", *sorted(clips)]
     rc = subprocess.run([str(c) for c in cmd], cwd=REPO, env=child_env()).returncode
     if rc not in (0, 1):
         raise SystemExit(f"lrl-predict: exit {rc}")
     scored = json.loads((run / "predict" / "predictions.json").read_text())["inputs"]
-    got = {Path(i["path"]).name: i.get("score") for i in scored if i.get("score") is not None}
-    celeb = [
-        (int("Celeb-synthesis" in str(c)), got[c.name])
-        for c in clips
-        if "celebdf" in str(c) and c.name in got
-    ]
-    dfd = [got[c.name] for c in clips if "dfd" in str(c) and c.name in got]
+    got = {str(Path(i["path"]).resolve()): i["score"] for i in scored if i.get("score") is not None}
+    got = {p: got[str(Path(p).resolve())] for p in clips if str(Path(p).resolve()) in got}
+    celeb = [(r.label, got[p]) for p, r in clips.items() if r.dataset == "celebdf" and p in got]
+    dfd = [got[p] for p, r in clips.items() if r.dataset == "dfd" and not r.label and p in got]
     labels, scores = zip(*celeb, strict=True) if celeb else ((), ())
     result = {
         "config": str(args.config),
@@ -696,7 +694,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.recipe:
             recipe(args, realdev, out, prep, base, view)
             return 0
-        masks = mask_areas(base / "transfer" / "shards")
+        works = sorted({w for name, (w, _) in transfer_sets(bool(args.demo)).items() if chosen(args, name)})
+        masks = {f"{w}: {m}": v for w in works for m, v in mask_areas(base / w / "shards").items()}
         jobs = transfer_plan(args, base, out / "transfer-runs" / base.name)
         run_all(jobs, cross, lambda rs: write_tables(out, rs, masks, about, "transfer-tables"), start)
         say((out / "transfer-tables.md").read_text())

@@ -90,3 +90,20 @@ def test_quick_runs_one_fold_one_model_per_table_and_resumes(tiny_realdev, tmp_p
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=ENV)
     assert again.returncode == 0 and "epoch" not in again.stdout  # both runs reused, nothing trained
     assert json.loads((out / "tables.json").read_text())["runs"] == tables["runs"]
+
+
+def test_recipe_trains_on_every_pair_and_the_blends_then_scores_the_unseen_clips(tiny_realdev, tmp_path):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "benchmarks/realdev.py", "--realdev", str(tiny_realdev), "--out", str(out)]
+    cmd += ["--recipe", "--tiny", "--n-folds", "3", "--frames", "4"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=ENV)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((out / "transfer" / "transfer.json").read_text())
+    celebdf = list((tiny_realdev / "celebdf").glob("Celeb-*/**/*.mp4"))
+    assert result["celebdf_scored"] == len(celebdf) and result["dfd_scored"] == 2
+    assert 0 <= result["dfd_real_mean_score"] <= 1 and result["celebdf_video_auc"] is not None
+    splits = {s: json.loads((out / "splits/all" / f"{s}.json").read_text()) for s in ("train", "val", "test")}
+    assert len(splits["train"]) == 6 and splits["val"] == splits["test"] == []  # 3 pairs: a_b and b_a each
+    index = json.loads((out / "work/4f-80px-t0.15/recipe/shards/index.json").read_text())
+    trained = json.loads((out / "transfer" / "config.json").read_text())
+    assert trained["data"]["shards"].endswith("recipe/shards") and "SelfBlend" in json.dumps(index)
