@@ -168,6 +168,11 @@ MASKS = dataclass_options(MasksParams)
 SHARDS = dataclass_options(ShardsParams)
 
 
+def choice(choices: tuple, default: str) -> dict:
+    """click.option's arguments of a choice with a shown default."""
+    return {"type": click.Choice(choices), "default": default, "show_default": True}
+
+
 def pick(cls, kw: dict):
     """An instance of `cls` from the options among `kw` that are its fields (the rest keep defaults)."""
     return cls(**{f.name: kw[f.name] for f in fields(cls) if f.name in kw})
@@ -186,23 +191,10 @@ def prep_config(kw: dict) -> PrepConfig:
     )
 
 
-def run_kwargs(opts: RunOptions) -> dict:
-    """How a stage's `run` takes the run options."""
-    return {"jobs": opts.workers, "progress": opts.show_progress, "backend": opts.backend_spec}
-
-
 def report(summary, note: str = "", problems=()) -> None:
-    """The summary line, one line per failure, held unit and input problem (and `note`); exit 1 when any
-    unit failed or any input file was unusable."""
-    click.echo(summary.line())
-    for key, reason in summary.failures:
-        click.echo(f"failed: {key}: {reason}")
-    for key, reason in summary.held:
-        click.echo(f"{summary.held_label}: {key}: {reason}")
-    for key, remark in summary.remarks:
-        click.echo(f"note: {key}: {remark}")
-    for problem in problems:
-        click.echo(f"problem: {problem}")
+    """The summary's lines and one per input problem (and `note` when a unit failed); exit 1 when any unit
+    failed or any input file was unusable."""
+    click.echo("\n".join(summary.lines() + [f"problem: {problem}" for problem in problems]))
     if summary.failed and note:
         click.echo(note)
     if summary.failed or problems:
@@ -225,16 +217,12 @@ def prep():
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the scenes and forgeries.")
 @click.option(
     "--size",
-    type=click.Choice(DEMO_SIZES),
-    default="small",
-    show_default=True,
+    **choice(DEMO_SIZES, "small"),
     help="tiny: 10 frames per video (ffpp: 6 reals); small: 50 frames (ffpp: 10 reals).",
 )
 @click.option(
     "--dataset",
-    type=click.Choice(DEMO_DATASETS),
-    default="ffpp",
-    show_default=True,
+    **choice(DEMO_DATASETS, "ffpp"),
     help="Layout of the tree: FaceForensics++, Celeb-DF v2, DFDC, or DFD (FF++'s DeepFakeDetection part).",
 )
 @click.option(
@@ -315,12 +303,10 @@ def index(root, json_out, **kw):
 def extract(root, work, **kw):
     """Face crops (PNG) of every video: MTCNN once per real, shared by its fakes; exit 1 if any video failed
     or any file of ROOT is unusable."""
-    from pipeline.stages.context import read_problems
-    from pipeline.stages.extract import run
+    from pipeline.stages import extract as stage
+    from pipeline.stages.context import read_problems, run_stage
 
-    cfg = prep_config(kw)
-    summary = run(root, work, cfg.extract, cfg.scope, device=cfg.run.device, **run_kwargs(cfg.run))
-    report(summary, problems=read_problems(work, root))
+    report(run_stage(stage, work, prep_config(kw), root), problems=read_problems(work, root))
 
 
 @prep.command()
@@ -332,10 +318,10 @@ def extract(root, work, **kw):
 @friendly
 def masks(root, work, **kw):
     """Masks of every extracted fake (paper 3.3), 0/255 PNGs under WORK/masks; exit 1 if any video failed."""
-    from pipeline.stages.masks import run
+    from pipeline.stages import masks as stage
+    from pipeline.stages.context import run_stage
 
-    cfg = prep_config(kw)
-    report(run(root, work, cfg.masks, cfg.scope.selection, **run_kwargs(cfg.run)))
+    report(run_stage(stage, work, prep_config(kw), root))
 
 
 @prep.command()
@@ -375,9 +361,7 @@ def blend(root, out, work, identities, **kw):
         cfg.run.device,
         identities,
     )
-    click.echo(result.line())
-    for key, reason in result.failures:
-        click.echo(f"failed: {key}: {reason}")
+    click.echo("\n".join(result.lines()))
     if result.failed:
         sys.exit(FAILED_EXIT)
 
@@ -403,13 +387,11 @@ def shards(work, verify, **kw):
             click.echo(f"bad: {name}: {reason}")
         click.echo(f"verify: {good} shards ok, {len(bad)} bad")
         sys.exit(FAILED_EXIT if bad else 0)
-    from pipeline.stages.shards import run
+    from pipeline.stages import shards as stage
+    from pipeline.stages.context import run_stage
 
-    cfg = prep_config(kw)
-    report(
-        run(work, cfg.shards, **run_kwargs(cfg.run)),
-        note=f"index: {work / 'shards' / 'index.json'} left as it was",
-    )
+    note = f"index: {work / 'shards' / 'index.json'} left as it was"
+    report(run_stage(stage, work, prep_config(kw)), note=note)
 
 
 @prep.command()
@@ -431,17 +413,7 @@ def refresh(ctx, root, work, config_file, **kw):
     from pipeline.stages.refresh import refresh as run_refresh
 
     result = run_refresh(root, work, prep_config(with_config_file(ctx, config_file, kw)))
-    click.echo(result.line())
-    for summary in result.summaries:
-        for key, reason in summary.failures:
-            click.echo(f"failed: {summary.stage}: {key}: {reason}")
-        for key, remark in summary.remarks:
-            click.echo(f"note: {summary.stage}: {key}: {remark}")
-    for problem in result.problems:
-        click.echo(f"problem: {problem}")
-    for reason, count in result.left_out().items():
-        click.echo(f"left out of the shards: {count} videos: {reason}")
-    click.echo(f"log: {result.log}")
+    click.echo("\n".join(result.lines()))
     sys.exit(result.exit_code)
 
 
@@ -555,21 +527,28 @@ def train(
     """Train the LRL network on HDF5 shards (paper defaults), or --evaluate a checkpoint (on one or several
     shard sets: Table 3, one row per dataset; with --perturb: its robustness)."""
     _check_evaluate_options(ckpt, shards, figures, baseline, perturb)
+    if ckpt:
+        from model.training.run_eval import EvalOptions
+
+        opts = EvalOptions(
+            split=split,
+            shards=tuple(shards),
+            out=out,
+            figures=figures,
+            force=force,
+            include_interpolated=bool(overrides["include_interpolated"]),
+            datasets=overrides["datasets"],
+        )
     if ckpt and perturb:
         from model.training.robustness import evaluate_robustness, parse_levels, parse_perturbations
 
         click.echo(
             evaluate_robustness(
                 ckpt,
-                split,
-                shards[0] if shards else None,
-                out,
+                opts,
                 parse_perturbations(perturb),
                 parse_levels(levels),
                 overrides["seed"] or 0,
-                force,
-                bool(overrides["include_interpolated"]),
-                overrides["datasets"],
                 _show_progress(overrides["progress"]),
             )
         )
@@ -580,19 +559,8 @@ def train(
         if figures:  # Fig. 5 and 6: checked before anything is evaluated
             from model.training.feature_figures import draw_figures, open_runs
 
-            runs = open_runs(ckpt[0], baseline, split, shards, force, bool(overrides["include_interpolated"]))
-        click.echo(
-            evaluate_checkpoint(
-                ckpt[0],
-                split,
-                shards,
-                out,
-                figures,
-                force,
-                bool(overrides["include_interpolated"]),
-                overrides["datasets"],
-            )
-        )
+            runs = open_runs(ckpt[0], baseline, opts)
+        click.echo(str(evaluate_checkpoint(ckpt[0], opts)))
         if figures:
             click.echo(draw_figures(runs, split, out or ckpt[0].parent, overrides["seed"] or 0))
         return

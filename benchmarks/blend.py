@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.blend.encode import ENCODINGS, MASK_ENCODING, video_rate, writers
 from pipeline.blend.make import SELF, SWAP, FakeJob, make_fake
 from pipeline.blend.run import DetectJob, detect_work
 from pipeline.engine.runstate import RunState
 from pipeline.engine.threads import thread_budget
+from pipeline.kernels.encode import ENCODINGS, MASK_ENCODING, video_rate, writers
 from pipeline.kernels.video import iter_frames
 from pipeline.params import DetectParams
 from pipeline.store.layout import WorkLayout
@@ -129,10 +129,10 @@ def untouched(tree: Path) -> list[str]:
 def demo_real(path: Path, seconds: float, video: str, photo: str) -> None:
     """A 640x480 demo-scene real of `seconds` at 25 fps, H.264 c23."""
     from pipeline.demo.scene import FPS, render_video, sample_spec
-    from pipeline.demo.tree import write_videos
+    from pipeline.kernels.encode import write_videos
 
     spec = sample_spec(np.random.default_rng(int(video)), video, photo, int(seconds * FPS))
-    write_videos([(path, ENCODINGS["c23"])], render_video(spec)[0])
+    write_videos([(path, ENCODINGS["c23"])], render_video(spec)[0], 25)
 
 
 def baseline(path: Path, out: Path, width: int, height: int) -> None:

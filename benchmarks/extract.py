@@ -80,14 +80,14 @@ def demo_pair(folder: Path, frames: int = 300) -> tuple[Path, Path]:
     """A 640x480 real (a photograph moving over a background) and a mouth-region fake of it, c23."""
     from pipeline.demo.scene import render_video, sample_spec
     from pipeline.demo.synth import FORGERIES
-    from pipeline.demo.tree import ENCODINGS, write_videos
+    from pipeline.kernels.encode import ENCODINGS, write_videos
 
     spec = sample_spec(np.random.default_rng(7), "000", "astronaut", frames)
     reals, geoms = render_video(spec)
     fakes = [FORGERIES["NeuralTextures"](r, g, None, 0.8)[0] for r, g in zip(reals, geoms, strict=True)]
     real, fake = folder / "000.mp4", folder / "000_001.mp4"
-    write_videos([(real, ENCODINGS["c23"])], reals)
-    write_videos([(fake, ENCODINGS["c23"])], fakes)
+    write_videos([(real, ENCODINGS["c23"])], reals, 25)
+    write_videos([(fake, ENCODINGS["c23"])], fakes, 25)
     return real, fake
 
 

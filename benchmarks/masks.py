@@ -20,8 +20,9 @@ import numpy as np
 
 from pipeline.engine.runstate import DONE, RunState, UnitResult
 from pipeline.kernels.masks import INT_WEIGHTS, cut_level, diff_mask
-from pipeline.params import MasksParams
-from pipeline.stages.masks import run
+from pipeline.params import MasksParams, PrepConfig, RunOptions
+from pipeline.stages import masks
+from pipeline.stages.context import run_stage
 from pipeline.store.images import write_png
 from pipeline.store.layout import WorkLayout, frame_name
 from pipeline.store.records import VideoRecord
@@ -118,7 +119,8 @@ def time_stage(work: Path, n_masks: int, threshold: float, jobs: int) -> float:
         for unit in state.records("masks"):
             state.delete("masks", unit.key)
     start = time.perf_counter()
-    summary = run(work, work, MasksParams(threshold=threshold), jobs=jobs, progress=False)
+    config = PrepConfig(masks=MasksParams(threshold=threshold), run=RunOptions(jobs=jobs, progress=False))
+    summary = run_stage(masks, work, config, work)
     seconds = time.perf_counter() - start
     assert summary.items == n_masks and summary.failed == 0, summary.line()
     return n_masks / seconds

@@ -45,9 +45,11 @@ def measure(args) -> tuple[int, list[tuple[str, tuple[float, float], float | Non
     from model.training.data import LRLSamples
     from model.training.evaluate import predict
     from model.training.robustness import PerturbedSamples, _open
+    from model.training.run_eval import EvalOptions
     from pipeline.kernels.perturb import PERTURBATIONS
 
-    run = _open(Path(args.checkpoint), "bench", args.split, args.shards, False, False, None, "cpu")
+    opts = EvalOptions(split=args.split, shards=(Path(args.shards),) if args.shards else ())
+    run = _open(Path(args.checkpoint), "bench", opts, "cpu")
     data = run.shard_set.samples
     alpha = run.shard_set.settings.alpha
 

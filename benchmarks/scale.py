@@ -32,8 +32,9 @@ from joblib.externals.loky import get_reusable_executor
 
 from pipeline.demo.tree import make_demo
 from pipeline.engine.backends import backend_context
-from pipeline.params import Backend, CropParams, ExtractParams
-from pipeline.stages.extract import run
+from pipeline.params import Backend, CropParams, ExtractParams, PrepConfig, RunOptions
+from pipeline.stages import extract
+from pipeline.stages.context import run_stage
 
 TARGET = 1.6
 
@@ -84,7 +85,10 @@ def extract_once(
     """(seconds, CPU seconds, videos, crops) of one whole extract run into a fresh WORK."""
     shutil.rmtree(work, ignore_errors=True)
     cpu, start = cpu_seconds(), time.perf_counter()
-    summary = run(root, work, params, jobs=config.jobs, device="cpu", progress=False, backend=config.backend)
+    b = config.backend
+    address = {"scheduler": b.address} if b.name == "dask" else {"ray_address": b.address}
+    run = RunOptions(config.jobs, b.name, device="cpu", progress=False, **address)
+    summary = run_stage(extract, work, PrepConfig(extract=params, run=run), root)
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     if summary.failed or summary.skipped:
         raise SystemExit(f"{config.name}: {summary.line()} {summary.failures[:3]}")

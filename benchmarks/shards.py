@@ -28,8 +28,9 @@ import scipy.fft
 
 from pipeline.engine.runstate import DONE, RunState, UnitResult
 from pipeline.kernels.dct import GRAY_WEIGHTS, frequency_cue, keep_mask
-from pipeline.params import COMPRESSIONS, ShardsParams
-from pipeline.stages.shards import run
+from pipeline.params import COMPRESSIONS, PrepConfig, RunOptions, ShardsParams
+from pipeline.stages import shards
+from pipeline.stages.context import run_stage
 from pipeline.store.images import write_png
 from pipeline.store.index import sha256_file
 from pipeline.store.layout import WorkLayout, frame_name
@@ -237,7 +238,8 @@ def bench_stage_and_reader(tmp: Path, rgb: np.ndarray, repeats: int) -> None:
     work = tmp / "work"
     make_work(work, rgb)
     start = time.perf_counter()
-    run(work, ShardsParams(shard_samples=len(rgb) // 2), jobs=1, progress=False)
+    params = ShardsParams(shard_samples=len(rgb) // 2)
+    run_stage(shards, work, PrepConfig(shards=params, run=RunOptions(jobs=1, progress=False)))
     seconds = time.perf_counter() - start
     print(
         f"stage end to end (PNG reads + DCT + write + index, 1 job, wall time): {len(rgb) / seconds:.0f} "

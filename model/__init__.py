@@ -23,7 +23,7 @@ _EXPORTS = {
     "LossTerms": ".losses",
     "lrl_loss": ".losses",
     "LRLNet": ".lrl",
-    "LRLOutput": ".lrl",
+    "LRLOutput": ".outputs",
     "MCLCRConfig": ".mclcr.config",
     "MCLCRNet": ".mclcr.net",
     "mclcr_loss": ".mclcr.loss",

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from .config import ModelConfig
-from .lrl import LRLOutput
 from .mpsm import similarity_target
+from .outputs import LRLOutput
 
 
 @dataclass

@@ -14,8 +14,6 @@ outputs are logits, `prob` applies the sigmoid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
@@ -23,24 +21,9 @@ from .config import ModelConfig
 from .decoder import Decoder
 from .detector import ATTENTION, MASK, SIMILARITY
 from .mpsm import MPSM
+from .outputs import LRLOutput
 from .rfam import RFAM
 from .streams import Stream
-
-
-@dataclass
-class LRLOutput:
-    """logit (B,) for y_hat; s_hat (B, k*k, k*k) or None without MPSM; mask_logits (B, 1, H, W) for M_hat;
-    attention: per level the RFAM maps (B, 2, h, w) (channel 0 RGB, 1 frequency), empty without RFAM."""
-
-    logit: torch.Tensor
-    s_hat: torch.Tensor | None
-    mask_logits: torch.Tensor
-    attention: tuple[torch.Tensor, ...] = ()
-
-    @property
-    def prob(self) -> torch.Tensor:
-        """y_hat = sigmoid(logit) (eq. 11), in float32."""
-        return torch.sigmoid(self.logit.float())
 
 
 class LRLNet(nn.Module):

@@ -1,3 +1,3 @@
 """lrl preprocessing: FaceForensics++ videos -> face crops -> masks -> HDF5 shards."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.dataset.layout import BLEND_METHODS
 from pipeline.devices import DEVICES
 from pipeline.errors import LrlError
 from pipeline.options import opt
@@ -22,6 +21,7 @@ MASK_SOURCES = ("diff", "official")
 COMPRESSIONS = ("lzf", "gzip", "blosc-lz4", "none")
 DEMO_SIZES = ("tiny", "small")
 DATASETS = ("auto", "ffpp", "celebdf", "dfdc")  # input layouts (pipeline.dataset.adapters); auto detects it
+BLEND_METHODS = ("SelfBlend", "FaceSwapBlend")  # made by `lrl-prep blend` (pipeline.blend) from reals
 
 
 def _choose(name: str, value, choices: tuple) -> None:

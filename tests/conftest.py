@@ -1,4 +1,6 @@
-"""Shared fixtures: `demo_root`, the tiny demo tree, built once per test session."""
+"""Shared fixtures (the test kit's, with tests/kit.py): `demo_root`, the tiny demo tree, and `tiny_run`, a
+checkpoint trained on its shards, both built once per test session; `shards`, work_fixture's shard set, once
+per module; `one_torch_thread`."""
 
 import pytest
 
@@ -29,34 +31,20 @@ def tiny_run(demo_root, tmp_path_factory):
     good model)."""
     import torch
 
-    from model.training.config import TrainConfig
     from model.training.loop import train
     from pipeline.params import CropParams, ExtractParams, Scope, Selection
-    from pipeline.stages import extract, masks, shards
+    from tests.kit import run_extract, run_masks, run_shards, tiny_config
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # see one_torch_thread
     work = tmp_path_factory.mktemp("tiny-work")
     scope = Scope(methods=("youtube", "Deepfakes"), qualities=("raw",))
     params = ExtractParams(frames=4, crop=CropParams(size=80))
-    assert extract.run(demo_root, work, params, scope, jobs=1, device="cpu", progress=False).failed == 0
-    selection = Selection(scope.methods, scope.qualities)
-    assert masks.run(demo_root, work, selection=selection, jobs=1, progress=False).failed == 0
-    assert shards.run(work, jobs=1, progress=False).failed == 0
+    assert run_extract(demo_root, work, params, scope).failed == 0
+    assert run_masks(demo_root, work, selection=Selection(scope.methods, scope.qualities)).failed == 0
+    assert run_shards(work).failed == 0
     out = tmp_path_factory.mktemp("tiny-run")
-    cfg = TrainConfig.from_flat(
-        dict(
-            shards=str(work / "shards"),
-            out=str(out),
-            backbone="mobilenetv3_small_050",
-            variant="full",
-            strides=(4, 8, 16),
-            batch_size=8,
-            workers=0,
-            epochs=1,
-            max_batches=2,
-        )
-    )
+    cfg = tiny_config(work / "shards", out, variant="full", max_batches=2)
     train(cfg, echo=lambda s: None)
     torch.set_num_threads(threads)
     return demo_root, work, out / "best.pt"
@@ -66,11 +54,10 @@ def tiny_run(demo_root, tmp_path_factory):
 def shards(tmp_path_factory):
     """WORK/shards of work_fixture's tree at 80 px (test split: real 006 and Deepfakes 006_007, 3 frames
     each), built once per test module."""
-    from work_fixture import make_work
-
-    from pipeline.stages.shards import run
+    from tests.kit import run_shards
+    from tests.work_fixture import make_work
 
     work = tmp_path_factory.mktemp("work")
     make_work(work, size=80)
-    assert run(work, progress=False).failed == 0
+    assert run_shards(work, jobs=None).failed == 0
     return work / "shards"

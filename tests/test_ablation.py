@@ -1,4 +1,5 @@
-"""benchmarks/ablation.py --tiny: every Table 4 variant runs, the table, JSON and PNG come out."""
+"""benchmarks/ablation.py --tiny: every Table 4 variant runs through the sweep, the table, JSON and PNG come
+out, and a second run reuses every result."""
 
 import json
 import os
@@ -21,16 +22,19 @@ def test_tiny_ablation_writes_the_table_json_and_png(shards, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads((out / "ablation.json").read_text())
     assert [(r["variant"], r["seed"]) for r in result["runs"]] == [(v, s) for v in VARIANTS for s in (0, 1)]
-    assert set(result["summary"]) == set(VARIANTS)
-    for variant, s in result["summary"].items():
-        runs = [r for r in result["runs"] if r["variant"] == variant]
-        aucs = [r["frame_auc"] for r in runs]
-        assert s["seeds"] == 2 and s["frame_auc"]["mean"] == pytest.approx(sum(aucs) / 2)
-        assert s["frame_auc"]["std"] == pytest.approx(abs(aucs[0] - aucs[1]) / 2**0.5)  # sample std of two
+    (table,) = result["tables"]
+    assert [r["row"] for r in table["rows"]] == list(VARIANTS)
+    for variant, s in ((r["row"], r["cells"]) for r in table["rows"]):
+        aucs = [
+            r["reports"]["test"]["frame"]["overall"]["auc"] for r in result["runs"] if r["variant"] == variant
+        ]
+        assert s["frame AUC"]["n"] == 2 and s["frame AUC"]["mean"] == pytest.approx(sum(aucs) / 2)
+        assert s["frame AUC"]["sd"] == pytest.approx(abs(aucs[0] - aucs[1]) / 2**0.5)  # sample sd of two
         assert f"| {variant} | " in proc.stdout
-    assert "| 5 | full | 0.9147 | 0.9521 | " in proc.stdout and " ± " in proc.stdout
+    assert "| full | 5 | 0.9147 | 0.9521 | " in proc.stdout and " ± " in proc.stdout
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
-    assert (out / "full-s1" / "best.pt").is_file() and list((out / "rgb-s0").glob("metrics-best-test-*.json"))
+    assert (out / "full" / "s1" / "best.pt").is_file()
+    assert list((out / "rgb" / "s0" / "test").glob("metrics-best-test-*.json"))
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=ENV)
     assert again.returncode == 0 and all(
         r["reused"] for r in json.loads((out / "ablation.json").read_text())["runs"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.stages.shards import run as run_shards
+from tests.kit import run_shards
 from tests.work_fixture import make_work
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "train_gpu.py"

@@ -13,9 +13,10 @@ from pipeline.demo.crowd import render_crowd, write_crowd
 from pipeline.engine.runstate import RunState
 from pipeline.kernels.detect import iou
 from pipeline.params import CropParams, ExtractParams
-from pipeline.stages import extract, masks, shards
+from pipeline.stages import extract, masks
 from pipeline.store.layout import WorkLayout, frame_name
 from pipeline.store.reader import ShardDataset
+from tests.kit import run_extract, run_masks, run_shards
 
 FRAMES, SAMPLED, SIZE = 8, 4, 64
 REAL, FAKE, ORPHAN = "ffpp/youtube/raw/100", "ffpp/Deepfakes/raw/100_101", "ffpp/Deepfakes/raw/102_103"
@@ -32,9 +33,9 @@ def crowd(tmp_path_factory):
     )
     (fake / "102_103.mp4").write_bytes((fake / "100_101.mp4").read_bytes())
     params = ExtractParams(frames=SAMPLED, crop=CropParams(size=SIZE))
-    assert extract.run(root, work, params, jobs=1, device="cpu", progress=False).failed == 0
-    assert masks.run(root, work, jobs=1, progress=False).failed == 0
-    assert shards.run(work, jobs=1, progress=False).failed == 0
+    assert run_extract(root, work, params, jobs=1, device="cpu", progress=False).failed == 0
+    assert run_masks(root, work, jobs=1, progress=False).failed == 0
+    assert run_shards(work, jobs=1, progress=False).failed == 0
     with RunState(WorkLayout(work).state_db) as state:
         records = {r.key: r.data for r in state.records(extract.STAGE)}
         detects = {r.key: r.data for r in state.records(extract.DETECT)}

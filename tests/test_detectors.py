@@ -1,28 +1,14 @@
-"""The detector surface: the registry builds either detector from its config, each says what it can show,
-and an MC-LCR checkpoint's predictions, metrics and table name its detector and its real variant."""
+"""The detector surface: the registry builds either detector from its config, each says what it can show;
+configs read alike nested and flat, and `replace` changes a flag in place (every detector's checkpoint:
+tests/test_contract.py)."""
 
+import dataclasses
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from cli import predict as predict_cli
-from cli import train as train_cli
 from model import DETECTORS, MCLCRConfig, ModelConfig, build_model, detector_name
 from model.training.config import TrainConfig
-
-SMALL = [
-    "--backbone",
-    "mobilenetv3_small_050",
-    "--strides",
-    "4",
-    "8",
-    "16",
-    "--batch-size",
-    "4",
-    "--workers",
-    "0",
-]
 
 
 @pytest.mark.parametrize(
@@ -51,38 +37,18 @@ def test_old_flat_config_json_and_the_nested_one_read_alike():
         TrainConfig.from_dict({**cfg.to_dict(), "optim": {"bogus": 1}})
 
 
-def test_an_mclcr_no_style_checkpoint_names_its_detector_and_variant(tiny_run, tmp_path, one_torch_thread):
-    root, work, _ = tiny_run
-    run = tmp_path / "run"
-    trained = CliRunner().invoke(
-        train_cli,
-        [
-            "--shards",
-            str(work / "shards"),
-            "--out",
-            str(run),
-            "--model",
-            "mclcr",
-            "--mclcr-variant",
-            "no_style",
-            "--epochs",
-            "1",
-            "--max-batches",
-            "2",
-            *SMALL,
-        ],
+def test_replace_sets_one_field_and_switching_detector_carries_the_shared_flags():
+    base = TrainConfig.from_flat({"backbone": "mobilenetv3_small_050", "variant": "rgb", "qualities": "c40"})
+    base = TrainConfig(dataclasses.replace(base.model, decoder_width=32), base.optim, base.data, base.run)
+    changed = base.replace(lr=0.1, methods="A,B")
+    assert changed.model == base.model and changed.model.decoder_width == 32  # an undocumented field is kept
+    assert (changed.optim.lr, changed.data.methods, changed.data.qualities) == (0.1, ("A", "B"), ("c40",))
+    mclcr = base.replace(model="mclcr", lambda_con=0.0)
+    assert (mclcr.detector, mclcr.model.backbone, mclcr.model.variant) == (
+        "mclcr",
+        "mobilenetv3_small_050",
+        "full",
     )
-    assert trained.exit_code == 0, trained.output
-    video = root / "original_sequences" / "youtube" / "raw" / "videos" / "000.mp4"
-    out = tmp_path / "pred"
-    predicted = CliRunner().invoke(
-        predict_cli, ["--checkpoint", str(run / "best.pt"), "--out", str(out), "--device", "cpu", str(video)]
-    )
-    assert predicted.exit_code == 0, predicted.output
-    saved = json.loads((out / "predictions.json").read_text())
-    assert (saved["detector"], saved["variant"]) == ("mclcr", "no_style")
-    evaluated = CliRunner().invoke(train_cli, ["--evaluate", str(run / "best.pt"), "--split", "test"])
-    assert evaluated.exit_code == 0, evaluated.output
-    [metrics], [table] = run.glob("metrics-best-test-*.json"), run.glob("table-best-test-*.json")
-    for about in (json.loads(metrics.read_text())["checkpoint"], json.loads(table.read_text())["checkpoint"]):
-        assert (about["detector"], about["variant"]) == ("mclcr", "no_style")
+    assert mclcr == TrainConfig.from_flat({**base.flat(), "model": "mclcr", "lambda_con": 0.0})
+    with pytest.raises(Exception, match="unknown config keys: bogus"):
+        base.replace(bogus=1)

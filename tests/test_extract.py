@@ -21,10 +21,12 @@ from pipeline.kernels.detect import get_mtcnn, iou, mtcnn_faces
 from pipeline.kernels.faces import detect_video
 from pipeline.params import CropParams, DetectParams, ExtractParams, Scope
 from pipeline.stages import extract as extract_stage
-from pipeline.stages.extract import DETECT, STAGE, detect_sources, run
+from pipeline.stages.extract import DETECT, STAGE, detect_sources
 from pipeline.stages.status import saved_plan
 from pipeline.store.layout import WorkLayout, frame_name
 from pipeline.store.records import Detection, VideoRecord
+from tests.kit import prep_args
+from tests.kit import run_extract as run
 
 FRAMES, SIZE = 6, 96
 REAL = face_clip(12, 640, 480, face=200, step=4)
@@ -73,22 +75,7 @@ def build_tree(root: Path) -> Path:
 def extracted(tmp_path_factory):
     root = build_tree(tmp_path_factory.mktemp("ffpp"))
     work = tmp_path_factory.mktemp("work")
-    args = [
-        "extract",
-        "--root",
-        str(root),
-        "--work",
-        str(work),
-        "--frames",
-        str(FRAMES),
-        "--size",
-        str(SIZE),
-        "--jobs",
-        "1",
-        "--device",
-        "cpu",
-        "--no-progress",
-    ]
+    args = prep_args("extract", root, work, FRAMES, SIZE, "--device", "cpu")
     result = CliRunner().invoke(prep, args)
     state = RunState(WorkLayout(work).state_db)
     yield (

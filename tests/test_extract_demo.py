@@ -11,8 +11,9 @@ from pipeline.engine.runstate import DONE, RunState
 from pipeline.kernels.detect import iou
 from pipeline.kernels.video import iter_frames
 from pipeline.params import CropParams, ExtractParams, Scope
-from pipeline.stages.extract import DETECT, STAGE, run
+from pipeline.stages.extract import DETECT, STAGE
 from pipeline.store.layout import WorkLayout, frame_name
+from tests.kit import run_extract as run
 
 FRAMES, SIZE = 4, 128
 

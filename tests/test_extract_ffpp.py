@@ -6,8 +6,9 @@ import pytest
 
 from pipeline.engine.runstate import DONE, RunState
 from pipeline.params import ExtractParams
-from pipeline.stages.extract import DETECT, STAGE, run
+from pipeline.stages.extract import DETECT, STAGE
 from pipeline.store.layout import WorkLayout
+from tests.kit import run_extract as run
 
 FFPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ffpp"
 REAL, FAKE = "ffpp/youtube/c23/004", "ffpp/NeuralTextures/c23/004_982"

@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 
 from pipeline.demo.scene import background, frame_geom, render_frame, sample_spec
-from pipeline.demo.tree import ENCODINGS, write_videos
 from pipeline.engine.runstate import RunState
+from pipeline.kernels.encode import ENCODINGS, write_videos
 from pipeline.params import CropParams, ExtractParams
-from pipeline.stages.extract import DETECT, STAGE, run
+from pipeline.stages.extract import DETECT, STAGE
 from pipeline.stages.status import status_report
 from pipeline.store.layout import WorkLayout, frame_name
+from tests.kit import run_extract as run
 
 FRAMES, SAMPLED = 16, 8  # sampled: 0 2 4 6 (background only) and 9 11 13 15 (the face)
 NO_FACE = "frames without a face (no crop)"
@@ -24,7 +25,7 @@ def late_face(tmp_path_factory):
     frames = [
         empty if i < FRAMES // 2 else render_frame(spec, frame_geom(spec, i), bg, i) for i in range(FRAMES)
     ]
-    write_videos([(root / "original_sequences/youtube/raw/videos/000.mp4", ENCODINGS["raw"])], frames)
+    write_videos([(root / "original_sequences/youtube/raw/videos/000.mp4", ENCODINGS["raw"])], frames, 25)
     summary = run(
         root, work, ExtractParams(SAMPLED, CropParams(size=64)), jobs=1, device="cpu", progress=False
     )

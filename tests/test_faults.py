@@ -16,6 +16,7 @@ from cli import prep
 from pipeline.dataset.layout import mask_video_dir, video_dir
 from pipeline.engine.runstate import RunState
 from pipeline.store.layout import WorkLayout
+from tests.kit import prep_args
 from tests.videos import with_cover
 
 ARGS = ["--frames", "2", "--size", "48", "--jobs", "1", "--no-progress"]
@@ -156,20 +157,7 @@ def test_a_full_disk_is_one_line_and_the_next_run_goes_on(demo_root, tmp_path, s
     no temporary file left, no shard file."""
     root = reals_and_deepfakes(demo_root, tmp_path / "root")
     work = small_disk("150k") / "work"
-    args = [
-        "refresh",
-        "--root",
-        str(root),
-        "--work",
-        str(work),
-        "--frames",
-        "4",
-        "--size",
-        "64",
-        "--jobs",
-        "1",
-        "--no-progress",
-    ]
+    args = prep_args("refresh", root, work, 4, 64)
     first = CliRunner().invoke(prep, args)
     assert first.exit_code == 2 and "Traceback" not in first.output, first.output
     [line] = first.output.splitlines()
@@ -232,20 +220,7 @@ def test_a_video_read_in_part_says_so(demo_root, tmp_path):
     copying.write_bytes(whole.read_bytes())
     truncate(copying, 0.6)
     work = tmp_path / "work"
-    args = [
-        "extract",
-        "--root",
-        str(root),
-        "--work",
-        str(work),
-        "--frames",
-        "4",
-        "--size",
-        "48",
-        "--jobs",
-        "1",
-        "--no-progress",
-    ]
+    args = prep_args("extract", root, work, 4, 48)
     first = CliRunner().invoke(prep, args)
     assert first.exit_code == 0, first.output
     line, note = first.output.splitlines()

@@ -16,11 +16,10 @@ from model.training.evaluate import predict
 from model.training.figures import SimilarityFigures
 from model.training.loop import train
 from pipeline.store.reader import ShardDataset
+from tests.kit import TINY
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-SMALL = dict(
-    backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=1, bf16=False
-)
+SMALL = {**TINY, "epochs": 1, "bf16": False}
 
 
 def trained(shards: Path, out: Path, variant: str):

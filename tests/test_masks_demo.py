@@ -11,10 +11,11 @@ from pipeline.dataset.layout import mask_video_dir
 from pipeline.engine.runstate import RunState
 from pipeline.kernels.masks import iou, warp_mask
 from pipeline.params import CropParams, ExtractParams, MasksParams, Scope, Selection
-from pipeline.stages.extract import run as extract
-from pipeline.stages.masks import read_gray_frames, run
+from pipeline.stages.masks import read_gray_frames
 from pipeline.store.layout import WorkLayout, frame_name
 from pipeline.store.records import VideoRecord
+from tests.kit import run_extract as extract
+from tests.kit import run_masks as run
 
 METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "ffpp"

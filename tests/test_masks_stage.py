@@ -12,11 +12,11 @@ from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult
 from pipeline.params import MasksParams, PrepConfig, Selection
 from pipeline.stages import masks as masks_stage
 from pipeline.stages.context import Context
-from pipeline.stages.masks import run
 from pipeline.stages.status import saved_plan
 from pipeline.store.images import write_png
 from pipeline.store.layout import WorkLayout, frame_name
 from pipeline.store.records import VideoRecord
+from tests.kit import run_masks as run
 
 SIZE = 32
 FRAMES = (0, 5, 10)

@@ -14,9 +14,10 @@ from model.mclcr.loss import supcon
 from model.mclcr.spectrum import AmplitudePhaseAttention, CrossAttention, patch_spectra, spectrum_maps
 from model.mclcr.style import StyleBlock, gram
 from pipeline.errors import LrlError
+from tests.kit import TINY
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-SMALL = dict(backbone="mobilenetv3_small_050", strides=(4, 8, 16))
+SMALL = {k: TINY[k] for k in ("backbone", "strides")}
 
 
 def test_gram_of_a_2x2x3_map_by_hand():

@@ -119,7 +119,7 @@ def test_interpolated_frames_left_out_of_the_score_and_no_face_frames_unscored(
     tiny_run, tmp_path, one_torch_thread
 ):
     """Frame 3 blacked out lies between two detections (interpolated box); frame 9 is the last (no face)."""
-    from pipeline.demo.tree import ENCODINGS, write_videos
+    from pipeline.kernels.encode import ENCODINGS, write_videos
     from pipeline.kernels.video import iter_frames
 
     root, _, ckpt = tiny_run
@@ -127,7 +127,7 @@ def test_interpolated_frames_left_out_of_the_score_and_no_face_frames_unscored(
     for i in (3, 9):
         frames[i] = np.zeros_like(frames[i])
     video = tmp_path / "gaps.mp4"
-    write_videos([(video, ENCODINGS["raw"])], frames)
+    write_videos([(video, ENCODINGS["raw"])], frames, 25)
     out = tmp_path / "out"
     result = CliRunner().invoke(
         predict_cli, ["--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu", str(video)]

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from work_fixture import FRAMES, TREE, make_work
 
+from model.inputs import freq_input
 from pipeline.errors import LrlError
 from pipeline.params import ShardsParams
-from pipeline.stages.shards import run
 from pipeline.store.layout import WorkLayout
-from pipeline.store.reader import ShardDataset, normalise_freq
+from pipeline.store.reader import ShardDataset
+from tests.kit import run_shards as run
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def test_fields_and_filters(shards):
 
 def test_normalised_freq_has_unit_spread(shards):
     ds = ShardDataset(shards, "train")
-    values = np.stack([normalise_freq(ds[i]["freq"], ds.freq_std) for i in range(len(ds))])
+    values = np.stack([freq_input(ds[i]["freq"], ds.freq_std).numpy() for i in range(len(ds))])
     assert values.dtype == np.float32
     assert abs(values.std() - 1.0) < 0.01 and abs(values.mean()) < 0.01
 

@@ -11,27 +11,19 @@ import torch
 from click.testing import CliRunner
 
 from cli import train as train_cli
+from model.inputs import freq_input
 from model.training.config import TrainConfig
-from model.training.data import freq_input
 from model.training.loop import train
 from model.training.robustness import PerturbedSamples, labels_of, parse_levels, parse_perturbations
 from pipeline.errors import LrlError
 from pipeline.kernels.dct import frequency_cue
 from pipeline.kernels.perturb import PERTURBATIONS, video_compression
 from pipeline.params import ShardsParams
-from pipeline.stages.shards import run as run_shards
 from pipeline.store.reader import ShardDataset
+from tests.kit import TINY, run_shards
 from tests.work_fixture import make_work
 
-SMALL = dict(
-    backbone="mobilenetv3_small_050",
-    strides=(4, 8, 16),
-    batch_size=8,
-    workers=0,
-    epochs=1,
-    max_batches=1,
-    bf16=False,
-)
+SMALL = {**TINY, "epochs": 1, "max_batches": 1, "bf16": False}
 
 
 @pytest.fixture(scope="module")
@@ -56,18 +48,19 @@ def invoke(*args):
     return CliRunner().invoke(train_cli, [str(a) for a in args])
 
 
+def perturb_both(runs, *args):
+    """`lrl-train --evaluate FULL --evaluate RGB --perturb ARGS...`."""
+    return invoke("--evaluate", runs["full"], "--evaluate", runs["rgb"], "--perturb", *args)
+
+
 def written(output: str, ext: str) -> Path:
     line = next(line for line in output.splitlines() if line.endswith(f".{ext}"))
     return Path(line.removeprefix("robustness: "))
 
 
 def test_two_checkpoints_side_by_side_with_the_clean_row_of_evaluate(runs, shards, tmp_path):
-    result = invoke(
-        "--evaluate",
-        runs["full"],
-        "--evaluate",
-        runs["rgb"],
-        "--perturb",
+    result = perturb_both(
+        runs,
         "gb,vc,patch",
         "--levels",
         "1,5",
@@ -169,12 +162,8 @@ def test_a_shard_set_preprocessed_otherwise_is_refused_before_anything_is_writte
     make_work(tmp_path / "work", size=80)
     assert run_shards(tmp_path / "work", ShardsParams(alpha=0.5), progress=False).failed == 0
     other = tmp_path / "work" / "shards"
-    result = invoke(
-        "--evaluate",
-        runs["full"],
-        "--evaluate",
-        runs["rgb"],
-        "--perturb",
+    result = perturb_both(
+        runs,
         "gb",
         "--shards",
         other,

@@ -11,9 +11,8 @@ import pytest
 from pipeline.engine.backends import backend_context
 from pipeline.engine.runstate import RunState
 from pipeline.params import Backend, CropParams, ExtractParams
-from pipeline.stages import extract
-from pipeline.stages import masks as masks_stage
 from pipeline.store.layout import WorkLayout
+from tests.kit import run_extract, run_masks
 
 FILES = (
     [f"splits/{s}.json" for s in ("train", "val", "test")]
@@ -41,8 +40,8 @@ def prepare(root: Path, work: Path, backend: Backend, jobs: int | None = None) -
     """extract then masks on one cluster of `backend` (the stages' own backend contexts reuse it)."""
     with backend_context(backend):
         for summary in (
-            extract.run(root, work, PARAMS, jobs=jobs, device="cpu", progress=False, backend=backend),
-            masks_stage.run(root, work, jobs=jobs, progress=False, backend=backend),
+            run_extract(root, work, PARAMS, jobs=jobs, device="cpu", progress=False, backend=backend),
+            run_masks(root, work, jobs=jobs, progress=False, backend=backend),
         ):
             assert summary.failed == 0 and summary.done > 0, summary.failures
 

@@ -19,13 +19,13 @@ from pipeline.errors import LrlError
 from pipeline.kernels.dct import frequency_cue
 from pipeline.params import ShardsParams
 from pipeline.stages import shards as shards_stage
-from pipeline.stages.shards import run
 from pipeline.stages.status import saved_plan, stage_status
 from pipeline.store.images import write_png
 from pipeline.store.index import sha256_file, verify
 from pipeline.store.layout import WorkLayout, frame_name
 from pipeline.store.reader import ShardDataset
 from pipeline.store.schema import SCHEMA_VERSION, ShardWriter
+from tests.kit import run_shards as run
 
 PARAMS = ShardsParams(shard_samples=6)
 

@@ -22,15 +22,13 @@ from model.training.metrics import video_level
 from model.training.run_eval import mismatches
 from pipeline.errors import LrlError
 from pipeline.params import ShardsParams
-from pipeline.stages.shards import run as run_shards
 from pipeline.store.index import digest, load_index
 from pipeline.store.preprocessing import Preprocessing
 from pipeline.store.reader import ShardDataset
+from tests.kit import TINY, run_shards
 from tests.work_fixture import TREE, Video, make_work
 
-SMALL = dict(
-    backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=1, max_batches=1
-)
+SMALL = {**TINY, "epochs": 1, "max_batches": 1}
 CELEB = dict(quality="orig", dataset="celebdf", real="Celeb-real")
 CELEBDF = [
     Video("id0_0000", "train", "Celeb-real", **CELEB),

@@ -11,6 +11,7 @@ from cli import train as train_cli
 from model.training.config import TrainConfig
 from model.training.loop import train
 from model.training.tensorboard import SAMPLES
+from tests.kit import tiny_config
 
 pytest.importorskip(
     "tensorboard", reason="the tensorboard package is not installed (pip install tensorboard)"
@@ -18,16 +19,7 @@ pytest.importorskip(
 
 
 def small(shards: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(
-        backbone="mobilenetv3_small_050",
-        variant="full",
-        strides=(4, 8, 16),
-        batch_size=8,
-        workers=0,
-        epochs=2,
-        lr_step=1,
-    )
-    return TrainConfig.from_flat(dict(shards=str(shards), out=str(out), **{**base, **kw}))
+    return tiny_config(shards, out, **{"epochs": 2, "lr_step": 1, **kw})
 
 
 def test_scalars_match_the_log_and_images_are_written(shards, tmp_path, one_torch_thread):

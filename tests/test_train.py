@@ -16,10 +16,9 @@ from model.training.config import TrainConfig, resolve
 from model.training.loop import make_optimizer, train
 from pipeline.params import read_options_file
 from pipeline.store.index import digest, load_index
+from tests.kit import TINY, tiny_flags
 
-SMALL = dict(
-    backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=2, lr_step=1
-)
+SMALL = {**TINY, "epochs": 2, "lr_step": 1}
 
 
 def config(shards: Path, out: Path, **kw) -> TrainConfig:
@@ -132,16 +131,7 @@ def test_ddp_two_cpu_processes_train_and_save_once(shards, tmp_path):
         str(out),
         "--epochs",
         "1",
-        "--backbone",
-        SMALL["backbone"],
-        "--strides",
-        "4",
-        "8",
-        "16",
-        "--batch-size",
-        "4",
-        "--workers",
-        "0",
+        *tiny_flags(4),
         "--device",
         "cpu",
     ]
@@ -163,16 +153,7 @@ def test_mclcr_trains_from_the_cli_and_evaluates_without_a_mask_head(shards, tmp
         str(out),
         "--model",
         "mclcr",
-        "--backbone",
-        SMALL["backbone"],
-        "--strides",
-        "4",
-        "8",
-        "16",
-        "--batch-size",
-        "4",
-        "--workers",
-        "0",
+        *tiny_flags(4),
         "--epochs",
         "1",
         "--lambda-con",

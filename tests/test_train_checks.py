@@ -15,13 +15,11 @@ from cli import train as train_cli
 from model.training.config import TrainConfig
 from model.training.loop import train
 from pipeline.params import ShardsParams
-from pipeline.stages.shards import run as run_shards
 from pipeline.store.index import digest, load_index
+from tests.kit import TINY, run_shards, tiny_flags
 from tests.work_fixture import Video, make_work
 
-SMALL = dict(
-    backbone="mobilenetv3_small_050", strides=(4, 8, 16), batch_size=8, workers=0, epochs=2, lr_step=1
-)
+SMALL = {**TINY, "epochs": 2, "lr_step": 1}
 ONE_CLASS = [
     Video("000", "train"),
     Video("000", "train", "Deepfakes", "001"),
@@ -35,11 +33,6 @@ def shards_of(work: Path, size: int = 80, videos=None, **params) -> Path:
     make_work(work, size=size, **({"videos": videos} if videos else {}))
     assert run_shards(work, ShardsParams(**params), progress=False).failed == 0
     return work / "shards"
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory) -> Path:
-    return shards_of(tmp_path_factory.mktemp("work"))
 
 
 @pytest.fixture(scope="module")
@@ -136,16 +129,7 @@ def test_a_log_gets_one_line_per_epoch_and_no_progress_frames(shards, tmp_path):
             str(shards),
             "--out",
             str(tmp_path / "r"),
-            "--backbone",
-            "mobilenetv3_small_050",
-            "--strides",
-            "4",
-            "8",
-            "16",
-            "--batch-size",
-            "8",
-            "--workers",
-            "0",
+            *tiny_flags(8),
             "--epochs",
             "2",
             "--max-batches",

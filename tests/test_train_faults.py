@@ -14,37 +14,15 @@ from click.testing import CliRunner
 
 from cli import train as train_cli
 from model.training import checkpoint
-from model.training.config import TrainConfig
 from model.training.loop import train
 from pipeline.errors import short_reason
-from pipeline.stages.shards import run as run_shards
-from tests.work_fixture import make_work
+from tests.kit import tiny_config, tiny_flags
 
-SMALL = [
-    "--backbone",
-    "mobilenetv3_small_050",
-    "--strides",
-    "4",
-    "8",
-    "16",
-    "--batch-size",
-    "8",
-    "--workers",
-    "0",
-    "--no-progress",
-]
+SMALL = [*tiny_flags(8), "--no-progress"]
 HOLD = (
     "import sys, time; from pipeline.store.lock import WorkLock\nwith WorkLock(sys.argv[1]):\n"
     "    print('held', flush=True); time.sleep(60)\n"
 )
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("work")
-    make_work(work, size=80)
-    assert run_shards(work, progress=False).failed == 0
-    return work / "shards"
 
 
 def lrl_train(shards: Path, run: Path, *args: str):
@@ -130,18 +108,7 @@ def test_two_runs_in_one_folder(shards, tmp_path, one_torch_thread):
 
 def test_the_python_api_holds_the_same_lock(shards, tmp_path):
     run = tmp_path / "run"
-    cfg = TrainConfig.from_flat(
-        dict(
-            shards=str(shards),
-            out=str(run),
-            backbone="mobilenetv3_small_050",
-            strides=(4, 8, 16),
-            batch_size=8,
-            workers=0,
-            epochs=1,
-            max_batches=1,
-        )
-    )
+    cfg = tiny_config(shards, run, max_batches=1)
     train(cfg, echo=lambda s: None)
     with pytest.raises(Exception, match="already holds a run"):
         train(cfg, echo=lambda s: None)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import MCLCRConfig
-from .net import MCLCROutput
+from .outputs import MCLCROutput
 
 
 @dataclass

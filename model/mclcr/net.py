@@ -12,8 +12,6 @@ mask IoU as n/a.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
@@ -21,22 +19,9 @@ from ..streams import Stream
 from .config import MCLCRConfig
 from .fusion import Fusion
 from .heads import Classifier, ProjectionHead
+from .outputs import MCLCROutput
 from .spectrum import AmplitudePhaseAttention
 from .style import StyleBlock
-
-
-@dataclass
-class MCLCROutput:
-    """logit (B,) of the fake class; embedding (B, proj_dim) float32, unit norm (projection head, for
-    SupCon)."""
-
-    logit: torch.Tensor
-    embedding: torch.Tensor
-
-    @property
-    def prob(self) -> torch.Tensor:
-        """Fake probability sigmoid(logit), float32."""
-        return torch.sigmoid(self.logit.float())
 
 
 class MCLCRNet(nn.Module):

@@ -54,11 +54,11 @@ def from_state(state: dict, device: str | None = None):
     checkpoint's `metrics["shards"]` with its own `metrics["freq_std"]` (a record with `recorded` False
     for checkpoints made before lrl recorded it)."""
     from model import build_model
-    from model.training import distributed
     from model.training.config import TrainConfig
+    from pipeline.devices import torch_device as resolve
 
     cfg = TrainConfig.from_dict(state["config"])
-    torch_device = distributed.pick_device(device or cfg.run.device, distributed.Dist())
+    torch_device = resolve(device or cfg.run.device)
     net = build_model(cfg.model, load_weights=False)
     net.load_state_dict(state["model"])
     metrics = state.get("metrics") or {}

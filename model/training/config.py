@@ -11,6 +11,7 @@ written before the nesting still load.
 from __future__ import annotations
 
 from dataclasses import Field, asdict, dataclass, fields, make_dataclass
+from dataclasses import replace as dc_replace
 from pathlib import Path
 
 from pipeline.errors import LrlError
@@ -136,6 +137,11 @@ def _flag(f: Field) -> str:
     return f.metadata.get("flag", f.name)
 
 
+def _documented(cls: type) -> dict[str, str]:
+    """flag -> field name of a detector config's documented fields."""
+    return {_flag(f): f.name for f in fields(cls) if "help" in f.metadata}
+
+
 def _model_fields() -> dict[str, tuple[str, Field]]:
     """flag -> (detector, field) of every detector's documented fields; a flag two detectors share is the
     first's (backbone, pretrained, strides)."""
@@ -207,8 +213,28 @@ class TrainConfig:
         return out
 
     def replace(self, **flags) -> "TrainConfig":
-        """A copy with some flags changed (flat names, as on the command line)."""
-        return TrainConfig.from_flat({**self.flat(), **flags})
+        """A copy with some flags changed (flat names, as on the command line: "variant", "lr", "seed",
+        "model", ...), each set on its own section; the others, undocumented fields included, are kept.
+        Changing --model builds that detector's config with the flags both detectors share (backbone,
+        pretrained, strides). A flag of another detector is ignored (as in a config file); an unknown one is
+        refused (LrlError)."""
+        detectors, model_fields = _detectors(), _model_fields()
+        section_of = {f.name: name for name, sc in SECTIONS.items() for f in fields(sc)}
+        unknown = sorted(set(flags) - set(section_of) - set(model_fields) - {MODEL_FLAG})
+        if unknown:
+            raise LrlError(f"unknown config keys: {', '.join(unknown)}")
+        name = flags.get(MODEL_FLAG) or self.detector
+        if name not in detectors:
+            raise LrlError(f"unknown model {name!r}; choose one of {', '.join(detectors)}")
+        cls, mine = detectors[name], _documented(detectors[name])
+        values = {mine[k]: _value(k, v) for k, v in flags.items() if k in mine}
+        if name == self.detector:
+            model = dc_replace(self.model, **values)
+        else:  # the flags both detectors document carry over
+            old = _documented(type(self.model))
+            model = cls(**{mine[f]: getattr(self.model, old[f]) for f in set(old) & set(mine)} | values)
+        parts = {s: {k: _value(k, v) for k, v in flags.items() if section_of.get(k) == s} for s in SECTIONS}
+        return TrainConfig(model, **{s: dc_replace(getattr(self, s), **parts[s]) for s in SECTIONS})
 
     @classmethod
     def from_flat(cls, d: dict) -> "TrainConfig":

@@ -1,9 +1,9 @@
 """Torch view of the shards: normalised tensors, identical flips of rgb / freq / mask, samplers.
 
-Normalisation: RGB to [-1, 1] as FaceForensics++ does ((x / 255 - 0.5) / 0.5); the frequency image
-(zero-mean high-pass grey levels) divided by the shard set's `freq_std`, so it reaches the network
-with unit spread (unlike the peers' constant -1). Random choices derive from (seed, epoch, index),
-so an epoch is reproducible after `--resume` whatever the worker layout.
+Normalisation (model.inputs, which lrl-predict reads too): RGB to [-1, 1] as FaceForensics++ does
+((x / 255 - 0.5) / 0.5); the frequency image (zero-mean high-pass grey levels) divided by the shard set's
+`freq_std`, so it reaches the network with unit spread (unlike the peers' constant -1). Random choices
+derive from (seed, epoch, index), so an epoch is reproducible after `--resume` whatever the worker layout.
 
 Augmentation (`--augment`, off by default as in the paper, whose training has flips only): with probability
 AUGMENT_P a training sample gets one perturbation of pipeline/kernels/perturb.py, drawn uniformly from
@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from pipeline.store.reader import ShardDataset, normalise_freq
+from model.inputs import freq_input, rgb_input
+from pipeline.store.reader import ShardDataset
 
 AUGMENT_P = 0.5
 AUGMENT_KINDS = ("cs", "cc", "bw", "gnc", "gb", "pixel", "jpeg", "patch")
@@ -28,18 +29,6 @@ AUGMENT_KINDS = ("cs", "cc", "bw", "gnc", "gb", "pixel", "jpeg", "patch")
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, index])
-
-
-def rgb_input(rgb: np.ndarray) -> torch.Tensor:
-    """The network's RGB input: uint8 (..., H, W, 3) -> float32 (..., 3, H, W) in [-1, 1],
-    (x / 255 - 0.5) / 0.5."""
-    x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(rgb, -1, -3)))
-    return x.float().div_(127.5).sub_(1.0)
-
-
-def freq_input(freq: np.ndarray, freq_std: float) -> torch.Tensor:
-    """The network's frequency input: stored high-pass (..., H, W) -> float32 (..., 1, H, W) over freq_std."""
-    return torch.from_numpy(normalise_freq(np.ascontiguousarray(freq), freq_std)[..., None, :, :])
 
 
 class LRLSamples(Dataset):
@@ -84,9 +73,9 @@ class LRLSamples(Dataset):
 
 
 def _alpha(shards: ShardDataset) -> float:
-    from pipeline.store.index import load_index, preprocessing
+    from pipeline.store.index import preprocessing
 
-    return float(preprocessing(load_index(shards.source)).alpha)
+    return float(preprocessing(shards.index).alpha)
 
 
 def augmented(rgb: np.ndarray, rng: np.random.Generator, alpha: float) -> tuple[np.ndarray, np.ndarray]:

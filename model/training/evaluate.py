@@ -134,10 +134,10 @@ def summary_line(split: str, rep: dict) -> str:
     )
 
 
-def save_report(run: Path, name: str, pred: Predictions, rep: dict) -> list[str]:
+def save_report(run: Path, name: str, pred: Predictions, rep: dict) -> tuple[Path, Path, str | None]:
     """Write `metrics-<name>.json` and, when the split holds both classes, `roc-<name>.png`.
 
-    Returns one line per result: the files written, or why the ROC was not drawn (one class: undefined)."""
+    Returns (metrics path, ROC path, why the ROC was not drawn or None: one class makes it undefined)."""
     from model.training.plots import roc_png
     from pipeline.store.atomic import write_json
 
@@ -146,4 +146,4 @@ def save_report(run: Path, name: str, pred: Predictions, rep: dict) -> list[str]
     vl, vs, _ = metrics.video_level(pred.videos, pred.labels, pred.probs, pred.faces)
     roc_path = Path(run) / f"roc-{name}.png"
     why = roc_png(roc_path, {"frame": (pred.labels, pred.probs), "video": (vl, vs)})
-    return [f"metrics: {metrics_path}", f"roc: not written: {why}" if why else f"roc: {roc_path}"]
+    return metrics_path, roc_path, why

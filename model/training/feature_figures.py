@@ -110,21 +110,22 @@ def _crop(item: dict) -> np.ndarray:
     return ((item["rgb"].permute(1, 2, 0).numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
 
 
-def open_runs(ckpt, baseline, split: str, shards: tuple, force: bool, interpolated: bool) -> list:
-    """The checkpoint and the optional baseline, loaded and checked (the baseline on the checkpoint's shard
-    set), the baseline first as in the paper. LrlError, before anything is drawn or evaluated, when more than
-    one shard set is given, either is not an LRL network or fails the preprocessing check."""
+def open_runs(ckpt, baseline, opts) -> list:
+    """The checkpoint and the optional baseline, loaded and checked as `opts` (run_eval.EvalOptions) says
+    (the baseline on the checkpoint's shard set), the baseline first as in the paper. LrlError, before
+    anything is drawn or evaluated, when more than one shard set is given, either is not an LRL network or
+    fails the preprocessing check."""
+    from dataclasses import replace
+
     from model.training.robustness import _open
 
-    if len(shards) > 1:
+    if len(opts.shards) > 1:
         raise LrlError("--figures draws from one shard set: give one --shards")
-    runs = [_open(Path(ckpt), "LRL", split, shards[0] if shards else None, force, interpolated, None, None)]
+    opts = replace(opts, datasets=None, keep=None)
+    runs = [_open(Path(ckpt), "LRL", opts, None)]
     if baseline:
-        runs.append(
-            _open(
-                Path(baseline), "baseline", split, runs[0].shard_set.source, force, interpolated, None, None
-            )
-        )
+        same = replace(opts, shards=(runs[0].shard_set.source,))
+        runs.append(_open(Path(baseline), "baseline", same, None))
     for run in runs:
         if run.cfg.detector != "lrl":
             raise LrlError(

@@ -31,8 +31,8 @@ from model.training.evaluate import predict, report
 from model.training.runlock import run_folder
 from pipeline.errors import LrlError
 from pipeline.store.atomic import write_bytes
-from pipeline.store.index import load_index, preprocessing
-from pipeline.store.reader import ShardDataset
+from pipeline.store.index import preprocessing
+from pipeline.store.reader import SampleFilter, ShardDataset, ShardSet
 
 LOSS_PARTS = ("ce", "sim", "seg", "con")  # loss components, as the two networks' log_dict() name them
 
@@ -137,17 +137,20 @@ def epoch_line(h: dict) -> str:
     )
 
 
-def training_datasets(cfg: TrainConfig) -> tuple[tuple[str, ...], str | None]:
+def training_datasets(
+    cfg: TrainConfig, opened: ShardSet | None = None, keep: SampleFilter | None = None
+) -> tuple[tuple[str, ...], str | None]:
     """The datasets a run trains and validates on, and a line naming those of the train split it leaves out
     (None when none). Default: the train split's datasets that also have samples in the val split (model
     selection needs them), or every dataset of the train split when none has. LrlError when --datasets
-    names one the train split does not hold."""
+    names one the train split does not hold. `opened`: cfg's shard set, already open; `keep`: the run's
+    sample filter."""
     d = cfg.data
+    opened = opened or ShardSet(d.shards)
 
     def present(split: str) -> set[str]:
-        return set(
-            ShardDataset(d.shards, split, fields=(), qualities=d.quality_list).meta["dataset"].tolist()
-        )
+        found = ShardDataset(opened, split, fields=(), qualities=d.quality_list, keep=keep)
+        return set(found.meta["dataset"].tolist())
 
     train = present(d.train_split)
     if d.datasets:
@@ -169,14 +172,14 @@ def training_datasets(cfg: TrainConfig) -> tuple[tuple[str, ...], str | None]:
     )
 
 
-def training_methods(cfg: TrainConfig) -> tuple[str, ...] | None:
+def training_methods(cfg: TrainConfig, opened: ShardSet, keep: SampleFilter | None = None):
     """The shard methods a run reads: None (all) without --methods, else those fake methods and every real
     method of the train split (reals are always kept). LrlError when a named method has no fake there."""
     d = cfg.data
     if not d.methods:
         return None
     meta = ShardDataset(
-        d.shards, d.train_split, fields=(), qualities=d.quality_list, datasets=d.datasets
+        opened, d.train_split, fields=(), qualities=d.quality_list, datasets=d.datasets, keep=keep
     ).meta
     labels, methods = meta["label"], meta["method"].astype(str)
     fakes, reals = set(methods[labels == 1].tolist()), set(methods[labels == 0].tolist())
@@ -216,32 +219,40 @@ def unusable_validation(cfg: TrainConfig, val: ShardDataset) -> str | None:
     return None
 
 
-def train(cfg: TrainConfig, resume: bool = False, echo=print, overwrite: bool = False) -> list[dict]:
+def train(
+    cfg: TrainConfig,
+    resume: bool = False,
+    echo=print,
+    overwrite: bool = False,
+    shards: ShardSet | None = None,
+    keep: SampleFilter | None = None,
+) -> list[dict]:
     """Train for cfg.run.epochs (continuing from RUN/last.pt with resume); returns the epoch history.
 
-    RUN is locked for the run; a RUN holding a run is refused unless resume or overwrite (runlock)."""
+    `shards`: cfg.data.shards already open (ShardSet; opened here when None), read for every split and the
+    index; `keep`: only the train and val samples it admits (model.training.sweep's folds), recorded in the
+    checkpoints' metrics. RUN is locked for the run; a RUN holding a run is refused unless resume or
+    overwrite (runlock)."""
     dist = distributed.init(cfg.run.device)
     with run_folder(Path(cfg.run.out), resume, overwrite, dist.main):
-        return _train(cfg, resume, echo, dist)
+        return _train(cfg, resume, echo, dist, shards or ShardSet(cfg.data.shards), keep)
 
 
-def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
+def _train(cfg: TrainConfig, resume: bool, echo, dist, opened: ShardSet, keep) -> list[dict]:
     device = distributed.pick_device(cfg.run.device, dist)
     torch.manual_seed(cfg.run.seed)
     run = Path(cfg.run.out)
-    chosen, note = training_datasets(cfg)
+    chosen, note = training_datasets(cfg, opened, keep)
     cfg = cfg.replace(datasets=chosen)  # saved resolved in config.json and the checkpoints
     d = cfg.data
-    methods = training_methods(cfg)
-    shards = ShardDataset(
-        d.shards,
-        d.train_split,
-        interpolated=d.include_interpolated,
-        qualities=d.quality_list,
-        datasets=d.datasets,
-        methods=methods,
-        unknown_masks=not detector_class(cfg.model).needs_known_masks,
-    )
+    methods = training_methods(cfg, opened, keep)
+
+    def split(name: str, **only) -> ShardDataset:
+        """One split of the run's samples: its datasets, methods, qualities and filter."""
+        chosen = {"interpolated": d.include_interpolated, "qualities": d.quality_list, "datasets": d.datasets}
+        return ShardDataset(opened, name, methods=methods, keep=keep, **chosen, **only)
+
+    shards = split(d.train_split, unknown_masks=not detector_class(cfg.model).needs_known_masks)
     if dist.main and note:
         echo(note)
     if dist.main and shards.unknown_masks_left_out:
@@ -254,22 +265,14 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
     if len(samples) == 0:
         raise LrlError(f"{d.shards}: no samples in split {d.train_split!r}")
     loader = make_loader(samples, cfg, dist, device)
-    val = LRLSamples(
-        ShardDataset(
-            d.shards,
-            d.val_split,
-            interpolated=d.include_interpolated,
-            qualities=d.quality_list,
-            datasets=d.datasets,
-            methods=methods,
-        ),
-        freq_std=samples.freq_std,
-    )
+    val = LRLSamples(split(d.val_split), freq_std=samples.freq_std)
     why = unusable_validation(cfg, val.shards)
     best_by = f"last epoch: {why}" if why else "val AUC"
     if why and dist.main:
         echo(f"model selection: {why}: best.pt follows the last epoch")
-    made_with = preprocessing(load_index(d.shards))
+    made_with = preprocessing(opened.index)
+    recorded = {"freq_std": samples.freq_std, "shards": made_with.to_dict()}
+    recorded |= {"sample_filter": keep.to_dict()} if keep else {}
     net = build_model(cfg.model).to(device)
     if cfg.run.channels_last and device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
@@ -297,7 +300,7 @@ def _train(cfg: TrainConfig, resume: bool, echo, dist) -> list[dict]:
                 optimizer,
                 scheduler,
                 history,
-                {"freq_std": samples.freq_std, "shards": made_with.to_dict()},
+                recorded,
             )
             echo(epoch_line(stats))
             warning = collapse_warning(stats)

@@ -58,3 +58,29 @@ def curves_png(path: Path, history: list[dict]) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def bars_png(path: Path, table, columns: tuple[str, ...], reference: dict[str, float], title: str) -> None:
+    """One group of bars per row of a sweep Table (model.training.sweep): the mean of each of `columns`
+    with its sd as an error bar, and `reference[row]` (e.g. the paper's AUC) as a black marker."""
+    plt = _figure()
+    names = list(table.rows)
+    xs = np.arange(len(names))
+    width = 0.8 / max(1, len(columns))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    lows = [0.9]
+    for j, column in enumerate(columns):
+        stats = [table.rows[n][column] for n in names]
+        means = [s.mean or 0.0 for s in stats]
+        lows += [s.mean - s.sd for s in stats if s.mean is not None]
+        offset = (j - (len(columns) - 1) / 2) * width
+        ax.bar(xs + offset, means, width, yerr=[s.sd for s in stats], capsize=3, label=f"ours, {column}")
+    marks = [reference.get(n, np.nan) for n in names]
+    ax.plot(xs, marks, "k_", markersize=22, mew=2, label="reference")
+    ax.set_ylim(max(0.0, min(lows) - 0.05), 1.0)
+    ax.set_xticks(list(xs), names, fontsize=8)
+    ax.set(ylabel="test AUC", title=title)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

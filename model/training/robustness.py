@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.training.data import LRLSamples, freq_input, rgb_input
+from model.inputs import freq_input, rgb_input
+from model.training.data import LRLSamples
 from pipeline.errors import LrlError
 from pipeline.kernels.perturb import LEVELS, PERTURBATIONS, perturb, perturb_sequence
 
@@ -142,7 +143,7 @@ class Evaluated:
     net: torch.nn.Module
     cfg: object
     about: dict
-    shard_set: object  # run_eval.ShardSet, checked against the checkpoint's preprocessing
+    shard_set: object  # run_eval.CheckedSet, checked against the checkpoint's preprocessing
     freq_std: float
     uses_freq: bool
 
@@ -160,17 +161,17 @@ def labels_of(paths: list[Path]) -> list[str]:
     return [f"{p.parent.name}-{p.stem}-{i}" for i, p in enumerate(paths, 1)]
 
 
-def _open(path: Path, label: str, split: str, shards, force: bool, interpolated: bool, datasets, device_name):
+def _open(path: Path, label: str, opts, device_name):
     """Load one checkpoint (model.training.checkpoint) and check its shard set (run_eval.open_set)."""
     from model.training import checkpoint
     from model.training.run_eval import open_set
 
     state = checkpoint.load(path)
     net, cfg, trained = checkpoint.from_state(state, device_name)
-    source = Path(shards or cfg.data.shards)
-    shard_set = open_set(source, split, cfg, trained, net.shows, force, interpolated, datasets, path.name)
+    source = Path(opts.shards[0] if opts.shards else cfg.data.shards)
+    shard_set = open_set(source, cfg, trained, net.shows, opts, path.name)
     if len(shard_set.samples) == 0:
-        raise LrlError(f"{source}: no samples in split {split!r}")
+        raise LrlError(f"{source}: no samples in split {opts.split!r}")
     freq_std = trained.freq_std or shard_set.samples.freq_std
     uses_freq = getattr(net, "freq", None) is not None
     about = {
@@ -210,20 +211,16 @@ def _predict(run: Evaluated, samples, device):
 
 def evaluate_robustness(
     ckpts,
-    split: str,
-    shards=None,
-    out: Path | None = None,
+    opts,
     perturbations=tuple(PERTURBATIONS),
     levels=LEVELS,
     seed: int = 0,
-    force: bool = False,
-    include_interpolated: bool = False,
-    datasets: tuple[str, ...] | None = None,
     progress: bool = False,
     device: str | None = None,
 ) -> str:
     """Evaluate each checkpoint of `ckpts` clean and under every perturbation x level on one shard set
-    (`shards`, default: the checkpoints' common training shards); write the json, md and png (module
+    as `opts` (run_eval.EvalOptions: split, at most one of shards, default the checkpoints' common training
+    shards, out, force, include_interpolated, datasets, keep) says; write the json, md and png (module
     docstring) and return the lines to print: the aligned table and the files written. Raises LrlError
     before evaluating anything when a checkpoint is unreadable, a shard set is refused by the preprocessing
     check (unless `force`) or holds no sample of the split, or the checkpoints' training shards differ and
@@ -235,11 +232,10 @@ def evaluate_robustness(
     from pipeline.store.atomic import write_bytes, write_json
     from pipeline.store.index import digest
 
+    split, out, datasets = opts.split, opts.out, opts.datasets
+    include_interpolated = opts.include_interpolated
     paths = [Path(c) for c in ckpts]
-    runs = [
-        _open(p, label, split, shards, force, include_interpolated, datasets, device)
-        for p, label in zip(paths, labels_of(paths), strict=True)
-    ]
+    runs = [_open(p, label, opts, device) for p, label in zip(paths, labels_of(paths), strict=True)]
     _same_shards(runs)
     tasks = [(CLEAN, 0)] + [(name, level) for name in perturbations for level in levels]
     rows = []

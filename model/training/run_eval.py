@@ -31,9 +31,9 @@ from model.training.data import LRLSamples
 from model.training.evaluate import predict, report, save_report, summary_line
 from pipeline.errors import LrlError
 from pipeline.store.atomic import write_bytes, write_json
-from pipeline.store.index import digest, load_index, preprocessing
+from pipeline.store.index import digest, preprocessing
 from pipeline.store.preprocessing import ALWAYS, MASK_IOU, NOTE, Preprocessing
-from pipeline.store.reader import ShardDataset
+from pipeline.store.reader import SampleFilter, ShardDataset, ShardSet
 
 
 def mismatches(trained: Preprocessing, given: Preprocessing, masks_matter: bool = True) -> list[str]:
@@ -55,8 +55,26 @@ def freq_std_note(source: Path, given: Preprocessing, trained: Preprocessing) ->
     )
 
 
+@dataclass(frozen=True)
+class EvalOptions:
+    """What `lrl-train --evaluate` (and --perturb) evaluates: one split of each shard set in `shards`
+    (none: the checkpoint's training shards), only the `datasets` given (None: all) and the samples `keep`
+    admits (a SampleFilter; None: all), frames with an interpolated face box only with
+    `include_interpolated`; files in `out` (None: beside the checkpoint); `figures`: Fig. 3 and 4; `force`:
+    evaluate shards preprocessed unlike the checkpoint's."""
+
+    split: str = "test"
+    shards: tuple[Path, ...] = ()
+    out: Path | None = None
+    figures: bool = False
+    force: bool = False
+    include_interpolated: bool = False
+    datasets: tuple[str, ...] | None = None
+    keep: SampleFilter | None = None
+
+
 @dataclass
-class ShardSet:
+class CheckedSet:
     """One shard set to evaluate: its samples (after the filters) and what the check found."""
 
     source: Path
@@ -71,49 +89,66 @@ class ShardSet:
         return f"{digest(self.index)}{self.tag}"
 
 
+@dataclass(frozen=True)
+class SetResult:
+    """One evaluated shard set: its report (model.training.evaluate.report: frame / video / mask_iou) and the
+    files written: metrics JSON, ROC PNG (None when one class makes it undefined)."""
+
+    source: Path
+    index: str  # digest of its index.json
+    report: dict
+    metrics: Path
+    roc: Path | None
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """What evaluate_checkpoint measured and wrote: per shard set its SetResult, Table 3's rows
+    (model.training.table) and the table files; `lines` are what it prints (str(result))."""
+
+    sets: list[SetResult]
+    rows: list[dict]
+    table_json: Path
+    table_md: Path
+    lines: list[str]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+
 def open_set(
-    source: Path,
-    split: str,
-    cfg: TrainConfig,
-    trained: Preprocessing,
-    shows: frozenset[str],
-    force: bool,
-    interpolated: bool,
-    datasets: tuple[str, ...] | None,
-    ckpt_name: str,
-) -> ShardSet:
-    """Read one shard set's metadata and check its preprocessing against `trained` (mask settings when the
-    detector `shows` a mask); LrlError naming it when refused."""
-    index = load_index(source)
+    source, cfg: TrainConfig, trained: Preprocessing, shows: frozenset[str], opts: EvalOptions, ckpt_name: str
+) -> CheckedSet:
+    """Read one shard set's metadata (`source`: a path, or a reader.ShardSet already open) and check its
+    preprocessing against `trained` (mask settings when the detector `shows` a mask); LrlError naming it
+    when refused."""
+    opened = source if isinstance(source, ShardSet) else ShardSet(source)
     samples = ShardDataset(
-        source, split, interpolated=interpolated, qualities=cfg.data.quality_list, datasets=datasets
+        opened,
+        opts.split,
+        interpolated=opts.include_interpolated,
+        qualities=cfg.data.quality_list,
+        datasets=opts.datasets,
+        keep=opts.keep,
     )
     known_fakes = (samples.labels == 1) & (samples.meta["mask_known"] != 0)
-    given = preprocessing(index)
+    given = preprocessing(opened.index)
     differ = mismatches(trained, given, masks_matter=MASK in shows and bool(known_fakes.any()))
-    if differ and not force:
+    if differ and not opts.force:
         raise LrlError(
-            f"{source}: shards unlike {ckpt_name}'s: {'; '.join(differ)} (--force evaluates anyway)"
+            f"{opened.source}: shards unlike {ckpt_name}'s: {'; '.join(differ)} (--force evaluates anyway)"
         )
     present = sorted(set(samples.meta["dataset"].tolist()))
-    return ShardSet(source, index, given, differ, samples, f"-{'+'.join(present)}" if datasets else "")
+    tag = f"-{'+'.join(present)}" if opts.datasets else ""
+    return CheckedSet(opened.source, opened.index, given, differ, samples, tag)
 
 
-def evaluate_checkpoint(
-    ckpt: Path,
-    split: str,
-    shards=(),
-    out: Path | None = None,
-    figures: bool = False,
-    force: bool = False,
-    include_interpolated: bool = False,
-    datasets: tuple[str, ...] | None = None,
-) -> str:
-    """Evaluate a checkpoint on one split of each shard set in `shards` (default: its training shards),
-    only the `datasets` given (None: all). Returns the lines to print: per shard set the summary line and
-    one line per file written (with `figures`, one shard set only: one line per note and one naming the
-    figures written, model.training.figures), then the table and the files it was written to. Frames whose
-    face box was interpolated are left out unless `include_interpolated`.
+def evaluate_checkpoint(ckpt: Path, opts: EvalOptions = EvalOptions(), opened=()) -> EvalResult:
+    """Evaluate a checkpoint as `opts` says (EvalOptions). `opened`: reader.ShardSets already open, used for
+    the shard sets they are (a training run hands its own over: one open per run). The result's lines:
+    per shard set the summary line and one line per file written (with `figures`, one shard set only: one
+    line per note and one naming the figures written, model.training.figures), then the table and the
+    files it was written to.
 
     Nothing is written until every shard set is predicted (a network that cannot run on one leaves no
     files of the others). Raises LrlError, before evaluating anything, when a shard set is given twice, is
@@ -121,20 +156,22 @@ def evaluate_checkpoint(
     of `datasets` is in none of them."""
     state = checkpoint.load(ckpt)
     net, cfg, trained = checkpoint.from_state(state)
-    sources = [Path(s) for s in shards] or [Path(cfg.data.shards)]
+    split, datasets = opts.split, opts.datasets
+    sources = [Path(s) for s in opts.shards] or [Path(cfg.data.shards)]
     twice = sorted({str(s) for s in sources if [t.resolve() for t in sources].count(s.resolve()) > 1})
     if twice:
         raise LrlError(f"--shards {', '.join(twice)}: given twice (each shard set once)")
-    if figures and not {MASK, SIMILARITY} & net.shows:
+    if opts.figures and not {MASK, SIMILARITY} & net.shows:
         raise LrlError(
             f"{ckpt}: --figures draws LRL's Fig. 3 and 4 (masks, s_hat); a {cfg.detector} model has neither"
         )
-    if figures and len(sources) > 1:
+    if opts.figures and len(sources) > 1:
         raise LrlError("--figures draws from one shard set: give one --shards")
+    ready = {s.source.resolve(): s for s in opened}
     lines, sets = [], []
     for source in sources:
         shard_set = open_set(
-            source, split, cfg, trained, net.shows, force, include_interpolated, datasets, Path(ckpt).name
+            ready.get(source.resolve(), source), cfg, trained, net.shows, opts, Path(ckpt).name
         )
         if len(shard_set.samples) == 0 and datasets:
             lines.append(f"{source}: no {', '.join(datasets)} samples in split {split!r}: not evaluated")
@@ -149,7 +186,7 @@ def evaluate_checkpoint(
             f"--datasets {', '.join(missing)}: no such samples in split {split!r} of "
             f"{', '.join(map(str, sources))}"
         )
-    folder = Path(out or Path(ckpt).parent)
+    folder = Path(opts.out or Path(ckpt).parent)
     about = {
         "path": str(Path(ckpt).resolve()),
         "epoch": state.get("epoch"),
@@ -158,17 +195,18 @@ def evaluate_checkpoint(
         "detector": cfg.detector,
         "variant": cfg.model.variant,
     }
-    rows, listed = [], []
+    rows, listed, results = [], [], []
     predicted = [
-        _predict_set(s, net, cfg, trained.freq_std, figures) for s in sets
+        _predict_set(s, net, cfg, trained.freq_std, opts.figures) for s in sets
     ]  # all before any file is written
     for s, (pred, collect) in zip(sets, predicted, strict=True):
         label = split if len(sources) == 1 else f"{s.source} {split}"
-        set_lines, set_rows = _write_set(
+        set_lines, set_rows, result = _write_set(
             s, pred, collect, cfg, label, folder, {**about, "stem": Path(ckpt).stem, "split": split}
         )
         lines += set_lines
         rows += set_rows
+        results.append(result)
         used = trained if trained.freq_std else Preprocessing(freq_std=s.samples.freq_std)
         note = freq_std_note(s.source, s.settings, used)
         lines += [note] if note else []
@@ -181,7 +219,8 @@ def evaluate_checkpoint(
                 "freq_std_note": note,
             }
         )
-    key = json.dumps([[s.name for s in sets], split, include_interpolated])
+    kept = [opts.keep.to_dict()] if opts.keep else []  # a filter names its own table
+    key = json.dumps([[s.name for s in sets], split, opts.include_interpolated, *kept])
     name = f"table-{Path(ckpt).stem}-{split}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
     write_json(
         folder / f"{name}.json",
@@ -189,19 +228,20 @@ def evaluate_checkpoint(
             "checkpoint": about,
             "split": split,
             "datasets": list(datasets or []),
-            "include_interpolated": include_interpolated,
+            "include_interpolated": opts.include_interpolated,
+            "sample_filter": opts.keep.to_dict() if opts.keep else None,
             "shard_sets": listed,
             "columns": list(table.HEADINGS),
             "rows": rows,
         },
     )
     write_bytes(folder / f"{name}.md", table.markdown(rows).encode())
-    return "\n".join(
-        lines + table.text(rows) + [f"table: {folder / f'{name}.json'}", f"table: {folder / f'{name}.md'}"]
-    )
+    json_path, md_path = folder / f"{name}.json", folder / f"{name}.md"
+    lines += table.text(rows) + [f"table: {json_path}", f"table: {md_path}"]
+    return EvalResult(results, rows, json_path, md_path, lines)
 
 
-def _predict_set(s: ShardSet, net, cfg: TrainConfig, freq_std: float | None, figures: bool):
+def _predict_set(s: CheckedSet, net, cfg: TrainConfig, freq_std: float | None, figures: bool):
     """(predictions, the Fig. 3 / 4 collector or None) of one shard set; writes nothing."""
     samples = LRLSamples(s.samples, freq_std=freq_std)
     collect = None
@@ -217,10 +257,11 @@ def _predict_set(s: ShardSet, net, cfg: TrainConfig, freq_std: float | None, fig
 
 
 def _write_set(
-    s: ShardSet, pred, collect, cfg: TrainConfig, label: str, folder: Path, about: dict
-) -> tuple[list[str], list[dict]]:
-    """Write one predicted shard set's files: (its lines: summary, files, figures; its table rows). `about`:
-    the checkpoint's path, epoch and trained_on, and the stem and split naming the files."""
+    s: CheckedSet, pred, collect, cfg: TrainConfig, label: str, folder: Path, about: dict
+) -> tuple[list[str], list[dict], SetResult]:
+    """Write one predicted shard set's files: (its lines: summary, files, figures; its table rows; its
+    SetResult). `about`: the checkpoint's path, epoch and trained_on, and the stem and split naming the
+    files."""
     split = about["split"]
     rep = report(pred)
     header = {
@@ -233,11 +274,13 @@ def _write_set(
         },
         "forced": s.forced,
     }
-    lines = [summary_line(label, rep)] + save_report(
-        folder, f"{about['stem']}-{split}-{s.name}", pred, {**header, **rep}
-    )
+    name = f"{about['stem']}-{split}-{s.name}"
+    metrics_path, roc_path, why = save_report(folder, name, pred, {**header, **rep})
+    lines = [summary_line(label, rep), f"metrics: {metrics_path}"]
+    lines.append(f"roc: not written: {why}" if why else f"roc: {roc_path}")
     if collect is not None:
         panels, notes = collect.draw(folder, split, cfg.model.variant)
         lines += [f"figures: {note}" for note in notes]
         lines.append(f"figures: {len(panels)} PNGs in {folder}: {', '.join(p.name for p in panels)}")
-    return lines, table.dataset_rows(pred, str(s.source))
+    result = SetResult(s.source, digest(s.index), rep, metrics_path, None if why else roc_path)
+    return lines, table.dataset_rows(pred, str(s.source)), result

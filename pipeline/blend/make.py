@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.blend.encode import ENCODINGS, MASK_ENCODING, video_rate, writers
 from pipeline.blend.faces import FaceTracks
 from pipeline.blend.sources import rng_for, source_frames
 from pipeline.blend.tree import MASKS
@@ -23,6 +22,7 @@ from pipeline.engine.runstate import DONE, FAILED, UnitResult
 from pipeline.engine.threads import worker_threads
 from pipeline.errors import LrlError
 from pipeline.kernels.blend import draw_self_blend, draw_swap, self_blend, swap
+from pipeline.kernels.encode import ENCODINGS, MASK_ENCODING, video_rate, writers
 from pipeline.kernels.video import iter_frames
 
 SELF, SWAP = "SelfBlend", "FaceSwapBlend"

@@ -89,6 +89,10 @@ class BlendRun:
     def failed(self) -> bool:
         return bool(self.failures)
 
+    def lines(self) -> list[str]:
+        """What `lrl-prep blend` prints: the summary line, then one line per failure."""
+        return [self.line()] + [f"failed: {key}: {reason}" for key, reason in self.failures]
+
 
 # ---------------------------------------------------------------- detection units
 

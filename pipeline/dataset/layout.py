@@ -24,12 +24,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pipeline.params import BLEND_METHODS
 from pipeline.store.records import ORIG
 
 REAL_DIR = "original_sequences"
 FAKE_DIR = "manipulated_sequences"
 REAL_METHODS = ("youtube", "actors")
-BLEND_METHODS = ("SelfBlend", "FaceSwapBlend")  # made by `lrl-prep blend` (pipeline.blend) from reals
 FAKE_METHODS = (
     "Deepfakes",
     "Face2Face",

@@ -28,8 +28,9 @@ import numpy as np
 from pipeline.demo.crowd import render_people
 from pipeline.demo.scene import FPS, HEIGHT, WIDTH, RealSpec, donor_face, render_video
 from pipeline.demo.synth import FORGERIES
-from pipeline.demo.tree import ENCODINGS, earlier_files, write_truth, write_videos
+from pipeline.demo.tree import earlier_files, finish, write_truth
 from pipeline.errors import LrlError
+from pipeline.kernels.encode import ENCODINGS, write_videos
 from pipeline.store.atomic import remove_stale_temps, write_bytes
 
 ORIG_ENCODING = ENCODINGS["c23"]  # the one quality of these datasets, as distributed
@@ -112,7 +113,7 @@ def write_scene(root: Path, kind: str, clips: list[Clip]) -> None:
     frames, geometry = SCENES[kind].render(clips[0].people)
     for clip in clips:
         shown = frames if clip.donor is None else SCENES[kind].forge(frames, geometry, clip.donor)
-        write_videos([(root / clip.path, ORIG_ENCODING)], shown)
+        write_videos([(root / clip.path, ORIG_ENCODING)], shown, FPS)
 
 
 def write_clip_tree(
@@ -137,13 +138,11 @@ def write_clip_tree(
     Parallel(n_jobs=n_jobs)(delayed(write_scene)(root, kind, group) for (kind, _), group in scenes.items())
     for name, data in side.items():
         write_bytes(root / name, data)
-    for stale in sorted(set(earlier) - set(files)):
-        if (root / stale).resolve().is_relative_to(root.resolve()):
-            (root / stale).unlink(missing_ok=True)
-    write_truth(
+    finish(
         root,
+        earlier,
+        files,
         {
-            "complete": True,
             "dataset": dataset,
             "seed": seed,
             "demo_size": size,

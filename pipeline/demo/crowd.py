@@ -16,7 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.demo.scene import RealSpec, Wave, background, donor_face, frame_geom, render_frame, sample_spec
+from pipeline.demo.scene import (
+    FPS,
+    RealSpec,
+    Wave,
+    background,
+    donor_face,
+    frame_geom,
+    render_frame,
+    sample_spec,
+)
 from pipeline.demo.synth import FrameGeom, change_mask, deepfakes
 
 
@@ -88,10 +97,10 @@ def render_crowd(seed: int = 0, frames: int = 10, swapped: int = 1) -> Crowd:
 
 def write_crowd(real_path: Path, fake_path: Path, seed: int = 0, frames: int = 10) -> Crowd:
     """Write the two-person real and its one-face fake as lossless .mp4 (demo "raw" encoding); the truth."""
-    from pipeline.demo.tree import ENCODINGS, write_videos
+    from pipeline.kernels.encode import ENCODINGS, write_videos
 
     crowd = render_crowd(seed, frames)
     for path, video in ((real_path, crowd.real), (fake_path, crowd.fake)):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        write_videos([(Path(path), ENCODINGS["raw"])], video)
+        write_videos([(Path(path), ENCODINGS["raw"])], video, FPS)
     return crowd

@@ -35,8 +35,9 @@ from pipeline.dataset.layout import FFPP_QUALITIES, SPLITS, video_dir
 from pipeline.demo.faces import Identity, available
 from pipeline.demo.packages import PACKAGE, FetchResult, fetch_all
 from pipeline.demo.scene import FPS, HEIGHT, WIDTH, Photo, RealSpec, render_video, sample_spec
-from pipeline.demo.tree import ENCODINGS, SIZES, earlier_files, write_truth, write_videos
+from pipeline.demo.tree import SIZES, earlier_files, finish, write_truth
 from pipeline.errors import LrlError
+from pipeline.kernels.encode import ENCODINGS, write_videos
 from pipeline.store.atomic import remove_stale_temps, write_json
 
 CLIPS = {"tiny": 1, "small": 3}  # clips per identity at most
@@ -170,7 +171,9 @@ def real_files(video: str) -> list[str]:
 def write_real(root: Path, clip: RealClip, frames: int) -> None:
     shown = read_segment(clip.segment, frames) if clip.segment else render_video(clip.spec)[0]
     write_videos(
-        [(root / f, ENCODINGS[q]) for f, q in zip(real_files(clip.video), FFPP_QUALITIES, strict=True)], shown
+        [(root / f, ENCODINGS[q]) for f, q in zip(real_files(clip.video), FFPP_QUALITIES, strict=True)],
+        shown,
+        FPS,
     )
 
 
@@ -208,13 +211,11 @@ def write_reals(root: Path, fetched: FetchResult, seed: int, size: str, n_jobs: 
             root / "splits" / f"{split}.json",
             [list(p) for p in pairs_of([c for c in clips if c.split == split])],
         )
-    for stale in sorted(set(earlier) - set(files)):
-        if (root / stale).resolve().is_relative_to(root.resolve()):
-            (root / stale).unlink(missing_ok=True)
-    write_truth(
+    finish(
         root,
+        earlier,
+        files,
         {
-            "complete": True,
             "faces": "packages",
             "seed": seed,
             "demo_size": size,

@@ -29,12 +29,10 @@ Beside the usual layout (pipeline.dataset.layout):
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +41,8 @@ from pipeline.dataset.layout import FFPP_QUALITIES, SPLITS, mask_video_dir, vide
 from pipeline.demo.scene import FPS, HEIGHT, WIDTH, RealSpec, donor_face, render_video, sample_spec
 from pipeline.demo.synth import FORGERIES, SWAPS, change_mask
 from pipeline.errors import LrlError
-from pipeline.store.atomic import atomic_path, remove_stale_temps, write_bytes, write_json
+from pipeline.kernels.encode import ENCODINGS, MASK_ENCODING, write_videos
+from pipeline.store.atomic import remove_stale_temps, write_bytes, write_json
 
 DEMO_TRUTH = "demo_truth.json"
 
@@ -67,21 +66,6 @@ class DemoSize:
 SIZES = {"tiny": DemoSize(6, 10, (1, 1, 1)), "small": DemoSize(10, 50, (3, 1, 1))}
 
 
-@dataclass(frozen=True)
-class Encoding:
-    codec: str
-    pix_fmt: str
-    options: tuple[tuple[str, str], ...]
-
-
-ENCODINGS = {
-    "raw": Encoding("libx264rgb", "rgb24", (("qp", "0"), ("preset", "ultrafast"))),
-    "c23": Encoding("libx264", "yuv420p", (("crf", "23"), ("preset", "veryfast"))),
-    "c40": Encoding("libx264", "yuv420p", (("crf", "40"), ("preset", "veryfast"))),
-}
-MASK_ENCODING = ENCODINGS["raw"]
-
-
 @dataclass
 class DemoInfo:
     """What make_demo wrote."""
@@ -101,33 +85,6 @@ class DemoInfo:
             f"({', '.join(METHODS)}) of {self.frames} frames at {WIDTH}x{HEIGHT} {FPS} fps, "
             f"{'/'.join(FFPP_QUALITIES)} + masks: {self.files} files in {self.root}, {self.seconds:.1f} s"
         )
-
-
-def write_videos(outputs: list[tuple[Path, Encoding]], frames: list[np.ndarray]) -> None:
-    """Encode uint8 RGB frames into one .mp4 per (path, encoding), at FPS, atomically.
-
-    One x264 thread each, so the bytes do not depend on the machine.
-    """
-    import av
-
-    with contextlib.ExitStack() as stack:
-        streams = []
-        for path, encoding in outputs:
-            container = stack.enter_context(
-                av.open(str(stack.enter_context(atomic_path(path))), "w", format="mp4")
-            )
-            stream = container.add_stream(encoding.codec, rate=FPS)
-            stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, encoding.pix_fmt
-            stream.options = dict(encoding.options)
-            stream.thread_count = 1
-            streams.append((container, stream))
-        for i, array in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, FPS)
-            for container, stream in streams:
-                container.mux(stream.encode(frame))
-        for container, stream in streams:
-            container.mux(stream.encode())
 
 
 def plan(seed: int, size: DemoSize) -> tuple[list[RealSpec], dict[str, list[tuple[str, str]]]]:
@@ -160,7 +117,7 @@ def build_group(root: Path, target: RealSpec, donor: RealSpec, seed: int) -> dic
     """Write one real at every quality and its fake per method with its mask; return its truth."""
     paths = iter(root / f for f in group_files(target.video, donor.video))
     frames, geoms = render_video(target)
-    write_videos([(next(paths), ENCODINGS[q]) for q in FFPP_QUALITIES], frames)
+    write_videos([(next(paths), ENCODINGS[q]) for q in FFPP_QUALITIES], frames, FPS)
     donors = [donor_face(donor, g) for g in geoms]
     fakes_truth = {}
     for method in METHODS:
@@ -171,10 +128,11 @@ def build_group(root: Path, target: RealSpec, donor: RealSpec, seed: int) -> dic
             fake, region = forge(real, geom, face if method in SWAPS else None, amount)
             fakes.append(fake)
             masks.append(change_mask(real, fake, region))
-        write_videos([(next(paths), ENCODINGS[q]) for q in FFPP_QUALITIES], fakes)
+        write_videos([(next(paths), ENCODINGS[q]) for q in FFPP_QUALITIES], fakes, FPS)
         write_videos(
             [(next(paths), MASK_ENCODING)],
             [np.repeat(m[..., None], 3, axis=2).astype(np.uint8) * 255 for m in masks],
+            FPS,
         )
         fraction = round(float(np.mean(masks)), 5)
         fakes_truth[f"{method}/{target.video}_{donor.video}"] = {
@@ -212,6 +170,15 @@ def write_truth(root: Path, truth: dict) -> None:
     )
 
 
+def finish(root: Path, earlier: list[str], files: list[str], truth: dict) -> None:
+    """The end of a demo build: the earlier demo's files this one does not make are deleted (inside ROOT
+    only), then the truth file is written complete (`truth` and "complete": True), which marks ROOT done."""
+    for stale in sorted(set(earlier) - set(files)):
+        if (root / stale).resolve().is_relative_to(root.resolve()):
+            (root / stale).unlink(missing_ok=True)
+    write_truth(root, {**truth, "complete": True})
+
+
 def make_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1) -> DemoInfo:
     """Write the demo tree into OUT (new, empty, or an earlier demo, whose files are replaced)."""
     from joblib import Parallel, delayed
@@ -231,13 +198,11 @@ def make_demo(out: Path, seed: int = 0, size: str = "small", n_jobs: int = -1) -
     groups = Parallel(n_jobs=n_jobs)(delayed(build_group)(root, by_id[a], by_id[b], seed) for a, b in jobs)
     for split in SPLITS:
         write_json(root / "splits" / f"{split}.json", [list(p) for p in pairs[split]])
-    for stale in sorted(set(earlier) - set(files)):
-        if (root / stale).resolve().is_relative_to(root.resolve()):
-            (root / stale).unlink(missing_ok=True)
-    write_truth(
+    finish(
         root,
+        earlier,
+        files,
         {
-            "complete": True,
             "fps": FPS,
             "size": [WIDTH, HEIGHT],
             "seed": seed,

@@ -68,6 +68,13 @@ class Summary:
             f"{self.seconds:.1f} s ({rate:.1f} {self.item}/s)"
         )
 
+    def lines(self, prefix: str = "", held: bool = True) -> list[str]:
+        """What a command prints of this run: the summary line, then one line per failure, held unit (as
+        `held_label`, unless `held` is False) and remark ("note"), each key after `prefix` (the stage)."""
+        out = [self.line()] + [f"failed: {prefix}{key}: {reason}" for key, reason in self.failures]
+        out += [f"{self.held_label}: {prefix}{key}: {reason}" for key, reason in self.held] if held else []
+        return out + [f"note: {prefix}{key}: {remark}" for key, remark in self.remarks]
+
     def merge(self, other: "Summary") -> None:
         self.done += other.done
         self.skipped += other.skipped

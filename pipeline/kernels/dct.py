@@ -10,7 +10,7 @@ in grey-level units, mean 0: on 299 x 299 crops of FF++ frames (c23 video, lossl
 standard deviation is about 7 (99.8 % of values within -50..55, extremes about +-115); on the
 astronaut crops of benchmarks/shards.py 12.6 (-63..71, extremes -139..164). Stored as float16
 (steps of 0.0625 at 100); the trainer divides it by the shard set's standard deviation
-(pipeline.store.reader.normalise_freq), never (x / 255 - 0.5) / 0.5, which would feed it -1 +- 0.05.
+(model.inputs.freq_input), never (x / 255 - 0.5) / 0.5, which would feed it -1 +- 0.05.
 """
 
 from __future__ import annotations

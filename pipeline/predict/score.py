@@ -6,7 +6,7 @@ Steps, each the function the training data went through (nothing re-implemented)
 - crops: `pipeline.kernels.crop.plan_crop` / `apply_crop` (its crop size, margin, alignment);
 - frequency cue: `pipeline.kernels.dct.frequency_cue` with its alpha (eq. 1-3), rounded to float16
   as the shards store it (pipeline.store.schema);
-- network input: `model.training.data.rgb_input` / `freq_input` (the training set's freq_std).
+- network input: `model.inputs.rgb_input` / `freq_input` (the training set's freq_std).
 
 Every face track the detection keeps (face 0 the heaviest; pipeline.kernels.detect) is scored. Frames
 a track marks "no face" get no crop and no probability for that face (as extract writes no crop for
@@ -205,7 +205,7 @@ def forward(pred: Predictor, crops: np.ndarray, keep: bool) -> dict:
     import torch
 
     from model.detector import ATTENTION, MASK, SIMILARITY
-    from model.training.data import freq_input, rgb_input
+    from model.inputs import freq_input, rgb_input
     from pipeline.kernels.dct import frequency_cue
 
     out: dict = {"probs": [], "masks": [], "s_hat": [], "attention": []}

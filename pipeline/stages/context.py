@@ -18,7 +18,7 @@ from pipeline.dataset.scan import Index
 from pipeline.engine.runner import Summary, Task, run_tasks
 from pipeline.engine.runstate import RunState, UnitResult
 from pipeline.errors import LrlError
-from pipeline.params import Backend, PrepConfig, RunOptions, Scope
+from pipeline.params import PrepConfig, RunOptions, Scope
 from pipeline.store.layout import WorkLayout
 from pipeline.store.records import EXTRACT, PROBLEMS_META, ROOT_META, SOURCES_META, Problem, selection_meta
 
@@ -48,18 +48,20 @@ class Plan:
 
 @dataclass
 class Context:
-    """One command's view of the world; `index()` scans ROOT on first use and keeps the result."""
+    """One command's view of the world: WORK, its open run state, the configuration (its `run`: the run
+    options, RunOptions: jobs, backend, progress, device) and ROOT; `index()` scans ROOT on first use and
+    keeps the result. Built by its constructor alone (`open_context` opens the run state for it)."""
 
     work: Path
     state: RunState
     config: PrepConfig = PrepConfig()
     root: Path | None = None
-    jobs: int | None = 1  # None: the idle cores, at most one per unit (pipeline.engine.load)
-    progress: bool = False
-    backend: Backend = Backend()
-    device: str = "auto"
     _index: Index | None = field(default=None, repr=False)
     _covered: frozenset[str] = field(default=frozenset(), repr=False)
+
+    @property
+    def run(self) -> RunOptions:
+        return self.config.run
 
     @property
     def layout(self) -> WorkLayout:
@@ -92,18 +94,18 @@ class Context:
         count: Callable[[UnitResult], int] = lambda r: 0,
         notes: dict[str, str] | None = None,
     ) -> Summary:
-        """The engine's run_tasks with this command's jobs, progress bars and backend."""
+        """The engine's run_tasks with this command's run options (jobs, progress bars, backend)."""
         return run_tasks(
             stage,
             tasks,
             fn,
             self.state,
-            jobs=self.jobs,
+            jobs=self.run.workers,
             unit=unit,
             item=item,
             count=count,
-            progress=self.progress,
-            backend=self.backend,
+            progress=self.run.show_progress,
+            backend=self.run.backend_spec,
             notes=notes,
         )
 
@@ -169,42 +171,23 @@ def remember_source(state: RunState, root: Path, scope: Scope, yielded: set[str]
 
 @contextlib.contextmanager
 def open_context(
-    work: Path,
-    config: PrepConfig,
-    root: Path | None = None,
-    jobs: int | None = None,
-    progress: bool = True,
-    backend: Backend | None = None,
-    device: str = "auto",
-    create: bool = True,
+    work: Path, config: PrepConfig = PrepConfig(), root: Path | None = None, create: bool = True
 ) -> Iterator[Context]:
     """A Context on WORK's run state (LrlError when `create` is False and WORK has none), closed after."""
     layout = WorkLayout(Path(work))
     if not create and not layout.state_db.exists():
         raise LrlError(f"{work}: no run state here (run `lrl-prep extract` first)")
     with RunState(layout.state_db) as state:
-        yield Context(
-            Path(work),
-            state,
-            config,
-            Path(root) if root else None,
-            jobs,
-            progress,
-            backend or Backend(),
-            device,
-        )
+        yield Context(Path(work), state, config, Path(root) if root else None)
 
 
-def options_context(work: Path, config: PrepConfig, root: Path | None, state: RunState) -> Context:
-    """A Context from the CLI's RunOptions (config.run) on an open run state."""
-    opts: RunOptions = config.run
-    return Context(
-        Path(work),
-        state,
-        config,
-        Path(root) if root else None,
-        opts.workers,
-        opts.show_progress,
-        opts.backend_spec,
-        opts.device,
-    )
+def run_stage(stage, work: Path, config: PrepConfig = PrepConfig(), root: Path | None = None) -> Summary:
+    """`lrl-prep <stage>`: plan a stage module of pipeline.stages (its face: pipeline/stages/__init__.py) on
+    WORK (and ROOT, for the stages that read it) with `config` (its run options included) and execute the
+    plan; its Summary. LrlError, before anything runs, when WORK has no run state and the stage needs one
+    (stage.NEEDS_STATE) or when there is nothing to do (stage.nothing_to_do says why)."""
+    with open_context(work, config, root, create=not stage.NEEDS_STATE) as ctx:
+        planned = stage.plan(ctx)
+        if planned.empty:
+            raise LrlError(stage.nothing_to_do(ctx, planned))
+        return stage.execute(ctx, planned)

@@ -40,8 +40,8 @@ from pipeline.kernels.crop import apply_crop, plan_crop
 from pipeline.kernels.faces import detect_video, detection_device
 from pipeline.kernels.forged import box_difference, mean_differences, most_changed
 from pipeline.kernels.video import Decoding, iter_frames, read_in_part
-from pipeline.params import Backend, CropParams, DetectParams, ExtractParams, PrepConfig, Scope
-from pipeline.stages.context import Context, Plan, open_context
+from pipeline.params import CropParams, DetectParams, ExtractParams, PrepConfig, Scope
+from pipeline.stages.context import Context, Plan
 from pipeline.store.atomic import remove_stale_temps
 from pipeline.store.images import remove_other_frames, write_png
 from pipeline.store.layout import frame_name
@@ -403,7 +403,7 @@ def execute(ctx: Context, planned: Plan) -> Summary:
     remove_stale_temps(ctx.layout.faces)
     ran = [t.key for t in detects if not state.is_fresh(DETECT, t.key, t.fingerprint)]
     if ran:
-        device = detection_device(ctx.device)
+        device = detection_device(ctx.run.device)
         detects = [replace(t, payload=replace(t.payload, device=device)) for t in detects]
     first = ctx.run_tasks(
         DETECT, detects, detect_work, item="frames", count=lambda r: r.counts.get("frames", 0)
@@ -461,20 +461,9 @@ def saved_config(state: RunState) -> tuple[PrepConfig, Path] | None:
     return PrepConfig(extract=ExtractParams.from_dict(params), scope=Scope.from_dict(scope)), Path(root)
 
 
-def run(
-    root: Path,
-    work: Path,
-    params: ExtractParams = ExtractParams(),
-    scope: Scope = Scope(),
-    jobs: int | None = None,
-    device: str = "auto",
-    progress: bool = True,
-    backend: Backend | None = None,
-) -> Summary:
-    """`lrl-prep extract`: detect, then crop, every selected video of ROOT into WORK (jobs: idle cores)."""
-    config = PrepConfig(extract=params, scope=scope)
-    with open_context(work, config, root, jobs, progress, backend, device) as ctx:
-        planned = plan(ctx)
-        if planned.empty:
-            raise LrlError(ctx.index().empty_reason(root, scope.selection))
-        return execute(ctx, planned)
+NEEDS_STATE = False  # the first stage: it makes WORK's run state
+
+
+def nothing_to_do(ctx: Context, planned: Plan) -> str:
+    """Why no video is planned (run_stage's error)."""
+    return ctx.index().empty_reason(ctx.root, ctx.config.scope.selection)

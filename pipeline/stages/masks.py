@@ -30,8 +30,8 @@ from pipeline.errors import LrlError
 from pipeline.kernels.align import own_transform
 from pipeline.kernels.masks import diff_mask, mask_stats, warp_mask
 from pipeline.kernels.video import Decoding, iter_frames
-from pipeline.params import Backend, MasksParams, PrepConfig, Scope, Selection
-from pipeline.stages.context import Context, Plan, open_context
+from pipeline.params import MasksParams, PrepConfig, Scope
+from pipeline.stages.context import Context, Plan
 from pipeline.store.atomic import remove_stale_temps
 from pipeline.store.images import read_png, remove_other_frames, write_png
 from pipeline.store.layout import frame_name
@@ -49,6 +49,7 @@ from pipeline.store.records import (
 )
 
 UNITS = (STAGE,)
+NOTES: dict[str, str] = {}  # no count of its records is shown by `status`
 VERSION = 1  # bump when the mask definition changes, to invalidate earlier results
 
 
@@ -309,22 +310,9 @@ def saved_config(state: RunState) -> tuple[PrepConfig, Path | None] | None:
     return PrepConfig(masks=MasksParams(**params), scope=scope), Path(root) if root else None
 
 
-def run(
-    root: Path,
-    work: Path,
-    params: MasksParams = MasksParams(),
-    selection: Selection = Selection(),
-    jobs: int | None = None,
-    progress: bool = True,
-    backend: Backend | None = None,
-) -> Summary:
-    """`lrl-prep masks`: the masks of every selected, extracted fake (jobs: idle cores)."""
-    scope = Scope(selection.methods, selection.qualities, selection.splits, selection.datasets)
-    config = PrepConfig(masks=params, scope=scope)
-    with open_context(work, config, root, jobs, progress, backend, create=False) as ctx:
-        planned = plan(ctx)
-        if planned.empty:
-            raise LrlError(
-                f"{work}: no extracted fake video to make masks for (run `lrl-prep extract` first)"
-            )
-        return execute(ctx, planned)
+NEEDS_STATE = True  # after extract
+
+
+def nothing_to_do(ctx: Context, planned: Plan) -> str:
+    """Why no mask is planned (run_stage's error)."""
+    return f"{ctx.work}: no extracted fake video to make masks for (run `lrl-prep extract` first)"

@@ -28,7 +28,7 @@ from pipeline.engine.runner import Summary, prune
 from pipeline.engine.runstate import RunState
 from pipeline.errors import LrlError
 from pipeline.params import PrepConfig
-from pipeline.stages.context import options_context
+from pipeline.stages.context import Context
 from pipeline.store.layout import WorkLayout
 from pipeline.store.lock import WorkLock
 from pipeline.store.records import DETECT, EXTRACT, SHARDS, Problem
@@ -72,6 +72,16 @@ class RefreshReport:
         problems += f" ({len(self.kept)} units kept as they were)" if self.kept else ""
         removed = f"; {len(self.removed)} removed" if self.removed else ""
         return f"refresh: {state}{problems}; " + "; ".join(parts) + f"{removed}; {self.seconds:.1f} s"
+
+    def lines(self) -> list[str]:
+        """What `lrl-prep refresh` prints: the summary line, each stage's failures and notes (named by stage),
+        ROOT's input problems, the videos left out of the shards (counted per reason) and the log."""
+        out = [self.line()]
+        for s in self.summaries:
+            out += s.lines(f"{s.stage}: ", held=False)[1:]
+        out += [f"problem: {problem}" for problem in self.problems]
+        out += [f"left out of the shards: {n} videos: {reason}" for reason, n in self.left_out().items()]
+        return out + [f"log: {self.log}"]
 
 
 class RunLog:
@@ -120,7 +130,7 @@ def refresh(root: Path, work: Path, cfg: PrepConfig = PrepConfig()) -> RefreshRe
 def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLog) -> RefreshReport:
     from pipeline.stages import STAGES
 
-    ctx = options_context(work, cfg, root, state)
+    ctx = Context(work, state, cfg, root)
     report = RefreshReport()
     log.write(f"refresh {root} -> {work}")
     for stage in STAGES:
@@ -143,13 +153,8 @@ def _stages(root: Path, work: Path, cfg: PrepConfig, state: RunState, log: RunLo
                 log.write(f"removed {key} (its input is gone)")
         summary = stage.execute(ctx, planned) if not planned.empty else Summary(stage.UNITS[-1])
         report.summaries.append(summary)
-        log.write(summary.line())
-        for key, reason in summary.failures:
-            log.write(f"failed: {key}: {reason}")
-        for key, reason in summary.held:
-            log.write(f"{summary.held_label}: {key}: {reason}")
-        for key, note in summary.remarks:
-            log.write(f"note: {key}: {note}")
+        for line in summary.lines():
+            log.write(line)
     return report
 
 

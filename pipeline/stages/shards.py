@@ -40,8 +40,8 @@ import numpy as np
 from pipeline.engine.runner import Summary, Task
 from pipeline.engine.runstate import DONE, RunState, UnitResult, fingerprint
 from pipeline.errors import LrlError
-from pipeline.params import Backend, PrepConfig, ShardsParams
-from pipeline.stages.context import Context, Plan, open_context
+from pipeline.params import PrepConfig, ShardsParams
+from pipeline.stages.context import Context, Plan
 from pipeline.store.atomic import atomic_path, remove_stale_temps
 from pipeline.store.images import MASK_LEVEL, read_png
 from pipeline.store.index import ShardEntry, build_index, sample_counts, sha256_file, shard_files, write_index
@@ -61,6 +61,7 @@ from pipeline.store.schema import ShardWriter
 from pipeline.store.space import ensure_free
 
 UNITS = (STAGE,)
+NOTES: dict[str, str] = {}  # no count of its records is shown by `status`
 MASK_UNKNOWN = "fake videos without a mask (mask_known 0)"  # the summary's note
 SAMPLE_OVERHEAD, FILE_OVERHEAD = 1024, 128 * 1024  # bytes; measured below them (expected_bytes)
 DRIFT = 2.0  # recompute a split's bucket count when its average fill is off by more than this factor
@@ -460,23 +461,11 @@ def saved_config(state: RunState) -> tuple[PrepConfig, None] | None:
     return (PrepConfig(shards=ShardsParams(**saved)), None) if saved else None
 
 
-def run(
-    work: Path,
-    params: ShardsParams | None = None,
-    jobs: int | None = None,
-    progress: bool = True,
-    backend: Backend | None = None,
-) -> Summary:
-    """`lrl-prep shards`: shard every usable extracted video (jobs: idle cores)."""
-    with open_context(
-        work, PrepConfig(shards=params or ShardsParams()), None, jobs, progress, backend, create=False
-    ) as ctx:
-        p = plan(ctx)
-        if p.empty:
-            why = (
-                f"; {len(p.left_out)} left out, e.g. {p.left_out[0][0]}: {p.left_out[0][1]}"
-                if p.left_out
-                else ""
-            )
-            raise LrlError(f"{work}: no extracted video to shard{why}")
-        return execute(ctx, p)
+NEEDS_STATE = True  # after extract
+
+
+def nothing_to_do(ctx: Context, planned: Plan) -> str:
+    """Why no video is planned (run_stage's error), with the first video left out and why."""
+    left = planned.left_out
+    why = f"; {len(left)} left out, e.g. {left[0][0]}: {left[0][1]}" if left else ""
+    return f"{ctx.work}: no extracted video to shard{why}"

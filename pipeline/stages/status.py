@@ -1,8 +1,9 @@
 """`lrl-prep status`: per unit kind, units done, failed (with reasons), no mask (with reasons), stale and
 pending; then ROOT's index problems (the files the last scan skipped, with the reason).
 
-A stage module's NOTES (a key of its records' counts -> label) are summed over the done units of its
-STAGE and shown on that line, e.g. extract's sampled frames without a face (no crop written).
+What each line shows besides the counts is declared by the stage (pipeline/stages/__init__.py): its NOTES
+(a key of its records' counts -> label) are summed over the done units of its STAGE and shown on that
+line, e.g. extract's sampled frames without a face (no crop written).
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def status_report(work: Path) -> str:
     with RunState(layout.state_db) as state:
         for stage in STAGES:
             for unit, tasks in saved_plan(stage, layout.work, state).items():
-                notes = getattr(stage, "NOTES", {}) if unit == getattr(stage, "STAGE", None) else {}
+                notes = stage.NOTES if unit == stage.STAGE else {}
                 status = stage_status(unit, tasks, state, notes)
                 lines.append(status.line())
                 lines += [f"  failed {key}: {reason}" for key, reason in status.failed]

@@ -3,7 +3,7 @@
 The index is written last, atomically, and only when every shard unit of the run is done, so it
 always describes one complete set of files. Its `freq_std` is the standard deviation of the stored
 frequency images over the train split (all splits when there is no train split): the constant the
-trainer divides them by (pipeline.store.reader.normalise_freq). The mean is 0 by construction.
+trainer divides them by (model.inputs.freq_input). The mean is 0 by construction.
 """
 
 from __future__ import annotations

@@ -4,15 +4,17 @@ Labels and metadata of every sample are read once, without any image, when the d
 the files are then closed. Image reads open each shard lazily in the process that reads (a
 DataLoader worker reopens its own handles after a fork and never uses the parent's).
 
-The frequency image is stored in grey levels with mean 0 (DC removed): feed the network
-`normalise_freq(sample["freq"], dataset.freq_std)`, i.e. divided by the shard set's constant
-standard deviation (index.json "freq_std"), never (x / 255 - 0.5) / 0.5.
+The frequency image is stored in grey levels with mean 0 (DC removed): the network reads it divided by
+the shard set's constant standard deviation (index.json "freq_std", model.inputs.freq_input), never
+(x / 255 - 0.5) / 0.5.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +32,6 @@ from pipeline.store.schema import (
     READABLE_VERSIONS,
     STRING_META,
 )
-
-
-def normalise_freq(freq: np.ndarray, freq_std: float) -> np.ndarray:
-    """The network's frequency input: the stored high-pass values over their constant spread, float32."""
-    return np.asarray(freq, dtype=np.float32) / np.float32(freq_std)
 
 
 def _open(path: Path):
@@ -90,8 +87,38 @@ def _read_meta(paths: list[Path]) -> dict[str, np.ndarray]:
     }
 
 
+@dataclass(frozen=True)
+class SampleFilter:
+    """Samples kept by the value of one metadata column (ShardDataset.meta: video, dataset, method, quality,
+    ...): those matching a pattern of `only` (None: every sample), less those matching one of `exclude`.
+    Patterns are fnmatch's (`*`, `?`, `[...]`; a plain name matches itself only), case-sensitive.
+
+    An identity fold of FF++ (videos "000" and "000_003": target, then source): training keeps
+    SampleFilter(exclude=("000", "003", "000_*", "*_000", "003_*", "*_003")), the test keeps
+    SampleFilter(only=(the same patterns)). LrlError when the column is not a string column."""
+
+    column: str = "video"
+    only: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+
+    def admits(self, meta: dict[str, np.ndarray]) -> np.ndarray:
+        """Boolean (n,) over the samples of `meta` (columns of equal length)."""
+        if self.column not in STRING_META:
+            raise LrlError(f"sample filter on {self.column!r}: choose one of {', '.join(STRING_META)}")
+        values = meta[self.column].tolist()
+
+        def matches(patterns) -> np.ndarray:
+            return np.fromiter((any(fnmatchcase(v, p) for p in patterns) for v in values), bool, len(values))
+
+        keep = np.ones(len(values), bool) if self.only is None else matches(self.only)
+        return keep & ~matches(self.exclude) if self.exclude else keep
+
+    def to_dict(self) -> dict:
+        return {"column": self.column, "only": self.only and list(self.only), "exclude": list(self.exclude)}
+
+
 def _select(
-    meta: dict[str, np.ndarray], selection: Selection, interpolated: bool, datasets
+    meta: dict[str, np.ndarray], selection: Selection, interpolated: bool, datasets, keep_filter
 ) -> dict[str, np.ndarray]:
     keep = np.fromiter(
         map(selection.admits, meta["method"], meta["quality"], meta["split"]), bool, len(meta[LABEL])
@@ -100,7 +127,35 @@ def _select(
         keep &= meta["interpolated"] == 0
     if datasets is not None:
         keep &= np.isin(meta["dataset"].astype(str), list(datasets))
+    if keep_filter is not None:
+        keep &= keep_filter.admits(meta)
     return {name: values[keep] for name, values in meta.items()}
+
+
+class ShardSet:
+    """One shard set opened once: its index.json and, on first use of each split, every sample's labels and
+    metadata (no image). `ShardDataset(shard_set, split, ...)` then reads no file until an image is read, so
+    a training run opens its shard set once and hands it to training and evaluation.
+
+    `source`: WORK/shards or its index.json. LrlError when the index is absent or unreadable, or a shard
+    file's schema is not readable."""
+
+    def __init__(self, source):
+        self.source = Path(source)
+        self.folder = self.source if self.source.is_dir() else self.source.parent
+        self.index = load_index(self.source)
+        self.freq_std = float(self.index["freq_std"])
+        self._meta: dict[str, dict[str, np.ndarray]] = {}
+
+    def paths(self, split: str) -> list[Path]:
+        """The shard files of one split, in index order."""
+        return [self.folder / e["file"] for e in self.index["shards"] if e["split"] == split]
+
+    def meta(self, split: str) -> dict[str, np.ndarray]:
+        """Every sample's label and metadata columns of one split (read once)."""
+        if split not in self._meta:
+            self._meta[split] = _read_meta(self.paths(split))
+        return self._meta[split]
 
 
 class ShardDataset:
@@ -110,11 +165,12 @@ class ShardDataset:
     mask_known 1); `ds.videos` names each sample's video (without its face: group by video and face
     for one sample group per face).
 
-    `source` is WORK/shards or its index.json; `fields` the images to read (any of rgb, freq,
-    mask); `methods` / `qualities` / `datasets` keep only those samples (None keeps all); `interpolated`
-    False leaves out the frames whose face box was interpolated between detections (the trainer's
-    default); `unknown_masks` False leaves out the samples whose mask is unknown (mask_known 0: a fake
-    whose real is not in ROOT), counted in `ds.unknown_masks_left_out`.
+    `source` is an open ShardSet, or WORK/shards or its index.json (opened here); `fields` the images to
+    read (any of rgb, freq, mask); `methods` / `qualities` / `datasets` keep only those samples (None keeps
+    all); `keep` (a SampleFilter) too; `interpolated` False leaves out the frames whose face box was
+    interpolated between detections (the trainer's default); `unknown_masks` False leaves out the samples
+    whose mask is unknown (mask_known 0: a fake whose real is not in ROOT), counted in
+    `ds.unknown_masks_left_out`. `ds.index` is the shard set's index.json.
     """
 
     def __init__(
@@ -127,19 +183,20 @@ class ShardDataset:
         interpolated: bool = True,
         datasets=None,
         unknown_masks: bool = True,
+        keep: SampleFilter | None = None,
     ):
-        self.source = Path(source)
-        folder = self.source if self.source.is_dir() else self.source.parent
-        index = load_index(self.source)
+        opened = source if isinstance(source, ShardSet) else ShardSet(source)
+        self.source = opened.source
+        self.index = opened.index
         self.split = split
         self.fields = tuple(fields)
         unknown = set(self.fields) - set(IMAGES)
         if unknown:
             raise ValueError(f"unknown fields {sorted(unknown)}: choose from {IMAGES}")
-        self.freq_std = float(index["freq_std"])
-        self.size = int(index.get("size", 0))
-        self.paths = [folder / e["file"] for e in index["shards"] if e["split"] == split]
-        meta = _select(_read_meta(self.paths), Selection(methods, qualities), interpolated, datasets)
+        self.freq_std = opened.freq_std
+        self.size = int(self.index.get("size", 0))
+        self.paths = opened.paths(split)
+        meta = _select(opened.meta(split), Selection(methods, qualities), interpolated, datasets, keep)
         known = meta["mask_known"] != 0
         self.unknown_masks_left_out = 0 if unknown_masks else int((~known).sum())
         self.meta = (

@@ -1,25 +1,41 @@
-"""Encode a stream of frames into several videos at once (PyAV), each written atomically.
+"""Encode a stream of frames into several videos at once (PyAV), each written atomically: the writer beside
+the decoder (pipeline.kernels.video), used by `lrl-prep blend` and the demo generators alike.
 
-The encodings are the FF++ demo's (pipeline.demo.tree.ENCODINGS), which are FF++'s levels:
-raw = libx264rgb qp 0 (lossless RGB: decodes bit-exact with to_ndarray("rgb24")), c23 / c40 = libx264 yuv420p
-CRF 23 / 40; masks = raw with the grey level in all three channels. One x264 thread per video (the bytes do
-not depend on the machine; the worker's other videos run in parallel processes).
+ENCODINGS are FF++'s levels: raw = libx264rgb qp 0 (lossless RGB: decodes bit-exact with
+to_ndarray("rgb24")), c23 / c40 = libx264 yuv420p CRF 23 / 40; masks (MASK_ENCODING) = raw with the grey
+level in all three channels. One x264 thread per video (the bytes do not depend on the machine; a worker's
+other videos run in parallel processes).
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from pipeline.demo.tree import ENCODINGS, MASK_ENCODING, Encoding
 from pipeline.errors import LrlError
 from pipeline.store.atomic import atomic_path
 
-__all__ = ["ENCODINGS", "MASK_ENCODING", "Writers", "writers"]
+
+@dataclass(frozen=True)
+class Encoding:
+    """An H.264 setting: PyAV codec name, pixel format and codec options."""
+
+    codec: str
+    pix_fmt: str
+    options: tuple[tuple[str, str], ...]
+
+
+ENCODINGS = {
+    "raw": Encoding("libx264rgb", "rgb24", (("qp", "0"), ("preset", "ultrafast"))),
+    "c23": Encoding("libx264", "yuv420p", (("crf", "23"), ("preset", "veryfast"))),
+    "c40": Encoding("libx264", "yuv420p", (("crf", "40"), ("preset", "veryfast"))),
+}
+MASK_ENCODING = ENCODINGS["raw"]
 
 
 class Writers:
@@ -67,6 +83,19 @@ def writers(
         out = Writers(streams, rate)
         yield out
         out.flush()
+
+
+def write_videos(outputs: list[tuple[Path, Encoding]], frames: list[np.ndarray], rate) -> None:
+    """Encode uint8 RGB frames (H, W, 3), all of one size, into one .mp4 per (path, encoding) at `rate` frames
+    per second, atomically (`writers`)."""
+    if not frames:
+        raise LrlError(f"{', '.join(str(p) for p, _ in outputs)}: no frames to encode")
+    height, width = frames[0].shape[:2]
+    named = {str(i): output for i, output in enumerate(outputs)}
+    with writers(named, width, height, rate) as out:
+        for frame in frames:
+            for name in named:
+                out.write(name, frame)
 
 
 def video_rate(path: Path) -> Fraction:
