@@ -427,9 +427,11 @@ def transfer_plan(args, base: Path, runs: Path) -> list[dict]:
             if not chosen(args, name):
                 continue
             overrides = {"methods": methods, "seed": seed} | (TINY if args.tiny else {})
-            run = runs / f"{slug(name.split(':')[0])}-s{seed}"
+            overrides |= {"variant": args.variant} if args.variant else {}
+            run = runs / f"{slug(name.split(':')[0])}{'-' + args.variant if args.variant else ''}-s{seed}"
             cfg = run_config(Path(args.config), base / work / "shards", run, overrides, args.epochs)
-            jobs.append({"table": "transfer", "model": name, "fold": seed, "cfg": cfg})
+            model = f"{name} ({args.variant})" if args.variant else name
+            jobs.append({"table": "transfer", "model": model, "fold": seed, "cfg": cfg})
     return jobs
 
 
@@ -680,6 +682,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--recipe", action="store_true", help="`make transfer`: train OUT/transfer/best.pt")
     parser.add_argument("--seeds", default="0,1,2", help="seeds of the transfer study")
+    parser.add_argument("--variant", help="the transfer study's LRL variant (default: the config's, full)")
     parser.add_argument("--demo", help="ROOT of the package-face demo (demo/ffpp): transfer set d, recipe")
     args = parser.parse_args(argv)
     realdev, out = Path(args.realdev), Path(args.out)
@@ -702,8 +705,9 @@ def main(argv: list[str] | None = None) -> int:
         works = sorted({w for name, (w, _) in transfer_sets(bool(args.demo)).items() if chosen(args, name)})
         masks = {f"{w}: {m}": v for w in works for m, v in mask_areas(base / w / "shards").items()}
         jobs = transfer_plan(args, base, out / "transfer-runs" / base.name)
-        run_all(jobs, cross, lambda rs: write_tables(out, rs, masks, about, "transfer-tables"), start)
-        say((out / "transfer-tables.md").read_text())
+        name = f"transfer-tables{'-' + args.variant if args.variant else ''}"
+        run_all(jobs, cross, lambda rs: write_tables(out, rs, masks, about, name), start)
+        say((out / f"{name}.md").read_text())
         return 0
     if args.mask_thresholds and 0 in folds:
         about["mask_thresholds"] = mask_thresholds(out, prep, args.mask_thresholds.split(","))
