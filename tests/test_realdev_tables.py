@@ -107,3 +107,12 @@ def test_recipe_trains_on_every_pair_and_the_blends_then_scores_the_unseen_clips
     index = json.loads((out / "work/4f-80px-t0.15/recipe/shards/index.json").read_text())
     trained = json.loads((out / "transfer" / "config.json").read_text())
     assert trained["data"]["shards"].endswith("recipe/shards") and "SelfBlend" in json.dumps(index)
+    study = cmd[: cmd.index("--recipe")] + ["--transfer", "--models", "b", "--seeds", "0", "--tiny"]
+    study += ["--n-folds", "3", "--frames", "4"]
+    proc = subprocess.run(study, cwd=ROOT, capture_output=True, text=True, timeout=600, env=ENV)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    tables = json.loads((out / "transfer-tables.json").read_text())
+    assert [(r["model"], r["fold"]) for r in tables["runs"]] == [("b: blends of the FF++ reals (SBI)", 0)]
+    blend_masks = tables["masks"]  # set b reads the blends' own masks: far larger than the diff rule's
+    assert set(blend_masks) == {"transfer-blendmask: SelfBlend", "transfer-blendmask: FaceSwapBlend"}
+    assert "[1/1] transfer b: blends of the FF++ reals (SBI) seed 0" in proc.stdout
