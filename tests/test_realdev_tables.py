@@ -103,7 +103,8 @@ def test_recipe_trains_on_every_pair_and_the_blends_then_scores_the_unseen_clips
     assert result["celebdf_scored"] == len(celebdf) and result["dfd_scored"] == 2
     assert 0 <= result["dfd_real_mean_score"] <= 1 and result["celebdf_video_auc"] is not None
     splits = {s: json.loads((out / "splits/all" / f"{s}.json").read_text()) for s in ("train", "val", "test")}
-    assert len(splits["train"]) == 6 and splits["val"] == splits["test"] == []  # 3 pairs: a_b and b_a each
+    assert splits["val"] == splits["test"] == []  # everything trains: the FF++ pairs and the blends
+    assert {i for pair in splits["train"] for i in pair} == {f"{i:03d}" for i in range(6)}
     index = json.loads((out / "work/4f-80px-t0.15/recipe/shards/index.json").read_text())
     trained = json.loads((out / "transfer" / "config.json").read_text())
     assert trained["data"]["shards"].endswith("recipe/shards") and "SelfBlend" in json.dumps(index)
