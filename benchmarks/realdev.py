@@ -690,7 +690,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{realdev}: no such folder (--realdev / REALDEV: ../shared/data/realdev)")
     if args.demo and not Path(args.demo).is_dir():
         raise SystemExit(f"--demo {args.demo}: no such folder (make demo writes demo/ffpp)")
-    folds = [0] if args.quick or args.recipe else [int(k) for k in args.folds.split(",")]
+    folds = [0] if args.quick or args.recipe or args.transfer else [int(k) for k in args.folds.split(",")]
+    if any(not 0 <= k < args.n_folds for k in folds):
+        raise SystemExit(
+            f"--folds {args.folds}: folds are 0 to {args.n_folds - 1} (--n-folds {args.n_folds})"
+        )
     args.epochs = 1 if args.quick else args.epochs
     prep = {"frames": args.frames, "size": args.size, "threshold": args.threshold}
     start = time.perf_counter()

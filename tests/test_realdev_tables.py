@@ -117,3 +117,9 @@ def test_recipe_trains_on_every_pair_and_the_blends_then_scores_the_unseen_clips
     blend_masks = tables["masks"]  # set b reads the blends' own masks: far larger than the diff rule's
     assert set(blend_masks) == {"transfer-blendmask: SelfBlend", "transfer-blendmask: FaceSwapBlend"}
     assert "[1/1] transfer b: blends of the FF++ reals (SBI) seed 0" in proc.stdout
+
+
+def test_a_fold_outside_the_folds_is_refused_in_one_line(tmp_path):
+    with pytest.raises(SystemExit, match=r"--folds 0,5: folds are 0 to 4 \(--n-folds 5\)"):
+        realdev.main(["--realdev", str(tmp_path), "--out", str(tmp_path / "out"), "--folds", "0,5"])
+    assert not (tmp_path / "out").exists()
