@@ -98,7 +98,8 @@ class DetectParams:
       within ~7 px of full-size ones.
     - min_face_size 40 there, i.e. faces of at least 1/6 of the short side (FF++ 004: 1/4.5):
       1.8x faster than 20 on 004 and on the demo, every face still found. Frames where none is
-      found are retried at twice the scale, which reaches faces of 1/12 of the short side.
+      found are retried at twice the scale with min_face_size 20 (retry_min_face_size), which reaches
+      faces of 1/24 of the short side.
     - A black border of 10% of the short side: facenet-pytorch clips candidate boxes at the image
       edge instead of padding them, which inflates the boxes of faces near the edge (IoU 0.7 with
       the true box on the demo's edge faces; >= 0.8 with a border of 5% or more).
@@ -110,8 +111,19 @@ class DetectParams:
     min_score: float = 0.9  # candidates below this are ignored
     batch: int = 8
     pad: float = 0.1  # black border added around detection frames, as a fraction of their short side
-    retry: bool = True  # frames without a face are tried again at twice the scale
+    retry: bool = True  # frames without a face are tried again at twice the scale ...
+    retry_min_face_size: int = 20  # ... with this MTCNN minimum face: faces of 1/24 of the short side
+    # (realdev DFD actors walking far away: 35-70 px faces at 1080p, 1/30-1/15; found at 2x with 20, not 40)
     smooth_sigma: float = 2.0  # Gaussian smoothing of boxes over time, in frames
+    # Linking (pipeline.kernels.detect.same_face): a detection continues a track when its centre moved
+    # at most link_distance times the larger box side from the track's last detection and its side changed
+    # at most link_zoom times. Measured on realdev (16 frames, about 1 s apart): the one face of FF++ 253
+    # and Celeb-DF id33_0003 jumps 0.75 of its side between sampled frames (a cut, a head turn), DFD
+    # kitchen pans 1.2; two people in one frame sit 3 sides or more apart. With 0.5 (before) 253 and
+    # id33_0003 each split in two tracks and the pans lost 7-10 frames of 16; 1.5 links all of them and
+    # keeps the two people of DFD 13 walking_down_indoor_hall apart.
+    link_distance: float = 1.5
+    link_zoom: float = 2.0
     # Longest run of sampled frames without a detection that is filled between two detections of
     # the track. Chosen 2: a missed frame or two (blur, a turned head) inside a track is the same
     # face, which linking already required to have moved at most half its size; across more, or
@@ -126,7 +138,7 @@ class DetectParams:
     # the true faces of FF++ 004 / 004_982 and of the 10 demo reals and 8 demo fakes are seen in
     # 32 of 32 with mean scores 0.995-1.000 and sides 0.23-0.45. So 0.25 (a person in a quarter of
     # the clip) and 0.97 sit between the two. min_track_side 0.1: a smaller face's 1.3x crop is upscaled
-    # more than 2.3x to 299 px (1080p: faces under 108 px); MTCNN here finds faces down to 1/12.
+    # more than 2.3x to 299 px (1080p: faces under 108 px); MTCNN here finds faces down to 1/24.
     min_track_seen: float = 0.25
     min_track_score: float = 0.97
     min_track_side: float = 0.1

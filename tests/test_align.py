@@ -10,7 +10,8 @@ from pipeline.dataset.layout import mask_video_dir, video_dir
 from pipeline.engine.runstate import DONE, FAILED, RunState
 from pipeline.kernels.align import MIN_MATCHING, Offset, find_offset, own_transform, place
 from pipeline.params import CropParams, ExtractParams, MasksParams
-from pipeline.stages import extract, masks
+from pipeline.stages import extract, masks, report
+from pipeline.stages.status import status_report
 from pipeline.store.layout import WorkLayout, frame_name
 
 FRAMES, SIZE = 4, 64
@@ -53,12 +54,13 @@ def work(tmp_path_factory):
     write_video(video_dir(root, "Face2Face", "raw") / "014_015.mp4", CROPPED)
     write_video(video_dir(root, "Deepfakes", "raw") / "014_015.mp4", PADDED)
     write_video(video_dir(root, "FaceSwap", "raw") / "014_015.mp4", OTHER.frames)
+    write_video(video_dir(root, "NeuralTextures", "raw") / "014_015.mp4", FAKE[:2])  # ends in 2 of 8
     cut_masks = [np.dstack([m[:, 11:331]] * 3) for m in FAKE_MASKS]
     write_video(mask_video_dir(root, "Face2Face") / "014_015.mp4", cut_masks)
     out = tmp_path_factory.mktemp("work")
     params = ExtractParams(FRAMES, CropParams(size=SIZE))
-    extract.run(root, out, params, jobs=1, device="cpu", progress=False)
-    return root, out
+    summary = extract.run(root, out, params, jobs=1, device="cpu", progress=False)
+    return root, out, summary
 
 
 def records(out, stage):
@@ -72,7 +74,7 @@ def crops(out, key):
 
 
 def test_cropped_and_padded_fakes_are_read_aligned_to_their_real(work):
-    _, out = work
+    _, out, _ = work
     recs = records(out, extract.STAGE)
     real = recs["ffpp/youtube/raw/014"]
     for method, offset in (("Face2Face", [11, 0]), ("Deepfakes", [0, 0])):
@@ -88,7 +90,7 @@ def test_cropped_and_padded_fakes_are_read_aligned_to_their_real(work):
 
 
 def test_a_fake_no_shift_matches_is_refused_in_one_line_naming_both_files(work):
-    root, out = work
+    root, out, _ = work
     rec = records(out, extract.STAGE)["ffpp/FaceSwap/raw/014_015"]
     assert rec.status == FAILED and "\n" not in rec.reason
     real = video_dir(root, "youtube", "raw") / "014.mp4"
@@ -99,7 +101,7 @@ def test_a_fake_no_shift_matches_is_refused_in_one_line_naming_both_files(work):
 
 
 def test_official_masks_of_a_cropped_fake_use_the_same_alignment(work):
-    root, out = work
+    root, out, _ = work
     masks.run(root, out, MasksParams(source="official"), jobs=1, progress=False)
     rec = records(out, masks.STAGE)["ffpp/Face2Face/raw/014_015"]
     assert rec.status == DONE, rec.reason
@@ -108,3 +110,20 @@ def test_official_masks_of_a_cropped_fake_use_the_same_alignment(work):
         truth = cv2.warpAffine(FAKE_MASKS[frame], np.array(matrix), (SIZE, SIZE)) > 127
         made = cv2.imread(str(WorkLayout(out).masks / rec.key / frame_name(frame, 0)), 0) > 0
         assert (made != truth).mean() < 0.02, frame
+
+
+def test_a_fake_with_far_fewer_crops_than_its_real_is_a_counted_named_problem(work, tmp_path):
+    _, out, summary = work
+    rec = records(out, extract.STAGE)["ffpp/NeuralTextures/raw/014_015"]
+    # too short (2 of 8 frames) to shorten its real's sampling: 1 of the 4 sampled frames is in it
+    assert rec.status == DONE and rec.data["frames"] == [0] and rec.counts["few_crops"] == 1
+    assert records(out, extract.STAGE)["ffpp/youtube/raw/014"].data["frames"] == [0, 2, 5, 7]  # all 8
+    assert rec.data["note"] == "far fewer crops than its real: 1, its real 4 of its most seen face"
+    assert ", 1 fakes with far fewer crops than their real" in summary.line()
+    assert (rec.key, rec.data["note"]) in summary.remarks  # printed as `note: KEY: ...`
+    line = next(x for x in status_report(out).splitlines() if x.startswith("extract"))
+    assert line.endswith("  1 fakes with far fewer crops than their real")
+    assert ", 1 fakes with far fewer crops than their real, " in report.run(out, tmp_path)
+    section = (tmp_path / "index.html").read_text().split("far fewer crops than their real</h2>")[1]
+    assert rec.key in section.split("<h2>")[0]
+    assert all(not r.counts.get("few_crops") for k, r in records(out, extract.STAGE).items() if k != rec.key)

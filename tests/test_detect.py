@@ -48,12 +48,42 @@ def test_iou_hand_values():
     assert iou(np.array([0, 0, 10, 10]), np.array([0, 0, 10, 10])) == 1.0
 
 
-def test_same_face_allows_small_moves_and_size_changes_only():
+def test_same_face_allows_moves_of_a_face_side_and_a_zoom_only():
     prev = np.array([100, 100, 200, 200.0])
-    assert same_face(prev, prev + [30, 40, 30, 40]) == pytest.approx(0.5)  # moved 50 px = half its size
-    assert same_face(prev, prev + [31, 40, 31, 40]) is None
-    assert same_face(prev, np.array([110, 110, 190, 190.0])) == 0.0  # 0.64x area
-    assert same_face(prev, np.array([130, 130, 170, 170.0])) is None  # 0.16x area
+    assert same_face(prev, prev + [90, 120, 90, 120], 1.5, 2.0) == pytest.approx(1.5)  # 150 px: 1.5 sides
+    assert same_face(prev, prev + [91, 120, 91, 120], 1.5, 2.0) is None
+    assert same_face(prev, np.array([110, 110, 190, 190.0]), 1.5, 2.0) == 0.0  # 0.8x the side
+    assert same_face(prev, np.array([50, 50, 250, 250.0]), 1.5, 2.0) == 0.0  # zoomed in 2x
+    assert same_face(prev, np.array([40, 40, 260, 260.0]), 1.5, 2.0) is None  # 2.2x
+    assert same_face(prev, np.array([130, 130, 170, 170.0]), 1.5, 2.0) is None  # 0.4x
+
+
+def test_a_face_moving_a_side_per_sampled_frame_and_zooming_is_one_track():
+    box = np.array([100, 100, 200, 200.0])
+    moving = [faces(box + [120 * i, 0, 120 * i, 0]) for i in range(6)]  # 1.2 sides per sampled frame
+    assert link_tracks(moving) == [[(i, 0) for i in range(6)]]
+    zoom = [faces(np.array([300 - 40 * i, 200 - 40 * i, 400 + 40 * i, 300 + 40 * i])) for i in range(5)]
+    assert link_tracks(zoom) == [[(i, 0) for i in range(5)]]  # 100 px -> 420 px, 1.8x per frame at most
+    params, frames = DetectParams(), list(range(0, 60, 10))
+    moving[3] = faces(box + [360, 0, 360, 0], [30, 400, 50, 420])  # a spurious small face once
+    [track] = track_faces(frames, moving, params, 720)
+    assert not track.no_face.any() and track.boxes[5] == pytest.approx(box + [600, 0, 600, 0], abs=60)
+
+
+def test_a_second_box_on_the_same_face_never_starts_a_track():
+    box = np.array([100, 100, 200, 200.0])
+    frames = [faces(box), faces(box + 5, box + [40, 0, 40, 0]), faces(box + [30, 20, 30, 20], box + 10)]
+    assert link_tracks(frames) == [[(0, 0), (1, 0), (2, 1)]]  # IoU 0.43 and 0.56 with the face's box
+    frames.append(faces(box, box + [300, 0, 300, 0]))  # another face beside it: a track of its own
+    assert link_tracks(frames)[1:] == [[(3, 1)]]
+
+
+def test_two_people_stay_two_tracks_the_closest_continuation_first():
+    left, right = np.array([100, 100, 300, 300.0]), np.array([800, 100, 1000, 300.0])
+    frames = [faces(left, right), faces(right + [-150, 0, -150, 0], left + [150, 0, 150, 0])]
+    assert sorted(link_tracks(frames)) == [[(0, 0), (1, 1)], [(0, 1), (1, 0)]]
+    frames.append(faces(left + [300, 0, 300, 0]))  # one of them: closer to the left one's last box
+    assert sorted(link_tracks(frames)) == [[(0, 0), (1, 1), (2, 0)], [(0, 1), (1, 0)]]
 
 
 def test_link_tracks_follows_two_faces_and_opens_a_track_for_a_newcomer():

@@ -139,7 +139,7 @@ def test_every_good_video_yields_one_crop_per_sampled_frame(extracted):
         files = {(frame, face): img for face in faces for frame, img in crops(work, k, face).items()}
         assert sorted(files) == sorted(zip(rec.data["frames"], rec.data["faces"], strict=True))
         partial = int(k == key("youtube", "raw", "012"))  # a decodable prefix (issue 26: said so)
-        assert rec.counts == {"crops": len(files), "no_face": 0, "partial": partial}
+        assert rec.counts == {"crops": len(files), "no_face": 0, "partial": partial, "few_crops": 0}
         assert ("note" in rec.data) == bool(partial)
         assert all(img.shape == (SIZE, SIZE, 3) for img in files.values())
         if "FaceSwap" not in k:
@@ -151,7 +151,7 @@ def test_every_good_video_yields_one_crop_per_sampled_frame(extracted):
 def test_real_and_fakes_at_every_quality_share_frames_and_transforms(extracted):
     _, _, _, records, detects = extracted
     base = records[key("youtube", "raw", "000")].data
-    assert base["frames"] == [0, 2, 4, 7, 9, 11]
+    assert base["frames"] == [0, 1, 2, 4, 5, 6]  # within the 7 frames FaceSwap 000_001 shares with it
     for k in (
         key("youtube", "c23", "000"),
         key("Deepfakes", "raw", "000_001"),
@@ -163,12 +163,12 @@ def test_real_and_fakes_at_every_quality_share_frames_and_transforms(extracted):
     assert detects["ffpp/youtube/000"].data["video"].endswith("raw/videos/000.mp4")  # best quality
 
 
-def test_fake_shorter_than_its_real_uses_the_common_frames(extracted):
-    _, _, _, records, _ = extracted
+def test_fake_shorter_than_its_real_gets_every_crop_its_real_has(extracted):
+    _, _, _, records, detects = extracted
     short = records[key("FaceSwap", "raw", "000_001")].data
     base = records[key("youtube", "raw", "000")].data
-    assert short["frames"] == [f for f in base["frames"] if f < 7]
-    assert short["transforms"] == base["transforms"][: len(short["frames"])]
+    assert short["frames"] == base["frames"] and short["transforms"] == base["transforms"]
+    assert detects["ffpp/youtube/000"].data["n_frames"] == 12  # the real's own length, sampled within 7
 
 
 def test_fake_without_its_real_is_detected_on_itself(extracted):
@@ -317,8 +317,9 @@ def test_rerun_with_nothing_changed_decodes_nothing_and_a_changed_real_recrops_i
     first = run(root, work, params, jobs=1, device="cpu", progress=False)
     assert (first.done, first.failed, first.items) == (3, 0, 9)
     # the detected video is decoded once (after reading its header) and cropped from those frames; its
-    # header is read once more to check the decodable length against it (read_in_part)
-    assert opened == {"youtube/raw": 3, "youtube/c23": 1, "Deepfakes/raw": 1}
+    # header is read once more to check the decodable length against it (read_in_part), and once with
+    # its fake's header when planning, for the length they share (extract.shared_lengths; then kept)
+    assert opened == {"youtube/raw": 4, "youtube/c23": 1, "Deepfakes/raw": 2}
 
     def no_decoding(path, *threads):
         raise AssertionError(f"decoded {path}")

@@ -22,7 +22,7 @@ def test_real_ffpp_pair_gives_32_aligned_crops_with_a_face_in_every_frame(tmp_pa
         real, fake = state.get(STAGE, REAL), state.get(STAGE, FAKE)
         detect = state.get(DETECT, "ffpp/youtube/004")
     for rec in (real, fake):
-        assert rec.status == DONE and rec.counts == {"crops": 32, "no_face": 0, "partial": 0}
+        assert rec.status == DONE and rec.counts == {"crops": 32, "no_face": 0, "partial": 0, "few_crops": 0}
         assert len(list((tmp_path / "faces" / rec.key).glob("*.png"))) == 32
     assert fake.data["frames"] == real.data["frames"] and fake.data["transforms"] == real.data["transforms"]
     assert detect.data["n_frames"] == 309 and detect.data["frames"][-1] == 308

@@ -48,7 +48,9 @@ def test_frames_before_the_face_get_no_crop_and_are_recorded(late_face, one_torc
 
 def test_the_summary_line_and_status_count_the_frames_without_a_face(late_face):
     work, summary, rec, _ = late_face
-    assert rec.counts == {"crops": 4, "no_face": 4, "partial": 0}
+    assert rec.counts == {"crops": 4, "no_face": 4, "partial": 0, "few_crops": 0}
     assert f"4 crops, 4 {NO_FACE}" in summary.line()
     extract_line = next(line for line in status_report(work).splitlines() if line.startswith("extract"))
-    assert extract_line.endswith(f"4 {NO_FACE}  0 videos read in part")
+    assert extract_line.endswith(
+        f"4 {NO_FACE}  0 videos read in part  0 fakes with far fewer crops than their real"
+    )

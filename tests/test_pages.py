@@ -76,7 +76,8 @@ def test_dataset_report_in_chromium(tiny_run, tmp_path, browser):
     )
     assert result.exit_code == 0, result.output
     assert result.output.startswith(
-        "report: 12 videos on 3 sheet pages, 0 failed units, 0 fakes without a mask, 0 skipped"
+        "report: 12 videos on 3 sheet pages, 0 failed units, 0 fakes without a mask, "
+        "0 fakes with far fewer crops than their real, 0 skipped"
     )
     index = look(browser, tmp_path / "qa" / "index.html", tmp_path / "qa-index.png")
     cells = index.evaluate("Array.from(document.querySelectorAll('table')[0].rows).map(r => r.innerText)")

@@ -28,7 +28,8 @@ def test_report_counts_failures_skips_and_missing_crops(tmp_path):
     (layout.face_dir(rec.dataset, rec.method, rec.quality, rec.video) / frame_name(4)).unlink()
     line = run(work, out, ReportOptions(per_page=5))
     assert line.startswith(
-        "report: 12 videos on 3 sheet pages, 1 failed units, 1 fakes without a mask, 0 skipped"
+        "report: 12 videos on 3 sheet pages, 1 failed units, 1 fakes without a mask, "
+        "0 fakes with far fewer crops than their real, 0 skipped"
     )
     index = (out / "index.html").read_text()
     no_mask = index.split("<h2>Fakes without a mask")[1].split("<h2>")[0]  # its own section, not a failure

@@ -18,6 +18,8 @@ import numpy as np
 from pipeline.errors import LrlError
 from pipeline.params import DetectParams
 
+DUPLICATE_IOU = 0.3  # a candidate overlapping a kept one of its frame this much is the same face (MTCNN's
+# last NMS suppresses only boxes overlapping by more than 0.7 of the smaller one)
 INSTALL_HINT = (
     "facenet-pytorch is not installed: install it with: pip install --no-deps facenet-pytorch==2.6.0"
 )
@@ -142,37 +144,52 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def same_face(prev: np.ndarray, box: np.ndarray) -> float | None:
-    """Centre distance relative to the previous box's size when `box` can continue its track, else None.
+def side(box: np.ndarray) -> float:
+    """The longer side of a x0, y0, x1, y1 box."""
+    return float(max(box[2] - box[0], box[3] - box[1]))
 
-    A continuation moved by at most half the face size and changed area by at most 2x.
+
+def same_face(prev: np.ndarray, box: np.ndarray, distance: float, zoom: float) -> float | None:
+    """Centre distance over the larger box's side when `box` can continue a track whose last box is `prev`,
+    else None: it moved at most `distance` face sides and its side changed at most `zoom` times.
+
+    Sampled frames can be a second apart: a head turn, a zoom or a pan moves a face by about its size
+    between them (DetectParams.link_distance).
     """
-    size = max(prev[2] - prev[0], prev[3] - prev[1])
-    dist = float(np.hypot(*((box[:2] + box[2:]) / 2 - (prev[:2] + prev[2:]) / 2))) / size
-    ratio = box_area(box) / max(box_area(prev), 1e-9)
-    return dist if dist <= 0.5 and 0.5 <= ratio <= 2.0 else None
+    big, small = max(side(prev), side(box)), min(side(prev), side(box))
+    dist = float(np.hypot(*((box[:2] + box[2:]) / 2 - (prev[:2] + prev[2:]) / 2))) / max(big, 1e-9)
+    return dist if dist <= distance and big <= zoom * small else None
 
 
-def link_tracks(faces: list[FrameFaces]) -> list[list[tuple[int, int]]]:
-    """Greedy linking of candidates across frames into tracks of (frame position, candidate index)."""
+def link_tracks(
+    faces: list[FrameFaces], distance: float = 1.5, zoom: float = 2.0
+) -> list[list[tuple[int, int]]]:
+    """Candidates linked across frames into tracks of (frame position, candidate index).
+
+    Frame by frame, every (track, candidate) pair that `same_face` allows is taken closest first, each
+    track and candidate once; a track is continued from its last detection (across frames where it was
+    not seen); a candidate left over starts a new track (most confident first), unless it overlaps a
+    candidate of its frame already placed by DUPLICATE_IOU or more: a second box on the same face.
+    """
     tracks: list[list[tuple[int, int]]] = []
     for t, frame in enumerate(faces):
-        taken: set[int] = set()
+        pairs = []
+        for k, track in enumerate(tracks):
+            last = faces[track[-1][0]].boxes[track[-1][1]]
+            for j, box in enumerate(frame.boxes):
+                d = same_face(last, box, distance, zoom)
+                if d is not None:
+                    pairs.append((d, k, j))
+        used_tracks, used = set(), set()
+        for _, k, j in sorted(pairs):
+            if k not in used_tracks and j not in used:
+                tracks[k].append((t, j))
+                used_tracks.add(k)
+                used.add(j)
         for j in np.argsort(-frame.scores, kind="stable"):
-            best, best_d = None, None
-            for k, track in enumerate(tracks):
-                if k in taken:
-                    continue
-                pt, pj = track[-1]
-                d = same_face(faces[pt].boxes[pj], frame.boxes[j])
-                if d is not None and (best_d is None or d < best_d):
-                    best, best_d = k, d
-            if best is None:
+            if not any(iou(frame.boxes[j], frame.boxes[k]) >= DUPLICATE_IOU for k in used):
                 tracks.append([(t, int(j))])
-                taken.add(len(tracks) - 1)
-            else:
-                tracks[best].append((t, int(j)))
-                taken.add(best)
+            used.add(int(j))
     return tracks
 
 
@@ -223,10 +240,7 @@ def track_stats(
 ) -> tuple[float, float, float]:
     """(fraction of the sampled frames it is seen in, mean detector score, median box side / frame short
     side)."""
-    sides = [
-        max(faces[t].boxes[j][2] - faces[t].boxes[j][0], faces[t].boxes[j][3] - faces[t].boxes[j][1])
-        for t, j in track
-    ]
+    sides = [side(faces[t].boxes[j]) for t, j in track]
     return (
         len(track) / len(faces),
         float(np.mean([faces[t].scores[j] for t, j in track])),
@@ -243,7 +257,8 @@ def kept_tracks(
     params.min_track_seen of the sampled frames, with a mean score of at least params.min_track_score
     and a median side of at least params.min_track_side of the frame's short side.
     """
-    tracks = sorted(link_tracks(faces), key=lambda tr: -track_weight(faces, tr))
+    linked = link_tracks(faces, params.link_distance, params.link_zoom)
+    tracks = sorted(linked, key=lambda tr: -track_weight(faces, tr))
     kept = tracks[:1]
     for track in tracks[1:]:
         seen, score, side = track_stats(faces, track, short_side)

@@ -1,14 +1,15 @@
 """The face tracks of one video: MTCNN on frames sampled evenly over its decodable length.
 
 Frames are downscaled to a short side of about `det_side` pixels for MTCNN (pipeline.kernels.detect);
-frames without a confident face are retried at twice the scale; the candidates are linked into
+frames without a confident face are retried at twice the scale, for faces half as small
+(DetectParams.retry_min_face_size); the candidates are linked into
 tracks (face 0 the heaviest). The caller makes its record of the result (pipeline.store.records
 .Detection.from_faces): extract stores it, predict crops from it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.devices import device_name
@@ -56,10 +57,13 @@ def detect_video(
     device: str = "cpu",
     keep: bool = False,
     threads: int = 0,
+    within: int | None = None,
 ) -> VideoFaces:
-    """MTCNN on `count` frames spread over the video, downscaled; missed frames retried at twice the scale.
+    """MTCNN on `count` frames spread over the video, downscaled; missed frames retried at twice the scale
+    for smaller faces.
 
     `keep`: the full-size sampled frames are kept (VideoFaces.images). `threads`: decoding threads.
+    `within`: frames are sampled among the first `within` only (the length its fakes share).
     Raises LrlError naming the file when it cannot be decoded or no face is found.
     """
     detector = get_mtcnn(device, params)
@@ -67,7 +71,8 @@ def detect_video(
     def small(frame):
         return shrink(frame, detection_scale(*frame.shape[:2], params.det_side))
 
-    sampled = sample_frames(path, count, (lambda f: (small(f), f)) if keep else small, threads)
+    convert = (lambda f: (small(f), f)) if keep else small
+    sampled = sample_frames(path, count, convert, threads, within=within)
     frames = [f for _, f in sampled.frames] if keep else None
     smalls = [s for s, _ in sampled.frames] if keep else sampled.frames
     w, h = sampled.width, sampled.height
@@ -80,7 +85,8 @@ def detect_video(
         again = [
             shrink(frame, min(1.0, 2 * scale)) for _, frame in iter_frames(path, wanted, threads=threads)
         ]
-        for i, f in zip(missing, mtcnn_faces(detector, again, w, h, params.batch, params.pad), strict=True):
+        closer = get_mtcnn(device, replace(params, min_face_size=params.retry_min_face_size))
+        for i, f in zip(missing, mtcnn_faces(closer, again, w, h, params.batch, params.pad), strict=True):
             faces[i] = f.confident(params.min_score)
     try:
         tracks = track_faces(sampled.indices, faces, params, min(w, h))

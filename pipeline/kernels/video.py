@@ -229,8 +229,10 @@ def sample_frames(
     convert: Callable = lambda f: f,
     threads: int = 0,
     min_gap: int | None = SEEK_MIN_GAP,
+    within: int | None = None,
 ) -> Sampled:
-    """`count` frames evenly spaced over the decodable length (all when None), each passed through `convert`.
+    """`count` frames evenly spaced over the decodable length (all when None), each passed through `convert`;
+    with `within`, over its first `within` frames only (when count is given).
 
     The header's frame count is checked: decoding goes on to the frame just past it, so a count
     too high (truncated file) or too low is noticed and the sampling redone on the true length.
@@ -238,7 +240,7 @@ def sample_frames(
     n = None if count is None else frame_count(path)
     for _ in range(3):
         status, out = Decoding(), Sampled()
-        indices = None if n is None else sample_indices(n, count)
+        indices = None if n is None else sample_indices(min(n, within or n), count)
         for i, frame in iter_frames(path, indices, n, status, threads, min_gap):
             out.indices.append(i)
             out.frames.append(convert(frame))

@@ -157,10 +157,12 @@ def index_page(path: Path, summary, pages: list[tuple[str, str, str]], work: str
     failures = [[esc(u), esc(k), esc(r)] for u, k, r in summary.failures]
     skipped = [[esc(k), esc(r)] for k, r in summary.skipped]
     no_mask = [[esc(k), esc(r)] for k, r in summary.no_mask]
+    few = [[esc(k), esc(r)] for k, r in summary.few_crops]
     links = [[f'<a href="{esc(n)}">{esc(n)}</a>', esc(a), esc(b)] for n, a, b in pages]
     body = (
         f'<p class="note">WORK {esc(work)}: {len(summary.videos)} videos with crops, '
         f"{len(summary.failures)} failed units, {len(summary.no_mask)} fakes without a mask, "
+        f"{len(summary.few_crops)} fakes with far fewer crops than their real, "
         f"{len(summary.skipped)} left out of the shards</p>"
         "<h2>Videos per dataset / method / quality / split</h2>"
         + counts_table(summary.videos)
@@ -169,6 +171,8 @@ def index_page(path: Path, summary, pages: list[tuple[str, str, str]], work: str
         + worth_a_look(summary.videos, pages, per_page)
         + "<h2>Failures</h2>"
         + (table(["unit", "key", "reason"], failures) if failures else '<p class="note">none</p>')
+        + "<h2>Fakes with far fewer crops than their real</h2>"
+        + (table(["video", "why"], few) if few else '<p class="note">none</p>')
         + "<h2>Fakes without a mask (no real known: in the shards with mask_known 0)</h2>"
         + (table(["video", "reason"], no_mask) if no_mask else '<p class="note">none</p>')
         + "<h2>Skipped (left out of the shards)</h2>"

@@ -1,7 +1,8 @@
 """`lrl-prep extract`: face crops of every video, detected once per real and shared by its fakes.
 
 Two units in the run state. "detect": one unit per real (target) video id, run on the best quality
-present (raw > c23 > c40): frames sampled evenly over the decodable length, MTCNN, its face tracks
+present (raw > c23 > c40): frames sampled evenly over the decodable length (within the length its
+fakes share: `shared_lengths`), MTCNN, its face tracks
 (face 0 the heaviest; pipeline.kernels.faces; its record: `Detection`). A fake whose real is absent
 is detected on itself. "extract": one unit per video; every quality of a real and every fake made from
 it (fakes are frame-aligned with their target) crops the same frame indices with the same transforms,
@@ -32,14 +33,14 @@ import numpy as np
 
 from pipeline.dataset.layout import QUALITIES
 from pipeline.engine.runner import Summary, Task
-from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, fingerprint
+from pipeline.engine.runstate import DONE, FAILED, RunState, UnitResult, file_stamp, fingerprint
 from pipeline.engine.threads import worker_threads
 from pipeline.errors import LrlError
 from pipeline.kernels.align import Offset, find_offset, place
 from pipeline.kernels.crop import apply_crop, plan_crop
 from pipeline.kernels.faces import detect_video, detection_device
 from pipeline.kernels.forged import box_difference, mean_differences, most_changed
-from pipeline.kernels.video import Decoding, iter_frames, read_in_part
+from pipeline.kernels.video import Decoding, frame_count, iter_frames, read_in_part
 from pipeline.params import CropParams, DetectParams, ExtractParams, PrepConfig, Scope
 from pipeline.stages.context import Context, Plan
 from pipeline.store.atomic import remove_stale_temps
@@ -47,6 +48,7 @@ from pipeline.store.images import remove_other_frames, write_png
 from pipeline.store.layout import frame_name
 from pipeline.store.records import (
     DETECT,
+    FRAME_COUNTS_META,
     ROOT_META,
     CropsRecord,
     Detection,
@@ -61,9 +63,12 @@ from pipeline.store.space import DiskFull, as_disk_full, is_disk_full
 UNITS = (DETECT, STAGE)
 NOTES = {
     "no_face": "frames without a face (no crop)",  # extract record counts shown in the summary and status
-    "partial": "videos read in part",
-}  # decodable frames end before the header's count (record: "note")
+    "partial": "videos read in part",  # decodable frames end before the header's count (record: "note")
+    "few_crops": "fakes with far fewer crops than their real",  # (record: "note"; `few_crops`)
+}
 ALIGN_FRAMES = 4  # frame pairs a resized fake's offset is measured on
+FEW_CROPS = 0.5  # a fake with fewer crops than this fraction of its real's most seen face is a problem
+MIN_SHARED = 0.5  # a fake shortens its real's sampling only when at least this fraction of the real long
 VERSION = 4  # bump when detection or cropping changes meaning, to invalidate earlier results
 
 
@@ -90,6 +95,7 @@ class DetectJob:
     device: str = "cpu"
     crop: CropJob | None = None  # the detected video's own crop unit, done from the same decoded frames
     crop_fingerprint: str = ""
+    within: int | None = None  # frames sampled among the first `within` only (`shared_lengths`)
 
 
 # ---------------------------------------------------------------- planning
@@ -128,11 +134,14 @@ def plan(ctx: Context) -> Plan:
     detect_params = {"version": VERSION, "frames": params.frames, "detect": asdict(params.detect)}
     detects: dict[str, Task] = {}
     extracts = []
-    for video in sorted(index.filter(ctx.config.scope.selection).records, key=lambda r: r.key):
+    selected = sorted(index.filter(ctx.config.scope.selection).records, key=lambda r: r.key)
+    within = shared_lengths(ctx.state, selected, sources) if params.frames is not None else {}
+    for video in selected:
         key, source = sources[video.key]
         if key not in detects:
-            job = DetectJob(key, source.path, params.frames, params.detect)
-            detects[key] = Task(key, fingerprint([source.path], detect_params), job)
+            job = DetectJob(key, source.path, params.frames, params.detect, within=within.get(key))
+            fp_params = {**detect_params, "within": within.get(key)}
+            detects[key] = Task(key, fingerprint([source.path], fp_params), job)
         fp = fingerprint(
             [video.path],
             {"version": VERSION, "crop": asdict(params.crop), "record": identity(video)},
@@ -146,6 +155,44 @@ def plan(ctx: Context) -> Plan:
     return Plan(
         {DETECT: sorted(detects.values(), key=lambda t: t.key), STAGE: extracts}, datasets=ctx.covered()
     )
+
+
+def shared_lengths(
+    state: RunState, selected: list[VideoRecord], sources: dict[str, tuple[str, VideoRecord]]
+) -> dict[str, int]:
+    """Per detect unit whose fakes end before its video: the frames they share (the shortest fake's
+    header count), its frames then sampled among those.
+
+    FF++'s FaceSwap, Face2Face and NeuralTextures render min(target, source) frames, so a fake can end
+    long before its real, and frames sampled past its end would give its real crops it has not. A fake
+    shorter than MIN_SHARED of its real, or one that cannot be read, does not shorten it (its own unit
+    says what is wrong). Header counts are kept in the run state by file stamp (FRAME_COUNTS_META):
+    a plan opens only new or changed files.
+    """
+    memo = state.get_meta(FRAME_COUNTS_META, {})
+    fresh: dict[str, list] = {}
+
+    def frames_of(path: str) -> int | None:
+        stamp = file_stamp(path)[1:]
+        if memo.get(path, [None, None, None])[:2] != stamp:
+            try:
+                memo[path] = [*stamp, frame_count(Path(path))]
+            except LrlError:
+                memo[path] = [*stamp, None]
+            fresh[path] = memo[path]
+        return memo[path][2]
+
+    shortest: dict[str, int] = {}
+    for video in selected:
+        key, source = sources[video.key]
+        if not video.is_fake or video.path == source.path:
+            continue
+        own, fake = frames_of(source.path), frames_of(video.path)
+        if own and fake and MIN_SHARED * own <= fake < own:
+            shortest[key] = min(shortest.get(key, own), fake)
+    if fresh:
+        state.set_meta(FRAME_COUNTS_META, memo)
+    return shortest
 
 
 def identity(video: VideoRecord) -> dict:
@@ -183,7 +230,13 @@ def detect_work(job: DetectJob) -> UnitResult:
     """
     try:
         faces = detect_video(
-            Path(job.path), job.frames, job.params, job.device, job.crop is not None, worker_threads()
+            Path(job.path),
+            job.frames,
+            job.params,
+            job.device,
+            job.crop is not None,
+            worker_threads(),
+            job.within,
         )
     except LrlError as exc:
         return UnitResult(job.key, "", FAILED, str(exc))
@@ -280,14 +333,30 @@ def crop_frames(
         if status.ended
         else None
     )
+    few = few_crops(len(made.frames), job.detection) if has_real(job.video, job.detect_key) else None
+    note = "; ".join(n for n in (partial, few) if n)
     return UnitResult(
         job.key,
         "",
         DONE,
         outputs=[job.out_dir],
-        counts={"crops": len(made.frames), "no_face": len(made.no_face), "partial": int(bool(partial))},
-        data={**record.to_dict(), **({"note": partial} if partial else {})},
+        counts={
+            "crops": len(made.frames),
+            "no_face": len(made.no_face),
+            "partial": int(bool(partial)),
+            "few_crops": int(bool(few)),
+        },
+        data={**record.to_dict(), **({"note": note} if note else {})},
     )
+
+
+def few_crops(crops: int, detection: Detection) -> str | None:
+    """A note when a fake has fewer than FEW_CROPS of the crops its real has of its most seen face (a face
+    split over tracks, a forged face seen in few frames, a fake that ends early or breaks), else None."""
+    most = max(sum(box is not None for box in t.boxes) for t in detection.tracks)
+    if crops >= FEW_CROPS * most:
+        return None
+    return f"far fewer crops than its real: {crops}, its real {most} of its most seen face"
 
 
 def _real_frame(real, index: int, path: str) -> np.ndarray:

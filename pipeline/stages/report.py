@@ -36,6 +36,9 @@ class WorkSummary:
         default_factory=list
     )  # (fake, reason): no real known, not a failure
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (video, reason): left out of the shards
+    few_crops: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (fake, note): far fewer crops than its real
 
 
 def gather(work: Path) -> WorkSummary:
@@ -49,6 +52,8 @@ def gather(work: Path) -> WorkSummary:
         for r in sorted(state.records(EXTRACT), key=lambda r: r.key):
             if r.ok:
                 out.videos.append((CropsRecord.from_dict(r.data), masks.get(r.key)))
+            if r.ok and r.counts.get("few_crops"):
+                out.few_crops.append((r.key, r.data.get("note", "")))
         for unit in FAILING_UNITS:
             out.failures += [
                 (unit, r.key, r.reason or "unknown reason") for r in state.records(unit) if r.status == FAILED
@@ -123,6 +128,7 @@ def run(work: Path, out: Path, opts: ReportOptions | None = None) -> str:
     return (
         f"report: {len(summary.videos)} videos on {len(pages)} sheet pages, "
         f"{len(summary.failures)} failed units, "
-        f"{len(summary.no_mask)} fakes without a mask, {len(summary.skipped)} skipped; "
+        f"{len(summary.no_mask)} fakes without a mask, {len(summary.few_crops)} fakes with far fewer crops "
+        f"than their real, {len(summary.skipped)} skipped; "
         f"{time.perf_counter() - start:.1f} s; wrote {out / 'index.html'}"
     )

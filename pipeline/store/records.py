@@ -32,6 +32,7 @@ ROOT_META = "root"  # the ROOT the last stage ran on
 PROBLEMS_META = "index:problems"  # {ROOT: [[path, reason], ...]}; a plain list in run states of one ROOT
 SOURCES_META = "index:sources"  # {dataset: {"root": ROOT, "scope": Scope as a dict}}
 BUCKETS_META = "shards:buckets"  # {split: bucket count} (pipeline.stages.shards)
+FRAME_COUNTS_META = "extract:frame_counts"  # {path: [size, mtime_ns, header frame count or None]} (a memo)
 
 
 def params_meta(unit: str) -> str:
