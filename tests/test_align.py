@@ -13,6 +13,7 @@ from pipeline.params import CropParams, ExtractParams, MasksParams
 from pipeline.stages import extract, masks, report
 from pipeline.stages.status import status_report
 from pipeline.store.layout import WorkLayout, frame_name
+from tests.kit import run_extract, run_masks
 
 FRAMES, SIZE = 4, 64
 REAL = face_clip(8, 342, 240, face=140, step=6)  # 342 px: not a multiple of 32
@@ -59,7 +60,7 @@ def work(tmp_path_factory):
     write_video(mask_video_dir(root, "Face2Face") / "014_015.mp4", cut_masks)
     out = tmp_path_factory.mktemp("work")
     params = ExtractParams(FRAMES, CropParams(size=SIZE))
-    summary = extract.run(root, out, params, jobs=1, device="cpu", progress=False)
+    summary = run_extract(root, out, params)
     return root, out, summary
 
 
@@ -102,7 +103,7 @@ def test_a_fake_no_shift_matches_is_refused_in_one_line_naming_both_files(work):
 
 def test_official_masks_of_a_cropped_fake_use_the_same_alignment(work):
     root, out, _ = work
-    masks.run(root, out, MasksParams(source="official"), jobs=1, progress=False)
+    run_masks(root, out, MasksParams(source="official"))
     rec = records(out, masks.STAGE)["ffpp/Face2Face/raw/014_015"]
     assert rec.status == DONE, rec.reason
     crop_rec = records(out, extract.STAGE)[rec.key].data
