@@ -6,9 +6,9 @@ import re
 from pipeline.engine.runstate import FAILED, RunState, UnitResult
 from pipeline.params import ReportOptions
 from pipeline.stages.report import run, shown_frames
-from pipeline.stages.shards import run as run_shards
 from pipeline.store.layout import WorkLayout, frame_name
 from pipeline.store.records import NO_MASK
+from tests.kit import run_shards
 from tests.work_fixture import make_work
 
 
