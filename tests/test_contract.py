@@ -1,15 +1,17 @@
 """Every registered detector (model.DETECTORS) through the same contract, on the tiny demo's shards: train a
 step, save, load through the one loader, evaluate (a typed result naming the detector), predict a clip
-and write its report page."""
+and write its report page (a detector without a mask head: the report refused in one line)."""
 
 import json
 
 import pytest
 
 from model import DETECTORS
+from model.detector import MASK
 from model.training.checkpoint import load_checkpoint
 from model.training.loop import train
 from model.training.run_eval import EvalOptions, evaluate_checkpoint
+from pipeline.errors import LrlError
 from pipeline.predict.run import predict
 from tests.kit import tiny_config
 
@@ -37,8 +39,14 @@ def test_every_detector_trains_loads_evaluates_predicts_and_reports(name, tiny_r
     assert json.loads(result.table_json.read_text())["rows"] == result.rows and str(result).endswith(".md")
 
     video = root / "original_sequences" / "youtube" / "raw" / "videos" / "000.mp4"
-    (scored,) = predict(run / "best.pt", [video], tmp_path / "pred", tmp_path / "report", "cpu", echo=str)
+    report = tmp_path / "report" if MASK in net.shows else None  # the report page shows the predicted mask
+    (scored,) = predict(run / "best.pt", [video], tmp_path / "pred", report, "cpu", echo=str)
     assert scored.ok and 0.0 <= scored.score <= 1.0
     saved = json.loads((tmp_path / "pred" / "predictions.json").read_text())
     assert (saved["detector"], saved["variant"]) == (name, cfg.model.variant)
-    assert (tmp_path / "report" / "index.html").is_file()
+    if report:
+        assert (report / "index.html").is_file()
+    else:  # refused in one line naming the checkpoint, before anything is scored
+        with pytest.raises(LrlError, match=f"{run / 'best.pt'}: its model has no mask head"):
+            predict(run / "best.pt", [video], tmp_path / "pred2", tmp_path / "report", "cpu", echo=str)
+        assert not (tmp_path / "pred2").exists()
