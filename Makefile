@@ -1,6 +1,10 @@
 # The two commands of the README: `make demo` and `make test`. Both create or update .venv.
 # `make docs`: the documentation site (docs/*.md, mkdocs.yml) built strictly into site/.
 # `make ablation`: Table 4's five variants x 3 seeds on the demo (15 trainings: tens of minutes on 2 cores).
+# `make realdev`: the papers' tables on the real forgeries of REALDEV by folds of identity, into OUT
+# (tables.json, tables.md; benchmarks/realdev.py); `make realdev QUICK=1`: fold 0, 1 epoch, 1 model per table.
+# `make transfer`: configs/transfer.toml on REALDEV's FF++ pairs and their blends into OUT/transfer/best.pt, which
+# then scores the Celeb-DF v2 and DFD clips (OUT/transfer/transfer.json).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,8 +12,11 @@ DEMO := demo
 # a test-split real of the package-face demo (biden): `make demo` ends by scoring it and its swap
 DEMO_REAL := 028
 STAMP := $(VENV)/.installed
+REALDEV ?= ../shared/data/realdev
+OUT ?= realdev
+TRANSFER_DEMO ?=
 
-.PHONY: setup demo test docs bench ablation compare clean
+.PHONY: setup demo test docs bench ablation compare realdev transfer clean
 
 setup: $(STAMP)
 
@@ -49,6 +56,12 @@ ablation: $(STAMP)
 	$(BIN)/lrl-prep refresh --root $(DEMO)/ffpp --work $(DEMO)/work --frames 16 --size 80 --source official
 	$(BIN)/python benchmarks/ablation.py --shards $(DEMO)/work/shards --out $(DEMO)/ablation
 
+realdev: $(STAMP)
+	$(BIN)/python benchmarks/realdev.py --realdev $(REALDEV) --out $(OUT) $(if $(QUICK),--quick)
+
+transfer: $(STAMP)
+	$(BIN)/python benchmarks/realdev.py --realdev $(REALDEV) --out $(OUT) --recipe --config configs/transfer.toml $(if $(TRANSFER_DEMO),--demo $(TRANSFER_DEMO))
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -61,7 +74,7 @@ docs: $(STAMP)
 AGAINST := benchmarks/train_cpu.py benchmarks/predict_cpu.py
 
 bench: $(STAMP)
-	for b in $(filter-out benchmarks/ablation.py benchmarks/mclcr_compare.py $(AGAINST),$(wildcard benchmarks/*.py)); do $(BIN)/python $$b || exit 1; done
+	for b in $(filter-out benchmarks/ablation.py benchmarks/mclcr_compare.py $(AGAINST) benchmarks/realdev.py,$(wildcard benchmarks/*.py)); do $(BIN)/python $$b || exit 1; done
 
 # LRL vs MC-LCR and its ablations, 3 seeds, on the demo shards that `make demo` builds (docs/results.md).
 compare: $(STAMP)

@@ -10,7 +10,7 @@ from pipeline.kernels.faces import detect_video
 from pipeline.params import CropParams, DetectParams, ExtractParams
 from pipeline.stages.extract import STAGE
 from pipeline.store.layout import WorkLayout
-from tests.kit import run_extract as run
+from tests.kit import run_extract
 
 REALDEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "realdev"
 FFPP, CELEBDF = REALDEV / "ffpp", REALDEV / "celebdf"
@@ -42,7 +42,7 @@ def test_cropped_and_padded_fakes_are_read_aligned(tmp_path):
     params = ExtractParams(4, CropParams(size=48))
     offsets = {}
     for tree in (root, celeb):
-        summary = run(tree, tmp_path / "work", params, jobs=1, device="cpu", progress=False)
+        summary = run_extract(tree, tmp_path / "work", params)
         assert summary.failed == 0, summary.failures  # were refused: 640x480 vs 656x480, 944x500 vs 942x500
         with RunState(WorkLayout(tmp_path / "work").state_db) as state:
             offsets.update({r.key: r.data["offset"] for r in state.records(STAGE) if r.status == DONE})
