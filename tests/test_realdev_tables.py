@@ -67,12 +67,18 @@ def tiny_realdev(demo_root, tmp_path_factory):
     return tree
 
 
-def test_quick_runs_one_fold_one_model_per_table_and_resumes(tiny_realdev, tmp_path):
-    out = tmp_path / "out"
-    cmd = [sys.executable, "benchmarks/realdev.py", "--realdev", str(tiny_realdev), "--out", str(out)]
-    cmd += ["--quick", "--tiny", "--n-folds", "3", "--frames", "4"]
+def realdev_run(tree, out, *flags):
+    """`benchmarks/realdev.py` on `tree` into `out` (tiny settings, 3 folds, 4 frames); asserts exit 0."""
+    cmd = [sys.executable, "benchmarks/realdev.py", "--realdev", str(tree), "--out", str(out), *flags]
+    cmd += ["--tiny", "--n-folds", "3", "--frames", "4"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=ENV)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_quick_runs_one_fold_one_model_per_table_and_resumes(tiny_realdev, tmp_path):
+    out = tmp_path / "out"
+    proc = realdev_run(tiny_realdev, out, "--quick")
     tables = json.loads((out / "tables.json").read_text())
     assert [(r["model"], r["fold"]) for r in tables["runs"]] == [("full", 0), ("MC-LCR", 0)]
     assert set(tables["masks"]) == set(realdev.METHODS) and all(
@@ -87,17 +93,14 @@ def test_quick_runs_one_fold_one_model_per_table_and_resumes(tiny_realdev, tmp_p
         s: json.loads((out / "splits/fold-0" / f"{s}.json").read_text()) for s in ("train", "val", "test")
     }
     assert len(splits["test"]) == 2 and len(splits["val"]) == 2  # one reciprocal pair: a_b and b_a
-    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=ENV)
-    assert again.returncode == 0 and "epoch" not in again.stdout  # both runs reused, nothing trained
+    again = realdev_run(tiny_realdev, out, "--quick")
+    assert "epoch" not in again.stdout  # both runs reused, nothing trained
     assert json.loads((out / "tables.json").read_text())["runs"] == tables["runs"]
 
 
 def test_recipe_trains_on_every_pair_and_the_blends_then_scores_the_unseen_clips(tiny_realdev, tmp_path):
     out = tmp_path / "out"
-    cmd = [sys.executable, "benchmarks/realdev.py", "--realdev", str(tiny_realdev), "--out", str(out)]
-    cmd += ["--recipe", "--tiny", "--n-folds", "3", "--frames", "4"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=ENV)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    realdev_run(tiny_realdev, out, "--recipe")
     result = json.loads((out / "transfer" / "transfer.json").read_text())
     celebdf = list((tiny_realdev / "celebdf").glob("Celeb-*/**/*.mp4"))
     assert result["celebdf_scored"] == len(celebdf) and result["dfd_scored"] == 2
@@ -108,10 +111,7 @@ def test_recipe_trains_on_every_pair_and_the_blends_then_scores_the_unseen_clips
     index = json.loads((out / "work/4f-80px-t0.15/recipe/shards/index.json").read_text())
     trained = json.loads((out / "transfer" / "config.json").read_text())
     assert trained["data"]["shards"].endswith("recipe/shards") and "SelfBlend" in json.dumps(index)
-    study = cmd[: cmd.index("--recipe")] + ["--transfer", "--models", "b", "--seeds", "0", "--tiny"]
-    study += ["--n-folds", "3", "--frames", "4"]
-    proc = subprocess.run(study, cwd=ROOT, capture_output=True, text=True, timeout=600, env=ENV)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = realdev_run(tiny_realdev, out, "--transfer", "--models", "b", "--seeds", "0")
     tables = json.loads((out / "transfer-tables.json").read_text())
     assert [(r["model"], r["fold"]) for r in tables["runs"]] == [("b: blends of the FF++ reals (SBI)", 0)]
     blend_masks = tables["masks"]  # set b reads the blends' own masks: far larger than the diff rule's
